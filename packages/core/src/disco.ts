@@ -1,0 +1,83 @@
+// XEP-0030 Service Discovery: the entity's identity and the features of the loaded modules.
+// https://xmpp.org/extensions/xep-0030.html
+import type { Iq } from "./iq.js";
+import { xml, type Element } from "./xml.js";
+
+export const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
+export const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
+
+export interface Identity {
+  category: string;
+  type: string;
+  name?: string;
+}
+
+export interface DiscoInfo {
+  identities: Identity[];
+  features: string[];
+  /** XEP-0128 extension forms. */
+  extensions?: Element[];
+}
+
+/** Answers disco#info for one node (or node prefix); return undefined for item-not-found. */
+export type NodeInfoProvider = (node: string, from: string) => DiscoInfo | undefined;
+
+export interface Disco {
+  addIdentity(identity: Identity): void;
+  addFeature(...features: string[]): void;
+  addItem(item: { jid: string; name?: string; node?: string }): void;
+  /** Answer disco#info for nodes starting with `prefix` (the `node` attribute is kept in the reply). */
+  addNode(prefix: string, provider: NodeInfoProvider): void;
+  /** The entity's own (node-less) info. */
+  info(): DiscoInfo;
+}
+
+export function setupDisco({ iq }: { iq: Iq }): Disco {
+  const identities: Identity[] = [];
+  const features = new Set<string>([NS_DISCO_INFO, NS_DISCO_ITEMS]);
+  const items: { jid: string; name?: string; node?: string }[] = [];
+  const nodes: { prefix: string; provider: NodeInfoProvider }[] = [];
+
+  iq.handle("get", NS_DISCO_INFO, "query", ({ element, from }) => {
+    const node = element.attrs.node as string | undefined;
+    let info: DiscoInfo | undefined;
+    if (!node) info = { identities, features: [...features] };
+    else {
+      for (const n of nodes) {
+        if (node.startsWith(n.prefix)) {
+          info = n.provider(node, from);
+          if (info) break;
+        }
+      }
+    }
+    if (!info) return errorItemNotFound();
+    return infoElement(info, node);
+  });
+
+  iq.handle("get", NS_DISCO_ITEMS, "query", ({ element }) => {
+    if (element.attrs.node) return errorItemNotFound();
+    return xml("query", NS_DISCO_ITEMS, ...items.map((i) => xml("item", { ...i })));
+  });
+
+  return {
+    addIdentity: (identity) => void identities.push(identity),
+    addFeature: (...f) => f.forEach((x) => features.add(x)),
+    addItem: (item) => void items.push(item),
+    addNode: (prefix, provider) => void nodes.push({ prefix, provider }),
+    info: () => ({ identities: [...identities], features: [...features] }),
+  };
+}
+
+export function infoElement(info: DiscoInfo, node?: string): Element {
+  return xml(
+    "query",
+    { xmlns: NS_DISCO_INFO, ...(node ? { node } : {}) },
+    ...info.identities.map((i) => xml("identity", { category: i.category, type: i.type, ...(i.name ? { name: i.name } : {}) })),
+    ...[...new Set(info.features)].sort().map((f) => xml("feature", { var: f })),
+    ...(info.extensions ?? []),
+  );
+}
+
+function errorItemNotFound() {
+  return xml("error", { type: "cancel" }, xml("item-not-found", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+}

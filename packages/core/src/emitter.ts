@@ -1,0 +1,59 @@
+// A small typed event emitter: listeners are called in order; a throwing listener is reported, never
+// allowed to break the emitter or the listeners after it.
+
+export type EventMap = Record<string, unknown>;
+export type Listener<T> = (payload: T) => void;
+
+export class TypedEmitter<E extends EventMap> {
+  #listeners = new Map<keyof E, Set<Listener<never>>>();
+  #onError: (err: unknown, event: string) => void;
+
+  constructor(onError?: (err: unknown, event: string) => void) {
+    this.#onError = onError ?? ((err, event) => queueMicrotask(() => { throw Object.assign(err as Error, { event }); }));
+  }
+
+  on<K extends keyof E>(event: K, listener: Listener<E[K]>): () => void {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return () => this.off(event, listener);
+  }
+
+  once<K extends keyof E>(event: K, listener: Listener<E[K]>): () => void {
+    const off = this.on(event, (payload) => {
+      off();
+      listener(payload);
+    });
+    return off;
+  }
+
+  off<K extends keyof E>(event: K, listener: Listener<E[K]>): void {
+    this.#listeners.get(event)?.delete(listener as Listener<never>);
+  }
+
+  emit<K extends keyof E>(event: K, payload: E[K]): void {
+    const set = this.#listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as Listener<E[K]>)(payload);
+      } catch (err) {
+        this.#onError(err, String(event));
+      }
+    }
+  }
+
+  /** Resolve with the next payload of `event`; reject after `timeoutMs` if given. */
+  next<K extends keyof E>(event: K, timeoutMs?: number): Promise<E[K]> {
+    return new Promise((resolve, reject) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        off();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for "${String(event)}"`));
+      }, timeoutMs);
+      const off = this.once(event, (payload) => {
+        clearTimeout(timer);
+        resolve(payload);
+      });
+    });
+  }
+}

@@ -1,0 +1,48 @@
+// The structural shape of an xmpp.js entity that xmppkit works with: `client()` from @xmpp/client 0.14 and
+// `component()` from @xmpp/component 0.13 both fit it.
+import type { EventEmitter } from "node:events";
+import type { Element, JID } from "./xml.js";
+
+export interface IncomingContext {
+  stanza: Element;
+  entity: XmppEntity;
+  name: string;
+  id: string;
+  type: string;
+  element?: Element;
+}
+
+export type Middleware = (ctx: IncomingContext, next: () => Promise<unknown>) => unknown;
+
+export interface XmppEntity extends EventEmitter {
+  jid: JID | null | undefined;
+  status: string;
+  options: { domain?: string; service?: string; [key: string]: unknown };
+  timeout?: number;
+  NS?: string;
+  send(el: Element): Promise<void>;
+  sendMany?(els: Element[]): Promise<void>;
+  start(): Promise<unknown>;
+  stop(): Promise<unknown>;
+  connect(service: string): Promise<unknown>;
+  open(options: { domain?: string; lang?: string }): Promise<unknown>;
+  disconnect(): Promise<unknown>;
+  middleware: { use(fn: Middleware): Middleware };
+  iqCallee: {
+    get(ns: string, name: string, handler: (ctx: IncomingContext, next: () => Promise<unknown>) => unknown): void;
+    set(ns: string, name: string, handler: (ctx: IncomingContext, next: () => Promise<unknown>) => unknown): void;
+  };
+  reconnect?: { stop(): void; delay?: number };
+  socket?: { destroy?(): void; setKeepAlive?(on: boolean, delay?: number): void } | null;
+}
+
+export type EntityKind = "client" | "component";
+
+export function entityKind(entity: XmppEntity): EntityKind {
+  return entity.NS === "jabber:component:accept" ? "component" : "client";
+}
+
+/** The server domain an entity talks to: a client's own domain, or the configured server for a component. */
+export function entityDomain(entity: XmppEntity): string {
+  return entity.jid?.domain ?? entity.options.domain ?? "";
+}

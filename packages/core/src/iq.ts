@@ -1,0 +1,162 @@
+// IQ requests whose replies are checked, and IQ get/set handlers by namespace.
+// https://www.rfc-editor.org/rfc/rfc6120#section-8.2.3
+//
+// xmpp.js's iqCaller matches replies on `id` alone (xmppjs-notes §2.4): anyone who guesses an id can answer a
+// request. Here ids are unpredictable and a reply counts only if it comes from the JID that was asked.
+import { randomBytes } from "node:crypto";
+import { entityKind, type IncomingContext, type XmppEntity } from "./entity.js";
+import { IqTimeoutError, StanzaError } from "./errors.js";
+import type { Stanzas } from "./stanzas.js";
+import { firstChildElement, normalizeJid, xml, type Element } from "./xml.js";
+
+export const DEFAULT_IQ_TIMEOUT_MS = 30_000;
+
+export interface IqRequestOptions {
+  /** Milliseconds to wait for the reply (default 30 s). */
+  timeout?: number;
+}
+
+/** What a handler gets: the IQ, its single payload child, and the parsed addresses. */
+export interface IqHandlerContext {
+  stanza: Element;
+  element: Element;
+  from: string;
+  to: string;
+  type: "get" | "set";
+  id: string;
+}
+
+/**
+ * Return an element for a result with that payload, `true` for an empty result; throw a StanzaError (or
+ * return an <error/> element) to answer with an error. Returning nothing falls through to the next handler,
+ * and finally to service-unavailable.
+ */
+export type IqHandler = (ctx: IqHandlerContext) => Element | boolean | undefined | void | Promise<Element | boolean | undefined | void>;
+
+export interface Iq {
+  /** Send an IQ get/set and resolve with the reply stanza; rejects with StanzaError or IqTimeoutError. */
+  request(iq: Element, options?: IqRequestOptions): Promise<Element>;
+  /** Send `payload` in an IQ get to `to` and resolve with the reply's payload (or undefined for an empty result). */
+  get(payload: Element, to?: string, options?: IqRequestOptions): Promise<Element | undefined>;
+  set(payload: Element, to?: string, options?: IqRequestOptions): Promise<Element | undefined>;
+  /** Answer IQ gets or sets whose payload is <name xmlns=ns>. */
+  handle(type: "get" | "set", ns: string, name: string, handler: IqHandler): void;
+  /** Number of requests awaiting a reply. */
+  readonly pending: number;
+  /** Observe each reply's round trip (for metrics). */
+  onLatency(fn: (ms: number, ok: boolean) => void): void;
+}
+
+interface Pending {
+  expectedFrom: Set<string>;
+  resolve(el: Element): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+  started: number;
+}
+
+export function setupIq({ entity, stanzas }: { entity: XmppEntity; stanzas: Stanzas }): Iq {
+  const pending = new Map<string, Pending>();
+  const latencyObservers: ((ms: number, ok: boolean) => void)[] = [];
+
+  /** JIDs a reply may legitimately come from for a request sent to `to`. */
+  function expectedSenders(to: string | undefined): Set<string> {
+    const set = new Set<string>();
+    const own = entity.jid;
+    if (to) {
+      const n = normalizeJid(to);
+      if (n) set.add(n);
+      // A request to our own bare JID (client) is answered by the server without a from, or from the bare JID.
+      if (own && n === own.bare().toString()) set.add("");
+    } else {
+      // No `to`: the request goes to the client's own account; the server answers from it, the bare JID,
+      // or with no from at all.
+      set.add("");
+      if (own) {
+        set.add(own.bare().toString());
+        set.add(own.domain);
+      }
+    }
+    return set;
+  }
+
+  stanzas.onIncoming((stanza) => {
+    if (stanza.name !== "iq") return;
+    const type = stanza.attrs.type;
+    if (type !== "result" && type !== "error") return;
+    const id = stanza.attrs.id as string | undefined;
+    const p = id ? pending.get(id) : undefined;
+    if (!p) return;
+    const from = stanza.attrs.from ? (normalizeJid(stanza.attrs.from) ?? "?") : "";
+    if (!p.expectedFrom.has(from)) return; // a reply from someone we did not ask: not ours, let it pass
+    pending.delete(id!);
+    clearTimeout(p.timer);
+    const ms = performance.now() - p.started;
+    for (const o of latencyObservers) o(ms, type === "result");
+    if (type === "result") p.resolve(stanza);
+    else p.reject(StanzaError.fromStanza(stanza));
+    return true;
+  });
+
+  async function request(iq: Element, options: IqRequestOptions = {}): Promise<Element> {
+    const timeout = options.timeout ?? DEFAULT_IQ_TIMEOUT_MS;
+    const id = randomBytes(9).toString("base64url");
+    iq.attrs.id = id;
+    const to = iq.attrs.to as string | undefined;
+    if (!to && entityKind(entity) === "component") {
+      throw new TypeError("an IQ sent by a component needs a `to` (XEP-0114 §3)");
+    }
+    return new Promise<Element>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        for (const o of latencyObservers) o(timeout, false);
+        reject(new IqTimeoutError(to, timeout));
+      }, timeout);
+      pending.set(id, { expectedFrom: expectedSenders(to), resolve, reject, timer, started: performance.now() });
+      stanzas.send(iq).catch((err: unknown) => {
+        clearTimeout(timer);
+        pending.delete(id);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
+  }
+
+  async function call(type: "get" | "set", payload: Element, to?: string, options?: IqRequestOptions) {
+    const reply = await request(xml("iq", { type, ...(to ? { to } : {}) }, payload), options);
+    return firstChildElement(reply);
+  }
+
+  function handle(type: "get" | "set", ns: string, name: string, handler: IqHandler) {
+    const register = type === "get" ? entity.iqCallee.get : entity.iqCallee.set;
+    register.call(entity.iqCallee, ns, name, async (ctx: IncomingContext, next: () => Promise<unknown>) => {
+      const stanza = ctx.stanza;
+      try {
+        const result = await handler({
+          stanza,
+          element: ctx.element!,
+          from: stanza.attrs.from ?? "",
+          to: stanza.attrs.to ?? "",
+          type,
+          id: stanza.attrs.id ?? "",
+        });
+        return result === undefined ? next() : result;
+      } catch (err) {
+        if (err instanceof StanzaError) return err.toElement();
+        throw err;
+      }
+    });
+  }
+
+  return {
+    request,
+    get: (payload, to, options) => call("get", payload, to, options),
+    set: (payload, to, options) => call("set", payload, to, options),
+    handle,
+    get pending() {
+      return pending.size;
+    },
+    onLatency(fn) {
+      latencyObservers.push(fn);
+    },
+  };
+}

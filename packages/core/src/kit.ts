@@ -1,0 +1,86 @@
+// The core handles for one xmpp.js entity, wired in a visible order (as @xmpp/client wires its plugins).
+// A bot calls `setupKit(client)`; the gateway calls it for its component. Feature packages take the handles
+// they need from it explicitly.
+import { setupDelegation, type Delegation } from "./delegation.js";
+import { setupDisco, type Disco, type Identity } from "./disco.js";
+import { entityKind, type EntityKind, type XmppEntity } from "./entity.js";
+import { EventBus } from "./events.js";
+import { setupIq, type Iq } from "./iq.js";
+import { setupLifecycle, type Lifecycle, type LifecycleOptions } from "./lifecycle.js";
+import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
+import { setupPing, type Ping, type PingOptions } from "./ping.js";
+import { setupPrivilege, type Privilege } from "./privilege.js";
+import { setupStanzas, type Stanzas } from "./stanzas.js";
+
+export interface KitOptions {
+  /** The server (VirtualHost) whose users the privileges cover. Default: the entity's own domain for a
+   * client; for a component, the server that sends the first privilege announcement. */
+  serverDomain?: string;
+  /** The disco identity (default: component/generic "xmppkit" for components, none for clients). */
+  identity?: Identity | null;
+  lifecycle?: LifecycleOptions;
+  ping?: PingOptions;
+  events?: EventBus;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+export interface Kit {
+  readonly entity: XmppEntity;
+  readonly kind: EntityKind;
+  readonly serverDomain: string | undefined;
+  readonly stanzas: Stanzas;
+  readonly iq: Iq;
+  readonly disco: Disco;
+  readonly lifecycle: Lifecycle;
+  readonly ping: Ping;
+  readonly privilege: Privilege;
+  readonly delegation: Delegation;
+  readonly events: EventBus;
+}
+
+/** Wire core onto an entity. Call before `start()`: the server's announcements arrive during the handshake. */
+export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
+  const kind = entityKind(entity);
+  const events = options.events ?? new EventBus();
+  const stanzas = setupStanzas({ entity });
+  const iq = setupIq({ entity, stanzas });
+  const disco = setupDisco({ iq });
+  const identity = options.identity === undefined && kind === "component" ? { category: "component", type: "generic", name: "xmppkit" } : options.identity;
+  if (identity) disco.addIdentity(identity);
+  const lifecycle = setupLifecycle({ entity }, options.lifecycle);
+  const serverDomain = options.serverDomain ?? (kind === "client" ? entity.options.domain : undefined);
+  const ping = setupPing(
+    { entity, iq, disco, lifecycle },
+    { ...(serverDomain ? { target: serverDomain } : {}), ...options.ping },
+  );
+  const privilege = setupPrivilege({ entity, stanzas, iq }, serverDomain ? { server: serverDomain } : {});
+  const delegation = setupDelegation({ stanzas, iq, disco });
+
+  lifecycle.on("online", (p) => events.emit("link-up", p));
+  lifecycle.on("link-lost", (p) => events.emit("link-down", p));
+  privilege.on("granted", (p) => events.emit("permissions-granted", { server: p.server, namespace: p.namespace, roster: p.roster, message: p.message, presence: p.presence, iq: p.iq }));
+  delegation.on("delegated", (p) => events.emit("namespaces-delegated", { server: p.server, namespaces: p.namespaces }));
+  delegation.on("answered", (p) => events.emit("delegated-iq-answered", p));
+  delegation.on("handler-error", ({ namespace, error }) => options.logger?.error({ err: error, namespace }, "delegated IQ handler failed"));
+  lifecycle.on("offline", () => ping.stop());
+
+  if (options.metrics) instrument({ stanzas, iq, lifecycle, entity }, options.metrics);
+
+  return { entity, kind, serverDomain, stanzas, iq, disco, lifecycle, ping, privilege, delegation, events };
+}
+
+function instrument(
+  { stanzas, iq, lifecycle, entity }: { stanzas: Stanzas; iq: Iq; lifecycle: Lifecycle; entity: XmppEntity },
+  metrics: Metrics,
+) {
+  entity.on("stanza", (el: { name: string }) => metrics.stanzasIn.inc({ name: el.name }));
+  stanzas.onOutgoing((el) => {
+    metrics.stanzasOut.inc({ name: el.name });
+  });
+  iq.onLatency((ms, ok) => metrics.iqDuration.observe({ outcome: ok ? "result" : "error" }, ms / 1000));
+  lifecycle.on("reconnecting", () => metrics.reconnects.inc());
+  lifecycle.on("online", () => metrics.linkUp.set(1));
+  lifecycle.on("link-lost", () => metrics.linkUp.set(0));
+}

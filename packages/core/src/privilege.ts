@@ -1,0 +1,280 @@
+// XEP-0356 Privileged Entity: what the server granted, and typed helpers for roster, message and IQ
+// privileges. https://xmpp.org/extensions/xep-0356.html
+//
+// The announcement arrives right after the handshake, before `start()` resolves (real-servers.md gotcha 1),
+// so set this up before connecting. Prosody sends `urn:xmpp:privilege:2`; ejabberd up to 24.07 sends `:1`
+// with every permission listed (`type="none"` when not granted). Helpers reply in the namespace the server
+// used.
+import { TypedEmitter } from "./emitter.js";
+import type { XmppEntity } from "./entity.js";
+import { PermissionError, StanzaError } from "./errors.js";
+import type { Iq, IqRequestOptions } from "./iq.js";
+import type { Stanzas } from "./stanzas.js";
+import { NS_FORWARD, domainOf, firstChildElement, isBareJid, parseJid, xml, type Element } from "./xml.js";
+
+export const NS_PRIVILEGE_2 = "urn:xmpp:privilege:2";
+export const NS_PRIVILEGE_1 = "urn:xmpp:privilege:1";
+export const NS_ROSTER = "jabber:iq:roster";
+
+export type RosterAccess = "none" | "get" | "set" | "both";
+export type MessageAccess = "none" | "outgoing";
+export type PresenceAccess = "none" | "managed_entity" | "roster";
+
+export interface Permissions {
+  /** The namespace the server spoke: `urn:xmpp:privilege:2` (Prosody, ejabberd ≥ 24.10) or `:1`. */
+  namespace: string;
+  /** The server (VirtualHost) that granted these. */
+  server: string;
+  roster: RosterAccess;
+  message: MessageAccess;
+  presence: PresenceAccess;
+  /** XEP-0356 v0.4 IQ permission: namespace → type. */
+  iq: Record<string, RosterAccess>;
+}
+
+export type PermissionRequirement =
+  | { access: "roster"; type: "get" | "set" | "both" }
+  | { access: "message"; type: "outgoing" }
+  | { access: "presence"; type: "managed_entity" | "roster" }
+  | { access: "iq"; namespace: string; type: "get" | "set" | "both" };
+
+export interface RosterItem {
+  jid: string;
+  name?: string;
+  subscription?: "none" | "to" | "from" | "both" | "remove";
+  ask?: string;
+  groups: string[];
+}
+
+export interface PrivilegeEvents extends Record<string, unknown> {
+  /** A server announced (or re-announced after a reconnect) what it grants. */
+  granted: Permissions;
+}
+
+export interface Privilege extends TypedEmitter<PrivilegeEvents> {
+  /** Permissions per granting server domain, as last announced. */
+  readonly servers: ReadonlyMap<string, Permissions>;
+  /** Permissions of one server (default: the only or configured one). */
+  permissions(server?: string): Permissions | undefined;
+  /** Whether `requirement` is granted by `server`. */
+  has(requirement: PermissionRequirement, server?: string): boolean;
+  /** Throw a PermissionError naming what is missing and the config line that grants it. */
+  require(requirement: PermissionRequirement, server?: string): Permissions;
+  rosterGet(user: string, options?: IqRequestOptions): Promise<RosterItem[]>;
+  /** One privileged roster set per item (Prosody answers each item separately). */
+  rosterSet(user: string, items: RosterItem[], options?: IqRequestOptions): Promise<void>;
+  /** Send `message` (a <message> with a bare-JID `from` on the server, or the server itself) on its behalf. */
+  sendMessage(message: Element): Promise<void>;
+  /** XEP-0356 v0.4: send an IQ as the local user `user` (bare JID); resolves with the inner reply. */
+  sendIq(user: string, iq: Element, options?: IqRequestOptions): Promise<Element>;
+}
+
+/** Parse a <privilege/> announcement element (either namespace). */
+export function parsePrivilegeAnnouncement(privilege: Element, server: string): Permissions {
+  const perms: Permissions = {
+    namespace: privilege.attrs.xmlns,
+    server,
+    roster: "none",
+    message: "none",
+    presence: "none",
+    iq: {},
+  };
+  for (const perm of privilege.getChildren("perm")) {
+    const { access, type } = perm.attrs as { access?: string; type?: string };
+    if (access === "roster" && isOneOf(type, ["none", "get", "set", "both"])) perms.roster = type;
+    else if (access === "message" && isOneOf(type, ["none", "outgoing"])) perms.message = type;
+    else if (access === "presence" && isOneOf(type, ["none", "managed_entity", "roster"])) perms.presence = type;
+    else if (access === "iq") {
+      // Prosody's 2023 revision nests <namespace/> elements inside each other; walk them all.
+      const walk = (el: Element) => {
+        for (const ns of el.getChildren("namespace")) {
+          const t = ns.attrs.type as string | undefined;
+          if (ns.attrs.ns && isOneOf(t, ["none", "get", "set", "both"]) && t !== "none") perms.iq[ns.attrs.ns] = t;
+          walk(ns);
+        }
+      };
+      walk(perm);
+    }
+  }
+  return perms;
+}
+
+function isOneOf<T extends string>(v: string | undefined, list: readonly T[]): v is T {
+  return v !== undefined && (list as readonly string[]).includes(v);
+}
+
+function covers(granted: RosterAccess, wanted: "get" | "set" | "both") {
+  return granted === "both" || granted === wanted;
+}
+
+export function hasPermission(perms: Permissions | undefined, req: PermissionRequirement): boolean {
+  if (!perms) return false;
+  switch (req.access) {
+    case "roster":
+      return covers(perms.roster, req.type);
+    case "message":
+      return perms.message === "outgoing";
+    case "presence":
+      return perms.presence === req.type || (req.type === "managed_entity" && perms.presence === "roster");
+    case "iq": {
+      const g = perms.iq[req.namespace];
+      return g !== undefined && covers(g, req.type);
+    }
+  }
+}
+
+/** The server config that grants `req` to `component` on `server`, for error messages and start-up warnings. */
+export function permissionFix(req: PermissionRequirement, component: string, server: string): string {
+  const value =
+    req.access === "iq" ? `iq = { ["${req.namespace}"] = "${req.type}" }` : `${req.access} = "${req.type}"`;
+  const ejabberd =
+    req.access === "iq"
+      ? `ejabberd ≥ 24.10: mod_privilege: iq: "${req.namespace}": ${req.type}: <acl for ${component}>`
+      : `ejabberd: mod_privilege: ${req.access}: ${req.type}: <acl for ${component}>`;
+  return `Prosody: in VirtualHost "${server}", privileged_entities = { ["${component}"] = { ${value} } } (and "privilege" in modules_enabled of the VirtualHost and of Component "${component}"); ${ejabberd}`;
+}
+
+export function describeRequirement(req: PermissionRequirement): string {
+  return req.access === "iq" ? `iq ${req.namespace}=${req.type}` : `${req.access}=${req.type}`;
+}
+
+export function parseRosterItems(query: Element | undefined): RosterItem[] {
+  if (!query) return [];
+  return query.getChildren("item").map((item) => {
+    const r: RosterItem = { jid: item.attrs.jid, groups: item.getChildren("group").map((g) => g.getText()) };
+    if (item.attrs.name) r.name = item.attrs.name;
+    if (item.attrs.subscription) r.subscription = item.attrs.subscription;
+    if (item.attrs.ask) r.ask = item.attrs.ask;
+    return r;
+  });
+}
+
+export function rosterItemElement(item: RosterItem): Element {
+  return xml(
+    "item",
+    {
+      jid: item.jid,
+      ...(item.name ? { name: item.name } : {}),
+      ...(item.subscription ? { subscription: item.subscription } : {}),
+    },
+    ...item.groups.map((g) => xml("group", {}, g)),
+  );
+}
+
+export function setupPrivilege(
+  { entity, stanzas, iq }: { entity: XmppEntity; stanzas: Stanzas; iq: Iq },
+  options: { server?: string } = {},
+): Privilege {
+  const emitter = new TypedEmitter<PrivilegeEvents>();
+  const servers = new Map<string, Permissions>();
+
+  stanzas.onIncoming((stanza) => {
+    if (stanza.name !== "message") return;
+    const privilege = stanza.getChild("privilege", NS_PRIVILEGE_2) ?? stanza.getChild("privilege", NS_PRIVILEGE_1);
+    if (!privilege || stanza.getChild("privilege")?.getChild("forwarded")) return;
+    const from = stanza.attrs.from as string | undefined;
+    // Only a server (a domain, no node) can grant privileges.
+    if (!from || from.includes("@") || from.includes("/")) return;
+    const perms = parsePrivilegeAnnouncement(privilege, from);
+    servers.set(from, perms);
+    emitter.emit("granted", perms);
+    return true;
+  });
+
+  function pick(server?: string): string | undefined {
+    return server ?? options.server ?? (servers.size === 1 ? [...servers.keys()][0] : undefined);
+  }
+
+  function permissions(server?: string) {
+    const s = pick(server);
+    return s ? servers.get(s) : undefined;
+  }
+
+  function requireGrant(req: PermissionRequirement, server?: string): Permissions {
+    const s = pick(server) ?? "(server)";
+    const perms = servers.get(s);
+    if (!hasPermission(perms, req)) {
+      const component = entity.jid?.toString() ?? entity.options.domain ?? "(component)";
+      const why = perms ? `${s} granted ${summary(perms)}` : `${s} sent no XEP-0356 privilege announcement`;
+      throw new PermissionError(
+        `XEP-0356 permission ${describeRequirement(req)} is missing: ${why}`,
+        describeRequirement(req),
+        permissionFix(req, component, s),
+      );
+    }
+    return perms!;
+  }
+
+  async function rosterGet(user: string, opts?: IqRequestOptions) {
+    const bare = checkUser(user);
+    requireGrant({ access: "roster", type: "get" }, domainOf(bare)!);
+    const query = await iq.get(xml("query", NS_ROSTER), bare, opts);
+    return parseRosterItems(query);
+  }
+
+  async function rosterSet(user: string, items: RosterItem[], opts?: IqRequestOptions) {
+    const bare = checkUser(user);
+    requireGrant({ access: "roster", type: "set" }, domainOf(bare)!);
+    await Promise.all(items.map((item) => iq.set(xml("query", NS_ROSTER, rosterItemElement(item)), bare, opts)));
+  }
+
+  async function sendMessage(message: Element) {
+    const from = message.attrs.from as string | undefined;
+    if (!from || !isBareJid(from)) {
+      throw new TypeError(`a privileged message needs a bare-JID \`from\` on the server (got ${from ?? "none"})`);
+    }
+    const server = domainOf(from)!;
+    const perms = requireGrant({ access: "message", type: "outgoing" }, server);
+    message.attrs.xmlns = "jabber:client";
+    await stanzas.send(
+      xml("message", { to: server }, xml("privilege", perms.namespace, xml("forwarded", NS_FORWARD, message))),
+    );
+  }
+
+  async function sendIq(user: string, inner: Element, opts?: IqRequestOptions) {
+    const bare = checkUser(user);
+    const payload = firstChildElement(inner);
+    const type = inner.attrs.type as "get" | "set";
+    if (!payload?.attrs.xmlns || (type !== "get" && type !== "set")) {
+      throw new TypeError("a privileged IQ needs type get or set and one payload child with an xmlns");
+    }
+    const perms = requireGrant({ access: "iq", namespace: payload.attrs.xmlns, type }, domainOf(bare)!);
+    if (perms.namespace !== NS_PRIVILEGE_2) {
+      throw new PermissionError(`the server speaks ${perms.namespace}, which has no IQ permission`, "iq", "upgrade the server (Prosody mod_privilege ≥ 2022-05, ejabberd ≥ 24.10)");
+    }
+    inner.attrs.xmlns = "jabber:client";
+    inner.attrs.id ??= `priv-${Math.random().toString(36).slice(2, 12)}`;
+    delete inner.attrs.from;
+    const reply = await iq.request(xml("iq", { type, to: bare }, xml("privileged_iq", NS_PRIVILEGE_2, inner)), opts);
+    const forwarded = reply.getChild("privilege", NS_PRIVILEGE_2)?.getChild("forwarded", NS_FORWARD);
+    const innerReply = forwarded?.getChild("iq");
+    if (!innerReply) throw new StanzaError("undefined-condition", "cancel", "privileged IQ reply without a forwarded <iq/>");
+    if (innerReply.attrs.type === "error") throw StanzaError.fromStanza(innerReply);
+    return innerReply;
+  }
+
+  return Object.assign(emitter, {
+    servers,
+    permissions,
+    has: (req: PermissionRequirement, server?: string) => hasPermission(permissions(server), req),
+    require: requireGrant,
+    rosterGet,
+    rosterSet,
+    sendMessage,
+    sendIq,
+  }) as Privilege;
+}
+
+function checkUser(user: string): string {
+  const j = parseJid(user);
+  if (!j || !j.local || j.resource) throw new TypeError(`not a user's bare JID: ${user}`);
+  return j.toString();
+}
+
+export function summary(perms: Permissions): string {
+  const parts = [`roster=${perms.roster}`, `message=${perms.message}`, `presence=${perms.presence}`];
+  const iqs = Object.entries(perms.iq).map(([ns, t]) => `${ns}=${t}`);
+  if (iqs.length) parts.push(`iq={${iqs.join(", ")}}`);
+  return parts.join(" ");
+}
+

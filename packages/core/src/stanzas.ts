@@ -1,0 +1,93 @@
+// Hooks on incoming stanzas and on every stanza the entity sends.
+//
+// xmpp.js's outgoing `middleware.filter` cannot help here: in @xmpp/component 0.13 it never runs, and in 0.14
+// it runs after the write (xmppjs-notes §2.1). So this wraps `entity.send` itself: everything the entity
+// sends — module stanzas, iqCallee replies, iqCaller requests — passes through the outgoing hooks, which can
+// observe, amend (return a replacement element) or drop (return null) it before it is written.
+import type { XmppEntity } from "./entity.js";
+import type { Element } from "./xml.js";
+
+const STANZA_NAMES = new Set(["iq", "message", "presence"]);
+
+/** Return nothing to pass the stanza on unchanged, an element to replace it, or null to drop it. */
+export type OutgoingHook = (stanza: Element) => Element | null | undefined | void;
+
+/**
+ * Return nothing to let the stanza continue to the next hooks and xmpp.js handlers, `true` to mark it
+ * handled (the chain stops; for an IQ get/set the hook must have replied itself), or an element to send as
+ * the reply (the chain stops).
+ */
+export type IncomingHook = (stanza: Element) => Element | boolean | undefined | void | Promise<Element | boolean | undefined | void>;
+
+export interface Stanzas {
+  /** Send through the outgoing hooks. Resolves when written, or at once if a hook dropped the stanza. */
+  send(stanza: Element): Promise<void>;
+  /** Observe, amend or drop outgoing stanzas. Hooks run in registration order. Returns an unsubscribe. */
+  onOutgoing(hook: OutgoingHook): () => void;
+  /** Handle incoming stanzas before xmpp.js's own handlers. Hooks run in registration order. */
+  onIncoming(hook: IncomingHook): () => void;
+}
+
+const installed = new WeakMap<XmppEntity, Stanzas>();
+
+/** Set up the stanza hooks on an entity. Idempotent: a second call returns the same handle. */
+export function setupStanzas({ entity }: { entity: XmppEntity }): Stanzas {
+  const existing = installed.get(entity);
+  if (existing) return existing;
+
+  const outgoing: OutgoingHook[] = [];
+  const incoming: IncomingHook[] = [];
+  const rawSend = entity.send.bind(entity);
+
+  function applyOutgoing(stanza: Element): Element | null {
+    let current: Element = stanza;
+    if (!STANZA_NAMES.has(current.name)) return current;
+    for (const hook of outgoing) {
+      const result = hook(current);
+      if (result === null) return null;
+      if (result) current = result;
+    }
+    return current;
+  }
+
+  entity.send = async (stanza: Element) => {
+    const out = applyOutgoing(stanza);
+    if (out) await rawSend(out);
+  };
+  if (entity.sendMany) {
+    const rawSendMany = entity.sendMany.bind(entity);
+    entity.sendMany = async (stanzas: Element[]) => {
+      const out = stanzas.map(applyOutgoing).filter((s): s is Element => s !== null);
+      if (out.length) await rawSendMany(out);
+    };
+  }
+
+  entity.middleware.use(async (ctx, next) => {
+    if (!STANZA_NAMES.has(ctx.stanza.name) || incoming.length === 0) return next();
+    for (const hook of incoming) {
+      const result = await hook(ctx.stanza);
+      if (result === true) return undefined;
+      if (result) return result;
+    }
+    return next();
+  });
+
+  const handle: Stanzas = {
+    send: (stanza) => entity.send(stanza),
+    onOutgoing(hook) {
+      outgoing.push(hook);
+      return () => remove(outgoing, hook);
+    },
+    onIncoming(hook) {
+      incoming.push(hook);
+      return () => remove(incoming, hook);
+    },
+  };
+  installed.set(entity, handle);
+  return handle;
+}
+
+function remove<T>(list: T[], item: T) {
+  const i = list.indexOf(item);
+  if (i >= 0) list.splice(i, 1);
+}

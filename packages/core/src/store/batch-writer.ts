@@ -1,0 +1,104 @@
+// Batched writes that never block the caller: rows queue in memory and are written in one transaction per
+// batch (every `maxDelayMs` or `maxRows`). `push()` resolves once its row is committed. A failed batch is
+// kept and retried with backoff; `close()` flushes what is left.
+import { backoffDelay } from "../backoff.js";
+
+export interface BatchWriterOptions<T> {
+  write(rows: T[]): Promise<void>;
+  /** Write when this many rows are queued (default 500). */
+  maxRows?: number;
+  /** Write at most this long after the first queued row (default 200 ms). */
+  maxDelayMs?: number;
+  onError?(err: unknown, rows: number): void;
+}
+
+export interface BatchWriter<T> {
+  /** Queue a row; the promise resolves when it is committed. Callers may ignore it. */
+  push(row: T): Promise<void>;
+  /** Write everything queued now. */
+  flush(): Promise<void>;
+  /** Flush and stop; pushes after close() reject. */
+  close(): Promise<void>;
+  readonly queued: number;
+}
+
+interface Entry<T> {
+  row: T;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export function createBatchWriter<T>(options: BatchWriterOptions<T>): BatchWriter<T> {
+  const maxRows = options.maxRows ?? 500;
+  const maxDelay = options.maxDelayMs ?? 200;
+  let queue: Entry<T>[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> | undefined;
+  let failures = 0;
+  let closed = false;
+
+  function schedule(delay: number) {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void flush();
+    }, delay);
+  }
+
+  async function writeOnce(): Promise<void> {
+    const batch = queue.splice(0, maxRows);
+    if (!batch.length) return;
+    try {
+      await options.write(batch.map((e) => e.row));
+      failures = 0;
+      for (const e of batch) e.resolve();
+    } catch (err) {
+      failures += 1;
+      queue = batch.concat(queue); // keep order, lose nothing
+      options.onError?.(err, batch.length);
+      throw err;
+    }
+  }
+
+  async function flush(): Promise<void> {
+    if (writing) await writing.catch(() => undefined);
+    clearTimeout(timer);
+    timer = undefined;
+    writing = (async () => {
+      while (queue.length) await writeOnce();
+    })();
+    try {
+      await writing;
+    } catch (err) {
+      if (!closed) schedule(backoffDelay(failures - 1, { initial: 500, max: 30_000 }));
+      throw err;
+    } finally {
+      writing = undefined;
+    }
+  }
+
+  return {
+    push(row) {
+      if (closed) return Promise.reject(new Error("batch writer is closed"));
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ row, resolve, reject });
+        if (queue.length >= maxRows) void flush().catch(() => undefined);
+        else schedule(maxDelay);
+      });
+    },
+    flush: () => flush(),
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      try {
+        await flush();
+      } catch (err) {
+        for (const e of queue.splice(0)) e.reject(err);
+        throw err;
+      }
+    },
+    get queued() {
+      return queue.length;
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import { join } from "node:path";
+import { openPostgresStore } from "./postgres.js";
+import { openSqliteStore } from "./sqlite.js";
+import type { Store } from "./store.js";
+
+export interface StoreOptions {
+  /** SQLite file (default `<data_dir>/xmppkit.sqlite`). */
+  sqlite?: string;
+  /** PostgreSQL URL (`postgres://user:pass@host/db`); takes precedence over sqlite. */
+  postgres?: string;
+  /** Directory for the default SQLite file (default ./data). */
+  dataDir?: string;
+}
+
+/** Open the configured store: PostgreSQL by URL, else the embedded SQLite file. */
+export function openStore(options: StoreOptions = {}): Promise<Store> {
+  if (options.postgres) return openPostgresStore(options.postgres);
+  return openSqliteStore(options.sqlite ?? join(options.dataDir ?? "data", "xmppkit.sqlite"));
+}

@@ -1,0 +1,114 @@
+// PostgreSQL through node-postgres (pure JS). Several gateways can share one database: migrations take an
+// advisory lock per owner.
+import pg from "pg";
+import {
+  CORE_MIGRATIONS,
+  MIGRATIONS_TABLE,
+  checkMigrations,
+  ident,
+  keyValue,
+  migrationSql,
+  type Migration,
+  type Queryable,
+  type Store,
+} from "./store.js";
+
+/** `?` → `$1, $2 …`, leaving quoted strings and identifiers alone. */
+export function toPgPlaceholders(sql: string): string {
+  let out = "";
+  let n = 0;
+  let quote: string | null = null;
+  for (const ch of sql) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === "?") out += `$${++n}`;
+    else out += ch;
+  }
+  return out;
+}
+
+type Client = Pick<pg.PoolClient, "query">;
+
+function queryable(client: Client): Queryable {
+  return {
+    dialect: "postgres",
+    async query<T>(sql: string, params: unknown[] = []) {
+      const r = await client.query(toPgPlaceholders(sql), params);
+      return r.rows as T[];
+    },
+    async run(sql: string, params: unknown[] = []) {
+      const r = await client.query(toPgPlaceholders(sql), params);
+      return { changes: r.rowCount ?? 0 };
+    },
+  };
+}
+
+export async function openPostgresStore(url: string, options: { max?: number } = {}): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 5 });
+  pool.on("error", () => {
+    // An idle client lost its connection; the pool replaces it on the next query.
+  });
+  // Fail early, with the server's reason, if the URL is wrong.
+  const probe = await pool.connect();
+  probe.release();
+  const direct = queryable(pool);
+
+  async function transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await fn(queryable(client));
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  const store: Store = {
+    dialect: "postgres",
+    query: direct.query,
+    run: direct.run,
+    transaction,
+    async migrate(owner: string, migrations: Migration[]) {
+      const sorted = checkMigrations(owner, migrations);
+      await transaction(async (tx) => {
+        await tx.run("SELECT pg_advisory_xact_lock(hashtext('xmppkit_migrations'))");
+        await tx.run(MIGRATIONS_TABLE.postgres);
+      });
+      for (const m of sorted) {
+        await transaction(async (tx) => {
+          await tx.query("SELECT pg_advisory_xact_lock(hashtext(?))", [`xmppkit:${owner}`]);
+          const done = await tx.query("SELECT 1 FROM xmppkit_migrations WHERE owner = ? AND version = ?", [owner, m.version]);
+          if (done.length) return;
+          await tx.run(migrationSql(m, "postgres"));
+          await tx.run("INSERT INTO xmppkit_migrations (owner, version, name, applied_at) VALUES (?, ?, ?, ?)", [owner, m.version, m.name, new Date().toISOString()]);
+        });
+      }
+    },
+    async insertMany(table, columns, rows) {
+      if (!rows.length) return;
+      const cols = columns.map(ident).join(", ");
+      // PostgreSQL allows 65535 parameters per statement.
+      const perChunk = Math.max(1, Math.floor(60_000 / columns.length));
+      await transaction(async (tx) => {
+        for (let i = 0; i < rows.length; i += perChunk) {
+          const chunk = rows.slice(i, i + perChunk);
+          const values = chunk.map(() => `(${columns.map(() => "?").join(", ")})`).join(", ");
+          await tx.run(`INSERT INTO ${ident(table)} (${cols}) VALUES ${values}`, chunk.flat());
+        }
+      });
+    },
+    kv: (namespace) => keyValue(store, namespace),
+    close: () => pool.end(),
+  };
+  await store.migrate("core", CORE_MIGRATIONS);
+  return store;
+}

@@ -1,0 +1,53 @@
+// One place for XML and JIDs. Every element in xmppkit is built with xml() from @xmpp/xml, never with ltx's
+// ESM Element class: xmpp.js checks `instanceof` against the CommonJS class and silently drops anything else
+// (xmppjs-notes §5.4).
+import xmlFn, { Element } from "@xmpp/xml";
+import jidFn, { JID } from "@xmpp/jid";
+
+export const xml = xmlFn;
+
+/** XEP-0297 Stanza Forwarding, used by XEP-0356 and XEP-0355 wrappers. https://xmpp.org/extensions/xep-0297.html */
+export const NS_FORWARD = "urn:xmpp:forward:0";
+export { Element, JID };
+export type XmlElement = Element;
+
+/** Parse a JID; returns null instead of throwing on malformed input. */
+export function parseJid(value: string | null | undefined): JID | null {
+  if (!value || typeof value !== "string") return null;
+  try {
+    const j = jidFn(value);
+    if (!j.domain) return null;
+    return j;
+  } catch {
+    return null;
+  }
+}
+
+/** Bare form (`local@domain` or `domain`) of a JID string, or null if it does not parse. */
+export function bareJid(value: string | null | undefined): string | null {
+  const j = parseJid(value);
+  return j ? j.bare().toString() : null;
+}
+
+export function domainOf(value: string | null | undefined): string | null {
+  return parseJid(value)?.domain ?? null;
+}
+
+export function isBareJid(value: string): boolean {
+  const j = parseJid(value);
+  return j !== null && !j.resource;
+}
+
+/** The JID as a normalised string (lower-cased local part and domain, as @xmpp/jid does). */
+export function normalizeJid(value: string | null | undefined): string | null {
+  return parseJid(value)?.toString() ?? null;
+}
+
+/** The element's child elements (never text nodes). */
+export function childElements(el: Element): Element[] {
+  return el.children.filter((c): c is Element => typeof c !== "string");
+}
+
+export function firstChildElement(el: Element): Element | undefined {
+  return childElements(el)[0];
+}

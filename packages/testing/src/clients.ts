@@ -1,0 +1,94 @@
+// Log real @xmpp/client users into a test Prosody (SCRAM-SHA-1 over plain TCP on loopback; the harness sets
+// a low iteration count so each login takes ~60 ms).
+import xml, { type Element } from "@xmpp/xml";
+import { importPeer } from "./mock-entity.js";
+import type { Prosody } from "./prosody.js";
+
+export interface TestClient {
+  /** The @xmpp/client entity (typed loosely; cast to your own type if you need more). */
+  readonly xmpp: {
+    jid: { toString(): string } | null;
+    send(el: Element): Promise<void>;
+    stop(): Promise<unknown>;
+    on(event: string, fn: (...args: never[]) => void): unknown;
+    iqCaller: { request(el: Element, timeout?: number): Promise<Element> };
+    iqCallee: { set(ns: string, name: string, fn: (ctx: { stanza: Element; element: Element }) => unknown): void; get(ns: string, name: string, fn: (ctx: { stanza: Element; element: Element }) => unknown): void };
+  };
+  readonly jid: string;
+  /** Every stanza received, in order. */
+  readonly received: Element[];
+  /** Resolve with the next received stanza that matches, waiting up to `timeoutMs` (default 5 s). */
+  next(match: (el: Element) => boolean, timeoutMs?: number): Promise<Element>;
+  /** Send an IQ and resolve with the reply (rejects on error replies). */
+  request(iq: Element, timeoutMs?: number): Promise<Element>;
+  /** Fetch the roster (which also makes Prosody push roster changes to this resource). */
+  fetchRoster(): Promise<Element>;
+  /** Roster pushes received so far. */
+  readonly rosterPushes: Element[];
+  stop(): Promise<void>;
+}
+
+export interface LoginOptions {
+  resource?: string;
+  /** Send initial presence (default true). */
+  presence?: boolean;
+  password?: string;
+}
+
+/** Log `username` into `prosody` and return a started client with handy waiters. */
+export async function loginClient(prosody: Prosody, username: string, options: LoginOptions = {}): Promise<TestClient> {
+  const { client } = (await importPeer("@xmpp/client")) as unknown as { client(o: object): TestClient["xmpp"] & { start(): Promise<unknown>; reconnect: { stop(): void } } };
+  const password = options.password ?? prosody.users[username]?.password ?? `${username}pw`;
+  const xmpp = client({
+    service: prosody.c2s.service,
+    domain: prosody.domain,
+    username,
+    password,
+    resource: options.resource ?? "test",
+  });
+  xmpp.reconnect.stop();
+  const received: Element[] = [];
+  const rosterPushes: Element[] = [];
+  const waiters: { match: (el: Element) => boolean; resolve(el: Element): void }[] = [];
+  xmpp.on("error", () => undefined);
+  xmpp.on("stanza", (el: Element) => {
+    received.push(el);
+    for (const w of [...waiters]) {
+      if (w.match(el)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(el);
+      }
+    }
+  });
+  // Answer roster pushes (the default client would answer service-unavailable) and record them.
+  xmpp.iqCallee.set("jabber:iq:roster", "query", ({ stanza }) => {
+    rosterPushes.push(stanza);
+    return true;
+  });
+  await xmpp.start();
+  if (options.presence !== false) await xmpp.send(xml("presence"));
+
+  const self: TestClient = {
+    xmpp,
+    jid: xmpp.jid!.toString(),
+    received,
+    rosterPushes,
+    next(match, timeoutMs = 5000) {
+      const seen = received.find(match);
+      if (seen) {
+        received.splice(received.indexOf(seen), 1);
+        return Promise.resolve(seen);
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${self.jid}: no matching stanza within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({ match, resolve: (el) => (clearTimeout(timer), received.splice(received.indexOf(el), 1), resolve(el)) });
+      });
+    },
+    request: (iq, timeoutMs = 10_000) => xmpp.iqCaller.request(iq, timeoutMs),
+    fetchRoster: () => xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", "jabber:iq:roster")), 10_000),
+    async stop() {
+      await xmpp.stop().catch(() => undefined);
+    },
+  };
+  return self;
+}

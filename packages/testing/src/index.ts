@@ -1,0 +1,4 @@
+export * from "./mock-entity.js";
+export * from "./prosody.js";
+export * from "./clients.js";
+export * from "./ports.js";
