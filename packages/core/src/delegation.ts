@@ -9,7 +9,7 @@
 //   (omitted when the forwarded IQ had none), same id;
 // - an error goes back as an outer *result* wrapping an inner <iq type="error">: an outer error makes the
 //   server answer service-unavailable instead.
-import { TypedEmitter } from "./emitter.js";
+import { TypedEmitter, extend } from "./emitter.js";
 import type { Disco, DiscoInfo } from "./disco.js";
 import { StanzaError } from "./errors.js";
 import type { Iq, IqHandlerContext } from "./iq.js";
@@ -166,7 +166,7 @@ export function setupDelegation({ stanzas, iq, disco }: { stanzas: Stanzas; iq: 
     });
   }
 
-  return Object.assign(emitter, {
+  return extend(emitter, {
     delegated,
     isDelegated(namespace: string, server?: string) {
       if (server) return delegated.get(server)?.has(namespace) ?? false;

@@ -57,3 +57,9 @@ export class TypedEmitter<E extends EventMap> {
     });
   }
 }
+
+/** Add `props` (getters included, unlike Object.assign) to `target` and return it with both types. */
+export function extend<T extends object, P extends object>(target: T, props: P): T & P {
+  Object.defineProperties(target, Object.getOwnPropertyDescriptors(props));
+  return target as T & P;
+}

@@ -4,7 +4,7 @@
 // (xmppjs-notes §1.3). This replaces it: transient failures back off up to a cap; an authentication or
 // addressing failure is fatal and reported once, with a reason an operator can act on.
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
-import { TypedEmitter } from "./emitter.js";
+import { TypedEmitter, extend } from "./emitter.js";
 import { entityKind, type XmppEntity } from "./entity.js";
 
 /** Stream errors that no retry will fix (RFC 6120 §4.9.3). */
@@ -162,7 +162,10 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
     stopping = true;
     clearTimeout(timer);
     timer = undefined;
-    if (entity.status !== "offline") {
+    if (entity.status === "disconnect") {
+      // The socket is gone already: nothing to close, just settle on "offline".
+      (entity as { _status?(s: string): void })._status?.("offline");
+    } else if (entity.status !== "offline") {
       try {
         await entity.stop();
       } catch {
@@ -179,7 +182,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
     else void entity.disconnect().catch(() => undefined);
   }
 
-  return Object.assign(emitter, {
+  return extend(emitter, {
     get online() {
       return online;
     },

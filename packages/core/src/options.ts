@@ -53,7 +53,7 @@ function describeValue(v: unknown): string {
 
 /** Parse `raw` against `schema`; throw a ConfigError listing every issue with its path under `prefix`. */
 export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown, prefix: string): z.output<S> {
-  const result = schema.safeParse(raw ?? {});
+  const result = schema.safeParse(raw ?? {}, { reportInput: true });
   if (result.success) return result.data;
   const issues = describeIssues(result.error, prefix);
   throw new ConfigError(

@@ -5,7 +5,7 @@
 // so set this up before connecting. Prosody sends `urn:xmpp:privilege:2`; ejabberd up to 24.07 sends `:1`
 // with every permission listed (`type="none"` when not granted). Helpers reply in the namespace the server
 // used.
-import { TypedEmitter } from "./emitter.js";
+import { TypedEmitter, extend } from "./emitter.js";
 import type { XmppEntity } from "./entity.js";
 import { PermissionError, StanzaError } from "./errors.js";
 import type { Iq, IqRequestOptions } from "./iq.js";
@@ -253,7 +253,7 @@ export function setupPrivilege(
     return innerReply;
   }
 
-  return Object.assign(emitter, {
+  return extend(emitter, {
     servers,
     permissions,
     has: (req: PermissionRequirement, server?: string) => hasPermission(permissions(server), req),

@@ -13,6 +13,7 @@ interface RawEntity extends EventEmitter {
   socket: unknown;
   send(el: Element): Promise<void>;
   _onElement(el: Element): void;
+  _attachSocket?(socket: unknown): void;
   reconnect?: { stop(): void };
 }
 
@@ -52,8 +53,14 @@ function fakeSocket() {
 
 function wrap<E>(raw: RawEntity, jidString: string, jidFn: (s: string) => unknown): MockEntity<E> {
   raw.reconnect?.stop();
+  // @xmpp/client dispatches send() through the transport picked at connect time; use the plain Connection's.
+  const proto = Object.getPrototypeOf(Object.getPrototypeOf(raw)) as { send: unknown; sendMany?: unknown };
+  if ("transports" in raw) (raw as unknown as { Transport: unknown }).Transport = { prototype: proto };
   raw.jid = jidFn(jidString);
-  raw.socket = fakeSocket();
+  // Attach through the connection's own method so that a socket `close` becomes a real `disconnect`.
+  const socket = fakeSocket();
+  if (typeof raw._attachSocket === "function") raw._attachSocket(socket);
+  else raw.socket = socket;
   raw.status = "online";
   const sent: Element[] = [];
   const waiters: { match: StanzaMatcher; resolve(el: Element): void }[] = [];
@@ -107,9 +114,12 @@ function wrap<E>(raw: RawEntity, jidString: string, jidFn: (s: string) => unknow
       return () => void scripts.splice(scripts.indexOf(script), 1);
     },
     dropLink() {
-      raw.status = "disconnect";
-      raw.emit("status", "disconnect", { clean: false });
-      raw.emit("disconnect", { clean: false });
+      const current = raw.socket as EventEmitter | null;
+      if (current) current.emit("close", true);
+      else {
+        raw.status = "disconnect";
+        raw.emit("disconnect", { clean: false });
+      }
     },
     clear() {
       sent.length = 0;

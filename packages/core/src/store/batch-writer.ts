@@ -41,7 +41,7 @@ export function createBatchWriter<T>(options: BatchWriterOptions<T>): BatchWrite
     if (timer) return;
     timer = setTimeout(() => {
       timer = undefined;
-      void flush();
+      flush().catch(() => undefined); // reported through onError; retried by the next schedule
     }, delay);
   }
 

@@ -1,0 +1,43 @@
+import { mockComponent } from "@xmppkit/testing";
+import { describe, expect, it } from "vitest";
+import type { XmppEntity } from "./entity.js";
+import { setupKit } from "./kit.js";
+import { xml } from "./xml.js";
+
+describe("disco and ping on a component", () => {
+  it("answers disco#info with the identity and the features of what is loaded", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 }, identity: { category: "component", type: "generic", name: "test gateway" } });
+    kit.disco.addFeature("urn:example:feature");
+    await mock.receive(xml("iq", { type: "get", id: "d", from: "alice@localhost/r", to: "gateway.localhost" }, xml("query", "http://jabber.org/protocol/disco#info")));
+    const q = mock.sent.at(-1)!.getChild("query", "http://jabber.org/protocol/disco#info")!;
+    expect(q.getChild("identity")!.attrs).toEqual({ category: "component", type: "generic", name: "test gateway" });
+    const features = q.getChildren("feature").map((f) => f.attrs.var);
+    expect(features).toEqual(expect.arrayContaining(["urn:xmpp:ping", "urn:example:feature", "http://jabber.org/protocol/disco#info"]));
+  });
+
+  it("answers item-not-found for an unknown node", async () => {
+    const mock = await mockComponent<XmppEntity>();
+    setupKit(mock.entity, { ping: { interval: 0 } });
+    await mock.receive(xml("iq", { type: "get", id: "d", from: "a@b/r", to: "component.localhost" }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info", node: "nope" })));
+    expect(mock.sent.at(-1)!.getChild("error")!.getChild("item-not-found")).toBeDefined();
+  });
+
+  it("answers XEP-0199 pings (published @xmpp/component answers service-unavailable)", async () => {
+    const mock = await mockComponent<XmppEntity>();
+    setupKit(mock.entity, { ping: { interval: 0 } });
+    await mock.receive(xml("iq", { type: "get", id: "p1", from: "a@b/r", to: "component.localhost" }, xml("ping", "urn:xmpp:ping")));
+    expect(mock.sent.at(-1)!.attrs).toMatchObject({ type: "result", id: "p1", to: "a@b/r" });
+  });
+
+  it("keepalive: an unanswered ping drops the link", async () => {
+    const mock = await mockComponent<XmppEntity>();
+    const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 20, timeout: 30 }, lifecycle: { backoff: { initial: 60_000 } } });
+    mock.entity.emit("online", mock.entity.jid);
+    const lost = kit.lifecycle.next("link-lost", 2000);
+    const ping = await mock.nextSent((s) => !!s.getChild("ping", "urn:xmpp:ping"));
+    expect(ping.attrs.to).toBe("localhost");
+    expect((await lost).reason).toMatch(/keepalive ping unanswered/);
+    await kit.lifecycle.stop();
+  });
+});

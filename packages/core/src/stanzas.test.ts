@@ -1,0 +1,50 @@
+import { mockComponent } from "@xmppkit/testing";
+import { describe, expect, it } from "vitest";
+import type { XmppEntity } from "./entity.js";
+import { setupIq } from "./iq.js";
+import { setupStanzas } from "./stanzas.js";
+import { xml } from "./xml.js";
+
+describe("stanza hooks", () => {
+  it("outgoing hooks see, amend and drop every stanza the entity sends, iqCallee replies included", async () => {
+    const mock = await mockComponent<XmppEntity>();
+    const stanzas = setupStanzas({ entity: mock.entity });
+    const seen: string[] = [];
+    stanzas.onOutgoing((s) => void seen.push(s.name));
+    stanzas.onOutgoing((s) => {
+      if (s.attrs.type === "groupchat") return null;
+      if (s.name === "message") {
+        s.append(xml("stamped", "urn:example"));
+        return s;
+      }
+      return undefined;
+    });
+    await mock.entity.send(xml("message", { to: "a@b", type: "chat" }));
+    await stanzas.send(xml("message", { to: "room@muc", type: "groupchat" }));
+    const iq = setupIq({ entity: mock.entity, stanzas });
+    iq.handle("get", "urn:example", "q", () => true);
+    await mock.receive(xml("iq", { type: "get", id: "1", from: "u@b/r", to: "component.localhost" }, xml("q", "urn:example")));
+    expect(seen).toEqual(["message", "message", "iq"]);
+    expect(mock.sent.map((s) => s.name)).toEqual(["message", "iq"]);
+    expect(mock.sent[0]!.getChild("stamped", "urn:example")).toBeDefined();
+  });
+
+  it("an incoming hook that returns true stops the chain; one that returns an element replies", async () => {
+    const mock = await mockComponent<XmppEntity>();
+    const stanzas = setupStanzas({ entity: mock.entity });
+    const later: string[] = [];
+    stanzas.onIncoming((s) => (s.attrs.id === "eat" ? true : undefined));
+    stanzas.onIncoming((s) => (s.attrs.id === "echo" ? xml("message", { to: s.attrs.from, id: "echoed" }) : undefined));
+    stanzas.onIncoming((s) => void later.push(s.attrs.id));
+    await mock.receive(xml("message", { id: "eat", from: "a@b" }));
+    await mock.receive(xml("message", { id: "echo", from: "a@b" }));
+    await mock.receive(xml("message", { id: "pass", from: "a@b" }));
+    expect(later).toEqual(["pass"]);
+    expect(mock.sent.map((s) => s.attrs.id)).toEqual(["echoed"]);
+  });
+
+  it("is idempotent per entity", async () => {
+    const mock = await mockComponent<XmppEntity>();
+    expect(setupStanzas({ entity: mock.entity })).toBe(setupStanzas({ entity: mock.entity }));
+  });
+});
