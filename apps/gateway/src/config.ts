@@ -1,0 +1,200 @@
+// The gateway's YAML config: `${ENV}` interpolation for secrets, strict validation, and errors that name
+// the key path and the line.
+import { readFileSync } from "node:fs";
+import { ConfigError, describeIssues, duration, z } from "@xmppkit/core";
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+
+export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "log", "modules_enabled", "rooms"] as const;
+
+const seconds = duration;
+
+export const coreConfigSchema = z.strictObject({
+  component: z.strictObject({
+    /** Where the server's component port is: `xmpp://host:port` (Prosody default 5347). */
+    service: z.string().regex(/^xmpp:\/\/[^/]+$/, 'expected "xmpp://host:port" (XEP-0114 has no TLS; keep it on loopback or a private link)'),
+    /** The component's JID, as in the server's `Component "…"` line. */
+    domain: z.string().min(1).regex(/^[^@/\s]+$/, "a domain, without @ or /"),
+    /** Shared secret (`component_secret` in Prosody). Use ${ENV}. */
+    secret: z.string().min(1, "is empty"),
+    keepalive_interval: seconds().default(60),
+    keepalive_timeout: seconds().default(15),
+    reconnect_max_delay: seconds().default(60),
+  }),
+  /** The VirtualHost whose users the privileges cover. */
+  server_domain: z.string().min(1).regex(/^[^@/\s]+$/, "a domain, without @ or /"),
+  http: z
+    .strictObject({
+      listen: z.string().default("127.0.0.1:5281"),
+      token: z.string().min(16, "use at least 16 characters").optional(),
+      trusted_proxies: z.array(z.string()).default([]),
+      body_limit: z.number().int().positive().default(1024 * 1024),
+    })
+    .default({ listen: "127.0.0.1:5281", trusted_proxies: [], body_limit: 1024 * 1024 }),
+  storage: z
+    .strictObject({
+      sqlite: z.string().optional(),
+      postgres: z.string().regex(/^postgres(ql)?:\/\//, 'expected "postgres://user:password@host/database"').optional(),
+      data_dir: z.string().default("./data"),
+    })
+    .default({ data_dir: "./data" }),
+  log: z
+    .strictObject({
+      level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+      format: z.enum(["auto", "json", "pretty"]).default("auto"),
+    })
+    .default({ level: "info", format: "auto" }),
+  modules_enabled: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a module name like http-roster-admin")).default([]),
+  /** Rooms the gateway itself sits in (used by track-muc-joins / ping-muc). */
+  rooms: z
+    .array(z.strictObject({ room: z.string().min(1), nick: z.string().min(1), password: z.string().optional() }))
+    .default([]),
+});
+
+export type CoreConfig = z.output<typeof coreConfigSchema>;
+
+export interface GatewayConfig extends CoreConfig {
+  /** Raw option sections of enabled modules, by module name (validated by each module's schema). */
+  moduleSections: Record<string, unknown>;
+  /** Where it came from, for messages. */
+  source: string;
+}
+
+/** Locates key paths in the YAML source for error messages. */
+export class SourceMap {
+  constructor(
+    private readonly doc: Document | undefined,
+    private readonly lines: LineCounter | undefined,
+    readonly source: string,
+  ) {}
+
+  /** 1-based line of the key at `path`, or of its nearest existing parent. */
+  line(path: readonly (string | number)[]): number | undefined {
+    if (!this.doc || !this.lines) return undefined;
+    let node: unknown = this.doc.contents;
+    let offset: number | undefined = (node as { range?: number[] })?.range?.[0];
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => (p.key as { value?: unknown })?.value === seg);
+        if (!pair) break;
+        offset = (pair.key as { range?: number[] })?.range?.[0] ?? offset;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === "number") {
+        const item = node.items[seg];
+        if (!item) break;
+        offset = (item as { range?: number[] }).range?.[0] ?? offset;
+        node = item;
+      } else break;
+    }
+    return offset === undefined ? undefined : this.lines.linePos(offset).line;
+  }
+
+  /** "path (gateway.yaml line 4)" */
+  where(path: readonly (string | number)[], dotted: string): string {
+    const line = this.line(path);
+    return line ? `${dotted} (${this.source} line ${line})` : `${dotted} (${this.source})`;
+  }
+}
+
+function splitPath(path: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const part of path.split(".")) {
+    const m = /^([^[]*)((?:\[\d+\])*)$/.exec(part);
+    if (!m) {
+      out.push(part);
+      continue;
+    }
+    if (m[1]) out.push(m[1]);
+    for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
+  }
+  return out;
+}
+
+/** Replace `${NAME}` and `${NAME:-default}` in every string; collect the names that are not set. */
+export function interpolateEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  path: (string | number)[] = [],
+  missing: { path: (string | number)[]; name: string }[] = [],
+): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
+      const v = env[name];
+      if (v !== undefined && v !== "") return v;
+      if (fallback !== undefined) return fallback;
+      missing.push({ path, name });
+      return "";
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, i], missing));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k], missing)]));
+  }
+  return value;
+}
+
+function fail(map: SourceMap, issues: { path: string; message: string }[]): never {
+  const located = issues.map((i) => ({ ...i, line: map.line(splitPath(i.path)) }));
+  throw new ConfigError(
+    `invalid configuration in ${map.source}:\n${located.map((i) => `  ${map.where(splitPath(i.path), i.path)}: ${i.message}`).join("\n")}`,
+    located,
+  );
+}
+
+/** Parse and validate config text. Module sections are returned raw: each module validates its own. */
+export function parseConfig(text: string, options: { source?: string; env?: NodeJS.ProcessEnv } = {}): { config: GatewayConfig; sourceMap: SourceMap } {
+  const source = options.source ?? "config";
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const map = new SourceMap(doc, lines, source);
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0]?.line;
+    throw new ConfigError(`${source}${line ? ` line ${line}` : ""}: not valid YAML: ${e.message.split("\n")[0]}`, [{ path: "", message: e.message, ...(line ? { line } : {}) }]);
+  }
+  const raw = doc.toJS() as unknown;
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) fail(map, [{ path: "", message: "the config must be a YAML mapping (key: value)" }]);
+
+  const missing: { path: (string | number)[]; name: string }[] = [];
+  const data = interpolateEnv(raw, options.env ?? process.env, [], missing) as Record<string, unknown>;
+  const issues: { path: string; message: string }[] = missing.map((m) => ({
+    path: m.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${p}` : p)).join(""),
+    message: `environment variable ${m.name} is not set`,
+  }));
+
+  const coreRaw: Record<string, unknown> = {};
+  const moduleSections: Record<string, unknown> = {};
+  const enabled = Array.isArray(data.modules_enabled) ? (data.modules_enabled as unknown[]).filter((x): x is string => typeof x === "string") : [];
+  for (const [key, value] of Object.entries(data)) {
+    if ((CORE_SECTIONS as readonly string[]).includes(key)) coreRaw[key] = value;
+    else if (enabled.includes(key)) moduleSections[key] = value;
+    else issues.push({ path: key, message: `unknown key (not a gateway section, and no module "${key}" in modules_enabled)` });
+  }
+  const parsed = coreConfigSchema.safeParse(coreRaw, { reportInput: true });
+  if (!parsed.success) issues.push(...describeIssues(parsed.error));
+  if (parsed.success && parsed.data.storage.sqlite && parsed.data.storage.postgres) {
+    issues.push({ path: "storage.postgres", message: "give either storage.sqlite or storage.postgres, not both" });
+  }
+  const dupes = enabled.filter((m, i) => enabled.indexOf(m) !== i);
+  for (const d of new Set(dupes)) issues.push({ path: "modules_enabled", message: `"${d}" is listed twice` });
+  if (issues.length) fail(map, issues);
+  return { config: { ...parsed.data!, moduleSections, source }, sourceMap: map };
+}
+
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env) {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseConfig(text, { source: path, env });
+}
+
+/** Re-locate a module's option errors (paths like "http-roster-admin.http_roster_url") in the source. */
+export function locateModuleError(err: ConfigError, map: SourceMap): ConfigError {
+  const issues = err.issues.map((i) => ({ ...i, line: map.line(splitPath(i.path)) }));
+  return new ConfigError(
+    `invalid configuration in ${map.source}:\n${issues.map((i) => `  ${map.where(splitPath(i.path), i.path)}: ${i.message}`).join("\n")}`,
+    issues,
+  );
+}

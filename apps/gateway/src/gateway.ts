@@ -1,0 +1,217 @@
+// Composition only: build the component, wire core, load the enabled modules, serve HTTP, and shut down in
+// order. Everything protocol-related lives in @xmppkit/core and the feature packages.
+import { join } from "node:path";
+import {
+  ConfigError,
+  EventBus,
+  createHttpServer,
+  createLogger,
+  createMetrics,
+  describeRequirement,
+  hasPermission,
+  moduleRequirements,
+  openStore,
+  parseModuleOptions,
+  permissionFix,
+  setupKit,
+  summary,
+  type AnyModuleDefinition,
+  type HttpServer,
+  type Kit,
+  type Logger,
+  type Metrics,
+  type ModuleContext,
+  type ModuleRequirements,
+  type Store,
+  type XmppEntity,
+} from "@xmppkit/core";
+import { locateModuleError, type GatewayConfig, type SourceMap } from "./config.js";
+import { orderModules, resolveModules } from "./modules.js";
+
+export const GATEWAY_VERSION = "0.1.0";
+
+export interface GatewayOptions {
+  /** Module definitions by name, used instead of importing @xmppkit/<name> (tests, embedding apps). */
+  registry?: Record<string, AnyModuleDefinition>;
+  logger?: Logger;
+  sourceMap?: SourceMap;
+  /** Resolve `start()` only when the link is up (default true). */
+  waitOnline?: boolean;
+}
+
+export interface LoadedModule {
+  name: string;
+  definition: AnyModuleDefinition;
+  options: unknown;
+  requires: ModuleRequirements;
+  handle: unknown;
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly kit: Kit;
+  readonly http: HttpServer;
+  readonly store: Store | undefined;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly events: EventBus;
+  readonly modules: ReadonlyMap<string, LoadedModule>;
+  /** Graceful shutdown: stop accepting HTTP, let modules finish, flush storage, close the stream. */
+  stop(): Promise<void>;
+}
+
+/** Validate every module's options and requirements before anything connects. */
+async function prepareModules(config: GatewayConfig, options: GatewayOptions) {
+  const defs = await resolveModules(config.modules_enabled, options.registry);
+  const prepared: { def: AnyModuleDefinition; options: unknown; requires: ModuleRequirements }[] = [];
+  const issues: ConfigError["issues"] = [];
+  for (const def of defs) {
+    try {
+      const opts = parseModuleOptions(def, config.moduleSections[def.name] ?? {});
+      prepared.push({ def, options: opts, requires: moduleRequirements(def, opts) });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      issues.push(...err.issues);
+    }
+  }
+  if (issues.length) {
+    const err = new ConfigError("invalid module options", issues);
+    throw options.sourceMap ? locateModuleError(err, options.sourceMap) : err;
+  }
+  const order = orderModules(prepared.map((p) => ({ def: p.def, requires: p.requires.modules ?? [] })));
+  return order.map((def) => prepared.find((p) => p.def === def)!);
+}
+
+async function createComponent(config: GatewayConfig): Promise<XmppEntity> {
+  const { component } = (await import("@xmpp/component")) as unknown as {
+    component(o: { service: string; domain: string; password: string }): XmppEntity;
+  };
+  return component({ service: config.component.service, domain: config.component.domain, password: config.component.secret });
+}
+
+/** Start a gateway from a validated config. Rejects on invalid module options or a fatal connection error. */
+export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const log = options.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: "xmppkit-gateway" });
+  const prepared = await prepareModules(config, options);
+
+  const metrics = createMetrics();
+  const events = new EventBus((err, event) => log.error({ err, event }, "event listener failed"));
+  const entity = await createComponent(config);
+  const kit = setupKit(entity, {
+    serverDomain: config.server_domain,
+    identity: { category: "component", type: "generic", name: "xmppkit gateway" },
+    lifecycle: { backoff: { max: config.component.reconnect_max_delay } },
+    ping: { interval: config.component.keepalive_interval, timeout: config.component.keepalive_timeout },
+    events,
+    logger: log,
+    metrics,
+  });
+
+  const http = createHttpServer({
+    listen: config.http.listen,
+    ...(config.http.token ? { token: config.http.token } : {}),
+    trustedProxies: config.http.trusted_proxies,
+    bodyLimit: config.http.body_limit,
+    logger: log,
+    events,
+  });
+  http.app.get("/healthz", async (_req, reply) => {
+    const up = kit.lifecycle.online;
+    return reply.status(up ? 200 : 503).send({ status: up ? "ok" : "unavailable", link: up ? "up" : "down", component: config.component.domain });
+  });
+  http.app.get("/metrics", { preHandler: http.requireToken }, async (_req, reply) => {
+    return reply.header("content-type", metrics.contentType).send(await metrics.text());
+  });
+
+  let store: Store | undefined;
+  if (prepared.some((p) => p.requires.store)) {
+    store = await openStore({
+      ...(config.storage.sqlite ? { sqlite: config.storage.sqlite } : {}),
+      ...(config.storage.postgres ? { postgres: config.storage.postgres } : {}),
+      dataDir: config.storage.data_dir,
+    });
+    log.info({ store: config.storage.postgres ? "postgres" : (config.storage.sqlite ?? join(config.storage.data_dir, "xmppkit.sqlite")) }, "storage opened");
+  }
+
+  // Connection events, logged the way an operator reads them.
+  const link = kit.lifecycle;
+  link.on("online", ({ jid, reconnected }) => log.info({ jid, service: config.component.service }, reconnected ? "reconnected to the server" : "connected to the server"));
+  link.on("link-lost", ({ reason }) => log.warn({ reason }, "link to the server lost"));
+  link.on("reconnecting", ({ attempt, delayMs }) => log.info({ attempt, delayMs }, "reconnecting"));
+  entity.on("error", (err: Error) => log.debug({ err: err.message }, "connection error"));
+  kit.privilege.on("granted", (perms) => {
+    log.info({ server: perms.server, namespace: perms.namespace, granted: summary(perms) }, "XEP-0356 permissions granted");
+    for (const p of prepared) {
+      for (const req of p.requires.permissions ?? []) {
+        if (perms.server !== config.server_domain || hasPermission(perms, req)) continue;
+        log.warn({ module: p.def.name, missing: describeRequirement(req), fix: permissionFix(req, config.component.domain, perms.server) }, `module ${p.def.name} needs a permission the server did not grant`);
+      }
+    }
+  });
+  kit.delegation.on("delegated", ({ server, namespaces }) => log.info({ server, namespaces }, "XEP-0355 namespaces delegated"));
+
+  const stops: (() => void | Promise<void>)[] = [];
+  const modules = new Map<string, LoadedModule>();
+  for (const p of prepared) {
+    const name = p.def.name;
+    const ctx: ModuleContext = {
+      name,
+      kit,
+      log: log.child({ module: name }),
+      events: events.forModule(name),
+      metrics,
+      http: p.requires.http ? http : undefined,
+      store: p.requires.store ? store : undefined,
+      module<H>(other: string) {
+        const m = modules.get(other);
+        if (!m) throw new Error(`module "${name}" asked for module "${other}", which is not loaded before it (declare it in requires.modules)`);
+        return m.handle as H;
+      },
+      onStop: (fn) => void stops.push(fn),
+    };
+    const handle = await p.def.setup(ctx, p.options);
+    modules.set(name, { name, definition: p.def, options: p.options, requires: p.requires, handle });
+  }
+  log.info({ modules: [...modules.keys()] }, modules.size ? "modules loaded" : "no modules enabled");
+
+  let stopped = false;
+  async function stop() {
+    if (stopped) return;
+    stopped = true;
+    log.info("shutting down");
+    await http.close().catch((err: unknown) => log.error({ err }, "closing HTTP failed"));
+    for (const fn of stops.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.error({ err }, "module stop failed"));
+    await store?.close().catch((err: unknown) => log.error({ err }, "closing storage failed"));
+    kit.ping.stop();
+    await link.stop().catch((err: unknown) => log.error({ err }, "closing the stream failed"));
+    log.info("stopped");
+  }
+
+  try {
+    await http.start();
+    log.info({ url: http.url }, "HTTP listening");
+    const started = link.start();
+    if (options.waitOnline !== false) await started;
+    else started.catch(() => undefined);
+    if (options.waitOnline !== false) {
+      const perms = kit.privilege.permissions(config.server_domain);
+      if (!perms) {
+        log.warn({ server: config.server_domain, fix: `Prosody: add privileged_entities for "${config.component.domain}" in VirtualHost "${config.server_domain}" and "privilege" to the Component's modules_enabled` }, "the server sent no XEP-0356 privilege announcement");
+      }
+      for (const p of prepared) {
+        for (const ns of p.requires.delegations ?? []) {
+          if (!kit.delegation.isDelegated(ns, config.server_domain)) {
+            log.warn({ module: p.def.name, namespace: ns, fix: `Prosody: in VirtualHost "${config.server_domain}", delegations = { ["${ns}"] = { jid = "${config.component.domain}" } } (and "delegation" in modules_enabled of the VirtualHost and the Component)` }, `module ${p.def.name} needs a delegated namespace the server did not delegate`);
+          }
+        }
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return { config, kit, http, store, log, metrics, events, modules, stop };
+}
+
+export { summary as describePermissions };

@@ -1,0 +1,3 @@
+export * from "./config.js";
+export * from "./modules.js";
+export * from "./gateway.js";

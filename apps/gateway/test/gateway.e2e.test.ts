@@ -1,0 +1,149 @@
+// End-to-end: the gateway against a real Prosody (Debian prosody + prosody-modules), started on free
+// loopback ports by @xmppkit/testing.
+import { defineModule, StanzaError, xml, z } from "@xmppkit/core";
+import { loginClient, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, type Gateway } from "../src/gateway.js";
+import { captureLogger, testConfig, waitFor } from "./helpers.js";
+
+const RAA = "urn:xmpp:raa:0";
+const DISCO_INFO = "http://jabber.org/protocol/disco#info";
+
+// A module as a feature package would write it, loaded through the gateway's registry.
+const testDelegation = defineModule({
+  name: "test-delegation",
+  description: "answers delegated urn:xmpp:raa:0 queries (test only)",
+  options: z.strictObject({ affiliation: z.string().default("registered") }),
+  requires: { delegations: [RAA], permissions: [{ access: "roster", type: "both" }, { access: "iq", namespace: "urn:xmpp:ping", type: "get" }] },
+  setup(ctx, options) {
+    ctx.kit.disco.addFeature("urn:xmppkit:test");
+    ctx.kit.delegation.handle(RAA, ({ element, to }) => {
+      if (element.attrs.deny) throw new StanzaError("forbidden", "auth", "not for you");
+      return xml("info", { xmlns: RAA, affiliation: options.affiliation, jid: to });
+    });
+    return { answered: 0 };
+  },
+});
+
+describe("gateway against a real Prosody", () => {
+  let prosody: Prosody;
+  let gateway: Gateway;
+  let alice: TestClient;
+  let bob: TestClient;
+  const log = captureLogger();
+
+  beforeAll(async () => {
+    prosody = await startProsody({ component: { delegations: [RAA] } });
+    const { config, sourceMap } = testConfig(prosody, "modules_enabled: [test-delegation]\ntest-delegation:\n  affiliation: member\n");
+    gateway = await startGateway(config, { registry: { "test-delegation": testDelegation }, logger: log.logger, sourceMap });
+    alice = await loginClient(prosody, "alice");
+    bob = await loginClient(prosody, "bob");
+  });
+
+  afterAll(async () => {
+    await alice?.stop();
+    await bob?.stop();
+    await gateway?.stop();
+    await prosody?.stop();
+  });
+
+  it("connects and reports the granted permissions and the delegated namespace", () => {
+    expect(gateway.kit.lifecycle.online).toBe(true);
+    expect(gateway.kit.privilege.permissions("localhost")).toEqual({
+      namespace: "urn:xmpp:privilege:2",
+      server: "localhost",
+      roster: "both",
+      message: "outgoing",
+      presence: "roster",
+      iq: {},
+    });
+    expect(gateway.kit.delegation.isDelegated(RAA, "localhost")).toBe(true);
+    const lines = log.lines();
+    expect(lines).toContainEqual(expect.objectContaining({ msg: "connected to the server", jid: "gateway.localhost" }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: "XEP-0356 permissions granted", granted: "roster=both message=outgoing presence=roster" }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: "XEP-0355 namespaces delegated", namespaces: [RAA] }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: "modules loaded", modules: ["test-delegation"] }));
+  });
+
+  it("warns about a permission a module needs but the server did not grant, with the config that grants it", () => {
+    const warning = log.lines().find((l) => l.missing === "iq urn:xmpp:ping=get");
+    expect(warning).toMatchObject({ module: "test-delegation", level: 40 });
+    expect(String(warning!.fix)).toContain('privileged_entities = { ["gateway.localhost"] = { iq = { ["urn:xmpp:ping"] = "get" } } }');
+  });
+
+  it("answers a client's disco#info with its identity and the features of the loaded modules", async () => {
+    const reply = await alice.request(xml("iq", { type: "get", to: "gateway.localhost" }, xml("query", DISCO_INFO)));
+    const query = reply.getChild("query", DISCO_INFO)!;
+    expect(query.getChild("identity")!.attrs).toMatchObject({ category: "component", type: "generic", name: "xmppkit gateway" });
+    expect(query.getChildren("feature").map((f) => f.attrs.var)).toEqual(expect.arrayContaining(["urn:xmpp:ping", "urn:xmppkit:test", DISCO_INFO]));
+  });
+
+  it("answers a client's ping", async () => {
+    const reply = await alice.request(xml("iq", { type: "get", to: "gateway.localhost" }, xml("ping", "urn:xmpp:ping")));
+    expect(reply.attrs).toMatchObject({ type: "result", from: "gateway.localhost" });
+  });
+
+  it("round-trips a privileged roster set and get through the core helpers, and alice's client gets the push", async () => {
+    await alice.fetchRoster();
+    await gateway.kit.privilege.rosterSet("alice@localhost", [{ jid: "marie@example.com", name: "Marie", subscription: "both", groups: ["Friends"] }]);
+    const items = await gateway.kit.privilege.rosterGet("alice@localhost");
+    expect(items).toContainEqual({ jid: "marie@example.com", name: "Marie", subscription: "both", groups: ["Friends"] });
+    const push = await waitFor(() => alice.rosterPushes.find((p) => p.getChild("query")?.getChild("item")?.attrs.jid === "marie@example.com"), "roster push");
+    expect(push.getChild("query")!.getChild("item")!.attrs).toMatchObject({ name: "Marie", subscription: "both" });
+    await gateway.kit.privilege.rosterSet("alice@localhost", [{ jid: "marie@example.com", subscription: "remove", groups: [] }]);
+    expect(await gateway.kit.privilege.rosterGet("alice@localhost")).not.toContainEqual(expect.objectContaining({ jid: "marie@example.com" }));
+  });
+
+  it("a privileged roster get for a user that does not exist is an empty roster (the server's answer)", async () => {
+    expect(await gateway.kit.privilege.rosterGet("nobody@localhost")).toEqual([]);
+  });
+
+  it("routes a delegated IQ from a client to the module's handler and returns its answer", async () => {
+    const reply = await bob.request(xml("iq", { type: "get", to: "alice@localhost" }, xml("query", RAA)));
+    expect(reply.attrs).toMatchObject({ type: "result", from: "alice@localhost" });
+    expect(reply.getChild("info", RAA)!.attrs).toMatchObject({ affiliation: "member", jid: "alice@localhost" });
+  });
+
+  it("returns a handler's error answer to the client", async () => {
+    const err = (await bob.request(xml("iq", { type: "get", to: "alice@localhost" }, xml("query", { xmlns: RAA, deny: "1" }))).catch((e: unknown) => e)) as { condition?: string; text?: string };
+    expect(err.condition).toBe("forbidden");
+    expect(err.text).toBe("not for you");
+  });
+
+  it("emits core events for the audit trail", async () => {
+    const seen: string[] = [];
+    const off = gateway.events.onAny((r) => seen.push(r.type));
+    await bob.request(xml("iq", { type: "get", to: "alice@localhost" }, xml("query", RAA)));
+    await fetch(`${gateway.http.url}/healthz`);
+    off();
+    expect(seen).toEqual(expect.arrayContaining(["delegated-iq-answered", "http-request"]));
+  });
+
+  it("serves /metrics in Prometheus text format", async () => {
+    const text = await (await fetch(`${gateway.http.url}/metrics`)).text();
+    expect(text).toMatch(/xmppkit_stanzas_in_total\{name="iq"\} \d+/);
+    expect(text).toMatch(/xmppkit_link_up 1/);
+  });
+
+  it("comes back online after Prosody restarts, and /healthz follows the link", async () => {
+    expect((await fetch(`${gateway.http.url}/healthz`)).status).toBe(200);
+    const lost = gateway.kit.lifecycle.next("link-lost", 10_000);
+    const restored = gateway.kit.lifecycle.next("link-restored", 30_000);
+    const restart = prosody.restart();
+    await lost;
+    const down = await fetch(`${gateway.http.url}/healthz`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({ status: "unavailable", link: "down" });
+    await restart;
+    await restored;
+    const up = await fetch(`${gateway.http.url}/healthz`);
+    expect(up.status).toBe(200);
+    expect(await up.json()).toEqual({ status: "ok", link: "up", component: "gateway.localhost" });
+    // The server re-announces privileges and delegations on the new stream.
+    await waitFor(() => gateway.kit.privilege.permissions("localhost")?.roster === "both", "privileges after reconnect");
+    const c = await loginClient(prosody, "bob", { resource: "after-restart" });
+    const reply = await c.request(xml("iq", { type: "get", to: "alice@localhost" }, xml("query", RAA)));
+    expect(reply.getChild("info", RAA)).toBeDefined();
+    await c.stop();
+  });
+});

@@ -1,0 +1,50 @@
+import { Writable } from "node:stream";
+import { createLogger, type Logger } from "@xmppkit/core";
+import type { Prosody } from "@xmppkit/testing";
+import { parseConfig, type GatewayConfig, type SourceMap } from "../src/config.js";
+
+/** A JSON logger whose lines the test can read. */
+export function captureLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(String(chunk));
+      cb();
+    },
+  });
+  const logger = createLogger({ level: "debug", format: "json", destination });
+  return {
+    logger,
+    lines: () => chunks.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+/** Gateway YAML for a test Prosody; `extra` is appended verbatim. */
+export function gatewayYaml(prosody: Prosody, extra = "", overrides: { secret?: string; listen?: string } = {}): string {
+  return `component:
+  service: ${prosody.component.service}
+  domain: ${prosody.component.domain}
+  secret: \${GATEWAY_SECRET}
+  keepalive_interval: 5
+  reconnect_max_delay: 2
+server_domain: ${prosody.domain}
+http:
+  listen: ${overrides.listen ?? "127.0.0.1:0"}
+log:
+  level: debug
+${extra}`;
+}
+
+export function testConfig(prosody: Prosody, extra = "", secret = prosody.component.secret): { config: GatewayConfig; sourceMap: SourceMap } {
+  return parseConfig(gatewayYaml(prosody, extra), { source: "test.yaml", env: { GATEWAY_SECRET: secret } });
+}
+
+export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,4 @@
+import { packageBuild } from "../../tsup.shared";
+
+// The library entry (startGateway, loadConfig) in ESM + CJS; the CLI as ESM with a shebang.
+export default packageBuild({ entry: ["src/index.ts", "src/cli.ts"] });
