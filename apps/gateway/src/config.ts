@@ -16,9 +16,9 @@ export const coreConfigSchema = z.strictObject({
     domain: z.string().min(1).regex(/^[^@/\s]+$/, "a domain, without @ or /"),
     /** Shared secret (`component_secret` in Prosody). Use ${ENV}. */
     secret: z.string().min(1, "is empty"),
-    keepalive_interval: seconds().default(60),
-    keepalive_timeout: seconds().default(15),
-    reconnect_max_delay: seconds().default(60),
+    keepalive_interval: seconds().prefault(60),
+    keepalive_timeout: seconds().prefault(15),
+    reconnect_max_delay: seconds().prefault(60),
   }),
   /** The VirtualHost whose users the privileges cover. */
   server_domain: z.string().min(1).regex(/^[^@/\s]+$/, "a domain, without @ or /"),
@@ -148,7 +148,7 @@ export function parseConfig(text: string, options: { source?: string; env?: Node
   const map = new SourceMap(doc, lines, source);
   if (doc.errors.length) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
+    const line = e.linePos?.[0]?.line ?? (e.pos?.[0] !== undefined ? lines.linePos(e.pos[0]).line : undefined);
     throw new ConfigError(`${source}${line ? ` line ${line}` : ""}: not valid YAML: ${e.message.split("\n")[0]}`, [{ path: "", message: e.message, ...(line ? { line } : {}) }]);
   }
   const raw = doc.toJS() as unknown;

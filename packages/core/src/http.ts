@@ -62,7 +62,6 @@ export function createHttpServer(options: HttpOptions = {}): HttpServer {
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     trustProxy: options.trustedProxies?.length ? options.trustedProxies : false,
     logger: false,
-    disableRequestLogging: true,
   });
   const log = options.logger;
 

@@ -1,0 +1,85 @@
+import { ConfigError } from "@xmppkit/core";
+import { describe, expect, it } from "vitest";
+import { interpolateEnv, parseConfig } from "./config.js";
+
+const BASE = `component:
+  service: xmpp://127.0.0.1:5347
+  domain: gateway.example.org
+  secret: \${GATEWAY_SECRET}
+server_domain: example.org
+`;
+
+function errorOf(text: string, env: NodeJS.ProcessEnv = { GATEWAY_SECRET: "s" }): ConfigError {
+  try {
+    parseConfig(text, { source: "gateway.yaml", env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("gateway config", () => {
+  it("accepts a minimal config and fills defaults", () => {
+    const { config } = parseConfig(BASE, { env: { GATEWAY_SECRET: "s3cret" } });
+    expect(config.component).toEqual({ service: "xmpp://127.0.0.1:5347", domain: "gateway.example.org", secret: "s3cret", keepalive_interval: 60_000, keepalive_timeout: 15_000, reconnect_max_delay: 60_000 });
+    expect(config.http).toEqual({ listen: "127.0.0.1:5281", trusted_proxies: [], body_limit: 1048576 });
+    expect(config.storage).toEqual({ data_dir: "./data" });
+    expect(config.modules_enabled).toEqual([]);
+  });
+
+  it("an unknown key is an error naming the key and its line", () => {
+    const err = errorOf(`${BASE}http:\n  listen: 127.0.0.1:5281\n  tokn: abc\n`);
+    expect(err.message).toContain("http.tokn (gateway.yaml line 8): unknown option");
+    expect(err.issues).toEqual([{ path: "http.tokn", message: "unknown option", line: 8 }]);
+  });
+
+  it("an unknown top-level section is an error unless a module of that name is enabled", () => {
+    expect(errorOf(`${BASE}report-forward:\n  report_forward_to: [a]\n`).message).toContain(
+      'report-forward (gateway.yaml line 6): unknown key (not a gateway section, and no module "report-forward" in modules_enabled)',
+    );
+    const { config } = parseConfig(`${BASE}modules_enabled: [report-forward]\nreport-forward:\n  report_forward_to: [a]\n`, { env: { GATEWAY_SECRET: "s" } });
+    expect(config.moduleSections).toEqual({ "report-forward": { report_forward_to: ["a"] } });
+  });
+
+  it("a wrong type is an error naming the key, the line, and what was given", () => {
+    const err = errorOf(`${BASE}http:\n  body_limit: lots\n`);
+    expect(err.message).toContain('http.body_limit (gateway.yaml line 7): expected number, got a string ("lots")');
+  });
+
+  it("a missing environment secret is an error naming the variable and the key's line", () => {
+    const err = errorOf(BASE, {});
+    expect(err.message).toContain("component.secret (gateway.yaml line 4): environment variable GATEWAY_SECRET is not set");
+  });
+
+  it("${NAME:-default} falls back; interpolation works inside strings and lists", () => {
+    expect(interpolateEnv({ a: "x-${A}-y", b: ["${B:-dflt}"], n: 5 }, { A: "1" })).toEqual({ a: "x-1-y", b: ["dflt"], n: 5 });
+  });
+
+  it("a missing required section is reported", () => {
+    const err = errorOf("server_domain: example.org\n");
+    expect(err.issues).toContainEqual(expect.objectContaining({ path: "component", message: "is required (expected object)" }));
+  });
+
+  it("rejects a service that is not xmpp://host:port", () => {
+    expect(errorOf(BASE.replace("xmpp://127.0.0.1:5347", "127.0.0.1:5347")).message).toMatch(/component.service \(gateway.yaml line 2\): expected "xmpp:\/\/host:port"/);
+  });
+
+  it("rejects sqlite and postgres together, and duplicate modules", () => {
+    const err = errorOf(`${BASE}storage:\n  sqlite: /tmp/x.db\n  postgres: postgres://u@h/db\nmodules_enabled: [a, a]\na: {}\n`);
+    expect(err.issues.map((i) => i.path)).toEqual(expect.arrayContaining(["storage.postgres", "modules_enabled"]));
+  });
+
+  it("invalid YAML is a one-line error with the line", () => {
+    expect(errorOf("component: [\n").message).toMatch(/^gateway.yaml line \d+: not valid YAML/);
+  });
+
+  it("the config must be a mapping", () => {
+    expect(errorOf("- a\n- b\n").message).toContain("the config must be a YAML mapping");
+  });
+
+  it("accepts durations in the Prosody style", () => {
+    const { config } = parseConfig(BASE.replace("server_domain", "  keepalive_interval: 2m\nserver_domain"), { env: { GATEWAY_SECRET: "s" } });
+    expect(config.component.keepalive_interval).toBe(120_000);
+  });
+});
