@@ -2,3 +2,4 @@ export * from "./mock-entity.js";
 export * from "./prosody.js";
 export * from "./clients.js";
 export * from "./ports.js";
+export * from "./postgres.js";
