@@ -136,7 +136,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   // Connection events, logged the way an operator reads them.
   const link = kit.lifecycle;
   link.on("online", ({ jid, reconnected }) => log.info({ jid, service: config.component.service }, reconnected ? "reconnected to the server" : "connected to the server"));
-  link.on("link-lost", ({ reason }) => log.warn({ reason }, "link to the server lost"));
+  link.on("link-lost", ({ reason }) => {
+    if (!stopped) log.warn({ reason }, "link to the server lost");
+  });
   link.on("reconnecting", ({ attempt, delayMs }) => log.info({ attempt, delayMs }, "reconnecting"));
   entity.on("error", (err: Error) => log.debug({ err: err.message }, "connection error"));
   kit.privilege.on("granted", (perms) => {
@@ -150,6 +152,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   });
   kit.delegation.on("delegated", ({ server, namespaces }) => log.info({ server, namespaces }, "XEP-0355 namespaces delegated"));
 
+  let stopped = false;
   const stops: (() => void | Promise<void>)[] = [];
   const modules = new Map<string, LoadedModule>();
   for (const p of prepared) {
@@ -174,7 +177,6 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   }
   log.info({ modules: [...modules.keys()] }, modules.size ? "modules loaded" : "no modules enabled");
 
-  let stopped = false;
   async function stop() {
     if (stopped) return;
     stopped = true;

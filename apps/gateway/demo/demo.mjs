@@ -1,0 +1,94 @@
+// The quick-start demo: a local Prosody (started here), the gateway CLI beside it, and a user who checks
+// that the gateway answers. Ctrl-C stops both. `--once` runs the check and exits (used by the tests).
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { xml } from "@xmppkit/core";
+import { loginClient, startProsody } from "@xmppkit/testing";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const once = process.argv.includes("--once");
+const say = (msg) => process.stdout.write(`\x1b[1mdemo:\x1b[0m ${msg}\n`);
+
+const prosody = await startProsody({ users: { alice: "alicepw" } });
+say(`Prosody ${prosody.domain} is up: c2s ${prosody.c2s.service}, component port ${prosody.component.service} (log: ${prosody.logFile})`);
+
+const demoDir = resolve(here, "../../../.demo");
+mkdirSync(demoDir, { recursive: true });
+const configPath = join(demoDir, "gateway.yaml");
+writeFileSync(
+  configPath,
+  `# Written by the demo. The secret comes from the environment, as it should in production.
+component:
+  service: ${prosody.component.service}
+  domain: ${prosody.component.domain}
+  secret: \${GATEWAY_SECRET}
+server_domain: ${prosody.domain}
+http:
+  listen: 127.0.0.1:0
+storage:
+  data_dir: ${join(demoDir, "data")}
+log:
+  level: info
+  format: ${once ? "json" : "pretty"}
+modules_enabled: []
+`,
+);
+say(`gateway config: ${configPath}`);
+
+const gateway = spawn(process.execPath, [resolve(here, "../dist/cli.js"), "--config", configPath], {
+  env: { ...process.env, GATEWAY_SECRET: prosody.component.secret },
+  stdio: ["ignore", "pipe", "inherit"],
+  // Its own process group: Ctrl-C reaches only this script, which then stops the gateway with one SIGTERM.
+  detached: true,
+});
+process.on("exit", () => {
+  if (gateway.exitCode === null) gateway.kill("SIGKILL");
+});
+let output = "";
+gateway.stdout.on("data", (d) => {
+  output += d;
+  process.stdout.write(d);
+});
+const gatewayExit = new Promise((r) => gateway.on("exit", (code) => r(code)));
+
+let stopping = false;
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  if (gateway.exitCode === null) gateway.kill("SIGTERM");
+  const gatewayCode = await gatewayExit;
+  await prosody.stop();
+  say(`stopped (gateway exit code ${gatewayCode})`);
+  process.exit(code ?? (gatewayCode === 0 ? 0 : 1));
+}
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+// Wait for the gateway to connect, then check it the way a user's client would.
+const deadline = Date.now() + 20_000;
+while (!/connected to the server/.test(output)) {
+  if (gateway.exitCode !== null || Date.now() > deadline) {
+    say("the gateway did not connect");
+    await shutdown(1);
+  }
+  await new Promise((r) => setTimeout(r, 100));
+}
+try {
+  const alice = await loginClient(prosody, "alice", { resource: "demo" });
+  const info = await alice.request(xml("iq", { type: "get", to: prosody.component.domain }, xml("query", "http://jabber.org/protocol/disco#info")));
+  const q = info.getChild("query");
+  const identity = q.getChild("identity")?.attrs;
+  const features = q.getChildren("feature").map((f) => f.attrs.var);
+  say(`alice's disco#info of ${prosody.component.domain}: ${identity?.category}/${identity?.type} "${identity?.name}", features ${features.join(", ")}`);
+  const t0 = performance.now();
+  await alice.request(xml("iq", { type: "get", to: prosody.component.domain }, xml("ping", "urn:xmpp:ping")));
+  say(`alice pinged the gateway: ${Math.round(performance.now() - t0)} ms`);
+  await alice.stop();
+} catch (err) {
+  say(`check failed: ${err.message}`);
+  await shutdown(1);
+}
+if (once) await shutdown(0);
+else say("running. Ctrl-C stops the gateway and Prosody.");

@@ -1,0 +1,21 @@
+// The README's first quick-start command ends in `node apps/gateway/demo/demo.mjs`; keep it working.
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+describe("quick-start demo", () => {
+  it("starts Prosody and the gateway, checks it as a user, and stops both", async () => {
+    const child = spawn(process.execPath, [resolve(import.meta.dirname, "../demo/demo.mjs"), "--once"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const code = await new Promise((r) => child.on("exit", r));
+    expect(code, out).toBe(0);
+    expect(out).toContain("XEP-0356 permissions granted");
+    expect(out).toContain("connected to the server");
+    expect(out).toMatch(/alice's disco#info of gateway.localhost: component\/generic "xmppkit gateway"/);
+    expect(out).toMatch(/alice pinged the gateway: \d+ ms/);
+    expect(out).toContain("stopped (gateway exit code 0)");
+    expect(out).not.toContain("link to the server lost");
+  });
+});

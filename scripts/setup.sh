@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install what xmppkit needs on a fresh Debian machine with Node 20 (run as root, no prompts):
+# Prosody + prosody-modules (e2e tests, demo), PostgreSQL (store tests), pnpm, the Node packages,
+# and a build of every package. Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DEBIAN_FRONTEND=noninteractive
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+need_apt=()
+dpkg -s prosody prosody-modules >/dev/null 2>&1 || need_apt+=(prosody prosody-modules)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+if ((${#need_apt[@]})); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing Debian packages: ${need_apt[*]} (run as root, or: sudo apt-get install -y ${need_apt[*]})" >&2
+    exit 1
+  fi
+  echo "setup: installing ${need_apt[*]}"
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "12.21.0" ]; then
+  echo "setup: installing pnpm 12.21.0"
+  npm i -g pnpm@12.21.0 --allow-scripts=pnpm --no-fund --no-audit >/dev/null 2>&1
+fi
+
+echo "setup: installing Node packages"
+if [ -n "${CI:-}" ]; then pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+else pnpm install --reporter=append-only >/dev/null; fi
+
+echo "setup: building"
+pnpm exec turbo run build --output-logs=errors-only
