@@ -1,10 +1,13 @@
 // One place for XML and JIDs. Every element in xmppkit is built with xml() from @xmpp/xml, never with ltx's
 // ESM Element class: xmpp.js checks `instanceof` against the CommonJS class and silently drops anything else
 // (xmppjs-notes §5.4).
-import xmlFn, { Element } from "@xmpp/xml";
-import jidFn, { JID } from "@xmpp/jid";
+// Named imports only: @xmpp/xml and @xmpp/jid are ESM-only, and in our CommonJS build a default import would
+// be the module namespace (require(esm)), not the function. `createElement` is what @xmpp/xml's `xml()` calls.
+import { createElement, Element } from "@xmpp/xml";
+import { jid as jidFn, JID } from "@xmpp/jid";
 
-export const xml = xmlFn;
+/** Build an element: `xml("iq", { type: "get" }, xml("ping", "urn:xmpp:ping"))`. */
+export const xml: typeof createElement = createElement;
 
 /** XEP-0297 Stanza Forwarding, used by XEP-0356 and XEP-0355 wrappers. https://xmpp.org/extensions/xep-0297.html */
 export const NS_FORWARD = "urn:xmpp:forward:0";

@@ -1,6 +1,6 @@
 // Log real @xmpp/client users into a test Prosody (SCRAM-SHA-1 over plain TCP on loopback; the harness sets
 // a low iteration count so each login takes ~60 ms).
-import xml, { type Element } from "@xmpp/xml";
+import { createElement as xml, type Element } from "@xmpp/xml";
 import { importPeer } from "./mock-entity.js";
 import type { Prosody } from "./prosody.js";
 

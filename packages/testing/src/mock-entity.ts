@@ -4,7 +4,7 @@
 //
 // @xmpp/test does this too, but 0.13.1 does not load with ltx 3.1 and 0.14 is not published (xmppjs-notes §4).
 import { EventEmitter } from "node:events";
-import xml, { type Element } from "@xmpp/xml";
+import { createElement as xml, type Element } from "@xmpp/xml";
 
 /** The subset of an xmpp.js entity the mock touches. */
 interface RawEntity extends EventEmitter {
