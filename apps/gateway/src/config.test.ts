@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { ConfigError } from "@xmppkit/core";
 import { describe, expect, it } from "vitest";
 import { interpolateEnv, parseConfig } from "./config.js";
@@ -81,5 +82,12 @@ describe("gateway config", () => {
   it("accepts durations in the Prosody style", () => {
     const { config } = parseConfig(BASE.replace("server_domain", "  keepalive_interval: 2m\nserver_domain"), { env: { GATEWAY_SECRET: "s" } });
     expect(config.component.keepalive_interval).toBe(120_000);
+  });
+
+  it("the shipped example config is valid", () => {
+    const text = readFileSync(new URL("../examples/gateway.yaml", import.meta.url), "utf8");
+    const { config } = parseConfig(text, { env: { GATEWAY_SECRET: "s" } });
+    expect(config.component.domain).toBe("gateway.example.org");
+    expect(config.http.token).toBeUndefined(); // ${GATEWAY_HTTP_TOKEN:-} with the variable unset
   });
 });

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { ConfigError, describeIssues, duration, z } from "@xmppkit/core";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 
-export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "log", "modules_enabled", "rooms"] as const;
+export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "log", "modules_enabled"] as const;
 
 const seconds = duration;
 
@@ -25,7 +25,8 @@ export const coreConfigSchema = z.strictObject({
   http: z
     .strictObject({
       listen: z.string().default("127.0.0.1:5281"),
-      token: z.string().min(16, "use at least 16 characters").optional(),
+      // An empty value (e.g. `${GATEWAY_HTTP_TOKEN:-}` with the variable unset) means no token.
+      token: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "use at least 16 characters").optional()),
       trusted_proxies: z.array(z.string()).default([]),
       body_limit: z.number().int().positive().default(1024 * 1024),
     })
@@ -44,10 +45,6 @@ export const coreConfigSchema = z.strictObject({
     })
     .default({ level: "info", format: "auto" }),
   modules_enabled: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a module name like http-roster-admin")).default([]),
-  /** Rooms the gateway itself sits in (used by track-muc-joins / ping-muc). */
-  rooms: z
-    .array(z.strictObject({ room: z.string().min(1), nick: z.string().min(1), password: z.string().optional() }))
-    .default([]),
 });
 
 export type CoreConfig = z.output<typeof coreConfigSchema>;
