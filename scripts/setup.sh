@@ -26,8 +26,7 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "12
 fi
 
 echo "setup: installing Node packages"
-if [ -n "${CI:-}" ]; then pnpm install --frozen-lockfile --reporter=append-only >/dev/null
-else pnpm install --reporter=append-only >/dev/null; fi
+pnpm install --frozen-lockfile --reporter=append-only >/dev/null
 
 echo "setup: building"
 pnpm exec turbo run build --output-logs=errors-only

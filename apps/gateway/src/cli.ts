@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, FatalConnectionError, createLogger } from "@xmppkit/core";
 import { loadConfig } from "./config.js";
-import { GATEWAY_VERSION, startGateway } from "./gateway.js";
+import { GATEWAY_VERSION, prepareModules, startGateway } from "./gateway.js";
 import { ModuleNotInstalledError } from "./modules.js";
 
 /** Documented in the README; stable for systemd and scripts. */
@@ -63,24 +63,9 @@ async function main(argv: string[]) {
   const { config, sourceMap } = loaded;
 
   if (values["check-config"]) {
-    // Validates module options too, without connecting: prepare through a gateway that never starts.
-    const { resolveModules } = await import("./modules.js");
-    const { parseModuleOptions } = await import("@xmppkit/core");
+    // Module options and requirements too, without connecting.
     try {
-      const defs = await resolveModules(config.modules_enabled);
-      const issues: ConfigError["issues"] = [];
-      for (const def of defs) {
-        try {
-          parseModuleOptions(def, config.moduleSections[def.name] ?? {});
-        } catch (err) {
-          if (err instanceof ConfigError) issues.push(...err.issues);
-          else throw err;
-        }
-      }
-      if (issues.length) {
-        const { locateModuleError } = await import("./config.js");
-        throw locateModuleError(new ConfigError("invalid module options", issues), sourceMap);
-      }
+      await prepareModules(config, { sourceMap });
     } catch (err) {
       if (err instanceof ConfigError || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
       throw err;

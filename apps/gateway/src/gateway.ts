@@ -28,7 +28,9 @@ import {
 import { locateModuleError, type GatewayConfig, type SourceMap } from "./config.js";
 import { orderModules, resolveModules } from "./modules.js";
 
-export const GATEWAY_VERSION = "0.1.0";
+declare const __XMPPKIT_GATEWAY_VERSION__: string | undefined;
+/** The package version, injected by the build (tsup `define`); "0.0.0-dev" when run from source. */
+export const GATEWAY_VERSION = typeof __XMPPKIT_GATEWAY_VERSION__ === "string" ? __XMPPKIT_GATEWAY_VERSION__ : "0.0.0-dev";
 
 export interface GatewayOptions {
   /** Module definitions by name, used instead of importing @xmppkit/<name> (tests, embedding apps). */
@@ -60,8 +62,8 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** Validate every module's options and requirements before anything connects. */
-async function prepareModules(config: GatewayConfig, options: GatewayOptions) {
+/** Import the enabled modules, validate their options and requirements, and order them; nothing connects. */
+export async function prepareModules(config: GatewayConfig, options: Pick<GatewayOptions, "registry" | "sourceMap"> = {}) {
   const defs = await resolveModules(config.modules_enabled, options.registry);
   const prepared: { def: AnyModuleDefinition; options: unknown; requires: ModuleRequirements }[] = [];
   const issues: ConfigError["issues"] = [];
@@ -152,6 +154,19 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   });
   kit.delegation.on("delegated", ({ server, namespaces }) => log.info({ server, namespaces }, "XEP-0355 namespaces delegated"));
 
+  /** After connecting: say what the server did not announce that the enabled modules need. */
+  function warnAboutMissingGrants() {
+    if (!kit.privilege.permissions(config.server_domain)) {
+      log.warn({ server: config.server_domain, fix: `Prosody: add privileged_entities for "${config.component.domain}" in VirtualHost "${config.server_domain}" and "privilege" to the Component's modules_enabled` }, "the server sent no XEP-0356 privilege announcement");
+    }
+    for (const p of prepared) {
+      for (const ns of p.requires.delegations ?? []) {
+        if (kit.delegation.isDelegated(ns, config.server_domain)) continue;
+        log.warn({ module: p.def.name, namespace: ns, fix: `Prosody: in VirtualHost "${config.server_domain}", delegations = { ["${ns}"] = { jid = "${config.component.domain}" } } (and "delegation" in modules_enabled of the VirtualHost and the Component)` }, `module ${p.def.name} needs a delegated namespace the server did not delegate`);
+      }
+    }
+  }
+
   let stopped = false;
   const stops: (() => void | Promise<void>)[] = [];
   const modules = new Map<string, LoadedModule>();
@@ -193,20 +208,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     await http.start();
     log.info({ url: http.url }, "HTTP listening");
     const started = link.start();
-    if (options.waitOnline !== false) await started;
-    else started.catch(() => undefined);
-    if (options.waitOnline !== false) {
-      const perms = kit.privilege.permissions(config.server_domain);
-      if (!perms) {
-        log.warn({ server: config.server_domain, fix: `Prosody: add privileged_entities for "${config.component.domain}" in VirtualHost "${config.server_domain}" and "privilege" to the Component's modules_enabled` }, "the server sent no XEP-0356 privilege announcement");
-      }
-      for (const p of prepared) {
-        for (const ns of p.requires.delegations ?? []) {
-          if (!kit.delegation.isDelegated(ns, config.server_domain)) {
-            log.warn({ module: p.def.name, namespace: ns, fix: `Prosody: in VirtualHost "${config.server_domain}", delegations = { ["${ns}"] = { jid = "${config.component.domain}" } } (and "delegation" in modules_enabled of the VirtualHost and the Component)` }, `module ${p.def.name} needs a delegated namespace the server did not delegate`);
-          }
-        }
-      }
+    if (options.waitOnline === false) started.catch(() => undefined);
+    else {
+      await started;
+      warnAboutMissingGrants();
     }
   } catch (err) {
     await stop();
@@ -216,4 +221,3 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   return { config, kit, http, store, log, metrics, events, modules, stop };
 }
 
-export { summary as describePermissions };

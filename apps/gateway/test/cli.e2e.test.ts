@@ -1,6 +1,6 @@
 // The CLI as an operator runs it: the built bin, a real config file, a real Prosody.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startProsody, type Prosody } from "@xmppkit/testing";
@@ -97,7 +97,7 @@ describe("xmppkit-gateway CLI", () => {
     const ok = await runCli(["--config", configFile(gatewayYaml(prosody)), "--check-config"], { GATEWAY_SECRET: "x" });
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/: ok \(0 module\(s\): none\)/);
-    expect((await runCli(["--version"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect((await runCli(["--version"])).stdout.trim()).toBe(JSON.parse(readFileSync(resolve(import.meta.dirname, "../package.json"), "utf8")).version);
     expect((await runCli(["--help"])).stdout).toContain("Exit codes");
     expect((await runCli(["--frobnicate"])).code).toBe(2);
     expect((await runCli([])).code).toBe(2);

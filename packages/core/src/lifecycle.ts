@@ -5,7 +5,7 @@
 // addressing failure is fatal and reported once, with a reason an operator can act on.
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { TypedEmitter, extend } from "./emitter.js";
-import { entityKind, type XmppEntity } from "./entity.js";
+import type { XmppEntity } from "./entity.js";
 
 /** Stream errors that no retry will fix (RFC 6120 §4.9.3). */
 const FATAL_CONDITIONS: Record<string, string> = {
@@ -195,4 +195,3 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
   }) as Lifecycle;
 }
 
-export { entityKind };

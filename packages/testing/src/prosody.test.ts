@@ -27,6 +27,7 @@ describe("startProsody", () => {
     try {
       expect(prosody.c2s.port).toBeGreaterThan(0);
       expect(() => prosody.component).toThrow(/no external component/);
+      expect(() => prosody.secret).toThrow(/no external component/);
       const carol = await loginClient(prosody, "carol");
       expect(carol.jid).toMatch(/^carol@localhost\/test$/);
       await carol.stop();
@@ -56,6 +57,7 @@ describe("startProsody", () => {
       expect(cfg).toContain('["urn:xmpp:raa:0"] = { jid = "gateway.localhost" };');
       expect(cfg).not.toContain('["other.localhost"] = {');
       expect(prosody.components.map((c) => c.domain)).toEqual(["gateway.localhost", "other.localhost"]);
+      expect(prosody.secret).toBe(prosody.component.secret);
     } finally {
       await prosody.stop();
     }

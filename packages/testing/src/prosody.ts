@@ -84,6 +84,8 @@ export interface Prosody {
   c2s: { host: string; port: number; service: string };
   /** The first component (throws if the instance has none). */
   component: ProsodyComponent;
+  /** The first component's secret (shorthand for `component.secret`). */
+  secret: string;
   components: ProsodyComponent[];
   muc: string | undefined;
   users: Record<string, ProsodyUser>;
@@ -318,6 +320,11 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
       return c;
     },
     components: publicComponents,
+    get secret() {
+      const c = publicComponents[0];
+      if (!c) throw new Error("this Prosody has no external component (options.component was false)");
+      return c.secret;
+    },
     muc,
     users,
     createUser,
