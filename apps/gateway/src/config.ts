@@ -1,7 +1,7 @@
 // The gateway's YAML config: `${ENV}` interpolation for secrets, strict validation, and errors that name
 // the key path and the line.
 import { readFileSync } from "node:fs";
-import { ConfigError, describeIssues, duration, z } from "@xmppkit/core";
+import { ConfigError, describeIssues, duration, joinPath, z } from "@xmppkit/core";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 
 export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "log", "modules_enabled"] as const;
@@ -129,12 +129,17 @@ export function interpolateEnv(
   return value;
 }
 
-function fail(map: SourceMap, issues: { path: string; message: string }[]): never {
+/** A ConfigError whose issues carry their line in the source, one issue per message line. */
+export function locatedError(issues: { path: string; message: string }[], map: SourceMap): ConfigError {
   const located = issues.map((i) => ({ ...i, line: map.line(splitPath(i.path)) }));
-  throw new ConfigError(
+  return new ConfigError(
     `invalid configuration in ${map.source}:\n${located.map((i) => `  ${map.where(splitPath(i.path), i.path)}: ${i.message}`).join("\n")}`,
     located,
   );
+}
+
+function fail(map: SourceMap, issues: { path: string; message: string }[]): never {
+  throw locatedError(issues, map);
 }
 
 /** Parse and validate config text. Module sections are returned raw: each module validates its own. */
@@ -154,7 +159,7 @@ export function parseConfig(text: string, options: { source?: string; env?: Node
   const missing: { path: (string | number)[]; name: string }[] = [];
   const data = interpolateEnv(raw, options.env ?? process.env, [], missing) as Record<string, unknown>;
   const issues: { path: string; message: string }[] = missing.map((m) => ({
-    path: m.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${p}` : p)).join(""),
+    path: joinPath("", m.path),
     message: `environment variable ${m.name} is not set`,
   }));
 
@@ -187,11 +192,3 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env) {
   return parseConfig(text, { source: path, env });
 }
 
-/** Re-locate a module's option errors (paths like "http-roster-admin.http_roster_url") in the source. */
-export function locateModuleError(err: ConfigError, map: SourceMap): ConfigError {
-  const issues = err.issues.map((i) => ({ ...i, line: map.line(splitPath(i.path)) }));
-  return new ConfigError(
-    `invalid configuration in ${map.source}:\n${issues.map((i) => `  ${map.where(splitPath(i.path), i.path)}: ${i.message}`).join("\n")}`,
-    issues,
-  );
-}

@@ -25,7 +25,7 @@ import {
   type Store,
   type XmppEntity,
 } from "@xmppkit/core";
-import { locateModuleError, type GatewayConfig, type SourceMap } from "./config.js";
+import { locatedError, type GatewayConfig, type SourceMap } from "./config.js";
 import { orderModules, resolveModules } from "./modules.js";
 
 declare const __XMPPKIT_GATEWAY_VERSION__: string | undefined;
@@ -78,7 +78,7 @@ export async function prepareModules(config: GatewayConfig, options: Pick<Gatewa
   }
   if (issues.length) {
     const err = new ConfigError("invalid module options", issues);
-    throw options.sourceMap ? locateModuleError(err, options.sourceMap) : err;
+    throw options.sourceMap ? locatedError(err.issues, options.sourceMap) : err;
   }
   const order = orderModules(prepared.map((p) => ({ def: p.def, requires: p.requires.modules ?? [] })));
   return order.map((def) => prepared.find((p) => p.def === def)!);

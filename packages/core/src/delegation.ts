@@ -14,7 +14,7 @@ import type { Disco, DiscoInfo } from "./disco.js";
 import { StanzaError } from "./errors.js";
 import type { Iq, IqHandlerContext } from "./iq.js";
 import type { Stanzas } from "./stanzas.js";
-import { NS_FORWARD, childElements, xml, type Element } from "./xml.js";
+import { NS_FORWARD, childElements, isServerJid, xml, type Element } from "./xml.js";
 
 export const NS_DELEGATION_2 = "urn:xmpp:delegation:2";
 export const NS_DELEGATION_1 = "urn:xmpp:delegation:1";
@@ -96,7 +96,7 @@ export function setupDelegation({ stanzas, iq, disco }: { stanzas: Stanzas; iq: 
     const d = stanza.getChild("delegation", NS_DELEGATION_2) ?? stanza.getChild("delegation", NS_DELEGATION_1);
     if (!d) return;
     const server = stanza.attrs.from as string | undefined;
-    if (!server || server.includes("@") || server.includes("/")) return;
+    if (!isServerJid(server)) return;
     const set = delegated.get(server) ?? new Set<string>();
     delegated.set(server, set);
     for (const el of d.getChildren("delegated")) {
@@ -125,7 +125,7 @@ export function setupDelegation({ stanzas, iq, disco }: { stanzas: Stanzas; iq: 
     iq.handle("set", ns, "delegation", async (ctx) => {
       const server = ctx.from;
       // Only a server that delegated something to us may forward IQs; anything else is a forgery.
-      if (!server || server.includes("@") || server.includes("/") || !delegated.has(server)) {
+      if (!isServerJid(server) || !delegated.has(server)) {
         throw new StanzaError("forbidden", "auth", "not a delegating server");
       }
       const forwarded = unwrapDelegated(ctx.element);

@@ -5,20 +5,23 @@
 //   declare module "@xmppkit/core" {
 //     interface XmppkitEvents { "roster-synced": { user: string; added: number } }
 //   }
+import type { DelegationEvents } from "./delegation.js";
 import { TypedEmitter } from "./emitter.js";
+import type { LifecycleEvents } from "./lifecycle.js";
+import type { Permissions } from "./privilege.js";
 
 /** Events of core itself. Feature packages extend this interface. */
 export interface XmppkitEvents {
   /** The link to the server is up (also after a reconnect). */
-  "link-up": { jid: string; reconnected: boolean; resumed: boolean };
+  "link-up": LifecycleEvents["online"];
   /** The link to the server went down. */
-  "link-down": { reason: string };
+  "link-down": LifecycleEvents["link-lost"];
   /** A server announced XEP-0356 permissions. */
-  "permissions-granted": { server: string; namespace: string; roster: string; message: string; presence: string; iq: Record<string, string> };
+  "permissions-granted": Permissions;
   /** A server announced XEP-0355 delegated namespaces. */
   "namespaces-delegated": { server: string; namespaces: string[] };
   /** A delegated IQ was answered. */
-  "delegated-iq-answered": { namespace: string; from: string; to: string; type: "result" | "error"; condition?: string };
+  "delegated-iq-answered": DelegationEvents["answered"];
   /** An HTTP request was served (IP after the trusted-proxy rule). */
   "http-request": { method: string; path: string; status: number; ip: string; durationMs: number };
 }

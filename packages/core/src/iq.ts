@@ -11,6 +11,11 @@ import { firstChildElement, normalizeJid, xml, type Element } from "./xml.js";
 
 export const DEFAULT_IQ_TIMEOUT_MS = 30_000;
 
+/** An unpredictable stanza id (72 random bits). */
+export function randomId(): string {
+  return randomBytes(9).toString("base64url");
+}
+
 export interface IqRequestOptions {
   /** Milliseconds to wait for the reply (default 30 s). */
   timeout?: number;
@@ -100,7 +105,7 @@ export function setupIq({ entity, stanzas }: { entity: XmppEntity; stanzas: Stan
 
   async function request(iq: Element, options: IqRequestOptions = {}): Promise<Element> {
     const timeout = options.timeout ?? DEFAULT_IQ_TIMEOUT_MS;
-    const id = randomBytes(9).toString("base64url");
+    const id = randomId();
     iq.attrs.id = id;
     const to = iq.attrs.to as string | undefined;
     if (!to && entityKind(entity) === "component") {

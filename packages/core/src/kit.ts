@@ -60,7 +60,7 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
 
   lifecycle.on("online", (p) => events.emit("link-up", p));
   lifecycle.on("link-lost", (p) => events.emit("link-down", p));
-  privilege.on("granted", (p) => events.emit("permissions-granted", { server: p.server, namespace: p.namespace, roster: p.roster, message: p.message, presence: p.presence, iq: p.iq }));
+  privilege.on("granted", (p) => events.emit("permissions-granted", p));
   delegation.on("delegated", (p) => events.emit("namespaces-delegated", { server: p.server, namespaces: p.namespaces }));
   delegation.on("answered", (p) => events.emit("delegated-iq-answered", p));
   delegation.on("handler-error", ({ namespace, error }) => options.logger?.error({ err: error, namespace }, "delegated IQ handler failed"));

@@ -38,7 +38,6 @@ export interface LifecycleOptions {
 
 export interface Lifecycle extends TypedEmitter<LifecycleEvents> {
   readonly online: boolean;
-  readonly reconnects: number;
   /** Connect; resolve when online. Transient failures are retried with backoff; fatal ones reject. */
   start(): Promise<void>;
   /** Close the stream and stop reconnecting. */
@@ -65,7 +64,6 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
   let stopping = false;
   let fatal: Error | null = null;
   let attempt = 0;
-  let reconnects = 0;
   let lostAt = 0;
   let timer: NodeJS.Timeout | undefined;
   let lastReason = "";
@@ -124,7 +122,6 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
     timer = setTimeout(async () => {
       timer = undefined;
       if (stopping || fatal || entity.status !== "disconnect") return;
-      reconnects += 1;
       try {
         const { service, domain } = entity.options;
         await entity.connect(service!);
@@ -185,9 +182,6 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
   return extend(emitter, {
     get online() {
       return online;
-    },
-    get reconnects() {
-      return reconnects;
     },
     start,
     stop,

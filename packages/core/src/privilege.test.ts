@@ -85,8 +85,10 @@ describe("privilege helpers on a component", () => {
     expect(seen).toEqual([{ server: "localhost", namespace: "urn:xmpp:privilege:2", roster: "both", message: "outgoing", presence: "roster", iq: {} }]);
   });
 
-  it("does not take an announcement from a user JID", async () => {
+  it("does not take an announcement from a user JID or a full JID", async () => {
     await mock.receive(xml("message", { from: "mallory@localhost/x", to: "gateway.localhost" }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { type: "both", access: "roster" }))));
+    expect(kit.privilege.servers.size).toBe(0);
+    await mock.receive(xml("message", { from: "localhost/resource", to: "gateway.localhost" }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { type: "both", access: "roster" }))));
     expect(kit.privilege.servers.size).toBe(0);
   });
 

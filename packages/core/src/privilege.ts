@@ -8,9 +8,9 @@
 import { TypedEmitter, extend } from "./emitter.js";
 import type { XmppEntity } from "./entity.js";
 import { PermissionError, StanzaError } from "./errors.js";
-import type { Iq, IqRequestOptions } from "./iq.js";
+import { randomId, type Iq, type IqRequestOptions } from "./iq.js";
 import type { Stanzas } from "./stanzas.js";
-import { NS_FORWARD, domainOf, firstChildElement, isBareJid, parseJid, xml, type Element } from "./xml.js";
+import { NS_FORWARD, domainOf, firstChildElement, isBareJid, isServerJid, parseJid, xml, type Element } from "./xml.js";
 
 export const NS_PRIVILEGE_2 = "urn:xmpp:privilege:2";
 export const NS_PRIVILEGE_1 = "urn:xmpp:privilege:1";
@@ -173,8 +173,7 @@ export function setupPrivilege(
     const privilege = stanza.getChild("privilege", NS_PRIVILEGE_2) ?? stanza.getChild("privilege", NS_PRIVILEGE_1);
     if (!privilege || stanza.getChild("privilege")?.getChild("forwarded")) return;
     const from = stanza.attrs.from as string | undefined;
-    // Only a server (a domain, no node) can grant privileges.
-    if (!from || from.includes("@") || from.includes("/")) return;
+    if (!isServerJid(from)) return; // only a server can grant privileges
     const perms = parsePrivilegeAnnouncement(privilege, from);
     servers.set(from, perms);
     emitter.emit("granted", perms);
@@ -243,7 +242,7 @@ export function setupPrivilege(
       throw new PermissionError(`the server speaks ${perms.namespace}, which has no IQ permission`, "iq", "upgrade the server (Prosody mod_privilege ≥ 2022-05, ejabberd ≥ 24.10)");
     }
     inner.attrs.xmlns = "jabber:client";
-    inner.attrs.id ??= `priv-${Math.random().toString(36).slice(2, 12)}`;
+    inner.attrs.id ??= randomId();
     delete inner.attrs.from;
     const reply = await iq.request(xml("iq", { type, to: bare }, xml("privileged_iq", NS_PRIVILEGE_2, inner)), opts);
     const forwarded = reply.getChild("privilege", NS_PRIVILEGE_2)?.getChild("forwarded", NS_FORWARD);

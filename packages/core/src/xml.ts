@@ -36,6 +36,12 @@ export function domainOf(value: string | null | undefined): string | null {
   return parseJid(value)?.domain ?? null;
 }
 
+/** A server or component address: a domain with no local part and no resource (who may grant privileges). */
+export function isServerJid(value: string | null | undefined): value is string {
+  const j = parseJid(value);
+  return j !== null && !j.local && !j.resource;
+}
+
 export function isBareJid(value: string): boolean {
   const j = parseJid(value);
   return j !== null && !j.resource;
