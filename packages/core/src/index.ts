@@ -10,6 +10,7 @@ export * from "./lifecycle.js";
 export * from "./ping.js";
 export * from "./privilege.js";
 export * from "./delegation.js";
+export * from "./sessions.js";
 export * from "./events.js";
 export * from "./options.js";
 export * from "./module.js";

@@ -11,6 +11,7 @@ import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { setupPing, type Ping, type PingOptions } from "./ping.js";
 import { setupPrivilege, type Privilege } from "./privilege.js";
+import { setupSessions, type Sessions } from "./sessions.js";
 import { setupStanzas, type Stanzas } from "./stanzas.js";
 
 export interface KitOptions {
@@ -37,6 +38,8 @@ export interface Kit {
   readonly ping: Ping;
   readonly privilege: Privilege;
   readonly delegation: Delegation;
+  /** Local users' sessions, from presence forwarded under the XEP-0356 presence permission. */
+  readonly sessions: Sessions;
   readonly events: EventBus;
 }
 
@@ -57,6 +60,7 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
   );
   const privilege = setupPrivilege({ entity, stanzas, iq }, serverDomain ? { server: serverDomain } : {});
   const delegation = setupDelegation({ stanzas, iq, disco });
+  const sessions = setupSessions({ stanzas, privilege, lifecycle });
 
   lifecycle.on("online", (p) => events.emit("link-up", p));
   lifecycle.on("link-lost", (p) => events.emit("link-down", p));
@@ -68,7 +72,7 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
 
   if (options.metrics) instrument({ stanzas, iq, lifecycle, entity }, options.metrics);
 
-  return { entity, kind, serverDomain, stanzas, iq, disco, lifecycle, ping, privilege, delegation, events };
+  return { entity, kind, serverDomain, stanzas, iq, disco, lifecycle, ping, privilege, delegation, sessions, events };
 }
 
 function instrument(

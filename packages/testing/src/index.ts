@@ -3,3 +3,4 @@ export * from "./prosody.js";
 export * from "./clients.js";
 export * from "./ports.js";
 export * from "./postgres.js";
+export * from "./http-backend.js";

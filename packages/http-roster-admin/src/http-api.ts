@@ -1,0 +1,83 @@
+// Prosody's HTTP API for roster refreshes, at the same paths with the same JSON, fixed (modules-spec §6.4, §6.7):
+//
+//   POST /roster_admin/refresh            ["john","aaron"]
+//   GET  /roster_admin/refresh/{username}
+//   → 200 {"status":"ok"|"error","message":"…","updated":N,"errors":M}
+//
+// Answers come after every user is processed; `status` is "error" only when all failed; `[]` answers at once;
+// duplicates count once. A body that is not a JSON array of usernames is a 400 (Prosody: 500 or a hang),
+// too many usernames or bytes a 413, a missing or wrong bearer token a 401. Routes need the gateway's token
+// when one is set (Prosody's module has no authentication at all).
+import type { HttpServer } from "@xmppkit/core";
+import type { RosterAdmin } from "./roster-admin.js";
+import { normalizeUsername } from "./username.js";
+
+export interface RosterAdminRoutesOptions {
+  /** Base path (Prosody: `http_paths = { roster_admin = "…" }`; default "/roster_admin"). */
+  path?: string;
+  /** Most usernames in one POST (default 10 000); more is a 413. */
+  maxUsers?: number;
+  /** Called for each accepted refresh request, before it is processed (audit trail). */
+  onRequest?(info: { ip: string; method: string; path: string; users: string[] }): void;
+}
+
+export class BadRefreshBody extends Error {
+  override name = "BadRefreshBody";
+  constructor(message: string, readonly status: 400 | 413) {
+    super(message);
+  }
+}
+
+/** Validate a POST body (the raw text): a JSON array of username strings, at most `maxUsers` of them. */
+export function parseRefreshBody(text: string | undefined, maxUsers: number): string[] {
+  if (text === undefined || text.trim() === "") throw new BadRefreshBody('expected a JSON array of usernames, e.g. ["john","aaron"]; the body is empty', 400);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new BadRefreshBody(`the body is not valid JSON (${(err as Error).message}); expected an array of usernames`, 400);
+  }
+  if (!Array.isArray(body)) {
+    const got = body === null ? "null" : typeof body === "object" ? "an object" : `a ${typeof body}`;
+    throw new BadRefreshBody(`expected a JSON array of usernames, got ${got}`, 400);
+  }
+  if (body.length > maxUsers) throw new BadRefreshBody(`too many usernames: ${body.length} (at most ${maxUsers} per request)`, 413);
+  const users: string[] = [];
+  for (const [i, value] of body.entries()) {
+    const checked = normalizeUsername(value);
+    if ("error" in checked) throw new BadRefreshBody(`[${i}]: username ${checked.error}`, 400);
+    users.push(checked.username);
+  }
+  return users;
+}
+
+export function registerRosterAdminRoutes(http: HttpServer, admin: RosterAdmin, options: RosterAdminRoutesOptions = {}): void {
+  const base = `/${(options.path ?? "/roster_admin").replace(/^\/+|\/+$/g, "")}`;
+  const maxUsers = options.maxUsers ?? 10_000;
+
+  void http.app.register(async (scope) => {
+    // Take any content type as text: `curl -d '["john"]'` sends application/x-www-form-urlencoded, and
+    // Prosody's module never looked. The body limit of the gateway still applies.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
+
+    scope.post(`${base}/refresh`, { preHandler: http.requireToken }, async (req, reply) => {
+      let users: string[];
+      try {
+        users = parseRefreshBody(typeof req.body === "string" ? req.body : undefined, maxUsers);
+      } catch (err) {
+        if (!(err instanceof BadRefreshBody)) throw err;
+        return reply.status(err.status).send({ status: "error", message: err.message });
+      }
+      options.onRequest?.({ ip: req.ip, method: "POST", path: `${base}/refresh`, users });
+      return admin.refresh(users, "http");
+    });
+
+    scope.get<{ Params: { username: string } }>(`${base}/refresh/:username`, { preHandler: http.requireToken }, async (req, reply) => {
+      const checked = normalizeUsername(req.params.username);
+      if ("error" in checked) return reply.status(400).send({ status: "error", message: `username ${checked.error}` });
+      options.onRequest?.({ ip: req.ip, method: "GET", path: `${base}/refresh/${checked.username}`, users: [checked.username] });
+      return admin.refresh([checked.username], "http");
+    });
+  });
+}

@@ -1,0 +1,12 @@
+export * from "./roster-url.js";
+export * from "./roster-json.js";
+export * from "./roster-diff.js";
+export * from "./fetch-roster.js";
+export * from "./roster-access.js";
+export * from "./roster-admin.js";
+export * from "./http-api.js";
+export * from "./username.js";
+export * from "./limiter.js";
+export * from "./options.js";
+export * from "./gateway-module.js";
+import "./events.js";

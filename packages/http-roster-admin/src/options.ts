@@ -1,0 +1,30 @@
+// Gateway options, under Prosody's names where Prosody has one (`http_roster_url`); the rest are what a real
+// deployment needs and share its prefix.
+import { duration, z } from "@xmppkit/core";
+import { checkRosterUrlTemplate } from "./roster-url.js";
+
+export const rosterAdminOptions = z.strictObject({
+  /** Prosody's option: the web app's roster URL, `%s` = URL-encoded username. */
+  http_roster_url: z.string().superRefine((v, ctx) => {
+    const problem = checkRosterUrlTemplate(v);
+    if (problem) ctx.addIssue({ code: "custom", message: `${problem} (e.g. "http://localhost/contacts/%s")` });
+  }),
+  /** Per-request timeout towards the web app. */
+  http_roster_timeout: duration().prefault(10),
+  /** Further attempts after a timeout, connection error, 5xx or 429. */
+  http_roster_retries: z.number().int().min(0).max(10).default(2),
+  /** Users synced at the same time. */
+  http_roster_concurrency: z.number().int().min(1).max(1024).default(32),
+  /** Extra headers for the web app, e.g. { Authorization: "Bearer ${WEBAPP_TOKEN}" }. */
+  http_roster_headers: z.record(z.string(), z.string()).default({}),
+  /** Sync a user when their first session comes online (needs the XEP-0356 presence permission). */
+  http_roster_sync_on_login: z.boolean().default(true),
+  /** Do not sync a user on login again within this time after a successful sync. */
+  http_roster_login_debounce: duration().prefault(60),
+  /** Base path of the HTTP API (Prosody: http_paths.roster_admin). */
+  http_roster_path: z.string().regex(/^\/[A-Za-z0-9._~\-/]*$/, "must be a path starting with /").default("/roster_admin"),
+  /** Most usernames in one refresh request (larger requests get 413). */
+  http_roster_max_users: z.number().int().min(1).default(10_000),
+});
+
+export type RosterAdminGatewayOptions = z.output<typeof rosterAdminOptions>;

@@ -1,0 +1,256 @@
+// Mirror a web application's contact lists into the server's rosters.
+//
+// Per user: fetch the web roster and get the server roster (in parallel), diff them, then one roster set per
+// added or changed contact (subscription "both") and per removed one (subscription "remove"). The server
+// stores the result and pushes it to the user's clients; an unchanged roster sends nothing. Users are
+// independent: a failing user is reported and never blocks the others. Syncs of the same user never overlap:
+// a request that arrives while one runs waits for it and then fetches again (so it sees the newest data),
+// and any number of such requests share that one follow-up.
+import { TypedEmitter, extend, silentLogger, type Lifecycle, type Logger, type RosterItem, type Sessions } from "@xmppkit/core";
+import { createRosterFetcher, RosterFetchError, type FetchFailure, type FetcherOptions } from "./fetch-roster.js";
+import { createLimiter } from "./limiter.js";
+import type { RosterAccess, RosterChange } from "./roster-access.js";
+import { diffRoster } from "./roster-diff.js";
+import type { SkippedContact } from "./roster-json.js";
+import { normalizeUsername } from "./username.js";
+
+/** What started a sync: the HTTP API, a user coming online, or a direct call. */
+export type SyncTrigger = "http" | "login" | "api";
+
+export type SyncFailure = FetchFailure | "invalid-username" | "roster-get" | "roster-set" | "stopped";
+
+export interface SyncResult {
+  user: string;
+  trigger: SyncTrigger;
+  added: number;
+  changed: number;
+  removed: number;
+  unchanged: number;
+  /** Entries of the web roster that were not valid contacts. */
+  skipped: SkippedContact[];
+  durationMs: number;
+}
+
+export class RosterSyncError extends Error {
+  override name = "RosterSyncError";
+  constructor(
+    readonly user: string,
+    readonly reason: SyncFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface RefreshResult {
+  /** "error" only when every user failed. */
+  status: "ok" | "error";
+  message: string;
+  /** Users whose roster now matches the web application's (changed or not). */
+  updated: number;
+  errors: number;
+}
+
+export interface RosterAdminEvents extends Record<string, unknown> {
+  synced: SyncResult;
+  "sync-failed": { user: string; trigger: SyncTrigger; reason: SyncFailure; message: string };
+}
+
+export interface RosterAdminOptions extends Omit<FetcherOptions, "url"> {
+  /** Prosody's `http_roster_url`: `%s` is replaced by the URL-encoded username. */
+  url: string;
+  /** Users synced at the same time (default 32). */
+  concurrency?: number;
+  /** Sync a user when their first session comes online (default true; needs `sessions`). */
+  syncOnLogin?: boolean;
+  /** Skip the login sync of a user synced successfully less than this many ms ago (default 60 s). */
+  loginDebounce?: number;
+}
+
+export interface RosterAdmin extends TypedEmitter<RosterAdminEvents> {
+  /** Sync one user (a username on the roster domain); rejects with RosterSyncError. */
+  sync(username: string, trigger?: SyncTrigger): Promise<SyncResult>;
+  /** Sync many users (duplicates once) and summarise like Prosody's `/roster_admin/refresh`. */
+  refresh(usernames: string[], trigger?: SyncTrigger): Promise<RefreshResult>;
+  /** Syncs running or waiting. */
+  readonly pending: number;
+  /** Stop reacting to logins and wait for running syncs; later calls fail with reason "stopped". */
+  stop(): Promise<void>;
+}
+
+export interface RosterAdminDeps {
+  roster: RosterAccess;
+  /** Local sessions (a component with the XEP-0356 presence permission): sync users as they log in. */
+  sessions?: Sessions;
+  /** For a client's own roster: sync on every (re)connect. */
+  lifecycle?: Lifecycle;
+  logger?: Logger;
+}
+
+const noop = () => undefined;
+
+export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: RosterAdminDeps, options: RosterAdminOptions): RosterAdmin {
+  const log = logger ?? silentLogger();
+  const emitter = new TypedEmitter<RosterAdminEvents>((err, event) => log.error({ err, event }, "roster-admin listener failed"));
+  const fetchRoster = createRosterFetcher(options);
+  const limit = createLimiter(options.concurrency ?? 32);
+  const loginDebounce = options.loginDebounce ?? 60_000;
+  const lastSynced = new Map<string, number>();
+  const inflight = new Map<string, { running?: Promise<SyncResult>; queued?: Promise<SyncResult> }>();
+  const all = new Set<Promise<unknown>>();
+  let stopped = false;
+
+  function bareJid(username: string): string {
+    const domain = roster.domain;
+    if (!domain) throw new RosterSyncError(username, "roster-get", "the server domain is not known yet (no XEP-0356 announcement; set server_domain)");
+    return `${username}@${domain}`;
+  }
+
+  async function runSync(username: string, trigger: SyncTrigger): Promise<SyncResult> {
+    if (stopped) throw new RosterSyncError(username, "stopped", "roster-admin is stopped");
+    const started = performance.now();
+    const user = bareJid(username);
+    const [web, current] = await Promise.allSettled([fetchRoster(username), roster.get(user)]);
+    if (web.status === "rejected") {
+      const err = web.reason as unknown;
+      if (err instanceof RosterFetchError) throw new RosterSyncError(username, err.reason, `fetching ${err.url}: ${err.message}`, { cause: err });
+      throw err;
+    }
+    if (current.status === "rejected") {
+      throw new RosterSyncError(username, "roster-get", `getting the roster of ${user}: ${(current.reason as Error).message}`, { cause: current.reason });
+    }
+    for (const s of web.value.skipped) log.warn({ user: username, key: s.key, reason: s.reason, url: web.value.url }, "skipped an invalid contact in the web roster");
+
+    const diff = diffRoster(current.value, web.value.items, { compareSubscription: roster.honoursSubscription });
+    const edits: [RosterItem, RosterChange][] = [
+      ...diff.add.map((i): [RosterItem, RosterChange] => [i, "add"]),
+      ...diff.change.map((i): [RosterItem, RosterChange] => [i, "change"]),
+      ...diff.remove.map((jid): [RosterItem, RosterChange] => [{ jid, subscription: "remove", groups: [] }, "remove"]),
+    ];
+    const outcomes = await Promise.allSettled(edits.map(([item, change]) => roster.set(user, item, change)));
+    const failed = outcomes.flatMap((o, i) => (o.status === "rejected" ? [{ jid: edits[i]![0].jid, error: (o.reason as Error).message }] : []));
+    if (failed.length) {
+      throw new RosterSyncError(username, "roster-set", `${failed.length} of ${edits.length} roster sets for ${user} failed (first: ${failed[0]!.jid}: ${failed[0]!.error})`);
+    }
+    lastSynced.set(username, Date.now());
+    return {
+      user: username,
+      trigger,
+      added: diff.add.length,
+      changed: diff.change.length,
+      removed: diff.remove.length,
+      unchanged: diff.unchanged,
+      skipped: web.value.skipped,
+      durationMs: Math.round(performance.now() - started),
+    };
+  }
+
+  async function reported(username: string, trigger: SyncTrigger): Promise<SyncResult> {
+    try {
+      const result = await runSync(username, trigger);
+      const changes = result.added + result.changed + result.removed;
+      log[changes ? "info" : "debug"]({ user: username, trigger, added: result.added, changed: result.changed, removed: result.removed, skipped: result.skipped.length, ms: result.durationMs }, changes ? "roster synced" : "roster unchanged");
+      emitter.emit("synced", result);
+      return result;
+    } catch (err) {
+      const e = err instanceof RosterSyncError ? err : new RosterSyncError(username, "roster-get", (err as Error).message, { cause: err });
+      if (e.reason !== "stopped") log.warn({ user: username, trigger, reason: e.reason, err: e.message }, "roster sync failed; the roster was left as it was");
+      emitter.emit("sync-failed", { user: username, trigger, reason: e.reason, message: e.message });
+      throw e;
+    }
+  }
+
+  function track<T>(p: Promise<T>): Promise<T> {
+    all.add(p);
+    void p.then(noop, noop).then(() => all.delete(p));
+    return p;
+  }
+
+  function schedule(username: string, trigger: SyncTrigger): Promise<SyncResult> {
+    let entry = inflight.get(username);
+    if (!entry) inflight.set(username, (entry = {}));
+    const e = entry;
+    if (e.queued) return e.queued;
+    const start = (): Promise<SyncResult> => {
+      const p = track(limit(() => reported(username, trigger)));
+      e.running = p;
+      void p.then(noop, noop).then(() => {
+        if (e.running !== p) return;
+        e.running = undefined;
+        if (!e.queued) inflight.delete(username);
+      });
+      return p;
+    };
+    if (!e.running) return start();
+    const queued = track(
+      e.running.then(noop, noop).then(() => {
+        e.queued = undefined;
+        return start();
+      }),
+    );
+    e.queued = queued;
+    return queued;
+  }
+
+  function sync(username: string, trigger: SyncTrigger = "api"): Promise<SyncResult> {
+    const checked = normalizeUsername(username);
+    if ("error" in checked) {
+      const err = new RosterSyncError(String(username), "invalid-username", `username ${checked.error}`);
+      emitter.emit("sync-failed", { user: err.user, trigger, reason: err.reason, message: err.message });
+      return Promise.reject(err);
+    }
+    if (stopped) return Promise.reject(new RosterSyncError(checked.username, "stopped", "roster-admin is stopped"));
+    return schedule(checked.username, trigger);
+  }
+
+  async function refresh(usernames: string[], trigger: SyncTrigger = "api"): Promise<RefreshResult> {
+    const unique = [...new Set(usernames.map((u) => { const c = normalizeUsername(u); return "username" in c ? c.username : String(u); }))];
+    const results = await Promise.allSettled(unique.map((u) => sync(u, trigger)));
+    const errors = results.filter((r) => r.status === "rejected").length;
+    const updated = unique.length - errors;
+    if (unique.length > 0 && errors === unique.length) {
+      const only = unique.length === 1 ? `: ${((results[0] as PromiseRejectedResult).reason as Error).message}` : " (see the log for each user)";
+      return { status: "error", message: `roster update failed${only}`, updated, errors };
+    }
+    return { status: "ok", message: errors ? `roster update complete; ${errors} of ${unique.length} users failed (see the log)` : "roster update complete", updated, errors };
+  }
+
+  const offs: (() => void)[] = [];
+  if (sessions && options.syncOnLogin !== false) {
+    offs.push(
+      sessions.on("user-online", ({ user, replayed }) => {
+        const [local, domain] = user.split("@") as [string, string];
+        if (domain !== roster.domain || stopped) return;
+        const last = lastSynced.get(local);
+        if (last !== undefined && Date.now() - last < loginDebounce) {
+          log.debug({ user: local }, "user came online; synced recently, not syncing again");
+          return;
+        }
+        log.debug({ user: local, replayed }, "user came online; syncing the roster");
+        sync(local, "login").catch(noop);
+      }),
+    );
+  }
+  if (lifecycle && roster.kind === "own" && options.syncOnLogin !== false) {
+    offs.push(
+      lifecycle.on("online", () => {
+        const self = roster.self;
+        if (self && !stopped) sync(self, "login").catch(noop);
+      }),
+    );
+  }
+
+  return extend(emitter, {
+    sync,
+    refresh,
+    get pending() {
+      return all.size;
+    },
+    async stop() {
+      stopped = true;
+      for (const off of offs) off();
+      await Promise.allSettled([...all]);
+    },
+  }) as RosterAdmin;
+}
