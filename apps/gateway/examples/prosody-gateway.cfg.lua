@@ -2,6 +2,7 @@
 -- mod_delegation). Merge into your prosody.cfg.lua.
 
 VirtualHost "example.org"
+	-- Keep "roster" (mod_roster) and persistent storage: http-roster-admin writes the rosters into the server.
 	modules_enabled = { "privilege"; "delegation" }
 	-- XEP-0356: what the gateway may do for this host's users. Grant only what your modules need;
 	-- the gateway warns at start about anything a module needs and did not get.

@@ -20,7 +20,7 @@ export function captureLogger(): { logger: Logger; lines: () => Record<string, u
 }
 
 /** Gateway YAML for a test Prosody; `extra` is appended verbatim. */
-export function gatewayYaml(prosody: Prosody, extra = "", overrides: { secret?: string; listen?: string } = {}): string {
+export function gatewayYaml(prosody: Prosody, extra = "", overrides: { listen?: string; token?: string } = {}): string {
   return `component:
   service: ${prosody.component.service}
   domain: ${prosody.component.domain}
@@ -29,14 +29,18 @@ export function gatewayYaml(prosody: Prosody, extra = "", overrides: { secret?: 
   reconnect_max_delay: 2
 server_domain: ${prosody.domain}
 http:
-  listen: ${overrides.listen ?? "127.0.0.1:0"}
+  listen: ${overrides.listen ?? "127.0.0.1:0"}${overrides.token ? `\n  token: ${overrides.token}` : ""}
 log:
   level: debug
 ${extra}`;
 }
 
-export function testConfig(prosody: Prosody, extra = "", secret = prosody.component.secret): { config: GatewayConfig; sourceMap: SourceMap } {
-  return parseConfig(gatewayYaml(prosody, extra), { source: "test.yaml", env: { GATEWAY_SECRET: secret } });
+export function testConfig(
+  prosody: Prosody,
+  extra = "",
+  { secret = prosody.component.secret, token }: { secret?: string; token?: string } = {},
+): { config: GatewayConfig; sourceMap: SourceMap } {
+  return parseConfig(gatewayYaml(prosody, extra, token ? { token } : {}), { source: "test.yaml", env: { GATEWAY_SECRET: secret } });
 }
 
 export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {

@@ -25,6 +25,7 @@ export const gatewayModule = defineModule({
         timeout: o.http_roster_timeout,
         retries: o.http_roster_retries,
         concurrency: o.http_roster_concurrency,
+        pipeline: o.http_roster_pipeline,
         headers: o.http_roster_headers,
         syncOnLogin: o.http_roster_sync_on_login,
         loginDebounce: o.http_roster_login_debounce,

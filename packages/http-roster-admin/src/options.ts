@@ -15,6 +15,8 @@ export const rosterAdminOptions = z.strictObject({
   http_roster_retries: z.number().int().min(0).max(10).default(2),
   /** Users synced at the same time. */
   http_roster_concurrency: z.number().int().min(1).max(1024).default(32),
+  /** Roster IQs in flight to the server at once, over all users. */
+  http_roster_pipeline: z.number().int().min(1).max(4096).default(32),
   /** Extra headers for the web app, e.g. { Authorization: "Bearer ${WEBAPP_TOKEN}" }. */
   http_roster_headers: z.record(z.string(), z.string()).default({}),
   /** Sync a user when their first session comes online (needs the XEP-0356 presence permission). */

@@ -1,7 +1,7 @@
 // Where the rosters live. A component edits any local user's roster through XEP-0356 (`roster` permission);
 // a client bot edits its own roster with plain RFC 6121 roster sets.
 // https://xmpp.org/extensions/xep-0356.html#roster  https://www.rfc-editor.org/rfc/rfc6121#section-2
-import { NS_ROSTER, parseRosterItems, rosterItemElement, xml, type Iq, type IqRequestOptions, type Privilege, type RosterItem, type Stanzas, type XmppEntity } from "@xmppkit/core";
+import { NS_ROSTER, StanzaError, parseRosterItems, rosterItemElement, xml, type Iq, type IqRequestOptions, type Privilege, type RosterItem, type Stanzas, type XmppEntity } from "@xmppkit/core";
 
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 
@@ -36,7 +36,15 @@ export function privilegedRoster(
     },
     honoursSubscription: true,
     get: (user) => privilege.rosterGet(user, opts),
-    set: (user, item) => privilege.rosterSet(user, [item], opts),
+    async set(user, item, change) {
+      try {
+        await privilege.rosterSet(user, [item], opts);
+      } catch (err) {
+        // Already gone (removed by the user, or by a concurrent sync): the removal is done.
+        if (change === "remove" && err instanceof StanzaError && err.condition === "item-not-found") return;
+        throw err;
+      }
+    },
   };
 }
 

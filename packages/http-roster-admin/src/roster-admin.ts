@@ -17,7 +17,7 @@ import { normalizeUsername } from "./username.js";
 /** What started a sync: the HTTP API, a user coming online, or a direct call. */
 export type SyncTrigger = "http" | "login" | "api";
 
-export type SyncFailure = FetchFailure | "invalid-username" | "roster-get" | "roster-set" | "stopped";
+export type SyncFailure = FetchFailure | "invalid-username" | "roster-get" | "roster-set" | "stopped" | "internal";
 
 export interface SyncResult {
   user: string;
@@ -60,8 +60,14 @@ export interface RosterAdminEvents extends Record<string, unknown> {
 export interface RosterAdminOptions extends Omit<FetcherOptions, "url"> {
   /** Prosody's `http_roster_url`: `%s` is replaced by the URL-encoded username. */
   url: string;
-  /** Users synced at the same time (default 32). */
+  /** Users synced at the same time (default 32): how many web-app requests may be open at once. */
   concurrency?: number;
+  /**
+   * Roster IQs (gets and sets) in flight to the server at once, over all users (default 32). The server
+   * handles them one by one, so a deeper pipeline only adds queueing delay; a shallower one leaves the
+   * server idle between round trips.
+   */
+  pipeline?: number;
   /** Sync a user when their first session comes online (default true; needs `sessions`). */
   syncOnLogin?: boolean;
   /** Skip the login sync of a user synced successfully less than this many ms ago (default 60 s). */
@@ -95,6 +101,7 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
   const emitter = new TypedEmitter<RosterAdminEvents>((err, event) => log.error({ err, event }, "roster-admin listener failed"));
   const fetchRoster = createRosterFetcher(options);
   const limit = createLimiter(options.concurrency ?? 32);
+  const pipeline = createLimiter(options.pipeline ?? 32);
   const loginDebounce = options.loginDebounce ?? 60_000;
   const lastSynced = new Map<string, number>();
   const inflight = new Map<string, { running?: Promise<SyncResult>; queued?: Promise<SyncResult> }>();
@@ -111,7 +118,7 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
     if (stopped) throw new RosterSyncError(username, "stopped", "roster-admin is stopped");
     const started = performance.now();
     const user = bareJid(username);
-    const [web, current] = await Promise.allSettled([fetchRoster(username), roster.get(user)]);
+    const [web, current] = await Promise.allSettled([fetchRoster(username), pipeline(() => roster.get(user))]);
     if (web.status === "rejected") {
       const err = web.reason as unknown;
       if (err instanceof RosterFetchError) throw new RosterSyncError(username, err.reason, `fetching ${err.url}: ${err.message}`, { cause: err });
@@ -128,7 +135,7 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
       ...diff.change.map((i): [RosterItem, RosterChange] => [i, "change"]),
       ...diff.remove.map((jid): [RosterItem, RosterChange] => [{ jid, subscription: "remove", groups: [] }, "remove"]),
     ];
-    const outcomes = await Promise.allSettled(edits.map(([item, change]) => roster.set(user, item, change)));
+    const outcomes = await Promise.allSettled(edits.map(([item, change]) => pipeline(() => roster.set(user, item, change))));
     const failed = outcomes.flatMap((o, i) => (o.status === "rejected" ? [{ jid: edits[i]![0].jid, error: (o.reason as Error).message }] : []));
     if (failed.length) {
       throw new RosterSyncError(username, "roster-set", `${failed.length} of ${edits.length} roster sets for ${user} failed (first: ${failed[0]!.jid}: ${failed[0]!.error})`);
@@ -154,7 +161,7 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
       emitter.emit("synced", result);
       return result;
     } catch (err) {
-      const e = err instanceof RosterSyncError ? err : new RosterSyncError(username, "roster-get", (err as Error).message, { cause: err });
+      const e = err instanceof RosterSyncError ? err : new RosterSyncError(username, "internal", (err as Error).message, { cause: err });
       if (e.reason !== "stopped") log.warn({ user: username, trigger, reason: e.reason, err: e.message }, "roster sync failed; the roster was left as it was");
       emitter.emit("sync-failed", { user: username, trigger, reason: e.reason, message: e.message });
       throw e;

@@ -60,6 +60,8 @@ export interface ProsodyOptions {
   globalConfig?: string;
   /** Raw Lua inside the main VirtualHost section. */
   hostConfig?: string;
+  /** Lowest level written to prosody.log (default "debug": every stanza; use "info" for benchmarks). */
+  logLevel?: "debug" | "info" | "warn" | "error";
 }
 
 export interface ProsodyUser {
@@ -148,6 +150,7 @@ function renderConfig(o: {
   modules: string[];
   globalConfig?: string | undefined;
   hostConfig?: string | undefined;
+  logLevel?: string | undefined;
 }): string {
   const privileged = o.components.filter((c) => c.privileges !== false);
   const priv = privileged.map((c) => {
@@ -188,7 +191,7 @@ authentication = "internal_hashed"
 default_iteration_count = 1000 -- test only: SCRAM login in ~60 ms instead of ~500 ms
 storage = "internal"
 log = {
-\t{ levels = { min = "debug" }, to = "file", filename = ${lua(join(o.dir, "prosody.log"))} };
+\t{ levels = { min = ${lua(o.logLevel ?? "debug")} }, to = "file", filename = ${lua(join(o.dir, "prosody.log"))} };
 \t{ levels = { min = "info" }, to = "console" };
 }
 ${o.globalConfig ?? ""}
@@ -243,6 +246,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
       modules: options.modules ?? [],
       globalConfig: options.globalConfig,
       hostConfig: options.hostConfig,
+      logLevel: options.logLevel,
     }),
   );
   const logFile = join(dir, "prosody.log");
