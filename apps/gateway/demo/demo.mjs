@@ -1,18 +1,26 @@
-// The quick-start demo: a local Prosody (started here), the gateway CLI beside it, and a user who checks
-// that the gateway answers. Ctrl-C stops both. `--once` runs the check and exits (used by the tests).
+// The quick-start demo: a local Prosody (started here), the gateway CLI beside it with http-roster-admin, a
+// tiny web app that owns alice's contact list, and alice, who checks that the gateway answers and gets her
+// contacts pushed after a refresh. Ctrl-C stops everything. `--once` runs the checks and exits (tests).
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { xml } from "@xmppkit/core";
-import { loginClient, startProsody } from "@xmppkit/testing";
+import { freePort, loginClient, startHttpBackend, startProsody } from "@xmppkit/testing";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const once = process.argv.includes("--once");
 const say = (msg) => process.stdout.write(`\x1b[1mdemo:\x1b[0m ${msg}\n`);
 
-const prosody = await startProsody({ users: { alice: "alicepw" } });
+const prosody = await startProsody({ users: { alice: "alicepw", bob: "bobpw" } });
 say(`Prosody ${prosody.domain} is up: c2s ${prosody.c2s.service}, component port ${prosody.component.service} (log: ${prosody.logFile})`);
+
+// The "web application": GET /contacts/{username} → that user's contacts.
+const contacts = { alice: {} };
+const webApp = await startHttpBackend((req) => ({ body: contacts[decodeURIComponent(req.url.split("/").pop())] ?? {} }));
+say(`web app with the contact lists: ${webApp.url}/contacts/{username}`);
+const httpPort = await freePort();
+const token = "demo-token-change-me-0123456789";
 
 const demoDir = resolve(here, "../../../.demo");
 mkdirSync(demoDir, { recursive: true });
@@ -26,19 +34,22 @@ component:
   secret: \${GATEWAY_SECRET}
 server_domain: ${prosody.domain}
 http:
-  listen: 127.0.0.1:0
+  listen: 127.0.0.1:${httpPort}
+  token: \${GATEWAY_HTTP_TOKEN}
 storage:
   data_dir: ${join(demoDir, "data")}
 log:
   level: info
   format: ${once ? "json" : "pretty"}
-modules_enabled: []
+modules_enabled: [http-roster-admin]
+http-roster-admin:
+  http_roster_url: ${webApp.url}/contacts/%s
 `,
 );
 say(`gateway config: ${configPath}`);
 
 const gateway = spawn(process.execPath, [resolve(here, "../dist/cli.js"), "--config", configPath], {
-  env: { ...process.env, GATEWAY_SECRET: prosody.component.secret },
+  env: { ...process.env, GATEWAY_SECRET: prosody.component.secret, GATEWAY_HTTP_TOKEN: token },
   stdio: ["ignore", "pipe", "inherit"],
   // Its own process group: Ctrl-C reaches only this script, which then stops the gateway with one SIGTERM.
   detached: true,
@@ -60,6 +71,7 @@ async function shutdown(code) {
   if (gateway.exitCode === null) gateway.kill("SIGTERM");
   const gatewayCode = await gatewayExit;
   await prosody.stop();
+  await webApp.close();
   say(`stopped (gateway exit code ${gatewayCode})`);
   process.exit(code ?? (gatewayCode === 0 ? 0 : 1));
 }
@@ -85,6 +97,18 @@ try {
   const t0 = performance.now();
   await alice.request(xml("iq", { type: "get", to: prosody.component.domain }, xml("ping", "urn:xmpp:ping")));
   say(`alice pinged the gateway: ${Math.round(performance.now() - t0)} ms`);
+
+  // The web app gives alice a contact and tells the gateway, as it would after a change.
+  await alice.fetchRoster(); // the server pushes roster changes to resources that fetched the roster
+  contacts.alice = { "bob@localhost": { name: "Bob", groups: ["Demo"] } };
+  const refreshUrl = `http://127.0.0.1:${httpPort}/roster_admin/refresh`;
+  say(`the web app calls POST ${refreshUrl} ["alice"]`);
+  const res = await fetch(refreshUrl, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: '["alice"]' });
+  say(`gateway answered ${res.status} ${await res.text()}`);
+  for (let i = 0; i < 50 && alice.rosterPushes.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const item = alice.rosterPushes.at(-1)?.getChild("query")?.getChild("item");
+  if (!item) throw new Error("alice got no roster push");
+  say(`alice's client got a roster push: ${item.attrs.jid} "${item.attrs.name}" subscription=${item.attrs.subscription} groups=${item.getChildren("group").map((g) => g.getText()).join(",")}`);
   await alice.stop();
 } catch (err) {
   say(`check failed: ${err.message}`);

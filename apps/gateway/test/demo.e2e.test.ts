@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 describe("quick-start demo", () => {
-  it("starts Prosody and the gateway, checks it as a user, and stops both", async () => {
+  it("starts Prosody and the gateway, checks it as a user, syncs a roster from the web app, and stops both", async () => {
     const child = spawn(process.execPath, [resolve(import.meta.dirname, "../demo/demo.mjs"), "--once"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
@@ -15,6 +15,8 @@ describe("quick-start demo", () => {
     expect(out).toContain("connected to the server");
     expect(out).toMatch(/alice's disco#info of gateway.localhost: component\/generic "xmppkit gateway"/);
     expect(out).toMatch(/alice pinged the gateway: \d+ ms/);
+    expect(out).toContain('gateway answered 200 {"status":"ok","message":"roster update complete","updated":1,"errors":0}');
+    expect(out).toContain(`alice's client got a roster push: bob@localhost "Bob" subscription=both groups=Demo`);
     expect(out).toContain("stopped (gateway exit code 0)");
     expect(out).not.toContain("link to the server lost");
   });
