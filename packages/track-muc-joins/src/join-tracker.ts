@@ -1,0 +1,243 @@
+// Which rooms each local JID is in, from the presence it sends and the MUC presence it receives: the XEP-0045
+// state machine of modules-spec §2.4. https://xmpp.org/extensions/xep-0045.html
+//
+// Prosody's mod_track_muc_joins only looks at status 110 and requires a directed presence to the exact
+// `room/nick` it gets back, so a nick rewritten by the service (210) is never tracked, a nick change drops the
+// room for a moment, and a destroyed room (no 110 in XEP-0045's example) stays "joined" forever. Here a pending
+// join or rename accepts whatever nick the room assigns, 303 keeps the room through a rename, and an
+// unavailable from our own occupant JID without 110 still ends the occupancy.
+//
+// This file is pure state: feed it presence stanzas, get events back. `track-muc-joins.ts` wires it to an entity.
+import { parseJid, type Element } from "@xmppkit/core";
+
+export const NS_MUC = "http://jabber.org/protocol/muc";
+export const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
+const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+export type JoinState = "joining" | "joined" | "renaming" | "leaving";
+
+export interface RoomJoin {
+  room: string;
+  /** The nick the room confirmed (the requested one while joining). */
+  nick: string;
+  state: JoinState;
+  /** The nick asked for by the pending join or rename. */
+  requestedNick: string;
+  /** 201: the join created the room. */
+  created: boolean;
+  /** 210: the service assigned or changed the nick. */
+  nickAssigned: boolean;
+}
+
+/** Why an occupancy ended. Status codes from XEP-0045 §15.2. */
+export type LeaveKind = "left" | "kicked" | "banned" | "affiliation-changed" | "members-only" | "shutdown" | "error" | "destroyed" | "unavailable" | "stream-ended";
+
+export interface LeaveReason {
+  kind: LeaveKind;
+  /** Every status code in the presence. */
+  codes: string[];
+  /** <item><reason/> or <destroy><reason/>. */
+  reason?: string;
+  /** <item><actor nick|jid/>. */
+  actor?: string;
+  /** <destroy jid/>: where the room moved. */
+  alternate?: string;
+}
+
+export type TrackerEvent =
+  | { type: "joined"; jid: string; room: string; nick: string; created: boolean; nickAssigned: boolean }
+  | { type: "nick-changed"; jid: string; room: string; from: string; to: string; nickAssigned: boolean }
+  | { type: "left"; jid: string; room: string; nick: string; reason: LeaveReason }
+  | { type: "join-failed"; jid: string; room: string; nick: string; condition: string; text?: string }
+  | { type: "rename-failed"; jid: string; room: string; nick: string; requestedNick: string; condition: string; text?: string };
+
+export interface TrackerOptions {
+  /** An unavailable from our own occupant JID without 110 ends the occupancy (destroy; default true). */
+  unavailableWithout110EndsJoin?: boolean;
+}
+
+const KIND_BY_CODE: Record<string, LeaveKind> = {
+  "307": "kicked",
+  "301": "banned",
+  "321": "affiliation-changed",
+  "322": "members-only",
+  "332": "shutdown",
+  "333": "error",
+};
+
+function statusCodes(x: Element | undefined): string[] {
+  return x ? x.getChildren("status").map((s) => String(s.attrs.code ?? "")).filter(Boolean) : [];
+}
+
+function leaveReason(x: Element | undefined, codes: string[], fallback: LeaveKind): LeaveReason {
+  const item = x?.getChild("item");
+  const destroy = x?.getChild("destroy");
+  const kind = destroy ? "destroyed" : (codes.map((c) => KIND_BY_CODE[c]).find(Boolean) ?? fallback);
+  const out: LeaveReason = { kind, codes };
+  const reason = (destroy?.getChildText("reason") ?? item?.getChildText("reason"))?.trim();
+  if (reason) out.reason = reason;
+  const actor = item?.getChild("actor");
+  const actorName = actor?.attrs.nick ?? actor?.attrs.jid;
+  if (actorName) out.actor = String(actorName);
+  if (destroy?.attrs.jid) out.alternate = String(destroy.attrs.jid);
+  return out;
+}
+
+function stanzaError(presence: Element): { condition: string; text?: string } {
+  const error = presence.getChild("error");
+  const cond = error?.children.find((c): c is Element => typeof c !== "string" && c.attrs.xmlns === NS_STANZAS && c.name !== "text");
+  const text = error?.getChildText("text", NS_STANZAS) ?? undefined;
+  return { condition: cond?.name ?? "undefined-condition", ...(text ? { text } : {}) };
+}
+
+export class JoinTracker {
+  readonly #joins = new Map<string, Map<string, RoomJoin>>();
+  readonly #options: Required<TrackerOptions>;
+
+  constructor(options: TrackerOptions = {}) {
+    this.#options = { unavailableWithout110EndsJoin: options.unavailableWithout110EndsJoin ?? true };
+  }
+
+  /** Rooms of a local full JID: room bare JID → nick (joined or renaming). */
+  rooms(jid: string): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [room, j] of this.#joins.get(jid) ?? []) if (j.state === "joined" || j.state === "renaming") out.set(room, j.nick);
+    return out;
+  }
+
+  nick(jid: string, room: string): string | undefined {
+    const j = this.#joins.get(jid)?.get(room);
+    return j && (j.state === "joined" || j.state === "renaming") ? j.nick : undefined;
+  }
+
+  /** Every tracked entry of a local JID, whatever its state. */
+  entries(jid: string): RoomJoin[] {
+    return [...(this.#joins.get(jid)?.values() ?? [])].map((j) => ({ ...j }));
+  }
+
+  /** Local JIDs with at least one entry. */
+  jids(): string[] {
+    return [...this.#joins.keys()];
+  }
+
+  #get(jid: string, room: string) {
+    return this.#joins.get(jid)?.get(room);
+  }
+
+  #set(jid: string, join: RoomJoin) {
+    let rooms = this.#joins.get(jid);
+    if (!rooms) this.#joins.set(jid, (rooms = new Map()));
+    rooms.set(join.room, join);
+  }
+
+  #delete(jid: string, room: string) {
+    const rooms = this.#joins.get(jid);
+    rooms?.delete(room);
+    if (rooms?.size === 0) this.#joins.delete(jid);
+  }
+
+  /** A presence the local JID `from` sent (for a client, its own full JID). */
+  outgoing(presence: Element, from: string): TrackerEvent[] {
+    const type = presence.attrs.type as string | undefined;
+    const to = parseJid(presence.attrs.to as string | undefined);
+    if (!to) {
+      // Broadcast unavailable: the server makes us leave every room.
+      if (type === "unavailable") for (const j of this.#joins.get(from)?.values() ?? []) j.state = "leaving";
+      return [];
+    }
+    if (!to.resource) return [];
+    const room = to.bare().toString();
+    const nick = to.resource;
+    const existing = this.#get(from, room);
+    if (type === "unavailable") {
+      if (existing) existing.state = "leaving";
+      return [];
+    }
+    if (type !== undefined) return [];
+    const isJoin = presence.getChild("x", NS_MUC) !== undefined;
+    if (!existing || existing.state === "leaving") {
+      if (isJoin) this.#set(from, { room, nick, requestedNick: nick, state: "joining", created: false, nickAssigned: false });
+      return [];
+    }
+    if (nick !== existing.nick && (existing.state === "joined" || existing.state === "renaming")) {
+      existing.state = "renaming";
+      existing.requestedNick = nick;
+    }
+    return [];
+  }
+
+  /** A presence received by the local JID in its `to`. */
+  incoming(presence: Element): TrackerEvent[] {
+    const jid = presence.attrs.to as string | undefined;
+    const from = parseJid(presence.attrs.from as string | undefined);
+    if (!jid || !from?.resource) return [];
+    const room = from.bare().toString();
+    const nick = from.resource;
+    const type = presence.attrs.type as string | undefined;
+    const existing = this.#get(jid, room);
+
+    if (type === "error") {
+      if (!existing) return [];
+      const err = stanzaError(presence);
+      if (existing.state === "joining") {
+        this.#delete(jid, room);
+        return [{ type: "join-failed", jid, room, nick: existing.requestedNick, ...err }];
+      }
+      if (existing.state === "renaming") {
+        existing.state = "joined";
+        const requestedNick = existing.requestedNick;
+        existing.requestedNick = existing.nick;
+        return [{ type: "rename-failed", jid, room, nick: existing.nick, requestedNick, ...err }];
+      }
+      return [];
+    }
+
+    const x = presence.getChild("x", NS_MUC_USER);
+    if (!x) return [];
+    const codes = statusCodes(x);
+    const self = codes.includes("110");
+
+    if (type === undefined) {
+      if (!self) return [];
+      const created = codes.includes("201");
+      const assigned = codes.includes("210");
+      if (!existing || existing.state === "joining" || existing.state === "leaving") {
+        const nickAssigned = assigned || (existing !== undefined && existing.requestedNick !== nick);
+        this.#set(jid, { room, nick, requestedNick: nick, state: "joined", created, nickAssigned });
+        return [{ type: "joined", jid, room, nick, created, nickAssigned }];
+      }
+      const old = existing.nick;
+      const nickAssigned = assigned || (existing.state === "renaming" && existing.requestedNick !== nick);
+      Object.assign(existing, { nick, requestedNick: nick, state: "joined" as const, nickAssigned: existing.nickAssigned || nickAssigned });
+      return old === nick ? [] : [{ type: "nick-changed", jid, room, from: old, to: nick, nickAssigned }];
+    }
+
+    if (type !== "unavailable" || !existing) return [];
+    if (self && codes.includes("303")) {
+      const newNick = x.getChild("item")?.attrs.nick as string | undefined;
+      existing.state = "renaming";
+      if (newNick) existing.requestedNick = newNick;
+      return [];
+    }
+    const ownOccupant = nick === existing.nick;
+    if (!self && !(ownOccupant && this.#options.unavailableWithout110EndsJoin)) return [];
+    if (!self && existing.state === "joining") return [];
+    this.#delete(jid, room);
+    const reason = leaveReason(x, codes, existing.state === "leaving" ? "left" : "unavailable");
+    return [{ type: "left", jid, room, nick: existing.nick, reason }];
+  }
+
+  /** A new stream without resumption: the server has taken `jid` (or every JID) out of all rooms. */
+  streamEnded(jid?: string): TrackerEvent[] {
+    const events: TrackerEvent[] = [];
+    for (const j of jid ? [jid] : this.jids()) {
+      for (const entry of this.#joins.get(j)?.values() ?? []) {
+        if (entry.state === "joined" || entry.state === "renaming" || entry.state === "leaving") {
+          events.push({ type: "left", jid: j, room: entry.room, nick: entry.nick, reason: { kind: "stream-ended", codes: [] } });
+        }
+      }
+      this.#joins.delete(j);
+    }
+    return events;
+  }
+}
