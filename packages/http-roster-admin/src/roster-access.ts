@@ -1,7 +1,7 @@
 // Where the rosters live. A component edits any local user's roster through XEP-0356 (`roster` permission);
 // a client bot edits its own roster with plain RFC 6121 roster sets.
 // https://xmpp.org/extensions/xep-0356.html#roster  https://www.rfc-editor.org/rfc/rfc6121#section-2
-import { NS_ROSTER, StanzaError, parseRosterItems, rosterItemElement, xml, type Iq, type IqRequestOptions, type Privilege, type RosterItem, type Stanzas, type XmppEntity } from "@xmppkit/core";
+import { NS_ROSTER, StanzaError, normalizeJid, parseRosterItems, rosterItemElement, xml, type Iq, type IqRequestOptions, type Privilege, type RosterItem, type Stanzas, type XmppEntity } from "@xmppkit/core";
 
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 
@@ -70,13 +70,17 @@ export function ignoresPrivilegedSubscription(software: string | undefined): boo
 /**
  * The client's own roster. Subscriptions cannot be set by a client: with `subscribe` (default true) a new
  * contact gets a subscription request and a pre-approval (RFC 6121 §3.4), so it becomes mutual once the
- * contact accepts.
+ * contact accepts. Roster pushes from the server are answered with a result.
  */
 export function ownRoster(
   { entity, iq, stanzas }: { entity: XmppEntity; iq: Iq; stanzas: Stanzas },
   { subscribe = true }: { subscribe?: boolean } = {},
 ): RosterAccess {
   const self = () => entity.jid?.bare().toString();
+  // Answer the server's roster pushes (RFC 6121 §2.1.6): xmpp.js would answer service-unavailable. A push
+  // comes from our own bare JID or has no `from`; anything else falls through to service-unavailable.
+  // An application that registers its own jabber:iq:roster set handler on the entity replaces this one.
+  iq.handle("set", NS_ROSTER, "query", ({ from }) => (!from || normalizeJid(from) === self() ? true : undefined));
   const check = (user: string) => {
     if (user !== self()) throw new TypeError(`a client can only sync its own roster (${self() ?? "not online"}), not ${user}`);
   };

@@ -181,6 +181,13 @@ describe("syncing users as they log in (XEP-0356 presence)", () => {
     const presences = mock.sent.filter((s) => s.name === "presence").map((s) => `${s.attrs.type} ${s.attrs.to}`);
     expect(presences).toEqual(["subscribed marie@example.com", "subscribe marie@example.com"]);
     await expect(admin.sync("someoneelse")).rejects.toThrow(/can only sync its own roster/);
+
+    // Roster pushes from the server are answered with a result; a "push" from anyone else is refused.
+    const push = (from: string, id: string) => xml("iq", { type: "set", id, from, to: "bot@localhost/r" }, xml("query", "jabber:iq:roster", xml("item", { jid: "x@example.com" })));
+    await mock.receive(push("bot@localhost", "push1"));
+    await mock.receive(push("mallory@evil.example", "push2"));
+    expect(mock.sent.find((s) => s.attrs.id === "push1")!.attrs.type).toBe("result");
+    expect(mock.sent.find((s) => s.attrs.id === "push2")!.attrs.type).toBe("error");
   });
 });
 

@@ -52,13 +52,15 @@ describe("a bot syncing its own roster (real Prosody)", () => {
     expect(subscribe.attrs.from).toBe("bob@localhost");
   });
 
-  it("renames and removes on the next sync; an unchanged roster sends no roster set", async () => {
+  it("renames and removes on the next sync; an unchanged roster sends no roster set; pushes are answered", async () => {
     contacts = { "carol@localhost": { name: "Carol" } };
     expect(await admin.sync("bob")).toMatchObject({ added: 1, removed: 1 });
     expect(await botRoster()).toEqual([{ jid: "carol@localhost", name: "Carol", groups: [] }]);
     const sent: string[] = [];
     kit.stanzas.onOutgoing((s) => void (s.name === "iq" && sent.push(s.attrs.type)));
     expect(await admin.sync("bob")).toMatchObject({ added: 0, changed: 0, removed: 0, unchanged: 1 });
-    expect(sent).toEqual(["get"]);
+    expect(sent.filter((type) => type === "set")).toEqual([]);
+    // The pushes of the previous sync may arrive meanwhile: they are answered with results, not errors.
+    expect(sent).not.toContain("error");
   });
 });
