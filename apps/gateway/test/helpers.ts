@@ -1,23 +1,6 @@
-import { Writable } from "node:stream";
-import { createLogger, type Logger } from "@xmppkit/core";
+export { captureLogger } from "@xmppkit/core";
 import type { Prosody } from "@xmppkit/testing";
 import { parseConfig, type GatewayConfig, type SourceMap } from "../src/config.js";
-
-/** A JSON logger whose lines the test can read. */
-export function captureLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(String(chunk));
-      cb();
-    },
-  });
-  const logger = createLogger({ level: "debug", format: "json", destination });
-  return {
-    logger,
-    lines: () => chunks.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
 
 /** Gateway YAML for a test Prosody; `extra` is appended verbatim. */
 export function gatewayYaml(prosody: Prosody, extra = "", overrides: { listen?: string; token?: string } = {}): string {

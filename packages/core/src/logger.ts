@@ -1,5 +1,6 @@
 // Logging: pino, JSON lines by default, human-readable in a terminal.
 import { pino, type Logger as PinoLogger } from "pino";
+import { Writable } from "node:stream";
 import pretty from "pino-pretty";
 
 export type Logger = PinoLogger;
@@ -27,4 +28,19 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 /** A logger that discards everything (tests, libraries used without a logger). */
 export function silentLogger(): Logger {
   return pino({ level: "silent" });
+}
+
+/** A JSON logger that keeps its lines in memory, for asserting on what was logged (tests). */
+export function captureLogger(level: LoggerOptions["level"] = "debug"): { logger: Logger; lines(): Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return {
+    logger: createLogger({ level, format: "json", destination }),
+    lines: () => chunks.join("").split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
 }

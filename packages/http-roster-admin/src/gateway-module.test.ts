@@ -1,5 +1,4 @@
-import { Writable } from "node:stream";
-import { EventBus, createHttpServer, createLogger, createMetrics, setupKit, xml, type ModuleContext, type XmppEntity } from "@xmppkit/core";
+import { EventBus, captureLogger, createHttpServer, createMetrics, setupKit, xml, type ModuleContext, type XmppEntity } from "@xmppkit/core";
 import { mockComponent } from "@xmppkit/testing";
 import { describe, expect, it } from "vitest";
 import { gatewayModule } from "./gateway-module.js";
@@ -7,12 +6,7 @@ import { rosterAdminOptions } from "./options.js";
 
 async function loadModule(perms: Record<string, string>, serverName: string) {
   const mock = await mockComponent<XmppEntity>();
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    level: "debug",
-    format: "json",
-    destination: new Writable({ write: (c, _e, cb) => (lines.push(...String(c).split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)), cb()) }),
-  });
+  const { logger, lines: logLines } = captureLogger();
   const kit = setupKit(mock.entity, { serverDomain: "localhost" });
   const http = createHttpServer({ listen: "127.0.0.1:0" });
   const stops: (() => unknown)[] = [];
@@ -35,7 +29,7 @@ async function loadModule(perms: Record<string, string>, serverName: string) {
   await mock.receive(xml("message", { from: "localhost", to: "gateway.localhost" }, xml("privilege", "urn:xmpp:privilege:2", ...Object.entries(perms).map(([access, type]) => xml("perm", { access, type })))));
   mock.entity.emit("online", mock.entity.jid);
   await new Promise((r) => setTimeout(r, 50));
-  return { lines, admin, stop: async () => { for (const s of stops) await s(); await http.close(); } };
+  return { lines: logLines(), admin, stop: async () => { for (const s of stops) await s(); await http.close(); } };
 }
 
 describe("the http-roster-admin gateway module", () => {

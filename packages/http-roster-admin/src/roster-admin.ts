@@ -6,7 +6,7 @@
 // independent: a failing user is reported and never blocks the others. Syncs of the same user never overlap:
 // a request that arrives while one runs waits for it and then fetches again (so it sees the newest data),
 // and any number of such requests share that one follow-up.
-import { TypedEmitter, extend, silentLogger, type Lifecycle, type Logger, type RosterItem, type Sessions } from "@xmppkit/core";
+import { TypedEmitter, extend, parseJid, silentLogger, type Lifecycle, type Logger, type RosterItem, type Sessions } from "@xmppkit/core";
 import { createRosterFetcher, RosterFetchError, type FetchFailure, type FetcherOptions } from "./fetch-roster.js";
 import { createLimiter } from "./limiter.js";
 import type { RosterAccess, RosterChange } from "./roster-access.js";
@@ -108,7 +108,7 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
   const all = new Set<Promise<unknown>>();
   let stopped = false;
 
-  function bareJid(username: string): string {
+  function userJid(username: string): string {
     const domain = roster.domain;
     if (!domain) throw new RosterSyncError(username, "roster-get", "the server domain is not known yet (no XEP-0356 announcement; set server_domain)");
     return `${username}@${domain}`;
@@ -117,7 +117,7 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
   async function runSync(username: string, trigger: SyncTrigger): Promise<SyncResult> {
     if (stopped) throw new RosterSyncError(username, "stopped", "roster-admin is stopped");
     const started = performance.now();
-    const user = bareJid(username);
+    const user = userJid(username);
     const [web, current] = await Promise.allSettled([fetchRoster(username), pipeline(() => roster.get(user))]);
     if (web.status === "rejected") {
       const err = web.reason as unknown;
@@ -227,8 +227,9 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
   if (sessions && options.syncOnLogin !== false) {
     offs.push(
       sessions.on("user-online", ({ user, replayed }) => {
-        const [local, domain] = user.split("@") as [string, string];
-        if (domain !== roster.domain || stopped) return;
+        const parsed = parseJid(user);
+        const local = parsed?.local;
+        if (!local || parsed.domain !== roster.domain || stopped) return;
         const last = lastSynced.get(local);
         if (last !== undefined && Date.now() - last < loginDebounce) {
           log.debug({ user: local }, "user came online; synced recently, not syncing again");
@@ -252,7 +253,9 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
     sync,
     refresh,
     get pending() {
-      return all.size;
+      let n = 0;
+      for (const e of inflight.values()) n += (e.running ? 1 : 0) + (e.queued ? 1 : 0);
+      return n;
     },
     async stop() {
       stopped = true;

@@ -8,11 +8,10 @@
 // unavailable from our own occupant JID without 110 still ends the occupancy.
 //
 // This file is pure state: feed it presence stanzas, get events back. `track-muc-joins.ts` wires it to an entity.
-import { parseJid, type Element } from "@xmppkit/core";
+import { StanzaError, parseJid, type Element } from "@xmppkit/core";
 
 export const NS_MUC = "http://jabber.org/protocol/muc";
 export const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
-const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 export type JoinState = "joining" | "joined" | "renaming" | "leaving";
 
@@ -84,10 +83,8 @@ function leaveReason(x: Element | undefined, codes: string[], fallback: LeaveKin
 }
 
 function stanzaError(presence: Element): { condition: string; text?: string } {
-  const error = presence.getChild("error");
-  const cond = error?.children.find((c): c is Element => typeof c !== "string" && c.attrs.xmlns === NS_STANZAS && c.name !== "text");
-  const text = error?.getChildText("text", NS_STANZAS) ?? undefined;
-  return { condition: cond?.name ?? "undefined-condition", ...(text ? { text } : {}) };
+  const { condition, text } = StanzaError.fromStanza(presence);
+  return { condition, ...(text ? { text } : {}) };
 }
 
 export class JoinTracker {
