@@ -6,6 +6,7 @@ export * from "./stanzas.js";
 export * from "./iq.js";
 export * from "./disco.js";
 export * from "./backoff.js";
+export * from "./limiter.js";
 export * from "./lifecycle.js";
 export * from "./ping.js";
 export * from "./privilege.js";

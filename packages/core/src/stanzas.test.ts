@@ -47,4 +47,18 @@ describe("stanza hooks", () => {
     const mock = await mockComponent<XmppEntity>();
     expect(setupStanzas({ entity: mock.entity })).toBe(setupStanzas({ entity: mock.entity }));
   });
+
+  it("deliver() runs a local stanza through the incoming hooks, the middleware and `stanza` listeners", async () => {
+    const mock = await mockComponent<XmppEntity>();
+    const stanzas = setupStanzas({ entity: mock.entity });
+    const seen: string[] = [];
+    stanzas.onIncoming((s) => void seen.push(`hook:${s.attrs.id}`));
+    mock.entity.middleware.use((ctx, next) => (seen.push(`middleware:${ctx.stanza.attrs.id}`), next()));
+    mock.entity.on("stanza", (s: { attrs: { id: string } }) => seen.push(`listener:${s.attrs.id}`));
+    stanzas.deliver(xml("presence", { id: "p1", type: "unavailable", from: "room@muc/nick", to: "component.localhost" }));
+    await new Promise((r) => setImmediate(r));
+    // As for a stanza from the socket: `stanza` listeners run synchronously, the async middleware chain after.
+    expect(seen.sort()).toEqual(["hook:p1", "listener:p1", "middleware:p1"]);
+    expect(mock.sent).toEqual([]);
+  });
 });

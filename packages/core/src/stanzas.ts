@@ -26,6 +26,11 @@ export interface Stanzas {
   onOutgoing(hook: OutgoingHook): () => void;
   /** Handle incoming stanzas before xmpp.js's own handlers. Hooks run in registration order. */
   onIncoming(hook: IncomingHook): () => void;
+  /**
+   * Hand a locally made stanza to the incoming side as if the server had sent it: the incoming hooks, the
+   * xmpp.js middleware and every `stanza` listener see it (ping-muc's synthetic "you left the room").
+   */
+  deliver(stanza: Element): void;
 }
 
 const installed = new WeakMap<XmppEntity, Stanzas>();
@@ -81,6 +86,11 @@ export function setupStanzas({ entity }: { entity: XmppEntity }): Stanzas {
     onIncoming(hook) {
       incoming.push(hook);
       return () => remove(incoming, hook);
+    },
+    deliver(stanza) {
+      // What xmpp.js's Connection#_onElement does for a stanza read from the socket.
+      entity.emit("element", stanza);
+      entity.emit("stanza", stanza);
     },
   };
   installed.set(entity, handle);

@@ -6,7 +6,6 @@ export * from "./roster-access.js";
 export * from "./roster-admin.js";
 export * from "./http-api.js";
 export * from "./username.js";
-export * from "./limiter.js";
 export * from "./options.js";
 export * from "./gateway-module.js";
 import "./events.js";

@@ -6,9 +6,8 @@
 // independent: a failing user is reported and never blocks the others. Syncs of the same user never overlap:
 // a request that arrives while one runs waits for it and then fetches again (so it sees the newest data),
 // and any number of such requests share that one follow-up.
-import { TypedEmitter, extend, parseJid, silentLogger, type Lifecycle, type Logger, type RosterItem, type Sessions } from "@xmppkit/core";
+import { TypedEmitter, createLimiter, extend, parseJid, silentLogger, type Lifecycle, type Logger, type RosterItem, type Sessions } from "@xmppkit/core";
 import { createRosterFetcher, RosterFetchError, type FetchFailure, type FetcherOptions } from "./fetch-roster.js";
-import { createLimiter } from "./limiter.js";
 import type { RosterAccess, RosterChange } from "./roster-access.js";
 import { diffRoster } from "./roster-diff.js";
 import type { SkippedContact } from "./roster-json.js";

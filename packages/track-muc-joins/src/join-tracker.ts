@@ -8,7 +8,7 @@
 // unavailable from our own occupant JID without 110 still ends the occupancy.
 //
 // This file is pure state: feed it presence stanzas, get events back. `track-muc-joins.ts` wires it to an entity.
-import { StanzaError, parseJid, type Element } from "@xmppkit/core";
+import { StanzaError, normalizeJid, parseJid, type Element } from "@xmppkit/core";
 
 export const NS_MUC = "http://jabber.org/protocol/muc";
 export const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
@@ -26,6 +26,15 @@ export interface RoomJoin {
   created: boolean;
   /** 210: the service assigned or changed the nick. */
   nickAssigned: boolean;
+  /** Changes each time the occupancy starts anew, so a late answer about an older one can be told apart. */
+  epoch: number;
+  /** When a stanza from the room last reached this JID (ms since the epoch; the join time at first). */
+  lastSeen: number;
+}
+
+/** An entry with what the join presence carried that is not for display (the room password). */
+interface Entry extends RoomJoin {
+  password?: string;
 }
 
 /** Why an occupancy ended. Status codes from XEP-0045 §15.2. */
@@ -87,29 +96,55 @@ function stanzaError(presence: Element): { condition: string; text?: string } {
   return { condition, ...(text ? { text } : {}) };
 }
 
-export class JoinTracker {
-  readonly #joins = new Map<string, Map<string, RoomJoin>>();
-  readonly #options: Required<TrackerOptions>;
+let epochs = 0;
 
-  constructor(options: TrackerOptions = {}) {
+/** Lookups accept JIDs as the caller wrote them. */
+const norm = (jid: string) => normalizeJid(jid) ?? jid;
+
+export class JoinTracker {
+  readonly #joins = new Map<string, Map<string, Entry>>();
+  readonly #options: Required<TrackerOptions>;
+  readonly #now: () => number;
+
+  constructor(options: TrackerOptions = {}, now: () => number = Date.now) {
     this.#options = { unavailableWithout110EndsJoin: options.unavailableWithout110EndsJoin ?? true };
+    this.#now = now;
   }
 
   /** Rooms of a local full JID: room bare JID → nick (joined or renaming). */
   rooms(jid: string): Map<string, string> {
     const out = new Map<string, string>();
-    for (const [room, j] of this.#joins.get(jid) ?? []) if (j.state === "joined" || j.state === "renaming") out.set(room, j.nick);
+    for (const [room, j] of this.#joins.get(norm(jid)) ?? []) if (j.state === "joined" || j.state === "renaming") out.set(room, j.nick);
     return out;
   }
 
   nick(jid: string, room: string): string | undefined {
-    const j = this.#joins.get(jid)?.get(room);
+    const j = this.#get(norm(jid), norm(room));
     return j && (j.state === "joined" || j.state === "renaming") ? j.nick : undefined;
   }
 
-  /** Every tracked entry of a local JID, whatever its state. */
+  /** Every tracked entry of a local JID, whatever its state (copies; the room password is left out). */
   entries(jid: string): RoomJoin[] {
-    return [...(this.#joins.get(jid)?.values() ?? [])].map((j) => ({ ...j }));
+    return [...(this.#joins.get(norm(jid))?.values() ?? [])].map(({ password: _password, ...j }) => j);
+  }
+
+  /** One entry (a copy without the password), whatever its state. */
+  entry(jid: string, room: string): RoomJoin | undefined {
+    const e = this.#get(norm(jid), norm(room));
+    if (!e) return undefined;
+    const { password: _password, ...j } = e;
+    return j;
+  }
+
+  /** The password the last join presence to `room` carried, for a rejoin. */
+  password(jid: string, room: string): string | undefined {
+    return this.#get(norm(jid), norm(room))?.password;
+  }
+
+  /** A stanza from `room` reached `jid`: the occupancy is alive as far as we can tell. */
+  touch(jid: string, room: string): void {
+    const e = this.#get(norm(jid), norm(room));
+    if (e) e.lastSeen = this.#now();
   }
 
   /** Local JIDs with at least one entry. */
@@ -121,7 +156,7 @@ export class JoinTracker {
     return this.#joins.get(jid)?.get(room);
   }
 
-  #set(jid: string, join: RoomJoin) {
+  #set(jid: string, join: Entry) {
     let rooms = this.#joins.get(jid);
     if (!rooms) this.#joins.set(jid, (rooms = new Map()));
     rooms.set(join.room, join);
@@ -134,7 +169,8 @@ export class JoinTracker {
   }
 
   /** A presence the local JID `from` sent (for a client, its own full JID). */
-  outgoing(presence: Element, from: string): TrackerEvent[] {
+  outgoing(presence: Element, sender: string): TrackerEvent[] {
+    const from = normalizeJid(sender) ?? sender;
     const type = presence.attrs.type as string | undefined;
     const to = parseJid(presence.attrs.to as string | undefined);
     if (!to) {
@@ -151,10 +187,17 @@ export class JoinTracker {
       return [];
     }
     if (type !== undefined) return [];
-    const isJoin = presence.getChild("x", NS_MUC) !== undefined;
+    const mucX = presence.getChild("x", NS_MUC);
     if (!existing || existing.state === "leaving") {
-      if (isJoin) this.#set(from, { room, nick, requestedNick: nick, state: "joining", created: false, nickAssigned: false });
+      if (mucX) {
+        const password = mucX.getChildText("password") ?? undefined;
+        this.#set(from, { room, nick, requestedNick: nick, state: "joining", created: false, nickAssigned: false, epoch: ++epochs, lastSeen: this.#now(), ...(password ? { password } : {}) });
+      }
       return [];
+    }
+    if (mucX) {
+      const password = mucX.getChildText("password");
+      if (password) existing.password = password;
     }
     if (nick !== existing.nick && (existing.state === "joined" || existing.state === "renaming")) {
       existing.state = "renaming";
@@ -165,7 +208,7 @@ export class JoinTracker {
 
   /** A presence received by the local JID in its `to`. */
   incoming(presence: Element): TrackerEvent[] {
-    const jid = presence.attrs.to as string | undefined;
+    const jid = normalizeJid(presence.attrs.to as string | undefined);
     const from = parseJid(presence.attrs.from as string | undefined);
     if (!jid || !from?.resource) return [];
     const room = from.bare().toString();
@@ -200,12 +243,13 @@ export class JoinTracker {
       const assigned = codes.includes("210");
       if (!existing || existing.state === "joining" || existing.state === "leaving") {
         const nickAssigned = assigned || (existing !== undefined && existing.requestedNick !== nick);
-        this.#set(jid, { room, nick, requestedNick: nick, state: "joined", created, nickAssigned });
+        const password = existing?.password;
+        this.#set(jid, { room, nick, requestedNick: nick, state: "joined", created, nickAssigned, epoch: ++epochs, lastSeen: this.#now(), ...(password ? { password } : {}) });
         return [{ type: "joined", jid, room, nick, created, nickAssigned }];
       }
       const old = existing.nick;
       const nickAssigned = assigned || (existing.state === "renaming" && existing.requestedNick !== nick);
-      Object.assign(existing, { nick, requestedNick: nick, state: "joined" as const, nickAssigned: existing.nickAssigned || nickAssigned });
+      Object.assign(existing, { nick, requestedNick: nick, state: "joined" as const, nickAssigned: existing.nickAssigned || nickAssigned, lastSeen: this.#now() });
       return old === nick ? [] : [{ type: "nick-changed", jid, room, from: old, to: nick, nickAssigned }];
     }
 
@@ -227,7 +271,7 @@ export class JoinTracker {
   /** A new stream without resumption: the server has taken `jid` (or every JID) out of all rooms. */
   streamEnded(jid?: string): TrackerEvent[] {
     const events: TrackerEvent[] = [];
-    for (const j of jid ? [jid] : this.jids()) {
+    for (const j of jid ? [norm(jid)] : this.jids()) {
       for (const entry of this.#joins.get(j)?.values() ?? []) {
         if (entry.state === "joined" || entry.state === "renaming" || entry.state === "leaving") {
           events.push({ type: "left", jid: j, room: entry.room, nick: entry.nick, reason: { kind: "stream-ended", codes: [] } });

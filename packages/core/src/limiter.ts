@@ -1,4 +1,4 @@
-// At most `concurrency` tasks at a time, the rest wait in order.
+// At most `concurrency` tasks at a time, the rest wait in order (roster syncs, MUC self-pings).
 
 export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
 

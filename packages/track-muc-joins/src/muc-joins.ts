@@ -1,0 +1,448 @@
+// The join tracker wired to an xmpp.js entity: it watches every presence the entity sends and every MUC
+// presence it receives, for each local JID (a client's own full JID; any JID of a component's domain), and
+// adds what every MUC bot writes by hand: join and leave that wait for the room's answer, and rooms kept
+// joined across kicks, server restarts and new streams.
+//
+// A client's new stream without XEP-0198 resumption means the server has already taken the client out of
+// every room (it sends unavailable on the client's behalf): all occupancies end. A resumed stream, and a
+// component's reconnect, keep them: the server does not leave rooms for a component, so whether the
+// component is still an occupant is a question for a self-ping (@xmppkit/ping-muc).
+import {
+  StanzaError,
+  TypedEmitter,
+  backoffDelay,
+  extend,
+  normalizeJid,
+  parseJid,
+  xml,
+  type BackoffOptions,
+  type Element,
+  type Kit,
+} from "@xmppkit/core";
+import { JoinTracker, NS_MUC_USER, type LeaveReason, type RoomJoin, type TrackerEvent, type TrackerOptions } from "./join-tracker.js";
+import {
+  MucJoinError,
+  MucTimeoutError,
+  PERMANENT_JOIN_CONDITIONS,
+  instantRoomForm,
+  joinPresence,
+  type HistoryOptions,
+} from "./join-room.js";
+
+type EventOf<T extends TrackerEvent["type"]> = Omit<Extract<TrackerEvent, { type: T }>, "type">;
+
+export interface MucJoinsEvents extends Record<string, unknown> {
+  joined: EventOf<"joined">;
+  "nick-changed": EventOf<"nick-changed">;
+  left: EventOf<"left">;
+  "join-failed": EventOf<"join-failed">;
+  "rename-failed": EventOf<"rename-failed">;
+  /** A rejoin attempt failed; `retryInMs` is absent when it gave up (a permanent error on a room not kept). */
+  "rejoin-failed": { jid: string; room: string; nick: string; attempt: number; error: Error; retryInMs?: number };
+}
+
+export interface MucJoinsOptions extends TrackerOptions {
+  /** How long join() and leave() wait for the room's self-presence, in ms (default 30 s). */
+  joinTimeout?: number;
+  /** After creating a room (status 201), accept the default configuration so others can enter (default true). */
+  instantRoom?: boolean;
+  /** Delays between rejoin attempts (default 2 s doubling up to 5 min, with jitter). */
+  rejoinBackoff?: BackoffOptions;
+}
+
+export interface JoinOptions {
+  nick: string;
+  password?: string | undefined;
+  history?: HistoryOptions | undefined;
+  /** The local JID that joins: required for a component (any JID of its domain); a client's own JID by default. */
+  from?: string | undefined;
+  /** ms to wait for the self-presence (default: the `joinTimeout` option). */
+  timeout?: number | undefined;
+  /** Extra children for the join presence (<show/>, <status/>, <c/> caps…). */
+  children?: Element[] | undefined;
+}
+
+export interface Joined {
+  room: string;
+  /** The nick the room gave us (it may differ from the one asked for: `nickAssigned`). */
+  nick: string;
+  /** 201: the join created the room. */
+  created: boolean;
+  /** 210, or a nick other than the one asked for. */
+  nickAssigned: boolean;
+  /** A room we created whose instant-room form was refused: it stays locked until configured. */
+  locked: boolean;
+  /** Status codes of the self-presence. */
+  codes: string[];
+  /** The self-presence itself. */
+  presence: Element;
+}
+
+export interface LeaveOptions {
+  from?: string | undefined;
+  /** A <status/> text for the other occupants. */
+  status?: string | undefined;
+  timeout?: number | undefined;
+}
+
+export interface KeepOptions {
+  nick: string;
+  password?: string | undefined;
+  from?: string | undefined;
+  /** History on each (re)join; default: the room's default on the first join, then what was said since the last stanza seen. */
+  history?: HistoryOptions | undefined;
+}
+
+export interface KeptRoom {
+  room: string;
+  nick: string;
+  from: string;
+}
+
+export interface MucJoins extends TypedEmitter<MucJoinsEvents> {
+  /** The state machine itself, for inspection. */
+  readonly tracker: JoinTracker;
+  /** Rooms of a local JID (default: the entity's own JID): room bare JID → nick. */
+  rooms(jid?: string): Map<string, string>;
+  /** Our nick in `room`, if joined. */
+  nick(room: string, jid?: string): string | undefined;
+  isJoined(room: string, jid?: string): boolean;
+  /** Every tracked entry, whatever its state (joining, joined, renaming, leaving). */
+  entries(jid?: string): RoomJoin[];
+  /** Local JIDs with at least one tracked room. */
+  jids(): string[];
+  /** Prosody's `session.rooms_joined` for ported code: a frozen `{ [room]: nick }` snapshot. */
+  roomsJoined(jid?: string): Readonly<Record<string, string>>;
+  /** Note activity from `room` (for idle checks); incoming stanzas from the room do this already. */
+  touch(room: string, jid?: string): void;
+  /** Enter a room; resolves on the room's self-presence (110), rejects with MucJoinError or MucTimeoutError. */
+  join(room: string, options: JoinOptions): Promise<Joined>;
+  /** Leave a room (and stop keeping it); resolves with how the room confirmed it, or undefined if not in it. */
+  leave(room: string, options?: LeaveOptions): Promise<LeaveReason | undefined>;
+  /**
+   * Rejoin a room we were in, with the nick and password of the last join and the history since the last
+   * stanza seen, retrying with backoff until in the room; gives up on a permanent error (banned, wrong
+   * password, members-only). Nothing happens if the room is joined or a rejoin is already under way.
+   */
+  rejoin(room: string, options?: { from?: string; nick?: string }): void;
+  /** Stay in `room`: join when online, and rejoin after any removal other than our own leave. Returns "stop keeping". */
+  keep(room: string, options: KeepOptions): () => void;
+  kept(): KeptRoom[];
+  /** Leave every joined room of every local JID (a component's graceful shutdown; a client's server does it). */
+  leaveAll(options?: { status?: string; timeout?: number }): Promise<void>;
+  /** Detach from the entity and cancel rejoins. */
+  stop(): void;
+}
+
+const key = (jid: string, room: string) => `${jid}\n${room}`;
+const norm = (jid: string) => normalizeJid(jid) ?? jid;
+
+interface Waiter {
+  jid: string;
+  room: string;
+  resolve(presence: Element): void;
+  reject(err: Error): void;
+}
+
+interface RejoinTask {
+  jid: string;
+  room: string;
+  nick: string;
+  attempt: number;
+  timer?: NodeJS.Timeout;
+  running: boolean;
+}
+
+interface Remembered {
+  nick: string;
+  password?: string;
+  lastSeen: number;
+}
+
+export type MucJoinsDeps = Pick<Kit, "entity" | "stanzas" | "lifecycle" | "iq" | "kind">;
+
+export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoinsDeps, options: MucJoinsOptions = {}): MucJoins {
+  const emitter = new TypedEmitter<MucJoinsEvents>();
+  const tracker = new JoinTracker(options);
+  const joinTimeout = options.joinTimeout ?? 30_000;
+  const backoff: BackoffOptions = { initial: 2000, max: 300_000, ...options.rejoinBackoff };
+  const joinWaiters = new Set<Waiter>();
+  const leaveWaiters = new Set<Waiter & { resolveLeft(reason: LeaveReason): void }>();
+  const keptRooms = new Map<string, KeptRoom & { password?: string | undefined; history?: HistoryOptions | undefined }>();
+  const rejoins = new Map<string, RejoinTask>();
+  const remembered = new Map<string, Remembered>();
+  let stopped = false;
+
+  const ownJid = () => {
+    const j = entity.jid?.toString() ?? (kind === "component" ? entity.options.domain : undefined);
+    if (!j) throw new Error("the entity has no JID yet: pass `from`, or call this once online");
+    return norm(j);
+  };
+  const localJid = (jid?: string) => (jid ? norm(jid) : ownJid());
+  const sendFrom = (jid: string) => (kind === "component" ? { from: jid } : {});
+
+  function remember(jid: string, room: string) {
+    const e = tracker.entry(jid, room);
+    if (!e) return;
+    const password = tracker.password(jid, room);
+    remembered.set(key(jid, room), { nick: e.nick, lastSeen: e.lastSeen, ...(password ? { password } : {}) });
+  }
+
+  function dispatch(events: TrackerEvent[]) {
+    for (const ev of events) {
+      const { type, ...payload } = ev;
+      emitter.emit(type, payload as never);
+      if (ev.type === "left") afterLeft(ev.jid, ev.room, ev.reason);
+      if (ev.type === "joined" || ev.type === "nick-changed") remember(ev.jid, ev.room);
+    }
+  }
+
+  function afterLeft(jid: string, room: string, reason: LeaveReason) {
+    const k = key(jid, room);
+    for (const w of [...leaveWaiters]) {
+      if (w.jid === jid && w.room === room) {
+        leaveWaiters.delete(w);
+        w.resolveLeft(reason);
+      }
+    }
+    if (reason.kind === "left") remembered.delete(k);
+    if (keptRooms.has(k) && reason.kind !== "left") rejoin(room, { from: jid });
+  }
+
+  const offOutgoing = stanzas.onOutgoing((stanza) => {
+    if (stanza.name !== "presence") return;
+    const from = (stanza.attrs.from as string | undefined) ?? entity.jid?.toString();
+    if (!from) return;
+    dispatch(tracker.outgoing(stanza, from));
+  });
+
+  const offIncoming = stanzas.onIncoming((stanza) => {
+    const jid = normalizeJid(stanza.attrs.to as string | undefined);
+    const from = parseJid(stanza.attrs.from as string | undefined);
+    if (!jid || !from) return;
+    const room = from.bare().toString();
+    if (stanza.name !== "presence") {
+      // An error is no sign of life (ping-muc treats errors from a room as a reason to check).
+      if (stanza.attrs.type !== "error") tracker.touch(jid, room);
+      return;
+    }
+    // Keep what a rejoin needs before the entry goes away.
+    if (stanza.attrs.type === "unavailable") remember(jid, room);
+    dispatch(tracker.incoming(stanza));
+    tracker.touch(jid, room);
+    settleWaiters(jid, room, stanza);
+  });
+
+  function settleWaiters(jid: string, room: string, presence: Element) {
+    const type = presence.attrs.type as string | undefined;
+    if (type === "error") {
+      for (const w of [...joinWaiters]) if (w.jid === jid && w.room === room) w.reject(StanzaError.fromStanza(presence));
+      return;
+    }
+    if (type !== undefined) return;
+    const codes = presence.getChild("x", NS_MUC_USER)?.getChildren("status").map((s) => String(s.attrs.code)) ?? [];
+    if (!codes.includes("110")) return;
+    for (const w of [...joinWaiters]) if (w.jid === jid && w.room === room) w.resolve(presence);
+  }
+
+  function waitFor<T>(set: Set<T>, waiter: T, timeoutMs: number, onTimeout: () => Error): { promise: Promise<void>; cancel(): void } {
+    let timer: NodeJS.Timeout | undefined;
+    const promise = new Promise<void>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        set.delete(waiter);
+        reject(onTimeout());
+      }, timeoutMs);
+    });
+    return { promise, cancel: () => clearTimeout(timer) };
+  }
+
+  async function join(roomInput: string, o: JoinOptions): Promise<Joined> {
+    const roomJid = parseJid(roomInput);
+    if (!roomJid?.local || roomJid.resource) throw new TypeError(`not a room address (room@service): ${roomInput}`);
+    if (!o.nick) throw new TypeError("a nick is required to join a room");
+    const room = roomJid.toString();
+    const jid = localJid(o.from);
+    const timeout = o.timeout ?? joinTimeout;
+
+    let waiter!: Waiter;
+    const answered = new Promise<Element>((resolve, reject) => {
+      waiter = { jid, room, resolve, reject };
+    });
+    joinWaiters.add(waiter);
+    const timer = waitFor(joinWaiters, waiter, timeout, () => new MucTimeoutError(room, "join", timeout));
+    let presence: Element;
+    try {
+      await stanzas.send(joinPresence(room, o.nick, { password: o.password, history: o.history, children: o.children, ...sendFrom(jid) }));
+      presence = await Promise.race([answered, timer.promise as Promise<never>]);
+    } catch (err) {
+      throw err instanceof StanzaError && !(err instanceof MucJoinError) ? new MucJoinError(room, o.nick, err) : err;
+    } finally {
+      timer.cancel();
+      joinWaiters.delete(waiter);
+    }
+
+    const nick = parseJid(presence.attrs.from as string)?.resource ?? o.nick;
+    const codes = presence.getChild("x", NS_MUC_USER)?.getChildren("status").map((s) => String(s.attrs.code)) ?? [];
+    const created = codes.includes("201");
+    let locked = false;
+    if (created && options.instantRoom !== false) {
+      try {
+        await iq.request(xml("iq", { type: "set", to: room, ...sendFrom(jid) }, instantRoomForm()), { timeout });
+      } catch {
+        locked = true;
+      }
+    }
+    return { room, nick, created, nickAssigned: codes.includes("210") || nick !== o.nick, locked, codes, presence };
+  }
+
+  async function leave(roomInput: string, o: LeaveOptions = {}): Promise<LeaveReason | undefined> {
+    const room = norm(roomInput);
+    const jid = localJid(o.from);
+    const k = key(jid, room);
+    keptRooms.delete(k);
+    cancelRejoin(k);
+    remembered.delete(k);
+    const entry = tracker.entry(jid, room);
+    if (!entry) return undefined;
+    const timeout = o.timeout ?? joinTimeout;
+    let waiter!: Waiter & { resolveLeft(reason: LeaveReason): void };
+    const left = new Promise<LeaveReason>((resolve, reject) => {
+      waiter = { jid, room, resolve: () => undefined, reject, resolveLeft: resolve };
+    });
+    leaveWaiters.add(waiter);
+    const timer = waitFor(leaveWaiters, waiter, timeout, () => new MucTimeoutError(room, "leave", timeout));
+    try {
+      await stanzas.send(xml("presence", { type: "unavailable", to: `${room}/${entry.nick}`, ...sendFrom(jid) }, ...(o.status ? [xml("status", {}, o.status)] : [])));
+      return await Promise.race([left, timer.promise as Promise<never>]);
+    } finally {
+      timer.cancel();
+      leaveWaiters.delete(waiter);
+    }
+  }
+
+  function cancelRejoin(k: string) {
+    const task = rejoins.get(k);
+    if (task) clearTimeout(task.timer);
+    rejoins.delete(k);
+  }
+
+  function rejoin(roomInput: string, o: { from?: string; nick?: string } = {}) {
+    if (stopped) return;
+    const room = norm(roomInput);
+    const jid = localJid(o.from);
+    const k = key(jid, room);
+    if (rejoins.has(k)) return;
+    const nick = o.nick ?? keptRooms.get(k)?.nick ?? remembered.get(k)?.nick ?? tracker.entry(jid, room)?.nick;
+    if (!nick) throw new Error(`no nick known for ${room}: pass one`);
+    const task: RejoinTask = { jid, room, nick, attempt: 0, running: false };
+    rejoins.set(k, task);
+    if (lifecycle.online) void attemptRejoin(task);
+  }
+
+  async function attemptRejoin(task: RejoinTask) {
+    const k = key(task.jid, task.room);
+    if (rejoins.get(k) !== task || task.running || stopped) return;
+    const state = tracker.entry(task.jid, task.room)?.state;
+    if (state === "joined" || state === "renaming") {
+      rejoins.delete(k);
+      return;
+    }
+    task.running = true;
+    const kept = keptRooms.get(k);
+    const memory = remembered.get(k);
+    const password = kept?.password ?? memory?.password;
+    const history = kept?.history ?? (memory ? { since: new Date(memory.lastSeen) } : undefined);
+    try {
+      await join(task.room, { nick: task.nick, password, history, from: task.jid });
+      if (rejoins.get(k) === task) rejoins.delete(k);
+    } catch (err) {
+      task.running = false;
+      if (rejoins.get(k) !== task) return;
+      task.attempt += 1;
+      const error = err as Error;
+      const permanent = err instanceof StanzaError && PERMANENT_JOIN_CONDITIONS.has(err.condition);
+      if (permanent && !keptRooms.has(k)) {
+        rejoins.delete(k);
+        emitter.emit("rejoin-failed", { jid: task.jid, room: task.room, nick: task.nick, attempt: task.attempt, error });
+        return;
+      }
+      const retryInMs = backoffDelay(task.attempt - 1, backoff);
+      emitter.emit("rejoin-failed", { jid: task.jid, room: task.room, nick: task.nick, attempt: task.attempt, error, retryInMs });
+      task.timer = setTimeout(() => void attemptRejoin(task), retryInMs);
+      task.timer.unref?.();
+    }
+  }
+
+  function ensureKept() {
+    for (const [k, spec] of keptRooms) {
+      const state = tracker.entry(spec.from, spec.room)?.state;
+      if (state === "joined" || state === "renaming" || state === "joining") continue;
+      if (!rejoins.has(k)) rejoin(spec.room, { from: spec.from, nick: spec.nick });
+    }
+  }
+
+  const offOnline = lifecycle.on("online", ({ resumed }) => {
+    if (kind === "client" && !resumed) {
+      // The server took us out of every room when the old stream ended; remember them for rejoins.
+      for (const jid of tracker.jids()) for (const e of tracker.entries(jid)) remember(jid, e.room);
+      dispatch(tracker.streamEnded());
+    }
+    ensureKept();
+    for (const task of rejoins.values()) if (!task.timer && !task.running) void attemptRejoin(task);
+  });
+  const offLost = lifecycle.on("link-lost", () => {
+    // Retry as soon as the link is back rather than on a timer set while it was down.
+    for (const task of rejoins.values()) {
+      clearTimeout(task.timer);
+      delete task.timer;
+    }
+  });
+
+  function keep(roomInput: string, o: KeepOptions): () => void {
+    const roomJid = parseJid(roomInput);
+    if (!roomJid?.local || roomJid.resource) throw new TypeError(`not a room address (room@service): ${roomInput}`);
+    const room = roomJid.toString();
+    const jid = localJid(o.from);
+    const k = key(jid, room);
+    keptRooms.set(k, { room, nick: o.nick, from: jid, password: o.password, history: o.history });
+    if (lifecycle.online) ensureKept();
+    return () => {
+      if (keptRooms.get(k)?.nick === o.nick) keptRooms.delete(k);
+    };
+  }
+
+  async function leaveAll(o: { status?: string; timeout?: number } = {}) {
+    keptRooms.clear();
+    for (const k of [...rejoins.keys()]) cancelRejoin(k);
+    if (!lifecycle.online) return;
+    const all = tracker.jids().flatMap((jid) => [...tracker.rooms(jid).keys()].map((room) => ({ jid, room })));
+    await Promise.allSettled(all.map(({ jid, room }) => leave(room, { from: jid, status: o.status, timeout: o.timeout ?? 5000 })));
+  }
+
+  return extend(emitter, {
+    tracker,
+    rooms: (jid?: string) => tracker.rooms(localJid(jid)),
+    nick: (room: string, jid?: string) => tracker.nick(localJid(jid), room),
+    isJoined: (room: string, jid?: string) => tracker.nick(localJid(jid), room) !== undefined,
+    entries: (jid?: string) => tracker.entries(localJid(jid)),
+    jids: () => tracker.jids(),
+    roomsJoined: (jid?: string) => Object.freeze(Object.fromEntries(tracker.rooms(localJid(jid)))),
+    touch: (room: string, jid?: string) => tracker.touch(localJid(jid), room),
+    join,
+    leave,
+    rejoin,
+    keep,
+    kept: () => [...keptRooms.values()].map(({ room, nick, from }) => ({ room, nick, from })),
+    leaveAll,
+    stop() {
+      stopped = true;
+      offOutgoing();
+      offIncoming();
+      offOnline();
+      offLost();
+      for (const k of [...rejoins.keys()]) cancelRejoin(k);
+      for (const w of joinWaiters) w.reject(new Error("track-muc-joins stopped"));
+      joinWaiters.clear();
+    },
+  }) as MucJoins;
+}
