@@ -57,6 +57,22 @@ describe("gateway config", () => {
     expect(interpolateEnv({ a: "x-${A}-y", b: ["${B:-dflt}"], n: 5 }, { A: "1" })).toEqual({ a: "x-1-y", b: ["dflt"], n: 5 });
   });
 
+  it("rooms: the gateway's own MUC seats, which need track-muc-joins", () => {
+    const rooms = `rooms:\n  - room: mods@conference.example.org\n    nick: abuse-desk\n    password: \${MODS_PW}\n`;
+    const { config } = parseConfig(`${BASE}modules_enabled: [track-muc-joins]\n${rooms}`, { env: { GATEWAY_SECRET: "s", MODS_PW: "pw" } });
+    expect(config.rooms).toEqual([{ room: "mods@conference.example.org", nick: "abuse-desk", password: "pw" }]);
+    expect(parseConfig(BASE, { env: { GATEWAY_SECRET: "s" } }).config.rooms).toEqual([]);
+    expect(errorOf(`${BASE}${rooms}`, { GATEWAY_SECRET: "s", MODS_PW: "pw" }).message).toContain("rooms (gateway.yaml line 6): rooms are kept joined by the track-muc-joins module");
+    const bad = errorOf(`${BASE}modules_enabled: [track-muc-joins]\nrooms:\n  - room: conference.example.org\n    nick: ""\n  - room: a@b\n    nick: x\n  - room: A@b\n    nick: y\n`);
+    expect(bad.issues.map((i) => [i.path, i.message])).toEqual([
+      ["rooms[0].room", "a room address like mods@conference.example.org"],
+      ["rooms[0].nick", "is empty"],
+    ]);
+    expect(errorOf(`${BASE}modules_enabled: [track-muc-joins]\nrooms:\n  - room: a@b\n    nick: x\n  - room: A@b\n    nick: y\n`).issues).toEqual([
+      { path: "rooms[1].room", message: "A@b is listed twice", line: 10 },
+    ]);
+  });
+
   it("a missing required section is reported", () => {
     const err = errorOf("server_domain: example.org\n");
     expect(err.issues).toContainEqual(expect.objectContaining({ path: "component", message: "is required (expected object)" }));

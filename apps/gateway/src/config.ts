@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { ConfigError, describeIssues, duration, joinPath, z } from "@xmppkit/core";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 
-export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "log", "modules_enabled"] as const;
+export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "log", "modules_enabled", "rooms"] as const;
 
 const seconds = duration;
 
@@ -45,6 +45,16 @@ export const coreConfigSchema = z.strictObject({
     })
     .default({ level: "info", format: "auto" }),
   modules_enabled: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a module name like http-roster-admin")).default([]),
+  /** MUC rooms the gateway itself sits in, kept joined by track-muc-joins (and checked by ping-muc). */
+  rooms: z
+    .array(
+      z.strictObject({
+        room: z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "a room address like mods@conference.example.org"),
+        nick: z.string().min(1, "is empty"),
+        password: z.string().optional(),
+      }),
+    )
+    .default([]),
 });
 
 export type CoreConfig = z.output<typeof coreConfigSchema>;
@@ -175,6 +185,17 @@ export function parseConfig(text: string, options: { source?: string; env?: Node
   if (!parsed.success) issues.push(...describeIssues(parsed.error));
   if (parsed.success && parsed.data.storage.sqlite && parsed.data.storage.postgres) {
     issues.push({ path: "storage.postgres", message: "give either storage.sqlite or storage.postgres, not both" });
+  }
+  if (parsed.success && parsed.data.rooms.length && !enabled.includes("track-muc-joins")) {
+    issues.push({ path: "rooms", message: "rooms are kept joined by the track-muc-joins module: add it to modules_enabled (and ping-muc to notice a room that forgot the gateway)" });
+  }
+  if (parsed.success) {
+    const seen = new Set<string>();
+    parsed.data.rooms.forEach((r, i) => {
+      const k = r.room.toLowerCase();
+      if (seen.has(k)) issues.push({ path: `rooms[${i}].room`, message: `${r.room} is listed twice` });
+      seen.add(k);
+    });
   }
   const dupes = enabled.filter((m, i) => enabled.indexOf(m) !== i);
   for (const d of new Set(dupes)) issues.push({ path: "modules_enabled", message: `"${d}" is listed twice` });

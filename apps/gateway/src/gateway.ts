@@ -25,6 +25,7 @@ import {
   type Store,
   type XmppEntity,
 } from "@xmppkit/core";
+import type { MucJoins } from "@xmppkit/track-muc-joins";
 import { locatedError, type GatewayConfig, type SourceMap } from "./config.js";
 import { orderModules, resolveModules } from "./modules.js";
 
@@ -191,6 +192,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     modules.set(name, { name, definition: p.def, options: p.options, requires: p.requires, handle });
   }
   log.info({ modules: [...modules.keys()] }, modules.size ? "modules loaded" : "no modules enabled");
+
+  // The gateway's own seats in MUC rooms (config validation made sure track-muc-joins is loaded).
+  const joins = config.rooms.length ? (modules.get("track-muc-joins")?.handle as MucJoins | undefined) : undefined;
+  for (const r of config.rooms) joins?.keep(r.room, { nick: r.nick, password: r.password, from: config.component.domain });
 
   async function stop() {
     if (stopped) return;

@@ -2,3 +2,7 @@
 declare module "@xmpp/client" {
   export function client(options: { service: string; domain: string; username: string; password: string; resource?: string }): unknown;
 }
+
+declare module "@xmpp/component" {
+  export function component(options: { service: string; domain: string; password: string }): unknown;
+}

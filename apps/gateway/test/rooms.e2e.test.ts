@@ -1,0 +1,125 @@
+// End-to-end: the gateway sits in a moderators' room (`rooms:`), kept there by track-muc-joins and ping-muc
+// (both loaded by package name), against a real Prosody MUC: a kick it never heard of while its link was down,
+// and a server restart that took the non-persistent room away.
+import { xml, type EventRecord } from "@xmppkit/core";
+import type {} from "@xmppkit/ping-muc";
+import type { MucJoins } from "@xmppkit/track-muc-joins";
+import { loginClient, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, type Gateway } from "../src/gateway.js";
+import { captureLogger, testConfig, waitFor } from "./helpers.js";
+
+const NS_MUC = "http://jabber.org/protocol/muc";
+const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
+const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
+const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
+const TOKEN = "e2e-rooms-token-0123456789abcdef";
+
+describe("the gateway's own rooms, against a real Prosody MUC", () => {
+  let prosody: Prosody;
+  let gateway: Gateway;
+  let bob: TestClient;
+  let room: string;
+  const events: EventRecord[] = [];
+  const log = captureLogger();
+
+  /** bob enters the room (creating it as an instant room if need be); resolves with the nicks already there. */
+  async function bobEnters(client: TestClient): Promise<string[]> {
+    await client.xmpp.send(xml("presence", { to: `${room}/bob` }, xml("x", NS_MUC)));
+    const self = await client.next((el) => el.is("presence") && el.attrs.from === `${room}/bob` && !el.attrs.type);
+    if (self.getChild("x", NS_MUC_USER)!.getChildByAttr("code", "201")) {
+      await client.request(xml("iq", { type: "set", to: room }, xml("query", NS_MUC_OWNER, xml("x", { xmlns: "jabber:x:data", type: "submit" }))));
+    }
+    return client.received.filter((el) => el.is("presence") && !el.attrs.type && String(el.attrs.from).startsWith(`${room}/`)).map((el) => String(el.attrs.from).split("/")[1]!);
+  }
+  const deskEnters = (client: TestClient, timeoutMs = 15_000) => client.next((el) => el.is("presence") && !el.attrs.type && el.attrs.from === `${room}/abuse-desk`, timeoutMs);
+
+  beforeAll(async () => {
+    prosody = await startProsody();
+    room = `mods@${prosody.muc}`;
+    bob = await loginClient(prosody, "bob");
+    await bobEnters(bob);
+    const { config, sourceMap } = testConfig(
+      prosody,
+      `modules_enabled: [track-muc-joins, ping-muc]
+rooms:
+  - room: ${room}
+    nick: abuse-desk
+ping-muc:
+  ping_muc_delay: 0.5
+  ping_muc_jitter: 0
+`,
+      { token: TOKEN },
+    );
+    const entered = deskEnters(bob);
+    gateway = await startGateway(config, { sourceMap, logger: log.logger });
+    gateway.events.onAny((e) => events.push(e));
+    await entered;
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await bob?.stop();
+    await prosody?.stop();
+  });
+
+  it("joins the configured room on start, from the component's domain", async () => {
+    const joins = gateway.modules.get("track-muc-joins")!.handle as MucJoins;
+    await waitFor(() => joins.isJoined(room), "the gateway's join to be confirmed");
+    expect(joins.rooms(prosody.component.domain)).toEqual(new Map([[room, "abuse-desk"]]));
+    expect(joins.kept()).toEqual([{ room, nick: "abuse-desk", from: prosody.component.domain }]);
+  });
+
+  it("a kick while the link was down: after reconnect and ping_muc_delay the self-ping finds the ghost, and the gateway rejoins", async () => {
+    await gateway.kit.lifecycle.stop();
+    await bob.request(xml("iq", { type: "set", to: room }, xml("query", NS_MUC_ADMIN, xml("item", { nick: "abuse-desk", role: "none" }, xml("reason", {}, "while you were away")))));
+    await bob.next((el) => el.is("presence") && el.attrs.type === "unavailable" && el.attrs.from === `${room}/abuse-desk`);
+
+    const back = deskEnters(bob);
+    await gateway.kit.lifecycle.start();
+    await back;
+    const ghost = events.find((e) => e.type === "muc-ghost-detected");
+    expect(ghost?.payload).toMatchObject({ jid: prosody.component.domain, room, nick: "abuse-desk", trigger: "link-restored", outcome: { kind: "error", condition: "not-acceptable" } });
+    expect(events.find((e) => e.type === "muc-left")?.payload).toMatchObject({ room, reason: { kind: "error", codes: ["110", "333"] } });
+    const metrics = await (await fetch(`${gateway.http.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    expect(metrics).toMatch(/ping_muc_ghosts_total\S* 1/);
+    expect(log.lines().some((l) => l.msg === "the room no longer counts us in")).toBe(true);
+  });
+
+  it("a room that is gone (destroyed while the link was down) is re-created by the rejoin", async () => {
+    await gateway.kit.lifecycle.stop();
+    await bob.request(xml("iq", { type: "set", to: room }, xml("query", NS_MUC_OWNER, xml("destroy", {}, xml("reason", {}, "gone")))));
+    const before = events.length;
+    await gateway.kit.lifecycle.start();
+    const rejoined = await waitFor(() => events.slice(before).find((e) => e.type === "muc-joined"), "the rejoin", 15_000);
+    expect(rejoined.payload).toMatchObject({ room, nick: "abuse-desk", created: true });
+    // Prosody answers a ping to a room that does not exist from the service, with item-not-found.
+    expect(events.slice(before).find((e) => e.type === "muc-ghost-detected")?.payload).toMatchObject({ outcome: { kind: "error", condition: "item-not-found" } });
+    bob.received.length = 0;
+    expect(await bobEnters(bob)).toContain("abuse-desk"); // unlocked: the gateway accepted the instant room
+  });
+
+  it("a server restart: the gateway reconnects, checks the room, and is in it", async () => {
+    const before = events.length;
+    await prosody.restart();
+    await waitFor(() => events.slice(before).find((e) => e.type === "link-up"), "the reconnect", 20_000);
+    const verdict = await waitFor(() => events.slice(before).find((e) => e.type === "muc-self-ping"), "the self-ping after the restart", 15_000);
+    expect(verdict.payload).toMatchObject({ room, trigger: "link-restored" });
+    const bob2 = await loginClient(prosody, "bob", { resource: "after-restart" });
+    try {
+      await waitFor(() => (gateway.modules.get("track-muc-joins")!.handle as MucJoins).isJoined(room), "the gateway in the room", 15_000);
+      expect(await bobEnters(bob2)).toContain("abuse-desk");
+    } finally {
+      await bob2.stop();
+    }
+  });
+
+  it("on shutdown the gateway leaves its rooms", async () => {
+    const bob3 = await loginClient(prosody, "bob", { resource: "shutdown" });
+    await bobEnters(bob3);
+    const left = bob3.next((el) => el.is("presence") && el.attrs.type === "unavailable" && el.attrs.from === `${room}/abuse-desk`);
+    await gateway.stop();
+    expect((await left).getChildText("status")).toBe("gateway shutting down");
+    await bob3.stop();
+  });
+});
