@@ -1,6 +1,6 @@
-// The quick-start demo: a local Prosody (started here), the gateway CLI beside it with http-roster-admin, a
-// tiny web app that owns alice's contact list, and alice, who checks that the gateway answers and gets her
-// contacts pushed after a refresh. Ctrl-C stops everything. `--once` runs the checks and exits (tests).
+// The quick-start demo: a local Prosody (started here), the gateway CLI beside it with http-roster-admin,
+// track-muc-joins and ping-muc, a tiny web app that owns alice's contact list, and alice, who checks that the
+// gateway answers, gets her contacts pushed after a refresh, and finds the gateway in its moderators' room. Ctrl-C stops everything. `--once` runs the checks and exits (tests).
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -41,9 +41,14 @@ storage:
 log:
   level: info
   format: ${once ? "json" : "pretty"}
-modules_enabled: [http-roster-admin]
+modules_enabled: [http-roster-admin, track-muc-joins, ping-muc]
 http-roster-admin:
   http_roster_url: ${webApp.url}/contacts/%s
+rooms:
+  - room: mods@${prosody.muc}
+    nick: abuse-desk
+ping-muc:
+  ping_muc_delay: 10
 `,
 );
 say(`gateway config: ${configPath}`);
@@ -109,6 +114,15 @@ try {
   const item = alice.rosterPushes.at(-1)?.getChild("query")?.getChild("item");
   if (!item) throw new Error("alice got no roster push");
   say(`alice's client got a roster push: ${item.attrs.jid} "${item.attrs.name}" subscription=${item.attrs.subscription} groups=${item.getChildren("group").map((g) => g.getText()).join(",")}`);
+
+  // The gateway keeps a seat in the moderators' room (rooms: in the config); alice enters and sees it there.
+  const room = `mods@${prosody.muc}`;
+  const occupant = (nick) => (el) => el.is("presence") && !el.attrs.type && el.attrs.from === `${room}/${nick}`;
+  await alice.xmpp.send(xml("presence", { to: `${room}/alice` }, xml("x", "http://jabber.org/protocol/muc")));
+  await alice.next(occupant("alice"));
+  const desk = await alice.next(occupant("abuse-desk"), 10_000);
+  const role = desk.getChild("x", "http://jabber.org/protocol/muc#user")?.getChild("item")?.attrs;
+  say(`alice entered ${room}: the gateway is there as "abuse-desk" (${role?.affiliation}, ${role?.role}), kept joined by track-muc-joins and ping-muc`);
   await alice.stop();
 } catch (err) {
   say(`check failed: ${err.message}`);

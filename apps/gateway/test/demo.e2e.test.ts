@@ -17,6 +17,7 @@ describe("quick-start demo", () => {
     expect(out).toMatch(/alice pinged the gateway: \d+ ms/);
     expect(out).toContain('gateway answered 200 {"status":"ok","message":"roster update complete","updated":1,"errors":0}');
     expect(out).toContain(`alice's client got a roster push: bob@localhost "Bob" subscription=both groups=Demo`);
+    expect(out).toMatch(/alice entered mods@conference.localhost: the gateway is there as "abuse-desk" \(owner, moderator\)/);
     expect(out).toContain("stopped (gateway exit code 0)");
     expect(out).not.toContain("link to the server lost");
   });
