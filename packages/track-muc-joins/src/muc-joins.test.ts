@@ -1,4 +1,4 @@
-import { setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
+import { parseJid, setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
 import { mockClient, mockComponent, type MockEntity } from "@xmppkit/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MucJoinError, MucTimeoutError, NS_MUC_OWNER } from "./join-room.js";
@@ -125,6 +125,21 @@ describe("setupMucJoins in a client", () => {
     mock.entity.emit("online", mock.entity.jid);
     expect(left).toHaveBeenCalledWith({ jid: ME, room: ROOM, nick: "bot", reason: { kind: "stream-ended", codes: [] } });
     expect(joins.rooms().size).toBe(0);
+  });
+
+  it("a kept room is rejoined on a new stream even when the server assigned a new resource", async () => {
+    joins.keep(ROOM, { nick: "bot" });
+    await sentOnce(mock, isJoinTo("bot"));
+    await mock.receive(selfPresence(ME, "bot", ["110"]));
+    const NEW = "bot@localhost/server-assigned-2";
+    (mock.entity as unknown as { jid: unknown }).jid = parseJid(NEW);
+    mock.entity.emit("online", mock.entity.jid);
+    await sentOnce(mock, isJoinTo("bot"));
+    await mock.receive(selfPresence(NEW, "bot", ["110"]));
+    await new Promise((r) => setTimeout(r, 700)); // longer than joinTimeout: a join waiting on the old JID would retry
+    expect(joins.rooms()).toEqual(new Map([[ROOM, "bot"]]));
+    expect(joins.jids()).toEqual([NEW]);
+    expect(mock.sent.filter(isJoinTo("bot"))).toHaveLength(2); // no retry loop on the old JID
   });
 
   it("rejoin() reuses the nick and password of the last join and asks for the history since the last stanza", async () => {

@@ -134,7 +134,6 @@ export interface MucJoins extends TypedEmitter<MucJoinsEvents> {
   stop(): void;
 }
 
-const key = (jid: string, room: string) => `${jid}\n${room}`;
 const norm = (jid: string) => normalizeJid(jid) ?? jid;
 
 interface Waiter {
@@ -178,7 +177,10 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
     if (!j) throw new Error("the entity has no JID yet: pass `from`, or call this once online");
     return norm(j);
   };
-  const localJid = (jid?: string) => (jid ? norm(jid) : ownJid());
+  // A client has one JID, whose resource may change with each new stream (a server-assigned one): its rooms
+  // are always its current JID's, whatever JID an older event named. A component has many.
+  const localJid = (jid?: string) => (kind === "client" || !jid ? ownJid() : norm(jid));
+  const key = (jid: string, room: string) => (kind === "client" ? room : `${jid}\n${room}`);
   const sendFrom = (jid: string) => (kind === "component" ? { from: jid } : {});
 
   function remember(jid: string, room: string) {
@@ -342,6 +344,7 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
   async function attemptRejoin(task: RejoinTask) {
     const k = key(task.jid, task.room);
     if (rejoins.get(k) !== task || task.running || stopped) return;
+    task.jid = localJid(task.jid);
     const state = tracker.entry(task.jid, task.room)?.state;
     if (state === "joined" || state === "renaming") {
       rejoins.delete(k);
@@ -375,7 +378,7 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
 
   function ensureKept() {
     for (const [k, spec] of keptRooms) {
-      const state = tracker.entry(spec.from, spec.room)?.state;
+      const state = tracker.entry(localJid(spec.from), spec.room)?.state;
       if (state === "joined" || state === "renaming" || state === "joining") continue;
       if (!rejoins.has(k)) rejoin(spec.room, { from: spec.from, nick: spec.nick });
     }
