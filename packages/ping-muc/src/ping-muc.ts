@@ -195,6 +195,7 @@ export function setupPingMuc({ joins, iq, stanzas, lifecycle, kind, entity }: Pi
     // A real leave, rejoin or rename while the ping was out: its answer is about an occupancy that is gone.
     const stale = !now || now.epoch !== epoch || now.nick !== nick || (now.state !== "joined" && now.state !== "renaming");
     const result: SelfPingResult = { jid: slot.jid, room: slot.room, nick, verdict, outcome, trigger: slot.trigger, ms, stale };
+    if (stopped) return result;
     emitter.emit("self-ping", result);
 
     if (stale || verdict === "joined") {
