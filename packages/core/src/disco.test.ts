@@ -40,4 +40,17 @@ describe("disco and ping on a component", () => {
     expect((await lost).reason).toMatch(/keepalive ping unanswered/);
     await kit.lifecycle.stop();
   });
+
+  it("keepalive resumes after lifecycle stop() and start() (it stops with the link, not for good)", async () => {
+    const mock = await mockComponent<XmppEntity>();
+    const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 20, timeout: 1000 } });
+    mock.entity.emit("online", mock.entity.jid);
+    kit.lifecycle.emit("offline", {}); // what stop() emits
+    mock.clear();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(mock.sent.filter((s) => s.getChild("ping", "urn:xmpp:ping"))).toEqual([]);
+    mock.entity.emit("online", mock.entity.jid); // start() again
+    await mock.nextSent((s) => !!s.getChild("ping", "urn:xmpp:ping"), 1000);
+    kit.ping.stop();
+  });
 });

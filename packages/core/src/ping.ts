@@ -48,7 +48,9 @@ export function setupPing(
 
   let timer: NodeJS.Timeout | undefined;
   let inFlight = false;
-  if (interval > 0 && lifecycle) {
+  /** Keepalive runs while online; stop() ends it until the link is (re)established by a later start(). */
+  function arm() {
+    if (timer || interval <= 0 || !lifecycle) return;
     timer = setInterval(async () => {
       if (!lifecycle.online || inFlight) return;
       inFlight = true;
@@ -62,9 +64,14 @@ export function setupPing(
     }, interval);
     timer.unref();
   }
+  arm();
+  lifecycle?.on("online", arm);
 
   return {
     ping,
-    stop: () => clearInterval(timer),
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
   };
 }
