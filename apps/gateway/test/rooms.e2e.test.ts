@@ -1,18 +1,14 @@
 // End-to-end: the gateway sits in a moderators' room (`rooms:`), kept there by track-muc-joins and ping-muc
 // (both loaded by package name), against a real Prosody MUC: a kick it never heard of while its link was down,
 // and a server restart that took the non-persistent room away.
-import { xml, type EventRecord } from "@xmppkit/core";
+import type { EventRecord } from "@xmppkit/core";
 import type {} from "@xmppkit/ping-muc";
 import type { MucJoins } from "@xmppkit/track-muc-joins";
-import { loginClient, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
+import { destroyRoom, enterRoom, kickOccupant, loginClient, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
 import { captureLogger, testConfig, waitFor } from "./helpers.js";
 
-const NS_MUC = "http://jabber.org/protocol/muc";
-const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
-const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
-const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
 const TOKEN = "e2e-rooms-token-0123456789abcdef";
 
 describe("the gateway's own rooms, against a real Prosody MUC", () => {
@@ -23,15 +19,7 @@ describe("the gateway's own rooms, against a real Prosody MUC", () => {
   const events: EventRecord[] = [];
   const log = captureLogger();
 
-  /** bob enters the room (creating it as an instant room if need be); resolves with the nicks already there. */
-  async function bobEnters(client: TestClient): Promise<string[]> {
-    await client.xmpp.send(xml("presence", { to: `${room}/bob` }, xml("x", NS_MUC)));
-    const self = await client.next((el) => el.is("presence") && el.attrs.from === `${room}/bob` && !el.attrs.type);
-    if (self.getChild("x", NS_MUC_USER)!.getChildByAttr("code", "201")) {
-      await client.request(xml("iq", { type: "set", to: room }, xml("query", NS_MUC_OWNER, xml("x", { xmlns: "jabber:x:data", type: "submit" }))));
-    }
-    return client.received.filter((el) => el.is("presence") && !el.attrs.type && String(el.attrs.from).startsWith(`${room}/`)).map((el) => String(el.attrs.from).split("/")[1]!);
-  }
+  const bobEnters = async (client: TestClient) => (await enterRoom(client, room, "bob")).occupants;
   const deskEnters = (client: TestClient, timeoutMs = 15_000) => client.next((el) => el.is("presence") && !el.attrs.type && el.attrs.from === `${room}/abuse-desk`, timeoutMs);
 
   beforeAll(async () => {
@@ -72,7 +60,7 @@ ping-muc:
 
   it("a kick while the link was down: after reconnect and ping_muc_delay the self-ping finds the ghost, and the gateway rejoins", async () => {
     await gateway.kit.lifecycle.stop();
-    await bob.request(xml("iq", { type: "set", to: room }, xml("query", NS_MUC_ADMIN, xml("item", { nick: "abuse-desk", role: "none" }, xml("reason", {}, "while you were away")))));
+    await kickOccupant(bob, room, "abuse-desk", "while you were away");
     await bob.next((el) => el.is("presence") && el.attrs.type === "unavailable" && el.attrs.from === `${room}/abuse-desk`);
 
     const back = deskEnters(bob);
@@ -88,14 +76,13 @@ ping-muc:
 
   it("a room that is gone (destroyed while the link was down) is re-created by the rejoin", async () => {
     await gateway.kit.lifecycle.stop();
-    await bob.request(xml("iq", { type: "set", to: room }, xml("query", NS_MUC_OWNER, xml("destroy", {}, xml("reason", {}, "gone")))));
+    await destroyRoom(bob, room, { reason: "gone" });
     const before = events.length;
     await gateway.kit.lifecycle.start();
     const rejoined = await waitFor(() => events.slice(before).find((e) => e.type === "muc-joined"), "the rejoin", 15_000);
     expect(rejoined.payload).toMatchObject({ room, nick: "abuse-desk", created: true });
     // Prosody answers a ping to a room that does not exist from the service, with item-not-found.
     expect(events.slice(before).find((e) => e.type === "muc-ghost-detected")?.payload).toMatchObject({ outcome: { kind: "error", condition: "item-not-found" } });
-    bob.received.length = 0;
     expect(await bobEnters(bob)).toContain("abuse-desk"); // unlocked: the gateway accepted the instant room
   });
 

@@ -14,12 +14,22 @@ export const NS_FORWARD = "urn:xmpp:forward:0";
 export { Element, JID };
 export type XmlElement = Element;
 
-/** Parse a JID; returns null instead of throwing on malformed input. */
+/** XEP-0004 Data Forms (disco forms, MUC configuration). https://xmpp.org/extensions/xep-0004.html */
+export const NS_DATA = "jabber:x:data";
+
+/**
+ * Parse a JID; returns null instead of throwing on malformed input. @xmpp/jid itself is lenient: it takes
+ * "@@@" (domain "@@"), "@host", "a@b@c" and "a@b/" (RFC 7622 §3: every present part must be non-empty, and
+ * neither localpart nor domainpart may hold "@" or spaces), so those are refused here.
+ */
 export function parseJid(value: string | null | undefined): JID | null {
   if (!value || typeof value !== "string") return null;
+  const slash = value.indexOf("/");
+  const head = slash < 0 ? value : value.slice(0, slash);
+  if (head.startsWith("@") || slash === value.length - 1 || /\s/.test(head)) return null;
   try {
     const j = jidFn(value);
-    if (!j.domain) return null;
+    if (!j.domain || j.domain.includes("@")) return null;
     return j;
   } catch {
     return null;

@@ -85,7 +85,7 @@ export interface PingMuc extends TypedEmitter<PingMucEvents> {
   stop(): void;
 }
 
-export type PingMucDeps = Pick<Kit, "stanzas" | "lifecycle" | "kind" | "entity"> & { iq: Pick<Iq, "request">; joins: MucJoins };
+export type PingMucDeps = Pick<Kit, "stanzas" | "lifecycle" | "kind"> & { iq: Pick<Iq, "request">; joins: MucJoins };
 
 interface Slot {
   jid: string;
@@ -99,7 +99,7 @@ interface Slot {
 const REMOTE_FAILURES = new Set(["remote-server-not-found", "remote-server-timeout"]);
 const key = (jid: string, room: string) => `${jid}\n${room}`;
 
-export function setupPingMuc({ joins, iq, stanzas, lifecycle, kind, entity }: PingMucDeps, options: PingMucOptions = {}): PingMuc {
+export function setupPingMuc({ joins, iq, stanzas, lifecycle, kind }: PingMucDeps, options: PingMucOptions = {}): PingMuc {
   const emitter = new TypedEmitter<PingMucEvents>();
   const delay = options.delay ?? 60_000;
   const timeout = options.timeout ?? 30_000;
@@ -114,10 +114,9 @@ export function setupPingMuc({ joins, iq, stanzas, lifecycle, kind, entity }: Pi
   const ghosts = new Set<string>();
   let stopped = false;
 
-  const ownJid = () => normalizeJid(entity.jid?.toString() ?? entity.options.domain) ?? "";
 
   function* joinedRooms(filter: { jid?: string; room?: string; domain?: string } = {}) {
-    const jids = filter.jid ? [normalizeJid(filter.jid) ?? filter.jid] : joins.jids();
+    const jids = filter.jid ? [joins.jidOf(filter.jid)] : joins.jids();
     const room = filter.room ? normalizeJid(filter.room) : undefined;
     for (const jid of jids) {
       for (const e of joins.tracker.entries(jid)) {
@@ -219,7 +218,7 @@ export function setupPingMuc({ joins, iq, stanzas, lifecycle, kind, entity }: Pi
   }
 
   async function check(roomInput: string, o: { jid?: string } = {}): Promise<SelfPingResult> {
-    const jid = normalizeJid(o.jid) ?? ownJid();
+    const jid = joins.jidOf(o.jid);
     const room = normalizeJid(roomInput) ?? roomInput;
     const k = key(jid, room);
     let slot = slots.get(k);

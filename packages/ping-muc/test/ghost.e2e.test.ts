@@ -4,12 +4,10 @@
 // removal; and the bot rejoins, as bob — the room's owner — sees in his occupant list.
 import { client } from "@xmpp/client";
 import { setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
-import { loginClient, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
-import { NS_MUC, NS_MUC_OWNER, NS_MUC_USER, setupMucJoins, type MucJoins } from "@xmppkit/track-muc-joins";
+import { enterRoom, kickOccupant, loginClient, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
+import { NS_MUC_USER, setupMucJoins, type MucJoins } from "@xmppkit/track-muc-joins";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setupPingMuc, type PingMuc, type SelfPingResult } from "../src/ping-muc.js";
-
-const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
 
 describe("ping-muc: a bot that became a ghost finds out and comes back (real Prosody)", () => {
   let prosody: Prosody;
@@ -27,9 +25,7 @@ describe("ping-muc: a bot that became a ghost finds out and comes back (real Pro
     prosody = await startProsody({ users: { bob: "bobpw", bot: "botpw" } });
     room = `mods@${prosody.muc}`;
     bob = await loginClient(prosody, "bob");
-    await bob.xmpp.send(xml("presence", { to: `${room}/bob` }, xml("x", NS_MUC)));
-    await bob.next((el) => el.is("presence") && el.attrs.from === `${room}/bob`);
-    await bob.request(xml("iq", { type: "set", to: room }, xml("query", NS_MUC_OWNER, xml("x", { xmlns: "jabber:x:data", type: "submit" }))));
+    await enterRoom(bob, room, "bob");
 
     const xmpp = client({ service: prosody.c2s.service, domain: prosody.domain, username: "bot", password: "botpw", resource: "e2e" }) as unknown as XmppEntity;
     kit = setupKit(xmpp);
@@ -62,7 +58,7 @@ describe("ping-muc: a bot that became a ghost finds out and comes back (real Pro
 
   it("kicked without knowing it: a bounced message triggers the self-ping, the 110+333 removal reaches the bot, and it rejoins", async () => {
     dropKick = true;
-    await bob.request(xml("iq", { type: "set", to: room }, xml("query", NS_MUC_ADMIN, xml("item", { nick: "bot", role: "none" }, xml("reason", {}, "lost kick")))));
+    await kickOccupant(bob, room, "bot", "lost kick");
     await bob.next((el) => el.is("presence") && el.attrs.type === "unavailable" && el.attrs.from === `${room}/bot`);
     await expect.poll(() => dropped, { timeout: 5000 }).toBe(1);
     expect(joins.isJoined(room)).toBe(true); // the ghost: the bot still believes it is in

@@ -1,6 +1,6 @@
-import { xml, type Element } from "@xmppkit/core";
+import { NS_DATA, xml, type Element } from "@xmppkit/core";
 import { describe, expect, it } from "vitest";
-import { NS_DATA, SERVERINFO_FORM_TYPE, reportAddress, serverInfoFields, xmppAddress } from "./contact-addresses.js";
+import { SERVERINFO_FORM_TYPE, reportAddress, serverInfoFields, xmppAddress } from "./contact-addresses.js";
 
 const field = (name: string, ...values: string[]) => xml("field", { var: name, type: "list-multi" }, ...values.map((v) => xml("value", {}, v)));
 const form = (formType: string, ...fields: Element[]) => xml("x", { xmlns: NS_DATA, type: "result" }, xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, formType)), ...fields);

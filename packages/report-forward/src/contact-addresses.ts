@@ -5,9 +5,8 @@
 // what report-aware servers publish) before `abuse-addresses`; the first `xmpp:` URI without a query and
 // without an authority part. Unlike the seed, every form in the reply is searched (not only those under the
 // first child) and percent-encoding in the address is decoded.
-import { childElements, parseJid, type Element } from "@xmppkit/core";
+import { NS_DATA, childElements, parseJid, type Element } from "@xmppkit/core";
 
-export const NS_DATA = "jabber:x:data";
 export const SERVERINFO_FORM_TYPE = "http://jabber.org/network/serverinfo";
 export const REPORT_ADDRESS_FIELDS = ["report-addresses", "abuse-addresses"] as const;
 

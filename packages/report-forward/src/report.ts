@@ -4,14 +4,13 @@
 //
 // Everything is checked: a report without a reported JID, with an unparsable one, or with a forwarded copy
 // that is not a message is refused with a reason, never half-read.
-import { NS_FORWARD, childElements, parseJid, type Element } from "@xmppkit/core";
+import { NS_DELAY, NS_FORWARD, childElements, parseJid, type Element } from "@xmppkit/core";
 
 export const NS_REPORTING = "urn:xmpp:reporting:1";
 /** XEP-0377 v0.1–0.2, still sent by older clients and accepted by Prosody. */
 export const NS_REPORTING_LEGACY = "urn:xmpp:reporting:0";
 export const NS_JID = "urn:xmpp:jid:0";
 export const NS_SID = "urn:xmpp:sid:0";
-export const NS_DELAY = "urn:xmpp:delay";
 export const REASON_SPAM = "urn:xmpp:reporting:spam";
 export const REASON_ABUSE = "urn:xmpp:reporting:abuse";
 
@@ -66,8 +65,7 @@ export function parseReport(report: Element, reported?: string): ParsedReport {
   if (!legacy && report.attrs.xmlns !== NS_REPORTING) throw new ReportParseError(`not a XEP-0377 report: <${report.name} xmlns="${report.attrs.xmlns ?? ""}">`);
   const raw = reported ?? report.getChildText("jid", NS_JID)?.trim();
   if (!raw) throw new ReportParseError("the report names no reported JID");
-  // @xmpp/jid is lenient ("@@@" parses); a reported JID must be local@domain/resource-shaped.
-  const jid = /^(?:[^@/\s]+@)?[^@/\s]+(?:\/\S.*)?$/u.test(raw) ? parseJid(raw) : null;
+  const jid = parseJid(raw);
   if (!jid) throw new ReportParseError(`the reported JID is not a valid JID: ${JSON.stringify(raw.slice(0, 100))}`);
 
   const texts: Record<string, string> = {};

@@ -1,10 +1,9 @@
 // Building a XEP-0045 join presence, and the errors a join or leave can end with.
 // https://xmpp.org/extensions/xep-0045.html#enter
-import { StanzaError, xml, type Element } from "@xmppkit/core";
+import { NS_DATA, StanzaError, xml, type Element } from "@xmppkit/core";
 import { NS_MUC } from "./join-tracker.js";
 
 export const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
-export const NS_DATA = "jabber:x:data";
 
 /** What history the room should send on entering (XEP-0045 §7.2.13). Omit for the room's default. */
 export interface HistoryOptions {

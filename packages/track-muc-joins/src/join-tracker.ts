@@ -77,6 +77,11 @@ function statusCodes(x: Element | undefined): string[] {
   return x ? x.getChildren("status").map((s) => String(s.attrs.code ?? "")).filter(Boolean) : [];
 }
 
+/** The XEP-0045 status codes of a MUC presence (`<x xmlns="…muc#user"><status code/>`), as strings. */
+export function mucStatusCodes(presence: Element): string[] {
+  return statusCodes(presence.getChild("x", NS_MUC_USER));
+}
+
 function leaveReason(x: Element | undefined, codes: string[], fallback: LeaveKind): LeaveReason {
   const item = x?.getChild("item");
   const destroy = x?.getChild("destroy");
@@ -145,6 +150,11 @@ export class JoinTracker {
   touch(jid: string, room: string): void {
     const e = this.#get(norm(jid), norm(room));
     if (e) e.lastSeen = this.#now();
+  }
+
+  /** How many local JIDs have at least one entry (0: nothing to look at on incoming stanzas). */
+  get size(): number {
+    return this.#joins.size;
   }
 
   /** Local JIDs with at least one entry. */

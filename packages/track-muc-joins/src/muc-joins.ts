@@ -19,7 +19,7 @@ import {
   type Element,
   type Kit,
 } from "@xmppkit/core";
-import { JoinTracker, NS_MUC_USER, type LeaveReason, type RoomJoin, type TrackerEvent, type TrackerOptions } from "./join-tracker.js";
+import { JoinTracker, mucStatusCodes, type LeaveReason, type RoomJoin, type TrackerEvent, type TrackerOptions } from "./join-tracker.js";
 import {
   MucJoinError,
   MucTimeoutError,
@@ -111,6 +111,11 @@ export interface MucJoins extends TypedEmitter<MucJoinsEvents> {
   entries(jid?: string): RoomJoin[];
   /** Local JIDs with at least one tracked room. */
   jids(): string[];
+  /**
+   * The local JID an occupancy belongs to: a client's current JID whatever is passed (its resource may change
+   * with each new stream); for a component the JID given, or its domain.
+   */
+  jidOf(jid?: string): string;
   /** Prosody's `session.rooms_joined` for ported code: a frozen `{ [room]: nick }` snapshot. */
   roomsJoined(jid?: string): Readonly<Record<string, string>>;
   /** Note activity from `room` (for idle checks); incoming stanzas from the room do this already. */
@@ -136,10 +141,10 @@ export interface MucJoins extends TypedEmitter<MucJoinsEvents> {
 
 const norm = (jid: string) => normalizeJid(jid) ?? jid;
 
-interface Waiter {
+interface Waiter<T> {
   jid: string;
   room: string;
-  resolve(presence: Element): void;
+  resolve(value: T): void;
   reject(err: Error): void;
 }
 
@@ -165,8 +170,8 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
   const tracker = new JoinTracker(options);
   const joinTimeout = options.joinTimeout ?? 30_000;
   const backoff: BackoffOptions = { initial: 2000, max: 300_000, ...options.rejoinBackoff };
-  const joinWaiters = new Set<Waiter>();
-  const leaveWaiters = new Set<Waiter & { resolveLeft(reason: LeaveReason): void }>();
+  const joinWaiters = new Set<Waiter<Element>>();
+  const leaveWaiters = new Set<Waiter<LeaveReason>>();
   const keptRooms = new Map<string, KeptRoom & { password?: string | undefined; history?: HistoryOptions | undefined }>();
   const rejoins = new Map<string, RejoinTask>();
   const remembered = new Map<string, Remembered>();
@@ -195,18 +200,12 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
       const { type, ...payload } = ev;
       emitter.emit(type, payload as never);
       if (ev.type === "left") afterLeft(ev.jid, ev.room, ev.reason);
-      if (ev.type === "joined" || ev.type === "nick-changed") remember(ev.jid, ev.room);
     }
   }
 
   function afterLeft(jid: string, room: string, reason: LeaveReason) {
     const k = key(jid, room);
-    for (const w of [...leaveWaiters]) {
-      if (w.jid === jid && w.room === room) {
-        leaveWaiters.delete(w);
-        w.resolveLeft(reason);
-      }
-    }
+    for (const w of [...leaveWaiters]) if (w.jid === jid && w.room === room) w.resolve(reason);
     if (reason.kind === "left") remembered.delete(k);
     if (keptRooms.has(k) && reason.kind !== "left") rejoin(room, { from: jid });
   }
@@ -219,6 +218,7 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
   });
 
   const offIncoming = stanzas.onIncoming((stanza) => {
+    if (tracker.size === 0) return; // in no room, joining none: nothing to do on this (hot) path
     const jid = normalizeJid(stanza.attrs.to as string | undefined);
     const from = parseJid(stanza.attrs.from as string | undefined);
     if (!jid || !from) return;
@@ -228,7 +228,7 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
       if (stanza.attrs.type !== "error") tracker.touch(jid, room);
       return;
     }
-    // Keep what a rejoin needs before the entry goes away.
+    // Keep what a rejoin needs before the entry goes away (the only way entries of joined rooms go).
     if (stanza.attrs.type === "unavailable") remember(jid, room);
     dispatch(tracker.incoming(stanza));
     tracker.touch(jid, room);
@@ -237,25 +237,28 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
 
   function settleWaiters(jid: string, room: string, presence: Element) {
     const type = presence.attrs.type as string | undefined;
-    if (type === "error") {
-      for (const w of [...joinWaiters]) if (w.jid === jid && w.room === room) w.reject(StanzaError.fromStanza(presence));
-      return;
+    const settle = (w: Waiter<Element>) => {
+      if (type === "error") w.reject(StanzaError.fromStanza(presence));
+      else w.resolve(presence);
+    };
+    if (type === "error" || (type === undefined && mucStatusCodes(presence).includes("110"))) {
+      for (const w of [...joinWaiters]) if (w.jid === jid && w.room === room) settle(w);
     }
-    if (type !== undefined) return;
-    const codes = presence.getChild("x", NS_MUC_USER)?.getChildren("status").map((s) => String(s.attrs.code)) ?? [];
-    if (!codes.includes("110")) return;
-    for (const w of [...joinWaiters]) if (w.jid === jid && w.room === room) w.resolve(presence);
   }
 
-  function waitFor<T>(set: Set<T>, waiter: T, timeoutMs: number, onTimeout: () => Error): { promise: Promise<void>; cancel(): void } {
-    let timer: NodeJS.Timeout | undefined;
-    const promise = new Promise<void>((_resolve, reject) => {
-      timer = setTimeout(() => {
+  /** Wait for the room's answer about (jid, room); `timeoutError` after `timeoutMs`. `fail` ends the wait early. */
+  function awaitRoom<T>(set: Set<Waiter<T>>, jid: string, room: string, timeoutMs: number, timeoutError: () => Error) {
+    let waiter!: Waiter<T>;
+    const answer = new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => waiter.reject(timeoutError()), timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
         set.delete(waiter);
-        reject(onTimeout());
-      }, timeoutMs);
+      };
+      waiter = { jid, room, resolve: (v) => (done(), resolve(v)), reject: (e) => (done(), reject(e)) };
     });
-    return { promise, cancel: () => clearTimeout(timer) };
+    set.add(waiter);
+    return { answer, fail: (err: unknown) => waiter.reject(err instanceof Error ? err : new Error(String(err))) };
   }
 
   async function join(roomInput: string, o: JoinOptions): Promise<Joined> {
@@ -266,25 +269,17 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
     const jid = localJid(o.from);
     const timeout = o.timeout ?? joinTimeout;
 
-    let waiter!: Waiter;
-    const answered = new Promise<Element>((resolve, reject) => {
-      waiter = { jid, room, resolve, reject };
-    });
-    joinWaiters.add(waiter);
-    const timer = waitFor(joinWaiters, waiter, timeout, () => new MucTimeoutError(room, "join", timeout));
+    const { answer, fail } = awaitRoom(joinWaiters, jid, room, timeout, () => new MucTimeoutError(room, "join", timeout));
+    stanzas.send(joinPresence(room, o.nick, { password: o.password, history: o.history, children: o.children, ...sendFrom(jid) })).catch(fail);
     let presence: Element;
     try {
-      await stanzas.send(joinPresence(room, o.nick, { password: o.password, history: o.history, children: o.children, ...sendFrom(jid) }));
-      presence = await Promise.race([answered, timer.promise as Promise<never>]);
+      presence = await answer;
     } catch (err) {
       throw err instanceof StanzaError && !(err instanceof MucJoinError) ? new MucJoinError(room, o.nick, err) : err;
-    } finally {
-      timer.cancel();
-      joinWaiters.delete(waiter);
     }
 
     const nick = parseJid(presence.attrs.from as string)?.resource ?? o.nick;
-    const codes = presence.getChild("x", NS_MUC_USER)?.getChildren("status").map((s) => String(s.attrs.code)) ?? [];
+    const codes = mucStatusCodes(presence);
     const created = codes.includes("201");
     let locked = false;
     if (created && options.instantRoom !== false) {
@@ -307,19 +302,9 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
     const entry = tracker.entry(jid, room);
     if (!entry) return undefined;
     const timeout = o.timeout ?? joinTimeout;
-    let waiter!: Waiter & { resolveLeft(reason: LeaveReason): void };
-    const left = new Promise<LeaveReason>((resolve, reject) => {
-      waiter = { jid, room, resolve: () => undefined, reject, resolveLeft: resolve };
-    });
-    leaveWaiters.add(waiter);
-    const timer = waitFor(leaveWaiters, waiter, timeout, () => new MucTimeoutError(room, "leave", timeout));
-    try {
-      await stanzas.send(xml("presence", { type: "unavailable", to: `${room}/${entry.nick}`, ...sendFrom(jid) }, ...(o.status ? [xml("status", {}, o.status)] : [])));
-      return await Promise.race([left, timer.promise as Promise<never>]);
-    } finally {
-      timer.cancel();
-      leaveWaiters.delete(waiter);
-    }
+    const { answer, fail } = awaitRoom(leaveWaiters, jid, room, timeout, () => new MucTimeoutError(room, "leave", timeout));
+    stanzas.send(xml("presence", { type: "unavailable", to: `${room}/${entry.nick}`, ...sendFrom(jid) }, ...(o.status ? [xml("status", {}, o.status)] : []))).catch(fail);
+    return answer;
   }
 
   function cancelRejoin(k: string) {
@@ -407,10 +392,11 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
     const room = roomJid.toString();
     const jid = localJid(o.from);
     const k = key(jid, room);
-    keptRooms.set(k, { room, nick: o.nick, from: jid, password: o.password, history: o.history });
+    const spec = { room, nick: o.nick, from: jid, password: o.password, history: o.history };
+    keptRooms.set(k, spec);
     if (lifecycle.online) ensureKept();
     return () => {
-      if (keptRooms.get(k)?.nick === o.nick) keptRooms.delete(k);
+      if (keptRooms.get(k) === spec) keptRooms.delete(k); // not if a later keep() replaced it
     };
   }
 
@@ -429,6 +415,7 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
     isJoined: (room: string, jid?: string) => tracker.nick(localJid(jid), room) !== undefined,
     entries: (jid?: string) => tracker.entries(localJid(jid)),
     jids: () => tracker.jids(),
+    jidOf: localJid,
     roomsJoined: (jid?: string) => Object.freeze(Object.fromEntries(tracker.rooms(localJid(jid)))),
     touch: (room: string, jid?: string) => tracker.touch(localJid(jid), room),
     join,
@@ -444,8 +431,7 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
       offOnline();
       offLost();
       for (const k of [...rejoins.keys()]) cancelRejoin(k);
-      for (const w of joinWaiters) w.reject(new Error("track-muc-joins stopped"));
-      joinWaiters.clear();
+      for (const w of [...joinWaiters, ...leaveWaiters]) w.reject(new Error("track-muc-joins stopped"));
     },
   }) as MucJoins;
 }

@@ -4,25 +4,10 @@
 import { client } from "@xmpp/client";
 import { component } from "@xmpp/component";
 import { setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
-import { loginClient, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
+import { destroyRoom, enterRoom, kickOccupant, loginClient, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MucJoinError, NS_MUC_OWNER } from "../src/join-room.js";
-import { NS_MUC, NS_MUC_USER } from "../src/join-tracker.js";
+import { MucJoinError } from "../src/join-room.js";
 import { setupMucJoins, type MucJoins, type MucJoinsEvents } from "../src/muc-joins.js";
-
-const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
-
-/** bob enters `room` as `nick`; a room he creates is accepted as an instant room. */
-async function ownerJoins(bob: TestClient, room: string, nick: string) {
-  await bob.xmpp.send(xml("presence", { to: `${room}/${nick}` }, xml("x", NS_MUC)));
-  const self = await bob.next((el) => el.is("presence") && el.attrs.from === `${room}/${nick}` && !!el.getChild("x", NS_MUC_USER)?.getChildByAttr("code", "110"));
-  if (self.getChild("x", NS_MUC_USER)!.getChildByAttr("code", "201")) {
-    await bob.request(xml("iq", { type: "set", to: room }, xml("query", NS_MUC_OWNER, xml("x", { xmlns: "jabber:x:data", type: "submit" }))));
-  }
-}
-
-const kick = (bob: TestClient, room: string, nick: string, reason: string) =>
-  bob.request(xml("iq", { type: "set", to: room }, xml("query", NS_MUC_ADMIN, xml("item", { nick, role: "none" }, xml("reason", {}, reason)))));
 
 describe("track-muc-joins against Prosody's MUC", () => {
   let prosody: Prosody;
@@ -56,7 +41,7 @@ describe("track-muc-joins against Prosody's MUC", () => {
 
   it("a join is tracked with the nick the room confirmed; a refused join (nick taken) rejects and leaves nothing", async () => {
     const room = `lobby@${muc}`;
-    await ownerJoins(bob, room, "bob");
+    await enterRoom(bob, room, "bob");
     const joined = await joins.join(room, { nick: "bot" });
     expect(joined).toMatchObject({ room, nick: "bot", created: false, nickAssigned: false });
     expect(joins.rooms()).toEqual(new Map([[room, "bot"]]));
@@ -70,7 +55,7 @@ describe("track-muc-joins against Prosody's MUC", () => {
     expect(events.at(-1)).toMatchObject({ type: "rename-failed", payload: { room, nick: "bot", requestedNick: "bob", condition: "conflict" } });
 
 
-    await ownerJoins(bob, `busy@${muc}`, "bob");
+    await enterRoom(bob, `busy@${muc}`, "bob");
     const refused = await joins.join(`busy@${muc}`, { nick: "bob" }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(MucJoinError);
     expect(refused).toMatchObject({ condition: "conflict", room: `busy@${muc}` });
@@ -93,7 +78,7 @@ describe("track-muc-joins against Prosody's MUC", () => {
   it("a kick by the owner is a removal with its reason", async () => {
     const room = `lobby@${muc}`;
     const left = joins.next("left", 5000);
-    await kick(bob, room, "robot", "too chatty");
+    await kickOccupant(bob, room, "robot", "too chatty");
     expect(await left).toMatchObject({ jid: BOT(), room, nick: "robot", reason: { kind: "kicked", reason: "too chatty" } });
     expect((await left).reason.codes).toEqual(expect.arrayContaining(["110", "307"]));
     expect(joins.isJoined(room)).toBe(false);
@@ -108,10 +93,10 @@ describe("track-muc-joins against Prosody's MUC", () => {
 
   it("a destroyed room ends the occupancy, with the reason and the new address", async () => {
     const room = `doomed@${muc}`;
-    await ownerJoins(bob, room, "bob");
+    await enterRoom(bob, room, "bob");
     await joins.join(room, { nick: "bot" });
     const left = joins.next("left", 5000);
-    await bob.request(xml("iq", { type: "set", to: room }, xml("query", NS_MUC_OWNER, xml("destroy", { jid: `lobby@${muc}` }, xml("reason", {}, "moving")))));
+    await destroyRoom(bob, room, { reason: "moving", alternate: `lobby@${muc}` });
     expect(await left).toMatchObject({ room, nick: "bot", reason: { kind: "destroyed", reason: "moving", alternate: `lobby@${muc}` } });
     expect(joins.isJoined(room)).toBe(false);
   });
@@ -120,7 +105,7 @@ describe("track-muc-joins against Prosody's MUC", () => {
     const room = `fresh@${muc}`;
     const joined = await joins.join(room, { nick: "bot" });
     expect(joined).toMatchObject({ created: true, locked: false });
-    await ownerJoins(bob, room, "bob"); // would fail with item-not-found while the room is locked
+    await enterRoom(bob, room, "bob"); // would fail with item-not-found while the room is locked
     await joins.leave(room);
   });
 });
@@ -150,17 +135,16 @@ describe("track-muc-joins for a component's JIDs against Prosody's MUC", () => {
   it("two JIDs of the component are tracked apart; a kick of one leaves the other", async () => {
     const room = `bridge@${prosody.muc}`;
     const puppet = `alice@${prosody.component.domain}/matrix`;
-    await ownerJoins(bob, room, "bob");
+    await enterRoom(bob, room, "bob");
     await joins.join(room, { nick: "alice (matrix)", from: puppet });
     await joins.join(room, { nick: "bridge-bot", from: prosody.component.domain });
-    const occupants = (nick: string) => bob.next((el: Element) => el.is("presence") && el.attrs.from === `${room}/${nick}`);
-    await occupants("alice (matrix)");
-    await occupants("bridge-bot");
+    await bob.next((el: Element) => el.is("presence") && el.attrs.from === `${room}/alice (matrix)`);
+    await bob.next((el: Element) => el.is("presence") && el.attrs.from === `${room}/bridge-bot`);
     expect(joins.rooms(puppet)).toEqual(new Map([[room, "alice (matrix)"]]));
     expect(joins.rooms()).toEqual(new Map([[room, "bridge-bot"]]));
 
     const left = joins.next("left", 5000);
-    await kick(bob, room, "alice (matrix)", "spam");
+    await kickOccupant(bob, room, "alice (matrix)", "spam");
     expect(await left).toMatchObject({ jid: puppet, room, reason: { kind: "kicked", reason: "spam" } });
     expect(joins.rooms(puppet).size).toBe(0);
     expect(joins.rooms()).toEqual(new Map([[room, "bridge-bot"]]));
