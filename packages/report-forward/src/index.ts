@@ -1,2 +1,12 @@
 export * from "./report.js";
 export * from "./contact-addresses.js";
+export * from "./contact-lookup.js";
+export * from "./body-template.js";
+export * from "./report-limits.js";
+export * from "./forward-message.js";
+export * from "./block-report.js";
+export * from "./report-forward.js";
+export * from "./http-report.js";
+export * from "./options.js";
+export * from "./gateway-module.js";
+import "./events.js";

@@ -1,0 +1,92 @@
+// Where to send a report about a JID: its server's XEP-0157 report address, looked up with disco#info and
+// cached with a TTL (the seed has a cache option but never writes the cache, modules-spec RF-6).
+//
+// Fallback (`report_forward_to_origin_fallback`, as the newest seed): the bare domain, when the server
+// publishes no address — and, unlike the seed, also when the lookup fails or times out (§5.7).
+// https://xmpp.org/extensions/xep-0157.html
+import { NS_DISCO_INFO, StanzaError, xml, type Iq } from "@xmppkit/core";
+import { reportAddress } from "./contact-addresses.js";
+
+export interface ContactLookupOptions {
+  /** Send the disco#info from this JID (a component must say which of its JIDs asks). */
+  from?: string | undefined;
+  /** ms to wait for the disco#info reply (Prosody: report_forward_contact_lookup_timeout, 180 s). */
+  timeout?: number;
+  /** How long an answer is reused, in ms (default 1 h). Failed lookups are not cached. */
+  ttl?: number;
+  /** Most domains kept (Prosody: report_forward_contact_cache_size, 256). */
+  cacheSize?: number;
+  /** Use the bare domain when there is no published address or the lookup failed (default true). */
+  fallback?: boolean;
+  now?: () => number;
+}
+
+export interface ContactAddress {
+  domain: string;
+  /** Where to send; undefined when there is none and the fallback is off. */
+  address: string | undefined;
+  /** "published": from the server's contact info; "fallback": the bare domain. */
+  kind: "published" | "fallback" | "none";
+  /** Served from the cache. */
+  cached: boolean;
+  /** Why the lookup failed (timeout, an error reply), when it did. */
+  error?: string;
+}
+
+export interface ContactLookup {
+  lookup(domain: string): Promise<ContactAddress>;
+  /** Forget cached answers (all, or one domain's). */
+  clear(domain?: string): void;
+  readonly size: number;
+}
+
+export function createContactLookup({ iq }: { iq: Iq }, options: ContactLookupOptions = {}): ContactLookup {
+  const ttl = options.ttl ?? 3_600_000;
+  const cacheSize = options.cacheSize ?? 256;
+  const fallback = options.fallback ?? true;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { address: string | undefined; expires: number }>();
+  const inFlight = new Map<string, Promise<ContactAddress>>();
+
+  const answer = (domain: string, published: string | undefined, cached: boolean, error?: string): ContactAddress => {
+    if (published) return { domain, address: published, kind: "published", cached };
+    const base = fallback ? { domain, address: domain, kind: "fallback" as const, cached } : { domain, address: undefined, kind: "none" as const, cached };
+    return error ? { ...base, error } : base;
+  };
+
+  async function ask(domain: string): Promise<ContactAddress> {
+    try {
+      const attrs = { type: "get", to: domain, ...(options.from ? { from: options.from } : {}) };
+      const reply = await iq.request(xml("iq", attrs, xml("query", NS_DISCO_INFO)), { timeout: options.timeout ?? 180_000 });
+      const published = reportAddress(reply);
+      cache.delete(domain);
+      cache.set(domain, { address: published, expires: now() + ttl });
+      while (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+      return answer(domain, published, false);
+    } catch (err) {
+      const why = err instanceof StanzaError ? `${err.condition}${err.text ? ` (${err.text})` : ""}` : (err as Error).message;
+      return answer(domain, undefined, false, why);
+    }
+  }
+
+  return {
+    lookup(domain) {
+      const hit = cache.get(domain);
+      if (hit && hit.expires > now()) return Promise.resolve(answer(domain, hit.address, true));
+      if (hit) cache.delete(domain);
+      let pending = inFlight.get(domain);
+      if (!pending) {
+        pending = ask(domain).finally(() => inFlight.delete(domain));
+        inFlight.set(domain, pending);
+      }
+      return pending;
+    },
+    clear(domain) {
+      if (domain === undefined) cache.clear();
+      else cache.delete(domain);
+    },
+    get size() {
+      return cache.size;
+    },
+  };
+}

@@ -1,0 +1,15 @@
+// The events this package puts on the xmppkit event bus (audit-geoip records them).
+import type { ReportForwardEvents } from "./report-forward.js";
+
+declare module "@xmppkit/core" {
+  interface XmppkitEvents {
+    /** A report was taken in (from a server's message, HTTP or code). */
+    "report-received": ReportForwardEvents["received"];
+    /** A report went out; one entry per destination, with whether sending worked. */
+    "report-forwarded": ReportForwardEvents["forwarded"];
+    /** A report was refused (unlisted source, malformed) or not forwarded (duplicate, rate limit). */
+    "report-rejected": ReportForwardEvents["rejected"];
+  }
+}
+
+export {};

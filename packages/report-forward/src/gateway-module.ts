@@ -1,0 +1,70 @@
+// The gateway module: `modules_enabled: [report-forward]` (plus track-muc-joins for staff rooms) and a
+// `report-forward:` section.
+import { defineModule, type PermissionRequirement } from "@xmppkit/core";
+import "./events.js";
+import { registerReportRoutes } from "./http-report.js";
+import { reportForwardOptions } from "./options.js";
+import { setupReportForward, type ReportForward, type StaffRoomJoins } from "./report-forward.js";
+
+const MESSAGE: PermissionRequirement = { access: "message", type: "outgoing" };
+
+export const gatewayModule = defineModule({
+  name: "report-forward",
+  description: "forwards XEP-0377 abuse reports to staff, third parties and the reported server's XEP-0157 address, as the reporter opted in (Prosody's mod_report_forward)",
+  options: reportForwardOptions,
+  requires: (o) => ({ http: o.report_forward_http, permissions: o.report_forward_as_server ? [MESSAGE] : [] }),
+  setup(ctx, o): ReportForward {
+    const { kit, log, events, metrics } = ctx;
+    // Staff rooms are found at run time (a disco of the JID's domain), so track-muc-joins is looked up then.
+    const joins = (): StaffRoomJoins | undefined => {
+      try {
+        return ctx.module<StaffRoomJoins>("track-muc-joins");
+      } catch {
+        return undefined;
+      }
+    };
+    const desk = setupReportForward(
+      { ...kit, joins, logger: log },
+      {
+        sources: o.report_forward_sources,
+        staff: o.report_forward_to_staff,
+        staffNick: o.report_forward_staff_nick,
+        thirdParties: o.report_forward_to,
+        toOrigin: o.report_forward_to_origin,
+        originFallback: o.report_forward_to_origin_fallback,
+        requireOptIn: o.report_forward_require_opt_in,
+        lookupTimeout: o.report_forward_contact_lookup_timeout,
+        contactCacheSize: o.report_forward_contact_cache_size,
+        contactCacheTtl: o.report_forward_contact_cache_ttl,
+        ...(o.report_forward_body_template ? { bodyTemplate: o.report_forward_body_template } : {}),
+        ...(o.report_forward_staff_body_template ? { staffBodyTemplate: o.report_forward_staff_body_template } : {}),
+        asServer: o.report_forward_as_server,
+        dedupeWindow: o.report_forward_dedupe_window,
+        reporterLimit: o.report_forward_reporter_limit,
+        reportedLimit: o.report_forward_reported_limit,
+        limitWindow: o.report_forward_limit_window,
+      },
+    );
+    if (!o.report_forward_to_staff.length && !o.report_forward_to.length && !o.report_forward_to_origin) {
+      log.warn("report-forward has nowhere to send reports: set report_forward_to_staff, report_forward_to or report_forward_to_origin");
+    }
+    const received = metrics.counter(ctx.name, "received_total", "Reports taken in, by intake and reason", ["via", "reason"]);
+    const forwarded = metrics.counter(ctx.name, "forwarded_total", "Forwarded copies, by audience and outcome", ["audience", "outcome"]);
+    const rejected = metrics.counter(ctx.name, "rejected_total", "Reports refused or not forwarded, by why", ["reason"]);
+    desk.on("received", (r) => {
+      received.inc({ via: r.via, reason: r.reason });
+      events.emit("report-received", r);
+    });
+    desk.on("forwarded", (r) => {
+      for (const d of r.destinations) forwarded.inc({ audience: d.audience, outcome: d.ok ? "ok" : "error" });
+      events.emit("report-forwarded", r);
+    });
+    desk.on("rejected", (r) => {
+      rejected.inc({ reason: r.reason });
+      events.emit("report-rejected", r);
+    });
+    if (ctx.http) registerReportRoutes(ctx.http, desk, { path: o.report_forward_http_path });
+    ctx.onStop(() => desk.stop());
+    return desk;
+  },
+});

@@ -1,0 +1,90 @@
+import { createHttpServer, setupKit, type XmppEntity } from "@xmppkit/core";
+import { mockComponent } from "@xmppkit/testing";
+import { afterEach, describe, expect, it } from "vitest";
+import { BadReportBody, parseHttpReport, registerReportRoutes } from "./http-report.js";
+import { NS_REPORTING } from "./report.js";
+import { setupReportForward, type Destination, type ReportForward } from "./report-forward.js";
+
+describe("parseHttpReport", () => {
+  it("reads a full report", () => {
+    const r = parseHttpReport({
+      jid: "spammer@bad.example",
+      reason: "abuse",
+      reporter: "alice@localhost/phone",
+      text: { en: "rude", de: "unhöflich" },
+      stanza_ids: [{ by: "spammer@bad.example", id: "s1" }],
+      report_origin: true,
+      third_party: false,
+      message: { from: "spammer@bad.example/x", body: "you are…", id: "m7", time: "2024-11-20T10:11:12Z" },
+    });
+    expect(r).toMatchObject({ reported: "spammer@bad.example", reason: "abuse", reporter: "alice@localhost", reportOrigin: true, thirdParty: false, texts: { en: "rude", de: "unhöflich" } });
+    expect(r.element.attrs.xmlns).toBe(NS_REPORTING);
+    expect(r.forwarded!.stamp!.toISOString()).toBe("2024-11-20T10:11:12.000Z");
+    expect(r.forwarded!.message.attrs).toMatchObject({ from: "spammer@bad.example/x", to: "alice@localhost/phone", id: "m7", type: "chat" });
+  });
+
+  it.each([
+    [null, /expected a JSON object/],
+    [[], /expected a JSON object/],
+    [{ reason: "spam" }, /^jid:/],
+    [{ jid: "@@@", reason: "spam" }, /^jid:/],
+    [{ jid: "a@b" }, /^reason:/],
+    [{ jid: "a@b", reason: "spam", reporter: 7 }, /^reporter:/],
+    [{ jid: "a@b", reason: "spam", text: ["x"] }, /^text:/],
+    [{ jid: "a@b", reason: "spam", stanza_ids: [{ id: "1" }] }, /^stanza_ids:/],
+    [{ jid: "a@b", reason: "spam", third_party: "yes" }, /^third_party:/],
+    [{ jid: "a@b", reason: "spam", message: { from: "x@y" } }, /^message:/],
+    [{ jid: "a@b", reason: "spam", message: { body: "x", time: "yesterday" } }, /^message.time:/],
+    [{ jid: "a@b", reason: "spam", typo: 1 }, /unknown field: typo/],
+  ])("refuses %j", (body, message) => {
+    expect(() => parseHttpReport(body)).toThrow(BadReportBody);
+    expect(() => parseHttpReport(body)).toThrow(message);
+  });
+});
+
+describe("POST /reports", () => {
+  let desk: ReportForward | undefined;
+  afterEach(() => desk?.stop());
+
+  async function setup() {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
+    desk = setupReportForward(kit, { staff: ["mod@localhost"], reporterLimit: 2 });
+    mock.entity.emit("online", mock.entity.jid);
+    const http = createHttpServer({ token: "s3cret" });
+    registerReportRoutes(http, desk);
+    await http.app.ready();
+    const post = (payload: string, token = "s3cret") =>
+      http.app.inject({ method: "POST", url: "/reports", payload, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } });
+    return { mock, http, post, desk };
+  }
+
+  it("accepts a report with 202 and forwards it to the staff", async () => {
+    const s = await setup();
+    const done = new Promise<Destination[]>((resolve) => s.desk.once("forwarded", (f) => resolve(f.destinations)));
+    const res = await s.post(JSON.stringify({ jid: "spammer@bad.example", reason: "spam", reporter: "alice@localhost" }));
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ status: "accepted" });
+    expect(await done).toEqual([{ jid: "mod@localhost", audience: "staff", room: false, ok: true }]);
+    const m = s.mock.sent.find((x) => x.name === "message" && x.attrs.to === "mod@localhost")!;
+    expect(m.getChildText("body")).toContain("Reported by: alice@localhost");
+  });
+
+  it("400 for broken JSON and bad fields, 401 without the token, 409 for a duplicate, 429 over the limit", async () => {
+    const s = await setup();
+    const rejected: string[] = [];
+    s.desk.on("rejected", (r) => rejected.push(r.reason));
+    expect((await s.post("{")).statusCode).toBe(400);
+    expect((await s.post("")).json().message).toMatch(/empty/);
+    expect((await s.post(JSON.stringify({ jid: "a@b" }))).json().message).toMatch(/^reason:/);
+    expect((await s.post("{}", "wrong")).statusCode).toBe(401);
+    const one = JSON.stringify({ jid: "spammer@bad.example", reason: "spam", reporter: "alice@localhost", message: { body: "x", id: "1" } });
+    expect((await s.post(one)).statusCode).toBe(202);
+    expect((await s.post(one)).statusCode).toBe(409);
+    expect((await s.post(one.replace('"id":"1"', '"id":"2"'))).statusCode).toBe(202);
+    const over = await s.post(one.replace('"id":"1"', '"id":"3"'));
+    expect(over.statusCode).toBe(429);
+    expect(Number(over.headers["retry-after"])).toBeGreaterThan(0);
+    expect(rejected).toEqual(["malformed", "malformed", "malformed", "duplicate", "rate-limited"]);
+  });
+});

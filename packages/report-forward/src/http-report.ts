@@ -1,0 +1,113 @@
+// Intake 2: `POST /reports` on the gateway's HTTP server, for web moderation tools (bearer token).
+//
+//   POST /reports
+//   { "jid": "spammer@bad.example", "reason": "spam", "reporter": "alice@example.org",
+//     "text": "…" | { "en": "…" }, "stanza_ids": [{ "by": "…", "id": "…" }],
+//     "report_origin": true, "third_party": false,
+//     "message": { "from": "spammer@bad.example/x", "body": "…", "id": "…", "type": "chat", "time": "2024-11-20T10:11:12Z" } }
+//
+//   202 { "status": "accepted", "id": "…" }          forwarding happens in the background
+//   400 { "status": "error", "message": "…" }         the body names what is wrong
+//   409 { "status": "duplicate", "id": "…" }           forwarded already inside the dedupe window
+//   429 { "status": "rate-limited", … }                with Retry-After
+import { bareJid, parseJid, xml, type HttpServer } from "@xmppkit/core";
+import { reportElement, type ReportSpec } from "./block-report.js";
+import type { AcceptedReport } from "./forward-message.js";
+import { parseReport } from "./report.js";
+import type { ReportForward } from "./report-forward.js";
+
+export class BadReportBody extends Error {
+  override name = "BadReportBody";
+}
+
+const KNOWN = new Set(["jid", "reason", "reporter", "text", "lang", "stanza_ids", "report_origin", "third_party", "message"]);
+
+function field<T>(ok: boolean, name: string, expected: string, value: T): T {
+  if (!ok) throw new BadReportBody(`${name}: expected ${expected}, got ${JSON.stringify(value)?.slice(0, 80) ?? "undefined"}`);
+  return value;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const optString = (v: unknown) => v === undefined || typeof v === "string";
+
+/** Validate a JSON report (already parsed); every problem names its field. */
+export function parseHttpReport(body: unknown): AcceptedReport {
+  if (!isObject(body)) throw new BadReportBody(`expected a JSON object like {"jid": "spammer@bad.example", "reason": "spam"}`);
+  const unknown = Object.keys(body).filter((k) => !KNOWN.has(k));
+  if (unknown.length) throw new BadReportBody(`unknown field${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`);
+  const jid = field(typeof body.jid === "string" && !!parseJid(body.jid), "jid", "the reported JID", body.jid) as string;
+  const reason = field(typeof body.reason === "string" && body.reason !== "", "reason", '"spam", "abuse" or a reason URI', body.reason) as string;
+  const reporter = body.reporter === undefined ? undefined : (field(typeof body.reporter === "string" && !!parseJid(body.reporter), "reporter", "the reporter's JID", body.reporter) as string);
+  const text = body.text;
+  field(optString(text) || (isObject(text) && Object.values(text).every((t) => typeof t === "string")), "text", 'a string or {"lang": "text"}', text);
+  field(optString(body.lang), "lang", "a language tag", body.lang);
+  const ids = body.stanza_ids ?? [];
+  field(Array.isArray(ids) && ids.every((s) => isObject(s) && typeof s.id === "string" && typeof s.by === "string" && !!parseJid(s.by)), "stanza_ids", '[{"by": JID, "id": string}]', ids);
+  for (const flag of ["report_origin", "third_party"] as const) field(body[flag] === undefined || typeof body[flag] === "boolean", flag, "true or false", body[flag]);
+
+  const spec: ReportSpec = {
+    jid,
+    reason,
+    text: text as ReportSpec["text"],
+    lang: body.lang as string | undefined,
+    stanzaIds: ids as ReportSpec["stanzaIds"],
+    reportOrigin: body.report_origin === true,
+    thirdParty: body.third_party === true,
+  };
+  const element = reportElement(spec);
+  const parsed = parseReport(element, jid);
+  let forwarded: AcceptedReport["forwarded"];
+  if (body.message !== undefined) {
+    const m = body.message;
+    field(isObject(m) && typeof m.body === "string", "message", '{"body": string, "from"?, "id"?, "type"?, "time"?}', m);
+    const msg = m as Record<string, unknown>;
+    for (const k of ["from", "id", "type", "time"]) field(optString(msg[k]), `message.${k}`, "a string", msg[k]);
+    const from = (msg.from as string | undefined) ?? jid;
+    field(!!parseJid(from), "message.from", "a JID", from);
+    const stamp = msg.time === undefined ? undefined : new Date(msg.time as string);
+    if (stamp && Number.isNaN(stamp.getTime())) field(false, "message.time", "an ISO 8601 date", msg.time);
+    const attrs: Record<string, string> = { xmlns: "jabber:client", from, type: (msg.type as string | undefined) ?? "chat" };
+    if (msg.id) attrs.id = msg.id as string;
+    if (reporter) attrs.to = reporter;
+    forwarded = { message: xml("message", attrs, xml("body", {}, msg.body as string)), ...(stamp ? { stamp } : {}) };
+  }
+  return { ...parsed, element, reporter: reporter ? (bareJid(reporter) ?? reporter) : undefined, ...(forwarded ? { forwarded } : {}) };
+}
+
+export interface ReportRoutesOptions {
+  /** Default "/reports". */
+  path?: string;
+}
+
+export function registerReportRoutes(http: HttpServer, desk: ReportForward, options: ReportRoutesOptions = {}): void {
+  const path = `/${(options.path ?? "/reports").replace(/^\/+|\/+$/g, "")}`;
+  void http.app.register(async (scope) => {
+    // Parse the JSON ourselves, so a malformed body gets the same clear 400 as a wrong field.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
+    scope.post(path, { preHandler: http.requireToken }, async (req, reply) => {
+      let report: AcceptedReport;
+      try {
+        const text = typeof req.body === "string" ? req.body : "";
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch (err) {
+          throw new BadReportBody(text.trim() ? `the body is not valid JSON (${(err as Error).message})` : "the body is empty; expected a JSON report");
+        }
+        report = parseHttpReport(json);
+      } catch (err) {
+        if (!(err instanceof BadReportBody) && (err as Error).name !== "ReportParseError" && !(err instanceof TypeError)) throw err;
+        desk.emit("rejected", { via: "http", source: req.ip, reason: "malformed", error: (err as Error).message });
+        return reply.status(400).send({ status: "error", message: (err as Error).message });
+      }
+      const result = desk.submit(report, { via: "http", source: req.ip });
+      if (result.status === "accepted") return reply.status(202).send({ status: "accepted", id: result.id });
+      if (result.status === "rate-limited") {
+        void reply.header("Retry-After", String(Math.ceil((result.retryAfterMs ?? 1000) / 1000)));
+        return reply.status(429).send({ status: "rate-limited", id: result.id, message: result.error });
+      }
+      return reply.status(409).send({ status: "duplicate", id: result.id, message: result.error });
+    });
+  });
+}

@@ -1,0 +1,52 @@
+// Gateway options, under Prosody's names where Prosody has one (`report_forward_to`,
+// `report_forward_to_origin`, `report_forward_contact_lookup_timeout`, …); the rest share its prefix.
+import { duration, parseJid, z } from "@xmppkit/core";
+import { checkTemplate } from "./body-template.js";
+
+const jid = z.string().refine((v) => !!parseJid(v), { message: "not a JID" });
+const template = z.string().superRefine((v, ctx) => {
+  const problem = checkTemplate(v);
+  if (problem) ctx.addIssue({ code: "custom", message: `the template ${problem}` });
+});
+
+export const reportForwardOptions = z.strictObject({
+  /** Who may hand reports over as messages (a server running mod_report_forward). Default: the server domain. */
+  report_forward_sources: z.array(jid).optional(),
+  /** The operator's moderators: user JIDs and MUC rooms. Every accepted report, with the reporter's JID. */
+  report_forward_to_staff: z.array(jid).default([]),
+  /** The gateway's nick in staff rooms. */
+  report_forward_staff_nick: z.string().min(1).default("abuse-desk"),
+  /** Prosody's option: third parties. Only reports carrying <third-party/> (unless require_opt_in is false). */
+  report_forward_to: z.array(jid).default([]),
+  /** Prosody's option: also tell the reported JID's server (only reports carrying <report-origin/>). */
+  report_forward_to_origin: z.boolean().default(true),
+  /** Prosody's option: no published address (or a failed lookup) → send to the bare domain. */
+  report_forward_to_origin_fallback: z.boolean().default(true),
+  /** false: forward every report to third parties and the origin, as Prosody's module does (XEP-0377 < 0.4). */
+  report_forward_require_opt_in: z.boolean().default(true),
+  /** Prosody's option: how long the XEP-0157 disco#info may take. */
+  report_forward_contact_lookup_timeout: duration().prefault(180),
+  /** Prosody's option (unused there): how many domains' addresses are cached. */
+  report_forward_contact_cache_size: z.number().int().min(1).default(256),
+  /** How long a looked-up address is reused. */
+  report_forward_contact_cache_ttl: duration().prefault(3600),
+  /** Prosody's option: the body for origin servers and third parties ({reported_jid}, {reported_message_time}). */
+  report_forward_body_template: template.optional(),
+  /** The body for staff (adds {reporter_jid}, {reason}, {text}, {reported_message_body}, {opt_ins}). */
+  report_forward_staff_body_template: template.optional(),
+  /** Send as the server domain through XEP-0356 (message permission) instead of the gateway's own domain. */
+  report_forward_as_server: z.boolean().default(false),
+  /** The same report again within this time is not forwarded again (0: off). */
+  report_forward_dedupe_window: duration().prefault(3600),
+  /** Reports per reporter per window (0: unlimited). */
+  report_forward_reporter_limit: z.number().int().min(0).default(20),
+  /** Reports about one JID per window (0: unlimited). */
+  report_forward_reported_limit: z.number().int().min(0).default(100),
+  report_forward_limit_window: duration().prefault(3600),
+  /** Serve `POST {path}` for web moderation tools (the gateway's bearer token). */
+  report_forward_http: z.boolean().default(true),
+  report_forward_http_path: z.string().regex(/^\/[A-Za-z0-9._~\-/]*$/, "must be a path starting with /").default("/reports"),
+});
+
+export type ReportForwardGatewayOptions = z.output<typeof reportForwardOptions>;
+
