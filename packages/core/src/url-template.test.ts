@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkRosterUrlTemplate, rosterUrl } from "./roster-url.js";
+import { checkUrlTemplate as checkRosterUrlTemplate, fillUrlTemplate as rosterUrl } from "./url-template.js";
 
-describe("rosterUrl", () => {
+describe("fillUrlTemplate", () => {
   it("URL-encodes the username (Prosody's module inserts it raw)", () => {
     const t = "https://app.example/contacts/%s";
     expect(rosterUrl(t, "john")).toBe("https://app.example/contacts/john");
