@@ -35,14 +35,17 @@ export interface LoginOptions {
   password?: string;
 }
 
-/** Log `username` into `prosody` and return a started client with handy waiters. */
+/** Log `username` (or `user@host` on another VirtualHost) into `prosody` and return a started client with handy waiters. */
 export async function loginClient(prosody: Prosody, username: string, options: LoginOptions = {}): Promise<TestClient> {
   const { client } = (await importPeer("@xmpp/client")) as unknown as { client(o: object): TestClient["xmpp"] & { start(): Promise<unknown>; reconnect: { stop(): void } } };
-  const password = options.password ?? prosody.users[username]?.password ?? `${username}pw`;
+  // "user@other.host" logs in to another VirtualHost of the same Prosody.
+  const at = username.indexOf("@");
+  const [local, domain] = at < 0 ? [username, prosody.domain] : [username.slice(0, at), username.slice(at + 1)];
+  const password = options.password ?? (domain === prosody.domain ? prosody.users[local]?.password : undefined) ?? `${local}pw`;
   const xmpp = client({
     service: prosody.c2s.service,
-    domain: prosody.domain,
-    username,
+    domain,
+    username: local,
     password,
     resource: options.resource ?? "test",
   });

@@ -1,0 +1,167 @@
+// End-to-end: the gateway as the network's abuse desk (report-forward, loaded by package name), against a
+// real Prosody. A client stands in for the server's mod_report_forward (Debian's Prosody has no
+// mod_spam_reporting) and hands reports over in exactly that module's format; a second VirtualHost publishes
+// its abuse address with Prosody's own contact_info.
+import type {} from "@xmppkit/report-forward";
+import { NS_DELAY, NS_FORWARD, NS_STANZAS, xml, type Element, type EventRecord } from "@xmppkit/core";
+import { NS_JID, NS_REPORTING, NS_SID, REASON_SPAM, type ReportForward } from "@xmppkit/report-forward";
+import { enterRoom, loginClient, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, type Gateway } from "../src/gateway.js";
+import { captureLogger, testConfig, waitFor } from "./helpers.js";
+
+const TOKEN = "e2e-reports-token-0123456789abcdef";
+const ORIGIN = "elsewhere.test";
+
+/** What Prosody's mod_report_forward sends (modules-spec §5.3): alice reported `reported`. */
+function serverReport(gateway: string, reported: string, optIns: string[] = [], id = `sid-${Math.random().toString(36).slice(2)}`) {
+  return xml(
+    "message",
+    { to: gateway, id: `r-${id}` },
+    xml("body", {}, "SPAM/ABUSE REPORT"),
+    xml(
+      "report",
+      { xmlns: NS_REPORTING, reason: REASON_SPAM },
+      xml("text", { "xml:lang": "en" }, "unsolicited pills"),
+      xml("stanza-id", { xmlns: NS_SID, by: reported, id }),
+      ...optIns.map((o) => xml(o)),
+      xml("jid", NS_JID, reported),
+    ),
+    xml(
+      "forwarded",
+      NS_FORWARD,
+      xml("delay", { xmlns: NS_DELAY, stamp: "2026-11-20T10:11:12Z" }),
+      xml("message", { xmlns: "jabber:client", from: `${reported}/bot`, to: "alice@localhost/phone", type: "chat", id }, xml("body", {}, "cheap pills here")),
+    ),
+  );
+}
+
+const isReport = (el: Element) => el.is("message") && el.getChild("report", NS_REPORTING) !== undefined;
+const about = (jid: string) => (el: Element) => isReport(el) && el.getChild("report", NS_REPORTING)!.getChildText("jid", NS_JID) === jid;
+
+describe("report-forward against a real Prosody", () => {
+  let prosody: Prosody;
+  let gateway: Gateway;
+  let forwarder: TestClient, mallory: TestClient, mod: TestClient, list: TestClient, abuse: TestClient, bob: TestClient;
+  let room: string;
+  const events: EventRecord[] = [];
+  const log = captureLogger();
+
+  beforeAll(async () => {
+    prosody = await startProsody({
+      users: { forwarder: "fpw", mallory: "mpw", mod: "modpw", list: "lpw", bob: "bobpw", alice: "alicepw" },
+      modules: ["server_contact_info"],
+      virtualHosts: [{ domain: ORIGIN, users: { abuse: "abusepw", spammer: "spammerpw" }, config: `\tcontact_info = { abuse = { "mailto:abuse@${ORIGIN}", "xmpp:abuse@${ORIGIN}" } }` }],
+    });
+    room = `moderators@${prosody.muc}`;
+    [forwarder, mallory, mod, list, abuse, bob] = await Promise.all([
+      loginClient(prosody, "forwarder"),
+      loginClient(prosody, "mallory"),
+      loginClient(prosody, "mod"),
+      loginClient(prosody, "list"),
+      loginClient(prosody, `abuse@${ORIGIN}`),
+      loginClient(prosody, "bob"),
+    ]);
+    await enterRoom(bob, room, "bob");
+    const { config, sourceMap } = testConfig(
+      prosody,
+      `modules_enabled: [track-muc-joins, report-forward]
+report-forward:
+  report_forward_sources: [forwarder@${prosody.domain}]
+  report_forward_to_staff: [mod@${prosody.domain}, ${room}]
+  report_forward_to: [list@${prosody.domain}]
+`,
+      { token: TOKEN },
+    );
+    const deskEntered = bob.next((el) => el.is("presence") && !el.attrs.type && el.attrs.from === `${room}/abuse-desk`, 15_000);
+    gateway = await startGateway(config, { sourceMap, logger: log.logger });
+    gateway.events.onAny((e) => events.push(e));
+    await deskEntered;
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await Promise.all([forwarder, mallory, mod, list, abuse, bob].map((c) => c?.stop()));
+    await prosody?.stop();
+  });
+
+  it("a report from the allowed source reaches the staff user and the moderators' room, and nobody outside", async () => {
+    const reported = `spammer@${ORIGIN}`;
+    await forwarder.xmpp.send(serverReport(prosody.component.domain, reported));
+    const toMod = await mod.next(about(reported), 10_000);
+    expect(toMod.attrs.from).toBe(prosody.component.domain);
+    expect(toMod.getChildText("body")).toContain("Reported by: alice@localhost");
+    expect(toMod.getChildText("body")).toContain("> cheap pills here");
+    expect(toMod.getChild("forwarded", NS_FORWARD)!.getChild("message")!.attrs.to).toBe("alice@localhost/phone");
+    const inRoom = await bob.next((el) => el.attrs.type === "groupchat" && el.attrs.from === `${room}/abuse-desk` && about(reported)(el), 10_000);
+    expect(inRoom.getChildText("body")).toContain(`report about ${reported}`);
+    const forwarded = await waitFor(() => events.find((e) => e.type === "report-forwarded"), "report-forwarded");
+    expect((forwarded.payload as { destinations: { jid: string; ok: boolean }[] }).destinations.map((d) => [d.jid, d.ok])).toEqual([
+      [`mod@${prosody.domain}`, true],
+      [room, true],
+    ]);
+    expect(list.received.filter(isReport)).toHaveLength(0);
+    expect(abuse.received.filter(isReport)).toHaveLength(0);
+  });
+
+  it("a report from an unlisted source is refused with forbidden and goes nowhere", async () => {
+    const reported = `mallory-target@${ORIGIN}`;
+    await mallory.xmpp.send(serverReport(prosody.component.domain, reported, ["report-origin", "third-party"]));
+    const err = await mallory.next((el) => el.is("message") && el.attrs.type === "error", 10_000);
+    expect(err.getChild("error")!.getChild("forbidden", NS_STANZAS)).toBeDefined();
+    await waitFor(() => events.find((e) => e.type === "report-rejected" && (e.payload as { reason: string }).reason === "unlisted-source"), "report-rejected");
+    for (const c of [mod, list, abuse]) expect(c.received.filter(about(reported))).toHaveLength(0);
+  });
+
+  it("<report-origin/>: the origin's published abuse address gets it, with the reporter hidden", async () => {
+    const reported = `spammer@${ORIGIN}`;
+    await forwarder.xmpp.send(serverReport(prosody.component.domain, reported, ["report-origin"], "sid-origin"));
+    const toOrigin = await abuse.next(about(reported), 10_000);
+    expect(toOrigin.attrs.from).toBe(prosody.component.domain);
+    expect(toOrigin.toString()).not.toContain("alice@localhost");
+    const copy = toOrigin.getChild("forwarded", NS_FORWARD)!.getChild("message")!;
+    expect(copy.attrs.to).toBeUndefined();
+    expect(copy.getChildText("body")).toBe("cheap pills here");
+    expect(toOrigin.getChildText("body")).toContain("The reported message was sent at: 2026-11-20T10:11:12Z");
+    await mod.next((el) => about(reported)(el) && el.getChild("report", NS_REPORTING)!.getChild("report-origin") !== undefined, 10_000);
+    expect(list.received.filter(isReport)).toHaveLength(0); // no <third-party/>
+  });
+
+  it("<third-party/>: the block list gets it, without the reporter", async () => {
+    const reported = `other-spammer@${ORIGIN}`;
+    await forwarder.xmpp.send(serverReport(prosody.component.domain, reported, ["third-party"]));
+    const toList = await list.next(about(reported), 10_000);
+    expect(toList.toString()).not.toContain("alice@localhost");
+    expect(abuse.received.filter(about(reported))).toHaveLength(0); // no <report-origin/>
+  });
+
+  it("the same report again is not forwarded twice", async () => {
+    const reported = `dup@${ORIGIN}`;
+    await forwarder.xmpp.send(serverReport(prosody.component.domain, reported, [], "sid-dup"));
+    await mod.next(about(reported), 10_000);
+    await forwarder.xmpp.send(serverReport(prosody.component.domain, reported, [], "sid-dup"));
+    await waitFor(() => events.find((e) => e.type === "report-rejected" && (e.payload as { reason: string }).reason === "duplicate"), "the duplicate to be refused");
+    const forwards = events.filter((e) => e.type === "report-forwarded" && (e.payload as { reported: string }).reported === reported);
+    expect(forwards).toHaveLength(1);
+    expect(mod.received.filter(about(reported))).toHaveLength(0); // the first was taken by next() above; no second came
+  });
+
+  it("POST /reports (a web moderation tool) reaches the staff; bad JSON gets a clear 400", async () => {
+    const url = `${gateway.http.url}/reports`;
+    const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+    const bad = await fetch(url, { method: "POST", headers, body: '{"jid": "x@y"' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/not valid JSON/);
+    const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jid: `web@${ORIGIN}`, reason: "abuse", reporter: `bob@${prosody.domain}`, text: "threats" }) });
+    expect(res.status).toBe(202);
+    const toMod = await mod.next(about(`web@${ORIGIN}`), 10_000);
+    expect(toMod.getChildText("body")).toMatch(/^Abuse report about web@elsewhere\.test\nReported by: bob@localhost\nReporter says: threats/);
+    expect((await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(401);
+  });
+
+  it("the desk's metrics count what happened", async () => {
+    const desk = gateway.modules.get("report-forward")!.handle as ReportForward;
+    expect(desk.staffRooms()).toEqual([room]);
+    expect(desk.contacts.size).toBe(1); // elsewhere.test, looked up once
+  });
+});
