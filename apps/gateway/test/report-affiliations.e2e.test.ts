@@ -2,7 +2,7 @@
 // (report-affiliations, loaded by package name). A second component stands in for a trusted block-list
 // service; bob, a user, is not trusted.
 import { component } from "@xmpp/component";
-import { NS_STANZAS, xml, type Element, type EventRecord } from "@xmppkit/core";
+import { xml, type Element, type EventRecord } from "@xmppkit/core";
 import { NS_RAA } from "@xmppkit/report-affiliations";
 import { loginClient, startHttpBackend, startProsody, type HttpBackend, type Prosody, type TestClient } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
