@@ -1,6 +1,8 @@
 // The quick-start demo: a local Prosody (started here), the gateway CLI beside it with http-roster-admin,
-// track-muc-joins and ping-muc, a tiny web app that owns alice's contact list, and alice, who checks that the
-// gateway answers, gets her contacts pushed after a refresh, and finds the gateway in its moderators' room. Ctrl-C stops everything. `--once` runs the checks and exits (tests).
+// track-muc-joins, ping-muc and report-forward, a tiny web app that owns alice's contact list, and alice, who
+// checks that the gateway answers, gets her contacts pushed after a refresh, finds the gateway in its
+// moderators' room, and sees a report filed over HTTP posted there. Ctrl-C stops everything. `--once` runs the
+// checks and exits (tests).
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -41,7 +43,7 @@ storage:
 log:
   level: info
   format: ${once ? "json" : "pretty"}
-modules_enabled: [http-roster-admin, track-muc-joins, ping-muc]
+modules_enabled: [http-roster-admin, track-muc-joins, ping-muc, report-forward]
 http-roster-admin:
   http_roster_url: ${webApp.url}/contacts/%s
 rooms:
@@ -49,6 +51,8 @@ rooms:
     nick: abuse-desk
 ping-muc:
   ping_muc_delay: 10
+report-forward:
+  report_forward_to_staff: [mods@${prosody.muc}]
 `,
 );
 say(`gateway config: ${configPath}`);
@@ -122,6 +126,14 @@ try {
   const desk = await alice.next((el) => el.is("presence") && !el.attrs.type && el.attrs.from === `${room}/abuse-desk`, 10_000);
   const role = desk.getChild("x", "http://jabber.org/protocol/muc#user")?.getChild("item")?.attrs;
   say(`alice entered ${room}: the gateway is there as "abuse-desk" (${role?.affiliation}, ${role?.role}), kept joined by track-muc-joins and ping-muc`);
+
+  // A web moderation tool files a report; report-forward posts it in the staff room, where alice reads it.
+  const reportsUrl = `http://127.0.0.1:${httpPort}/reports`;
+  const report = { jid: "spammer@elsewhere.example", reason: "spam", reporter: "bob@localhost", text: "sells pills" };
+  const filed = await fetch(reportsUrl, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(report) });
+  say(`a moderation tool calls POST ${reportsUrl}: ${filed.status} ${await filed.text()}`);
+  const posted = await alice.next((el) => el.is("message") && el.attrs.type === "groupchat" && el.attrs.from === `${room}/abuse-desk`, 10_000);
+  say(`alice read in ${room}: ${JSON.stringify(posted.getChildText("body").split("\n")[0])} (and the XEP-0377 payload)`);
   await alice.stop();
 } catch (err) {
   say(`check failed: ${err.message}`);

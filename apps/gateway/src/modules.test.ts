@@ -6,9 +6,9 @@ const def = (name: string) => defineModule({ name, description: name, options: z
 
 describe("module loading", () => {
   it("an enabled module that is not installed names the package and the install command", async () => {
-    const err = await resolveModules(["report-forward"]).catch((e: unknown) => e);
+    const err = await resolveModules(["no-such-module"]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModuleNotInstalledError);
-    expect((err as Error).message).toBe('module "report-forward" is enabled but @xmppkit/report-forward is not installed (pnpm add @xmppkit/report-forward)');
+    expect((err as Error).message).toBe('module "no-such-module" is enabled but @xmppkit/no-such-module is not installed (pnpm add @xmppkit/no-such-module)');
   });
 
   it("prefers the registry", async () => {

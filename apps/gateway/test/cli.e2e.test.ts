@@ -88,9 +88,9 @@ describe("xmppkit-gateway CLI", () => {
   });
 
   it("an enabled module that is not installed stops startup with the install command", async () => {
-    const r = await runCli(["--config", configFile(`${gatewayYaml(prosody)}modules_enabled: [report-forward]\n`)], { GATEWAY_SECRET: prosody.component.secret });
+    const r = await runCli(["--config", configFile(`${gatewayYaml(prosody)}modules_enabled: [no-such-module]\n`)], { GATEWAY_SECRET: prosody.component.secret });
     expect(r.code).toBe(3);
-    expect(r.stderr.trim()).toBe('xmppkit-gateway: module "report-forward" is enabled but @xmppkit/report-forward is not installed (pnpm add @xmppkit/report-forward)');
+    expect(r.stderr.trim()).toBe('xmppkit-gateway: module "no-such-module" is enabled but @xmppkit/no-such-module is not installed (pnpm add @xmppkit/no-such-module)');
   });
 
   it("--check-config passes a good config; --version and --help work; bad usage exits 2", async () => {

@@ -18,6 +18,8 @@ describe("quick-start demo", () => {
     expect(out).toContain('gateway answered 200 {"status":"ok","message":"roster update complete","updated":1,"errors":0}');
     expect(out).toContain(`alice's client got a roster push: bob@localhost "Bob" subscription=both groups=Demo`);
     expect(out).toMatch(/alice entered mods@conference.localhost: the gateway is there as "abuse-desk" \(owner, moderator\)/);
+    expect(out).toMatch(/a moderation tool calls POST http:\/\/127.0.0.1:\d+\/reports: 202 \{"status":"accepted"/);
+    expect(out).toContain(`alice read in mods@conference.localhost: "Spam report about spammer@elsewhere.example"`);
     expect(out).toContain("stopped (gateway exit code 0)");
     expect(out).not.toContain("link to the server lost");
   });
