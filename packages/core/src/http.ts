@@ -39,6 +39,16 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1], port };
 }
 
+/**
+ * In a route scope: take every body as text, whatever its Content-Type, so the route parses it and answers
+ * a bad one with its own clear 400 (`curl -d` sends application/x-www-form-urlencoded; Prosody's modules
+ * never looked). The gateway's body limit still applies.
+ */
+export function acceptAnyBodyAsText(scope: FastifyInstance): void {
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
+}
+
 export function isLoopback(host: string): boolean {
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");

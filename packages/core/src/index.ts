@@ -8,6 +8,7 @@ export * from "./disco.js";
 export * from "./backoff.js";
 export * from "./limiter.js";
 export * from "./url-template.js";
+export * from "./datetime.js";
 export * from "./lifecycle.js";
 export * from "./ping.js";
 export * from "./privilege.js";

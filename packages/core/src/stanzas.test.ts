@@ -1,4 +1,4 @@
-import { mockComponent } from "@xmppkit/testing";
+import { mockClient, mockComponent } from "@xmppkit/testing";
 import { describe, expect, it } from "vitest";
 import type { XmppEntity } from "./entity.js";
 import { setupIq } from "./iq.js";
@@ -41,6 +41,21 @@ describe("stanza hooks", () => {
     await mock.receive(xml("message", { id: "pass", from: "a@b" }));
     expect(later).toEqual(["pass"]);
     expect(mock.sent.map((s) => s.attrs.id)).toEqual(["echoed"]);
+  });
+
+  it("a component's stanza without `from` is sent from its domain, before the hooks see it; an explicit one is kept", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const stanzas = setupStanzas({ entity: mock.entity });
+    const seenFrom: (string | undefined)[] = [];
+    stanzas.onOutgoing((s) => void seenFrom.push(s.attrs.from));
+    await stanzas.send(xml("message", { to: "alice@localhost" }));
+    await stanzas.send(xml("presence", { to: "room@muc/nick", from: "bot@gateway.localhost" }));
+    expect(seenFrom).toEqual(["gateway.localhost", "bot@gateway.localhost"]);
+    expect(mock.sent.map((s) => s.attrs.from)).toEqual(["gateway.localhost", "bot@gateway.localhost"]);
+
+    const client = await mockClient<XmppEntity>({ jid: "bot@localhost/r1" });
+    await setupStanzas({ entity: client.entity }).send(xml("message", { to: "alice@localhost" }));
+    expect(client.sent.at(-1)!.attrs.from).toBeUndefined(); // a client's server stamps it
   });
 
   it("is idempotent per entity", async () => {

@@ -4,7 +4,12 @@
 // it runs after the write (xmppjs-notes §2.1). So this wraps `entity.send` itself: everything the entity
 // sends — module stanzas, iqCallee replies, iqCaller requests — passes through the outgoing hooks, which can
 // observe, amend (return a replacement element) or drop (return null) it before it is written.
-import type { XmppEntity } from "./entity.js";
+//
+// A component's stanza without `from` gets the component's domain before the hooks run: XEP-0114 wants a
+// `from` on everything a component sends, Prosody fills a missing one in but other servers need not, and
+// hooks (stamping, tracking) then see the real sender. Code that sends as another of the component's JIDs
+// still says so itself.
+import { entityKind, type XmppEntity } from "./entity.js";
 import type { Element } from "./xml.js";
 
 const STANZA_NAMES = new Set(["iq", "message", "presence"]);
@@ -43,10 +48,12 @@ export function setupStanzas({ entity }: { entity: XmppEntity }): Stanzas {
   const outgoing: OutgoingHook[] = [];
   const incoming: IncomingHook[] = [];
   const rawSend = entity.send.bind(entity);
+  const component = entityKind(entity) === "component";
 
   function applyOutgoing(stanza: Element): Element | null {
     let current: Element = stanza;
     if (!STANZA_NAMES.has(current.name)) return current;
+    if (component && current.attrs.from === undefined && entity.options.domain) current.attrs.from = entity.options.domain;
     for (const hook of outgoing) {
       const result = hook(current);
       if (result === null) return null;

@@ -8,7 +8,7 @@
 // duplicates count once. A body that is not a JSON array of usernames is a 400 (Prosody: 500 or a hang),
 // too many usernames or bytes a 413, a missing or wrong bearer token a 401. Routes need the gateway's token
 // when one is set (Prosody's module has no authentication at all).
-import type { HttpServer } from "@xmppkit/core";
+import { acceptAnyBodyAsText, type HttpServer } from "@xmppkit/core";
 import type { RosterAdmin } from "./roster-admin.js";
 import { normalizeUsername } from "./username.js";
 
@@ -56,10 +56,7 @@ export function registerRosterAdminRoutes(http: HttpServer, admin: RosterAdmin, 
   const maxUsers = options.maxUsers ?? 10_000;
 
   void http.app.register(async (scope) => {
-    // Take any content type as text: `curl -d '["john"]'` sends application/x-www-form-urlencoded, and
-    // Prosody's module never looked. The body limit of the gateway still applies.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
+    acceptAnyBodyAsText(scope);
 
     scope.post(`${base}/refresh`, { preHandler: http.requireToken }, async (req, reply) => {
       let users: string[];

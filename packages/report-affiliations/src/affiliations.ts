@@ -35,7 +35,6 @@ import { EMBED_FEATURES, NS_RAA, infoElement, parseInfo, replaceInfo, type Affil
 import { trustedServer } from "./trusted.js";
 
 export interface ReportAffiliationsDeps {
-  entity: { jid: { toString(): string } | null | undefined; options: { domain?: string } };
   kind: "client" | "component";
   stanzas: Stanzas;
   iq: Iq;
@@ -114,14 +113,13 @@ export async function queryAffiliation({ iq }: { iq: Iq }, jid: string, options:
 }
 
 export function setupReportAffiliations(deps: ReportAffiliationsDeps, options: ReportAffiliationsOptions = {}): ReportAffiliations {
-  const { entity, kind, stanzas, iq, disco, delegation } = deps;
+  const { kind, stanzas, iq, disco, delegation } = deps;
   const log = deps.logger ?? silentLogger();
   const emitter = new TypedEmitter<ReportAffiliationsEvents>();
   const trusted = new Set(options.trustedServers ?? []);
   const now = options.now ?? Date.now;
   const self = options.self ?? { affiliation: "member" };
   const stamp = new Set<EmbedKind>(kind === "component" ? (options.stamp ?? ["presence-sub", "presence-directed"]) : []);
-  const ownDomain = () => (kind === "component" ? (entity.options.domain ?? "") : domainOf(entity.jid?.toString()) ?? "");
   const offs: (() => void)[] = [];
 
   async function infoFor(jid: string): Promise<AffiliationInfo> {
@@ -161,7 +159,7 @@ export function setupReportAffiliations(deps: ReportAffiliationsDeps, options: R
 
   if (kind === "component") {
     // Queries to the component's own JIDs.
-    iq.handle("get", NS_RAA, "query", (ctx) => answer(ctx.from, ctx.to || ownDomain(), "direct", async () => self));
+    iq.handle("get", NS_RAA, "query", (ctx) => answer(ctx.from, ctx.to, "direct", async () => self));
     disco.addFeature(NS_RAA, ...[...stamp].map((k) => EMBED_FEATURES[k]));
 
     // Contacts: whoever approved our subscription (the component keeps no roster of its own).
@@ -177,7 +175,7 @@ export function setupReportAffiliations(deps: ReportAffiliationsDeps, options: R
       stanzas.onOutgoing((s) => {
         const k = embedKind(s);
         if (!k || !stamp.has(k)) return;
-        const from = String(s.attrs.from ?? ownDomain());
+        const from = String(s.attrs.from); // core gives a component's stanzas its domain
         const to = String(s.attrs.to ?? "");
         const contact = to && (k !== "presence-directed" || isBareJid(to)) && isContact(from, to);
         replaceInfo(s, contact ? undefined : infoElement(self));
@@ -191,9 +189,8 @@ export function setupReportAffiliations(deps: ReportAffiliationsDeps, options: R
   async function advertised(server: string): Promise<Set<string>> {
     const hit = features.get(server);
     if (hit && hit.expires > now()) return hit.set;
-    const from = kind === "component" ? { from: ownDomain() } : {};
-    const reply = await iq.request(xml("iq", { type: "get", to: server, ...from }, xml("query", NS_DISCO_INFO)), { timeout: 30_000 });
-    const set = new Set((reply.getChild("query")?.getChildren("feature") ?? []).map((f) => String(f.attrs.var ?? "")));
+    const info = await iq.get(xml("query", NS_DISCO_INFO), server, { timeout: 30_000 });
+    const set = new Set((info?.getChildren("feature") ?? []).map((f) => String(f.attrs.var ?? "")));
     features.set(server, { set, expires: now() + (options.featureCacheTtl ?? 3_600_000) });
     return set;
   }

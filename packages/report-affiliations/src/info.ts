@@ -5,7 +5,7 @@
 // Only the XEP's values are emitted (`anonymous`, `registered`, `member`, `admin`; Prosody's module emits
 // `guest`), `since` is rounded down to the UTC day, `trust` is an integer 0–100.
 // https://xmpp.org/extensions/xep-0489.html
-import { xml, type Element } from "@xmppkit/core";
+import { formatDateTime, xml, type Element } from "@xmppkit/core";
 
 export const NS_RAA = "urn:xmpp:raa:0";
 /** Stanza kinds an entity may stamp, and the disco feature that says it does. */
@@ -38,13 +38,10 @@ export function utcDay(date: Date): Date {
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
 }
 
-/** XEP-0082 DateTime without fractions: 2024-11-22T00:00:00Z. */
-export const xep82 = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
-
 export function infoElement(info: AffiliationInfo): Element {
   if (!isAffiliation(info.affiliation)) throw new TypeError(`not a XEP-0489 affiliation: ${JSON.stringify(info.affiliation)}`);
   const attrs: Record<string, string> = { xmlns: NS_RAA, affiliation: info.affiliation };
-  if (info.since && !Number.isNaN(info.since.getTime())) attrs.since = xep82(utcDay(info.since));
+  if (info.since && !Number.isNaN(info.since.getTime())) attrs.since = formatDateTime(utcDay(info.since));
   if (info.trust !== undefined && Number.isFinite(info.trust)) attrs.trust = String(Math.max(0, Math.min(100, Math.floor(info.trust))));
   return xml("info", attrs);
 }

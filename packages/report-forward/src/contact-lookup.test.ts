@@ -17,7 +17,7 @@ async function setup(options: ContactLookupOptions = {}) {
   const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
   const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
   let t = 0;
-  const lookup = createContactLookup(kit, { from: "gateway.localhost", timeout: 200, ttl: 1000, now: () => t, ...options });
+  const lookup = createContactLookup(kit, { timeout: 200, ttl: 1000, now: () => t, ...options });
   return { mock, lookup, advance: (ms: number) => (t += ms) };
 }
 

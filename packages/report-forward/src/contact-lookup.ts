@@ -8,8 +8,6 @@ import { NS_DISCO_INFO, StanzaError, xml, type Iq } from "@xmppkit/core";
 import { reportAddress } from "./contact-addresses.js";
 
 export interface ContactLookupOptions {
-  /** Send the disco#info from this JID (a component must say which of its JIDs asks). */
-  from?: string | undefined;
   /** ms to wait for the disco#info reply (Prosody: report_forward_contact_lookup_timeout, 180 s). */
   timeout?: number;
   /** How long an answer is reused, in ms (default 1 h). Failed lookups are not cached. */
@@ -56,9 +54,8 @@ export function createContactLookup({ iq }: { iq: Iq }, options: ContactLookupOp
 
   async function ask(domain: string): Promise<ContactAddress> {
     try {
-      const attrs = { type: "get", to: domain, ...(options.from ? { from: options.from } : {}) };
-      const reply = await iq.request(xml("iq", attrs, xml("query", NS_DISCO_INFO)), { timeout: options.timeout ?? 180_000 });
-      const published = reportAddress(reply);
+      const info = await iq.get(xml("query", NS_DISCO_INFO), domain, { timeout: options.timeout ?? 180_000 });
+      const published = info ? reportAddress(info) : undefined;
       cache.delete(domain);
       cache.set(domain, { address: published, expires: now() + ttl });
       while (cache.size > cacheSize) cache.delete(cache.keys().next().value!);

@@ -10,7 +10,7 @@
 //   v0.4.1: the only acceptable anonymisation; the seed kept it), and stanza-ids the reporter's side
 //   assigned (`by` = the reporter) are left out of both the report and the copy.
 // - The reported message's time is only stated when known (the seed printed "now" when it was not).
-import { NS_DELAY, NS_FORWARD, bareJid, randomId, xml, type Element } from "@xmppkit/core";
+import { NS_DELAY, NS_FORWARD, bareJid, formatDateTime, randomId, xml, type Element } from "@xmppkit/core";
 import { renderTemplate, type TemplateVars } from "./body-template.js";
 import { NS_JID, NS_SID, type ParsedReport } from "./report.js";
 
@@ -51,7 +51,7 @@ export function templateVars(report: AcceptedReport, audience: Audience): Templa
     reporter_jid: audience === "staff" ? report.reporter : undefined,
     reason: report.reason === "unknown" ? undefined : report.reason === "spam" ? "Spam" : "Abuse",
     text: audience === "staff" ? (report.texts.en ?? report.texts[""] ?? texts[0]) : undefined,
-    reported_message_time: report.forwarded?.stamp?.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    reported_message_time: report.forwarded?.stamp && formatDateTime(report.forwarded.stamp),
     reported_message_body: audience === "staff" && body ? body.replace(/\n/g, "\n> ") : undefined,
     opt_ins: optIns.join(" and ") || undefined,
   };
@@ -74,7 +74,7 @@ function forwardedCopy(report: AcceptedReport, audience: Audience): Element | un
     audience === "staff"
       ? copyElement(fwd.message, () => false, attrs)
       : copyElement(fwd.message, reporterSideId(report.reporter), { ...attrs, to: undefined });
-  const stamp = fwd.stamp?.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const stamp = fwd.stamp && formatDateTime(fwd.stamp);
   return xml("forwarded", NS_FORWARD, ...(stamp ? [xml("delay", { xmlns: NS_DELAY, stamp })] : []), message);
 }
 

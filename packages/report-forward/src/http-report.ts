@@ -10,7 +10,7 @@
 //   400 { "status": "error", "message": "…" }         the body names what is wrong
 //   409 { "status": "duplicate", "id": "…" }           forwarded already inside the dedupe window
 //   429 { "status": "rate-limited", … }                with Retry-After
-import { bareJid, parseJid, xml, type HttpServer } from "@xmppkit/core";
+import { acceptAnyBodyAsText, bareJid, parseJid, xml, type HttpServer } from "@xmppkit/core";
 import { reportElement, type ReportSpec } from "./block-report.js";
 import type { AcceptedReport } from "./forward-message.js";
 import { parseReport } from "./report.js";
@@ -82,9 +82,7 @@ export interface ReportRoutesOptions {
 export function registerReportRoutes(http: HttpServer, desk: ReportForward, options: ReportRoutesOptions = {}): void {
   const path = `/${(options.path ?? "/reports").replace(/^\/+|\/+$/g, "")}`;
   void http.app.register(async (scope) => {
-    // Parse the JSON ourselves, so a malformed body gets the same clear 400 as a wrong field.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
+    acceptAnyBodyAsText(scope); // the JSON is parsed below, so a malformed body gets as clear a 400 as a wrong field
     scope.post(path, { preHandler: http.requireToken }, async (req, reply) => {
       let report: AcceptedReport;
       try {

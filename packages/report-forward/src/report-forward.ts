@@ -175,13 +175,9 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   const dedupe = new DedupeWindow(options.dedupeWindow ?? 3_600_000, now);
   const perReporter = new SlidingWindowLimit(options.reporterLimit ?? 20, limitWindow, now);
   const perReported = new SlidingWindowLimit(options.reportedLimit ?? 100, limitWindow, now);
-  const ownJid = () => (kind === "component" ? (entity.options.domain ?? "") : (entity.jid?.toString() ?? ""));
   const contacts = createContactLookup(
     { iq },
     {
-      get from() {
-        return kind === "component" ? ownJid() : undefined;
-      },
       timeout: options.lookupTimeout ?? 180_000,
       ttl: options.contactCacheTtl ?? 3_600_000,
       cacheSize: options.contactCacheSize ?? 256,
@@ -189,7 +185,6 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     },
   );
   const joinsOf = () => (typeof deps.joins === "function" ? deps.joins() : deps.joins);
-  const rooms = new Map<string, boolean>(); // staff JID → is a room (known once classified)
   const unkeep: (() => void)[] = [];
   const keptRooms = new Set<string>();
   let stopped = false;
@@ -198,29 +193,32 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     if (!parseJid(jid)) throw new TypeError(`not a JID: ${JSON.stringify(jid)}`);
   }
 
-  /** A staff JID is a room when its domain is a MUC service (a disco identity of category "conference"). */
-  const serviceIsMuc = new Map<string, Promise<boolean>>();
+  /**
+   * A staff JID is a room when its domain is a MUC service (a disco identity of category "conference"):
+   * one disco#info per domain, answered once; a failed one is asked again next time.
+   */
+  const mucServices = new Map<string, Promise<boolean>>();
+  const knownMuc = new Map<string, boolean>();
   async function isRoom(jid: string): Promise<boolean> {
-    const known = rooms.get(jid);
-    if (known !== undefined) return known;
     const domain = domainOf(jid)!;
     if (!parseJid(jid)?.local || domain === server) return false; // the server's own domain hosts accounts
-    let probe = serviceIsMuc.get(domain);
+    let probe = mucServices.get(domain);
     if (!probe) {
-      const attrs = { type: "get", to: domain, ...(kind === "component" ? { from: ownJid() } : {}) };
       probe = iq
-        .request(xml("iq", attrs, xml("query", NS_DISCO_INFO)), { timeout: 30_000 })
-        .then((reply) => !!reply.getChild("query")?.getChildren("identity").some((i) => i.attrs.category === "conference"))
+        .get(xml("query", NS_DISCO_INFO), domain, { timeout: 30_000 })
+        .then((info) => {
+          const muc = !!info?.getChildren("identity").some((i) => i.attrs.category === "conference");
+          knownMuc.set(domain, muc);
+          return muc;
+        })
         .catch((err: unknown) => {
-          serviceIsMuc.delete(domain); // ask again next time
+          mucServices.delete(domain);
           log.warn({ jid, err: (err as Error).message }, "could not tell whether a staff JID is a room; treating it as a user for now");
           return false;
         });
-      serviceIsMuc.set(domain, probe);
+      mucServices.set(domain, probe);
     }
-    const room = await probe;
-    if (serviceIsMuc.has(domain)) rooms.set(jid, room);
-    return room;
+    return probe;
   }
 
   async function keepStaffRooms() {
@@ -233,7 +231,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
       }
       if (keptRooms.has(jid)) continue;
       keptRooms.add(jid);
-      unkeep.push(joins.keep(jid, { nick: options.staffNick ?? "abuse-desk", ...(kind === "component" ? { from: ownJid() } : {}) }));
+      unkeep.push(joins.keep(jid, { nick: options.staffNick ?? "abuse-desk" }));
     }
   }
   const onOnline = () => void keepStaffRooms();
@@ -241,8 +239,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   if (lifecycle.online) onOnline();
 
   function waitJoined(joins: StaffRoomJoins, room: string): Promise<void> {
-    const from = kind === "component" ? ownJid() : undefined;
-    if (joins.isJoined(room, from)) return Promise.resolve();
+    if (joins.isJoined(room)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         joins.off("joined", onJoined);
@@ -265,8 +262,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
       await privilege.sendMessage(message);
       return;
     }
-    if (kind === "component") message.attrs.from = ownJid();
-    await stanzas.send(message);
+    await stanzas.send(message); // a component's goes out from its domain (core's stanzas)
   }
 
   async function deliverTo(report: AcceptedReport, jid: string, audience: Audience, extra: Partial<Destination> = {}): Promise<Destination> {
@@ -334,14 +330,13 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     };
     log.info(summary, "report received");
     emitter.emit("received", summary);
-    const reporterKey = report.reporter ?? "";
     const reportedKey = bareJid(report.reported) ?? report.reported;
-    const wait = Math.max(report.reporter ? perReporter.retryAfter(reporterKey) : 0, perReported.retryAfter(reportedKey));
-    if (wait > 0) {
-      return reject("rate-limited", report.reporter && perReporter.retryAfter(reporterKey) > 0 ? `too many reports from ${report.reporter}` : `too many reports about ${reportedKey}`, wait);
-    }
+    const reporterWait = report.reporter ? perReporter.retryAfter(report.reporter) : 0;
+    const reportedWait = perReported.retryAfter(reportedKey);
+    if (reporterWait > 0) return reject("rate-limited", `too many reports from ${report.reporter}`, reporterWait);
+    if (reportedWait > 0) return reject("rate-limited", `too many reports about ${reportedKey}`, reportedWait);
     if (dedupe.seen(dedupeKey(report, source))) return reject("duplicate", "the same report was forwarded already");
-    if (report.reporter) perReporter.take(reporterKey);
+    if (report.reporter) perReporter.take(report.reporter);
     perReported.take(reportedKey);
     const forwarded = forward(report, summary);
     forwarded.catch((err: unknown) => log.error({ err, id }, "forwarding a report failed"));
@@ -383,7 +378,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   return extend(emitter, {
     submit,
     contacts,
-    staffRooms: () => [...rooms].filter(([, r]) => r).map(([jid]) => jid),
+    staffRooms: () => staff.filter((jid) => parseJid(jid)?.local && knownMuc.get(domainOf(jid)!)),
     stop() {
       stopped = true;
       offIncoming();

@@ -1,6 +1,6 @@
 // Building a XEP-0045 join presence, and the errors a join or leave can end with.
 // https://xmpp.org/extensions/xep-0045.html#enter
-import { NS_DATA, StanzaError, xml, type Element } from "@xmppkit/core";
+import { NS_DATA, StanzaError, formatDateTime, xml, type Element } from "@xmppkit/core";
 import { NS_MUC } from "./join-tracker.js";
 
 export const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
@@ -26,8 +26,7 @@ export interface JoinPresenceOptions {
 function isoTime(value: Date | string): string {
   const date = typeof value === "string" ? new Date(value) : value;
   if (Number.isNaN(date.getTime())) throw new TypeError(`history.since is not a date: ${String(value)}`);
-  // XEP-0082 DateTime, without milliseconds.
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return formatDateTime(date);
 }
 
 /** `<presence to="room/nick"><x xmlns="http://jabber.org/protocol/muc">…</x></presence>` */
