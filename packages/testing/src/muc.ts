@@ -21,7 +21,12 @@ export interface EnteredRoom {
 export async function enterRoom(client: TestClient, room: string, nick: string, timeoutMs = 5000): Promise<EnteredRoom> {
   const before = new Set(client.received);
   await client.xmpp.send(xml("presence", { to: `${room}/${nick}` }, xml("x", { xmlns: NS_MUC })));
-  const self = await client.next((el) => el.is("presence") && el.attrs.from === `${room}/${nick}` && !el.attrs.type, timeoutMs);
+  const self = await client.next((el) => el.is("presence") && el.attrs.from === `${room}/${nick}` && (!el.attrs.type || el.attrs.type === "error"), timeoutMs);
+  if (self.attrs.type === "error") {
+    // Say why at once (a locked or missing room, a nick conflict) instead of waiting out the timeout.
+    const condition = self.getChild("error")?.children.find((c): c is Element => typeof c !== "string" && c.name !== "text")?.name ?? "undefined-condition";
+    throw Object.assign(new Error(`${room} refused ${nick}: ${condition}`), { condition });
+  }
   const created = !!self.getChild("x", NS_MUC_USER)?.getChildByAttr("code", "201");
   if (created) {
     await client.request(xml("iq", { type: "set", to: room }, xml("query", { xmlns: NS_MUC_OWNER }, xml("x", { xmlns: "jabber:x:data", type: "submit" }))));
