@@ -15,6 +15,11 @@ const errorEl = (condition: string, text?: string) =>
 const selfPresence = (to: string, r: string, nick: string, codes: string[], type?: string) =>
   xml("presence", { from: `${r}/${nick}`, to, ...(type ? { type } : {}) }, xml("x", NS_MUC_USER, xml("item", { affiliation: "none", role: type ? "none" : "participant" }), ...codes.map((code) => xml("status", { code }))));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Poll until `done()` holds: timers armed in different milliseconds fire in different turns on a slow machine. */
+async function until(done: () => boolean, timeoutMs = 1000) {
+  const end = Date.now() + timeoutMs;
+  while (!done() && Date.now() < end) await sleep(5);
+}
 
 interface Setup {
   mock: MockEntity<XmppEntity>;
@@ -77,6 +82,7 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
     const ghost = await s.ping.next("ghost", 2000);
     expect(ghost).toMatchObject({ jid: GW, room: room(1), nick: "desk", reason: "You are not currently connected to this chat", trigger: "link-restored" });
 
+    await until(() => s.results.length === 3);
     const pings = s.mock.sent.filter(isPing);
     expect(pings.map((p) => p.attrs.to).sort()).toEqual([`${room(1)}/desk`, `${room(2)}/desk`, `${room(3)}/desk`]);
     expect(pings.every((p) => p.attrs.from === GW)).toBe(true);
