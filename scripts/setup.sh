@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what xmppkit needs on a fresh Debian machine with Node 20 (run as root, no prompts):
-# Prosody + prosody-modules (e2e tests, demo), PostgreSQL (store tests), pnpm, the Node packages,
+# Prosody + prosody-modules (e2e tests, demo), PostgreSQL (store tests), Chromium (web page tests), pnpm, the Node packages,
 # and a build of every package. Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 need_apt=()
 dpkg -s prosody prosody-modules >/dev/null 2>&1 || need_apt+=(prosody prosody-modules)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium) # the audit page's browser test (playwright-core drives it)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing Debian packages: ${need_apt[*]} (run as root, or: sudo apt-get install -y ${need_apt[*]})" >&2

@@ -9,6 +9,7 @@ import type { DelegationEvents } from "./delegation.js";
 import { TypedEmitter } from "./emitter.js";
 import type { LifecycleEvents } from "./lifecycle.js";
 import type { Permissions } from "./privilege.js";
+import type { SessionEvents } from "./sessions.js";
 
 /** Events of core itself. Feature packages extend this interface. */
 export interface XmppkitEvents {
@@ -22,6 +23,10 @@ export interface XmppkitEvents {
   "namespaces-delegated": { server: string; namespaces: string[] };
   /** A delegated IQ was answered. */
   "delegated-iq-answered": DelegationEvents["answered"];
+  /** A local user's resource came online (from presence forwarded under the XEP-0356 presence permission; no IP). */
+  "session-available": SessionEvents["available"];
+  /** A local user's resource went offline. */
+  "session-unavailable": SessionEvents["unavailable"];
   /** An HTTP request was served (IP after the trusted-proxy rule). */
   "http-request": { method: string; path: string; status: number; ip: string; durationMs: number };
 }

@@ -67,6 +67,8 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
   privilege.on("granted", (p) => events.emit("permissions-granted", p));
   delegation.on("delegated", (p) => events.emit("namespaces-delegated", { server: p.server, namespaces: p.namespaces }));
   delegation.on("answered", (p) => events.emit("delegated-iq-answered", p));
+  sessions.on("available", (p) => events.emit("session-available", p));
+  sessions.on("unavailable", (p) => events.emit("session-unavailable", p));
   delegation.on("handler-error", ({ namespace, error }) => options.logger?.error({ err: error, namespace }, "delegated IQ handler failed"));
   lifecycle.on("offline", () => ping.stop());
 

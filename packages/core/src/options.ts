@@ -62,15 +62,23 @@ export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown, prefi
   );
 }
 
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+/** "90s", "15m", "28d", "1w", or a bare number of seconds ("30") → milliseconds; undefined if it is none of these. */
+export function parseDuration(v: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(v);
+  if (!m) return undefined;
+  return Number(m[1]) * DURATION_UNITS[(m[2] ?? "s") as keyof typeof DURATION_UNITS];
+}
+
 /** A duration: a number of seconds, or a string like "90s", "15m", "28d", "1w". Result in milliseconds. */
 export const duration = () =>
   z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
     if (typeof v === "number") return v * 1000;
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(v);
-    if (!m) {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
       ctx.addIssue({ code: "custom", message: `not a duration: ${JSON.stringify(v)} (use seconds, or e.g. "30s", "15m", "28d")` });
       return z.NEVER;
     }
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[(m[2] ?? "s") as "s"];
-    return Number(m[1]) * unit;
+    return ms;
   });

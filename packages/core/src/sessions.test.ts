@@ -46,6 +46,17 @@ describe("sessions from forwarded presence", () => {
     expect(kit.sessions.size).toBe(0);
   });
 
+  it("puts session-available and session-unavailable on the event bus (what audit-geoip records)", async () => {
+    const bus: string[] = [];
+    kit.events.onAny((r) => {
+      if (r.type.startsWith("session-")) bus.push(`${r.type} ${(r.payload as { jid: string }).jid} ${r.module}`);
+    });
+    await mock.receive(grant("managed_entity"));
+    await mock.receive(presence("alice@localhost/phone"));
+    await mock.receive(presence("alice@localhost/phone", { type: "unavailable" }));
+    expect(bus).toEqual(["session-available alice@localhost/phone core", "session-unavailable alice@localhost/phone core"]);
+  });
+
   it("marks the server's replay on connect (presence with <delay/>)", async () => {
     await mock.receive(grant("roster"));
     const events: SessionEvents["user-online"][] = [];

@@ -1,0 +1,38 @@
+// The gateway module: `modules_enabled: [audit-geoip]` and an `audit-geoip:` section. It records what the
+// gateway and every module put on the event bus, into the gateway's store, and serves GET /audit and /audit/.
+import { defineModule } from "@xmppkit/core";
+import { setupAuditGeoip, type AuditGeoip } from "./audit-geoip.js";
+import { registerAuditRoutes } from "./audit-http.js";
+import { auditGeoipOptions } from "./options.js";
+
+export const gatewayModule = defineModule({
+  name: "audit-geoip",
+  description: "an audit log of the gateway's events with GeoIP location for HTTP callers, in the gateway's store, with GET /audit and a page at /audit/ (Prosody's mod_audit)",
+  options: auditGeoipOptions,
+  requires: { store: true, http: true },
+  async setup(ctx, o): Promise<AuditGeoip> {
+    const { kit, log, events, store, http } = ctx;
+    if (!store) throw new Error("audit-geoip needs the gateway's store");
+    const host = kit.entity.options?.domain ?? kit.serverDomain ?? "localhost";
+    const audit = await setupAuditGeoip(
+      { events, store, logger: log },
+      {
+        host,
+        ips: o.audit_log_ips,
+        ipv4Prefix: o.audit_log_ipv4_prefix,
+        ipv6Prefix: o.audit_log_ipv6_prefix,
+        expiresAfterMs: o.audit_log_expires_after,
+        maxRows: o.audit_log_max_rows === false ? null : o.audit_log_max_rows,
+        purgeIntervalMs: o.audit_log_purge_interval,
+        location: o.audit_log_location,
+        geoipDatabase: o.audit_log_geoip_database,
+        httpExclude: o.audit_log_http_exclude,
+        extraTypes: o.audit_log_extra_events,
+        runStatus: { subject: "gateway", module: "gateway", heartbeatMs: o.audit_status_heartbeat_interval },
+      },
+    );
+    if (http) registerAuditRoutes(http, audit.log, { page: o.audit_log_web });
+    ctx.onStop(() => audit.stop());
+    return audit;
+  },
+});
