@@ -2,6 +2,7 @@
 // xmppkit-gateway: run the gateway from a YAML config.
 import { parseArgs } from "node:util";
 import { ConfigError, FatalConnectionError, createLogger } from "@xmppkit/core";
+import { runAuditCommand } from "./audit-command.js";
 import { loadConfig } from "./config.js";
 import { GATEWAY_VERSION, prepareModules, startGateway } from "./gateway.js";
 import { ModuleNotInstalledError } from "./modules.js";
@@ -15,6 +16,8 @@ Usage:
   xmppkit-gateway --config gateway.yaml          run the gateway
   xmppkit-gateway --config gateway.yaml --check-config
                                                  validate the config and the enabled modules, then exit
+  xmppkit-gateway audit --config gateway.yaml [--user JID] [--type T] [--since 7d] [--country CC] [--limit N] [--json]
+                                                 show the audit log (audit --help for every filter)
   xmppkit-gateway --version | --help
 
 Exit codes: 0 stopped cleanly (SIGTERM/SIGINT) or check passed, 1 unexpected failure, 2 bad usage,
@@ -27,6 +30,11 @@ function die(code: number, message: string): never {
 }
 
 async function main(argv: string[]) {
+  if (argv[0] === "audit") {
+    const code = await runAuditCommand(argv.slice(1), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }, process.env, process.stdout.isTTY ? process.stdout.columns : undefined);
+    process.exitCode = code;
+    return;
+  }
   let values: { config?: string; "check-config"?: boolean; version?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({

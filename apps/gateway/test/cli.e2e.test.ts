@@ -5,27 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startProsody, type Prosody } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gatewayYaml } from "./helpers.js";
-
-const BIN = resolve(import.meta.dirname, "../dist/cli.js");
-
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`CLI did not exit within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, timeoutMs);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
-}
+import { BIN, gatewayYaml, runCli } from "./helpers.js";
 
 describe("xmppkit-gateway CLI", () => {
   let prosody: Prosody;

@@ -9,7 +9,7 @@ import { recordBusEvents, type RecordBusEventsOptions } from "./bus-events.js";
 import { defaultDatabasePath, openGeoIp, type GeoIp } from "./geoip.js";
 import { trackRunStatus, type RunStatus, type RunStatusOptions } from "./run-status.js";
 
-export interface AuditGeoipOptions extends AuditLogOptions, Pick<RecordBusEventsOptions, "httpExclude" | "extraTypes"> {
+export interface AuditGeoipOptions extends AuditLogOptions, Pick<RecordBusEventsOptions, "httpExclude" | "extraTypes" | "serverDomain"> {
   /** Look up the country of IPs (`audit_log_location`, default true). */
   location?: boolean;
   /** A .mmdb file (MaxMind GeoLite2/GeoIP2 Country or City, or any ip-location-db country file); default: the bundled one. */
@@ -54,6 +54,7 @@ export async function setupAuditGeoip(
   const unsubscribe = deps.events
     ? recordBusEvents(deps.events, log, {
         ...(options.httpExclude ? { httpExclude: options.httpExclude } : {}),
+        ...(options.serverDomain ? { serverDomain: options.serverDomain } : {}),
         ...(options.extraTypes ? { extraTypes: options.extraTypes } : {}),
         onError: (err, type) => logger?.error({ err, type }, "recording an audit event failed"),
       })

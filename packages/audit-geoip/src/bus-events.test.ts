@@ -23,6 +23,7 @@ describe("bus events → audit events", () => {
 
   it("each module's events, by name only", () => {
     expect(auditInputOf(rec("roster-synced", { user: "alice@localhost", trigger: "http", added: 1, changed: 0, removed: 2, unchanged: 3, skipped: [], durationMs: 5 }, "http-roster-admin"))).toMatchObject({ module: "http-roster-admin", user: "alice@localhost", note: "roster synced (http): 1 added, 0 changed, 2 removed" });
+    expect(auditInputOf(rec("roster-synced", { user: "alice", trigger: "login", added: 0, changed: 0, removed: 0 }), { serverDomain: "localhost" })).toMatchObject({ user: "alice@localhost", host: "localhost" });
     expect(auditInputOf(rec("roster-sync-failed", { user: "bob@localhost", trigger: "login", reason: "timeout", message: "no answer in 5 s" }))).toMatchObject({ user: "bob@localhost", note: "roster sync failed (timeout): no answer in 5 s" });
     expect(auditInputOf(rec("report-received", { id: "r1", via: "http", source: "81.2.69.142", reporter: undefined, reported: "spam@elsewhere", reason: "spam" }))).toMatchObject({ actor: "81.2.69.142", ip: "81.2.69.142", note: "report about spam@elsewhere (spam) via http" });
     expect(auditInputOf(rec("report-forwarded", { id: "r1", source: "localhost", reporter: "alice@localhost/r", reported: "x@y", destinations: [{ ok: true }, { ok: false }] }))).toMatchObject({ user: "alice@localhost", note: "report about x@y forwarded to 2 destination(s), 1 failed" });

@@ -6,7 +6,12 @@ import type { AuditEventInput } from "./audit-event.js";
 import type { AuditLog } from "./audit-log.js";
 
 type Payload = Record<string, unknown>;
-type Mapper = (p: Payload, r: EventRecord) => Omit<AuditEventInput, "type" | "module"> | undefined;
+type Mapper = (p: Payload, ctx: MapContext) => Omit<AuditEventInput, "type" | "module"> | undefined;
+
+interface MapContext {
+  /** Some modules name accounts by username (http-roster-admin): qualified with the server domain. */
+  account(user: unknown): string | undefined;
+}
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
 const domainOf = (jid: string | undefined) => jid?.split("/")[0]?.split("@").pop();
@@ -48,15 +53,15 @@ export const EVENT_MAPPERS: Record<string, Mapper> = {
     note: `roster refresh asked for ${Array.isArray(p.users) ? p.users.length : 0} user(s)`,
     details: { users: p.users, method: p.method, path: p.path },
   }),
-  "roster-synced": (p) => ({
-    user: str(p.user),
-    host: domainOf(str(p.user)),
+  "roster-synced": (p, c) => ({
+    user: c.account(p.user),
+    host: domainOf(c.account(p.user)),
     note: `roster synced (${str(p.trigger) ?? "?"}): ${Number(p.added)} added, ${Number(p.changed)} changed, ${Number(p.removed)} removed`,
     details: { trigger: p.trigger, added: p.added, changed: p.changed, removed: p.removed, unchanged: p.unchanged, skipped: Array.isArray(p.skipped) ? p.skipped.length : 0, durationMs: p.durationMs },
   }),
-  "roster-sync-failed": (p) => ({
-    user: str(p.user),
-    host: domainOf(str(p.user)),
+  "roster-sync-failed": (p, c) => ({
+    user: c.account(p.user),
+    host: domainOf(c.account(p.user)),
     note: `roster sync failed (${str(p.reason) ?? "?"}): ${str(p.message) ?? ""}`,
     details: { trigger: p.trigger, reason: p.reason },
   }),
@@ -99,6 +104,8 @@ export const EVENT_MAPPERS: Record<string, Mapper> = {
 };
 
 export interface RecordBusEventsOptions {
+  /** The server whose users plain usernames belong to. */
+  serverDomain?: string | undefined;
   /** HTTP paths not recorded (default: /healthz and /metrics, which monitoring polls). */
   httpExclude?: string[];
   /** More event types to record as they are (payload as details). */
@@ -108,12 +115,16 @@ export interface RecordBusEventsOptions {
 }
 
 /** The audit input for one bus record, or undefined when it is not recorded. */
-export function auditInputOf(record: EventRecord, options: Pick<RecordBusEventsOptions, "httpExclude" | "extraTypes"> = {}): AuditEventInput | undefined {
+export function auditInputOf(record: EventRecord, options: Pick<RecordBusEventsOptions, "httpExclude" | "extraTypes" | "serverDomain"> = {}): AuditEventInput | undefined {
   const p = (record.payload ?? {}) as Payload;
   if (record.type === "http-request" && (options.httpExclude ?? DEFAULT_HTTP_EXCLUDE).includes(String(p.path))) return undefined;
   const mapper = EVENT_MAPPERS[record.type];
   if (mapper) {
-    const mapped = mapper(p, record);
+    const account = (user: unknown) => {
+      const u = str(user);
+      return u && !u.includes("@") && options.serverDomain ? `${u}@${options.serverDomain}` : u;
+    };
+    const mapped = mapper(p, { account });
     return mapped && { type: record.type, module: record.module, time: record.time, ...mapped };
   }
   if (options.extraTypes?.includes(record.type)) return { type: record.type, module: record.module, time: record.time, details: p };

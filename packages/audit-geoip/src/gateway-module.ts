@@ -18,6 +18,7 @@ export const gatewayModule = defineModule({
       { events, store, logger: log },
       {
         host,
+        serverDomain: kit.serverDomain,
         ips: o.audit_log_ips,
         ipv4Prefix: o.audit_log_ipv4_prefix,
         ipv6Prefix: o.audit_log_ipv6_prefix,
