@@ -36,14 +36,19 @@ export function normalizeRecord(record: unknown): Location | undefined {
 }
 
 let regionNames: Intl.DisplayNames | undefined;
-/** "GB" → "United Kingdom" (ICU's English name; the code itself when ICU does not know it). */
+const names = new Map<string, string>();
+/** "GB" → "United Kingdom" (ICU's English name; the code itself when ICU does not know it). Memoised. */
 export function countryName(code: string): string {
+  let name = names.get(code);
+  if (name !== undefined) return name;
   regionNames ??= new Intl.DisplayNames(["en"], { type: "region", fallback: "code" });
   try {
-    return regionNames.of(code) ?? code;
+    name = regionNames.of(code) ?? code;
   } catch {
-    return code;
+    name = code;
   }
+  if (names.size < 1000) names.set(code, name);
+  return name;
 }
 
 /** The bundled public-domain database's path. */
