@@ -43,7 +43,7 @@ storage:
 log:
   level: info
   format: ${once ? "json" : "pretty"}
-modules_enabled: [http-roster-admin, track-muc-joins, ping-muc, report-forward]
+modules_enabled: [http-roster-admin, track-muc-joins, ping-muc, report-forward, audit-geoip]
 http-roster-admin:
   http_roster_url: ${webApp.url}/contacts/%s
 rooms:
@@ -134,6 +134,12 @@ try {
   say(`a moderation tool calls POST ${reportsUrl}: ${filed.status} ${await filed.text()}`);
   const posted = await alice.next((el) => el.is("message") && el.attrs.type === "groupchat" && el.attrs.from === `${room}/abuse-desk`, 10_000);
   say(`alice read in ${room}: ${JSON.stringify(posted.getChildText("body").split("\n")[0])} (and the XEP-0377 payload)`);
+
+  // audit-geoip recorded all of it: the start, the link, alice's session, every HTTP call, the sync, the report.
+  await new Promise((r) => setTimeout(r, 500)); // events are written in batches, within 200 ms
+  const audit = await fetch(`http://127.0.0.1:${httpPort}/audit?since=1h&limit=1000`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json());
+  const types = [...new Set(audit.events.map((e) => e.type))].sort();
+  say(`the audit log has ${audit.events.length} events (${types.join(", ")}); read them at http://127.0.0.1:${httpPort}/audit/ or with: xmppkit-gateway audit --config ${configPath}`);
   await alice.stop();
 } catch (err) {
   say(`check failed: ${err.message}`);
