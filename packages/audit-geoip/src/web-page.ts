@@ -64,6 +64,8 @@ export const AUDIT_PAGE_HTML = `<!doctype html>
 export const AUDIT_PAGE_JS = `"use strict";
 (function () {
   var SVG = "http://www.w3.org/2000/svg";
+  // Relative to the page (/audit/), so the page also works behind a reverse proxy under a sub-path.
+  var EVENTS = new URL("../audit", location.href).pathname, SUMMARY = new URL("summary", location.href).pathname;
   var tokenInput = document.getElementById("token");
   var filters = document.getElementById("filters");
   var status = document.getElementById("status");
@@ -148,7 +150,7 @@ export const AUDIT_PAGE_JS = `"use strict";
     say("loading…");
     tbody.textContent = "";
     next = null;
-    return Promise.all([get("/audit", params({ limit: "100" })), get("/audit/summary", params())]).then(function (r) {
+    return Promise.all([get(EVENTS, params({ limit: "100" })), get(SUMMARY, params())]).then(function (r) {
       addRows(r[0].events);
       next = r[0].next || null;
       more.hidden = !next;
@@ -160,7 +162,7 @@ export const AUDIT_PAGE_JS = `"use strict";
   }
   more.addEventListener("click", function () {
     if (!next) return;
-    get("/audit", params({ limit: "100", cursor: next })).then(function (page) {
+    get(EVENTS, params({ limit: "100", cursor: next })).then(function (page) {
       addRows(page.events);
       next = page.next || null;
       more.hidden = !next;
