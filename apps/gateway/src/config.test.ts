@@ -106,4 +106,13 @@ describe("gateway config", () => {
     expect(config.component.domain).toBe("gateway.example.org");
     expect(config.http.token).toBeUndefined(); // ${GATEWAY_HTTP_TOKEN:-} with the variable unset
   });
+
+  it("a command that needs only some sections can stand in for unset variables elsewhere (xmppkit-gateway audit)", () => {
+    const yaml = "component:\n  service: xmpp://127.0.0.1:5347\n  domain: gw.localhost\n  secret: ${SECRET}\nserver_domain: localhost\nstorage:\n  postgres: postgres://audit:${PGPASS}@db/x\n";
+    const unset = (_n: string, path: (string | number)[]) => (path[0] === "storage" ? undefined : "stand-in");
+    expect(() => parseConfig(yaml, { env: {}, unsetEnv: unset })).toThrow(/storage\.postgres .*environment variable PGPASS is not set/);
+    const { config } = parseConfig(yaml, { env: { PGPASS: "pw" }, unsetEnv: unset });
+    expect(config.storage.postgres).toBe("postgres://audit:pw@db/x");
+    expect(config.component.secret).toBe("stand-in");
+  });
 });

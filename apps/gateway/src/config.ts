@@ -116,25 +116,31 @@ function splitPath(path: string): (string | number)[] {
   return out;
 }
 
+/** A stand-in for an unset variable at `path` (a command that does not use it), or undefined: an error. */
+export type UnsetEnv = (name: string, path: (string | number)[]) => string | undefined;
+
 /** Replace `${NAME}` and `${NAME:-default}` in every string; collect the names that are not set. */
 export function interpolateEnv(
   value: unknown,
   env: NodeJS.ProcessEnv,
   path: (string | number)[] = [],
   missing: { path: (string | number)[]; name: string }[] = [],
+  unset?: UnsetEnv,
 ): unknown {
   if (typeof value === "string") {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
       const v = env[name];
       if (v !== undefined && v !== "") return v;
       if (fallback !== undefined) return fallback;
+      const stand = unset?.(name, path);
+      if (stand !== undefined) return stand;
       missing.push({ path, name });
       return "";
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, i], missing));
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, i], missing, unset));
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k], missing)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k], missing, unset)]));
   }
   return value;
 }
@@ -153,7 +159,7 @@ function fail(map: SourceMap, issues: { path: string; message: string }[]): neve
 }
 
 /** Parse and validate config text. Module sections are returned raw: each module validates its own. */
-export function parseConfig(text: string, options: { source?: string; env?: NodeJS.ProcessEnv } = {}): { config: GatewayConfig; sourceMap: SourceMap } {
+export function parseConfig(text: string, options: { source?: string; env?: NodeJS.ProcessEnv; unsetEnv?: UnsetEnv } = {}): { config: GatewayConfig; sourceMap: SourceMap } {
   const source = options.source ?? "config";
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -167,7 +173,7 @@ export function parseConfig(text: string, options: { source?: string; env?: Node
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) fail(map, [{ path: "", message: "the config must be a YAML mapping (key: value)" }]);
 
   const missing: { path: (string | number)[]; name: string }[] = [];
-  const data = interpolateEnv(raw, options.env ?? process.env, [], missing) as Record<string, unknown>;
+  const data = interpolateEnv(raw, options.env ?? process.env, [], missing, options.unsetEnv) as Record<string, unknown>;
   const issues: { path: string; message: string }[] = missing.map((m) => ({
     path: joinPath("", m.path),
     message: `environment variable ${m.name} is not set`,
@@ -203,13 +209,13 @@ export function parseConfig(text: string, options: { source?: string; env?: Node
   return { config: { ...parsed.data!, moduleSections, source }, sourceMap: map };
 }
 
-export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env) {
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env, unsetEnv?: UnsetEnv) {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
     throw new ConfigError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseConfig(text, { source: path, env });
+  return parseConfig(text, { source: path, env, ...(unsetEnv ? { unsetEnv } : {}) });
 }
 

@@ -128,7 +128,8 @@ audit-geoip:
     await gateway!.stop();
     gateway = undefined;
 
-    const table = await runCli(["audit", "--config", configPath, "--since", "1h"], env());
+    // No GATEWAY_SECRET in this shell: the audit command needs only the storage settings.
+    const table = await runCli(["audit", "--config", configPath, "--since", "1h"]);
     expect(table.code, table.stderr).toBe(0);
     const lines = table.stdout.trimEnd().split("\n");
     expect(lines[1]).toMatch(/^Date\s+Source\s+Event\s+User\s+IP\s+Location\s+Note$/);
