@@ -71,24 +71,3 @@ export function detailsJson(details: Record<string, unknown> | undefined): strin
   });
   return json === "{}" ? undefined : json;
 }
-
-/** The event types the gateway records, for the page's and the CLI's help. Producers may add their own. */
-export const GATEWAY_EVENT_TYPES = [
-  "gateway-started",
-  "gateway-stopped",
-  "gateway-crashed",
-  "link-up",
-  "link-down",
-  "permissions-granted",
-  "namespaces-delegated",
-  "session-available",
-  "session-unavailable",
-  "http-request",
-  "roster-synced",
-  "roster-sync-failed",
-  "report-received",
-  "report-forwarded",
-  "report-rejected",
-  "affiliation-queried",
-  "muc-ghost-detected",
-] as const;

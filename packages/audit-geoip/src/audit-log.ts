@@ -13,27 +13,17 @@ import { normalizeIp, truncateIp } from "./ip.js";
 export const AUDIT_TABLE = "xmppkit_audit";
 const DAY_MS = 86_400_000;
 
+/** The table and its indexes; the dialects differ only in the integer type of the millisecond time. */
+const auditTableSql = (timeType: "INTEGER" | "BIGINT") => `CREATE TABLE ${AUDIT_TABLE} (
+  id TEXT PRIMARY KEY, time_ms ${timeType} NOT NULL, type TEXT NOT NULL, actor TEXT, user_jid TEXT, host TEXT NOT NULL,
+  resource TEXT, ip TEXT, country_code TEXT, country_name TEXT, continent TEXT, module TEXT NOT NULL, details TEXT, note TEXT);
+CREATE INDEX ${AUDIT_TABLE}_time ON ${AUDIT_TABLE} (time_ms, id);
+CREATE INDEX ${AUDIT_TABLE}_user ON ${AUDIT_TABLE} (user_jid, time_ms);
+CREATE INDEX ${AUDIT_TABLE}_type ON ${AUDIT_TABLE} (type, time_ms);
+CREATE INDEX ${AUDIT_TABLE}_country ON ${AUDIT_TABLE} (country_code, time_ms);`;
+
 export const AUDIT_MIGRATIONS: Migration[] = [
-  {
-    version: 1,
-    name: "audit events",
-    sql: {
-      sqlite: `CREATE TABLE ${AUDIT_TABLE} (
-        id TEXT PRIMARY KEY, time_ms INTEGER NOT NULL, type TEXT NOT NULL, actor TEXT, user_jid TEXT, host TEXT NOT NULL,
-        resource TEXT, ip TEXT, country_code TEXT, country_name TEXT, continent TEXT, module TEXT NOT NULL, details TEXT, note TEXT);
-        CREATE INDEX ${AUDIT_TABLE}_time ON ${AUDIT_TABLE} (time_ms, id);
-        CREATE INDEX ${AUDIT_TABLE}_user ON ${AUDIT_TABLE} (user_jid, time_ms);
-        CREATE INDEX ${AUDIT_TABLE}_type ON ${AUDIT_TABLE} (type, time_ms);
-        CREATE INDEX ${AUDIT_TABLE}_country ON ${AUDIT_TABLE} (country_code, time_ms);`,
-      postgres: `CREATE TABLE ${AUDIT_TABLE} (
-        id TEXT PRIMARY KEY, time_ms BIGINT NOT NULL, type TEXT NOT NULL, actor TEXT, user_jid TEXT, host TEXT NOT NULL,
-        resource TEXT, ip TEXT, country_code TEXT, country_name TEXT, continent TEXT, module TEXT NOT NULL, details TEXT, note TEXT);
-        CREATE INDEX ${AUDIT_TABLE}_time ON ${AUDIT_TABLE} (time_ms, id);
-        CREATE INDEX ${AUDIT_TABLE}_user ON ${AUDIT_TABLE} (user_jid, time_ms);
-        CREATE INDEX ${AUDIT_TABLE}_type ON ${AUDIT_TABLE} (type, time_ms);
-        CREATE INDEX ${AUDIT_TABLE}_country ON ${AUDIT_TABLE} (country_code, time_ms);`,
-    },
-  },
+  { version: 1, name: "audit events", sql: { sqlite: auditTableSql("INTEGER"), postgres: auditTableSql("BIGINT") } },
 ];
 
 const COLUMNS = ["id", "time_ms", "type", "actor", "user_jid", "host", "resource", "ip", "country_code", "country_name", "continent", "module", "details", "note"];
