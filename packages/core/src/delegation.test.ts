@@ -42,10 +42,10 @@ describe("wrap/unwrap", () => {
     expect(reply.children).toHaveLength(0);
   });
 
-  it("an error travels as an inner <iq type=error> echoing the request payload", () => {
-    const reply = innerReply(forwardedIq({ from: "bob@localhost/r1", to: "alice@localhost" }), new StanzaError("forbidden", "auth"));
+  it("an error travels as an inner <iq type=error> echoing the request payload by name and namespace only", () => {
+    const reply = innerReply(forwardedIq({ from: "bob@localhost/r1", to: "alice@localhost" }, xml("query", { xmlns: RAA, x: "1" }, xml("deep"))), new StanzaError("forbidden", "auth"));
     expect(reply.attrs.type).toBe("error");
-    expect(reply.getChild("query", RAA)).toBeDefined();
+    expect(reply.getChild("query", RAA)!.toString()).toBe(`<query xmlns="${RAA}"/>`);
     expect(reply.getChild("error")!.attrs.type).toBe("auth");
     expect(reply.getChild("error")!.getChild("forbidden", "urn:ietf:params:xml:ns:xmpp-stanzas")).toBeDefined();
   });
@@ -147,5 +147,33 @@ describe("delegation on a component", () => {
     kit.events.on("delegated-iq-answered", (r) => seen.push(r.payload));
     await mock.receive(delegatedRequest(forwardedIq({ from: "bob@localhost/r1", to: "alice@localhost" })));
     expect(seen).toEqual([{ namespace: RAA, from: "bob@localhost/r1", to: "alice@localhost", type: "result" }]);
+  });
+
+  it("ignores a delegation announced by anyone but our server (a remote server over s2s, a user)", async () => {
+    for (const from of ["evil.example", "component2.localhost", "mallory@localhost/x"]) {
+      await mock.receive(xml("message", { from, to: "gateway.localhost" }, xml("delegation", NS, xml("delegated", { namespace: RAA }))));
+    }
+    expect(kit.delegation.delegated.size).toBe(0);
+    // …so the forged server cannot have its IQs answered either.
+    await mock.receive(delegatedRequest(forwardedIq({ from: "trusted.example", to: "boss@evil.example" }), NS, "evil.example"));
+    expect(mock.sent.at(-1)!.getChild("error")!.getChild("forbidden")).toBeDefined();
+  });
+
+  it("never answers a delegated IQ addressed outside the delegating server", async () => {
+    await announce();
+    await mock.receive(delegatedRequest(forwardedIq({ from: "trusted.example", to: "boss@evil.example" })));
+    const inner = mock.sent.at(-1)!.getChild("delegation", NS)!.getChild("forwarded")!.getChild("iq")!;
+    expect(inner.attrs.type).toBe("error");
+    expect(inner.getChild("error")!.getChild("forbidden")).toBeDefined();
+    expect(inner.getChild("info", RAA)).toBeUndefined();
+  });
+
+  it("a deeply nested payload (8,000 levels) is answered, not a stack overflow", async () => {
+    await announce();
+    let deep = xml("x");
+    for (let i = 0; i < 8000; i++) deep = xml("x", {}, deep);
+    await mock.receive(delegatedRequest(forwardedIq({ from: "bob@localhost/r1" }, xml("query", { xmlns: "urn:example:unhandled" }, deep))));
+    const inner = mock.sent.at(-1)!.getChild("delegation", NS)!.getChild("forwarded")!.getChild("iq")!;
+    expect(inner.getChild("error")!.getChild("service-unavailable")).toBeDefined();
   });
 });

@@ -9,12 +9,13 @@
 //   (omitted when the forwarded IQ had none), same id;
 // - an error goes back as an outer *result* wrapping an inner <iq type="error">: an outer error makes the
 //   server answer service-unavailable instead.
-import { TypedEmitter, extend } from "./emitter.js";
+import { TypedEmitter, extend, type ListenerErrorHandler } from "./emitter.js";
 import type { Disco, DiscoInfo } from "./disco.js";
 import { StanzaError } from "./errors.js";
 import type { Iq, IqHandlerContext } from "./iq.js";
+import type { Logger } from "./logger.js";
 import type { Stanzas } from "./stanzas.js";
-import { NS_FORWARD, childElements, isServerJid, xml, type Element } from "./xml.js";
+import { NS_FORWARD, childElements, domainOf, isServerJid, normalizeJid, xml, type Element } from "./xml.js";
 
 export const NS_DELEGATION_2 = "urn:xmpp:delegation:2";
 export const NS_DELEGATION_1 = "urn:xmpp:delegation:1";
@@ -75,7 +76,10 @@ export function innerReply(forwarded: Element, outcome: Element | true | StanzaE
   };
   if (forwarded.attrs.to) attrs.from = forwarded.attrs.to;
   if (outcome instanceof StanzaError) {
-    return xml("iq", { ...attrs, type: "error" }, ...childElements(forwarded).slice(0, 1), outcome.toElement());
+    // The payload is echoed by name and namespace only: it may be arbitrarily deep.
+    const payload = childElements(forwarded)[0];
+    const echo = payload ? [xml(payload.name, payload.attrs.xmlns ? { xmlns: payload.attrs.xmlns } : {})] : [];
+    return xml("iq", { ...attrs, type: "error" }, ...echo, outcome.toElement());
   }
   return xml("iq", { ...attrs, type: "result" }, ...(outcome === true ? [] : [outcome]));
 }
@@ -85,8 +89,18 @@ export function wrapDelegated(ns: string, inner: Element): Element {
   return xml("delegation", ns, xml("forwarded", NS_FORWARD, inner));
 }
 
-export function setupDelegation({ stanzas, iq, disco }: { stanzas: Stanzas; iq: Iq; disco: Disco }): Delegation {
-  const emitter = new TypedEmitter<DelegationEvents>();
+export interface DelegationDeps {
+  stanzas: Stanzas;
+  iq: Iq;
+  disco: Disco;
+  /** Server domains whose announcements are believed (see `trustedServerDomains`). */
+  trustedServers: ReadonlySet<string>;
+  logger?: Logger | undefined;
+  onListenerError?: ListenerErrorHandler | undefined;
+}
+
+export function setupDelegation({ stanzas, iq, disco, trustedServers, logger, onListenerError }: DelegationDeps): Delegation {
+  const emitter = new TypedEmitter<DelegationEvents>(onListenerError);
   const delegated = new Map<string, Set<string>>();
   const handlers = new Map<string, { handler: DelegatedIqHandler; options: DelegationHandlerOptions }>();
 
@@ -94,9 +108,13 @@ export function setupDelegation({ stanzas, iq, disco }: { stanzas: Stanzas; iq: 
   stanzas.onIncoming((stanza) => {
     if (stanza.name !== "message") return;
     const d = stanza.getChild("delegation", NS_DELEGATION_2) ?? stanza.getChild("delegation", NS_DELEGATION_1);
-    if (!d) return;
-    const server = stanza.attrs.from as string | undefined;
-    if (!isServerJid(server)) return;
+    if (!d || d.getChild("forwarded")) return;
+    const server = normalizeJid(stanza.attrs.from as string | undefined) ?? undefined;
+    // Only our own server delegates: a remote server announcing a delegation to itself is ignored.
+    if (!isServerJid(server) || !trustedServers.has(server)) {
+      logger?.warn({ from: stanza.attrs.from, trusted: [...trustedServers] }, "ignored a XEP-0355 delegation announcement from a sender that is not our server");
+      return true;
+    }
     const set = delegated.get(server) ?? new Set<string>();
     delegated.set(server, set);
     for (const el of d.getChildren("delegated")) {
@@ -123,7 +141,7 @@ export function setupDelegation({ stanzas, iq, disco }: { stanzas: Stanzas; iq: 
 
   for (const ns of [NS_DELEGATION_2, NS_DELEGATION_1]) {
     iq.handle("set", ns, "delegation", async (ctx) => {
-      const server = ctx.from;
+      const server = normalizeJid(ctx.from) ?? "";
       // Only a server that delegated something to us may forward IQs; anything else is a forgery.
       if (!isServerJid(server) || !delegated.has(server)) {
         throw new StanzaError("forbidden", "auth", "not a delegating server");
@@ -136,6 +154,10 @@ export function setupDelegation({ stanzas, iq, disco }: { stanzas: Stanzas; iq: 
       let outcome: Element | true | StanzaError;
       if (!h || !delegated.get(server)!.has(namespace)) {
         outcome = new StanzaError("service-unavailable", "cancel");
+      } else if (forwarded.attrs.to && domainOf(forwarded.attrs.to) !== server) {
+        // A server delegates IQs to itself and its own accounts only; anything else is not ours to answer.
+        logger?.warn({ server, to: forwarded.attrs.to, namespace }, "refused a delegated IQ addressed outside the delegating server");
+        outcome = new StanzaError("forbidden", "auth", "not addressed to the delegating server or its users");
       } else {
         try {
           outcome = await h.handler({

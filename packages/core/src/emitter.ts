@@ -3,13 +3,24 @@
 
 export type EventMap = Record<string, unknown>;
 export type Listener<T> = (payload: T) => void;
+/** Told about a listener that threw; the emitter and the other listeners go on. */
+export type ListenerErrorHandler = (err: unknown, event: string) => void;
+
+/** A listener error handler that logs through `logger` (pino's `error(object, message)`). */
+export function logListenerErrors(logger: { error(obj: object, msg: string): void } | undefined, what = "an event listener failed"): ListenerErrorHandler {
+  return (err, event) => {
+    if (logger) logger.error({ err, event }, what);
+    else console.error(`xmppkit: ${what} (${event}):`, err);
+  };
+}
 
 export class TypedEmitter<E extends EventMap> {
   #listeners = new Map<keyof E, Set<Listener<never>>>();
-  #onError: (err: unknown, event: string) => void;
+  #onError: ListenerErrorHandler;
 
-  constructor(onError?: (err: unknown, event: string) => void) {
-    this.#onError = onError ?? ((err, event) => queueMicrotask(() => { throw Object.assign(err as Error, { event }); }));
+  /** `onError` hears about listeners that throw (default: a line on stderr); it never ends the process. */
+  constructor(onError?: ListenerErrorHandler) {
+    this.#onError = onError ?? logListenerErrors(undefined);
   }
 
   on<K extends keyof E>(event: K, listener: Listener<E[K]>): () => void {

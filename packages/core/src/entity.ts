@@ -46,3 +46,18 @@ export function entityKind(entity: XmppEntity): EntityKind {
 export function entityDomain(entity: XmppEntity): string {
   return entity.jid?.domain ?? entity.options.domain ?? "";
 }
+
+/**
+ * The server domains an entity believes XEP-0356 and XEP-0355 announcements from: the configured ones; else
+ * a client's own domain, or for a component the domain it is a subdomain of (`gateway.example.org` →
+ * `example.org`, the usual layout). A remote server over s2s is never one of them.
+ */
+export function trustedServerDomains(entity: XmppEntity, configured?: string | readonly string[]): Set<string> {
+  const list = configured === undefined ? [] : typeof configured === "string" ? [configured] : [...configured];
+  if (list.length === 0) {
+    const own = entity.options.domain ?? entity.jid?.domain;
+    if (own && entityKind(entity) === "client") list.push(own);
+    else if (own && own.includes(".")) list.push(own.slice(own.indexOf(".") + 1));
+  }
+  return new Set(list.map((d) => d.toLowerCase()));
+}

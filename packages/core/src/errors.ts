@@ -73,3 +73,26 @@ export class ConfigError extends Error {
     super(message);
   }
 }
+
+/**
+ * A stanza core refused to write: it holds a character XML 1.0 forbids, or it is larger than the server
+ * accepts. Either would make the server close the stream and drop the link for everything in flight, so
+ * the stanza never reaches the wire and the caller gets this instead.
+ */
+export class StanzaRefusedError extends Error {
+  override name = "StanzaRefusedError";
+  constructor(
+    readonly reason: "forbidden-character" | "too-large",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A stanza was sent while there is no link to the server (down, reconnecting, or stopped). */
+export class LinkDownError extends Error {
+  override name = "LinkDownError";
+  constructor(message = "not connected to the server") {
+    super(message);
+  }
+}

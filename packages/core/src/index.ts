@@ -3,6 +3,7 @@ export * from "./errors.js";
 export * from "./entity.js";
 export * from "./emitter.js";
 export * from "./stanzas.js";
+export * from "./wire.js";
 export * from "./iq.js";
 export * from "./disco.js";
 export * from "./backoff.js";

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { entityKind, type IncomingContext, type XmppEntity } from "./entity.js";
 import { IqTimeoutError, StanzaError } from "./errors.js";
+import type { Logger } from "./logger.js";
 import type { Stanzas } from "./stanzas.js";
 import { firstChildElement, normalizeJid, xml, type Element } from "./xml.js";
 
@@ -48,6 +49,8 @@ export interface Iq {
   handle(type: "get" | "set", ns: string, name: string, handler: IqHandler): void;
   /** Number of requests awaiting a reply. */
   readonly pending: number;
+  /** Fail every request awaiting a reply with `err` (the link dropped: no reply will come). */
+  rejectAll(err: Error): void;
   /** Observe each reply's round trip (for metrics). */
   onLatency(fn: (ms: number, ok: boolean) => void): void;
 }
@@ -60,7 +63,7 @@ interface Pending {
   started: number;
 }
 
-export function setupIq({ entity, stanzas }: { entity: XmppEntity; stanzas: Stanzas }): Iq {
+export function setupIq({ entity, stanzas, logger }: { entity: XmppEntity; stanzas: Stanzas; logger?: Logger | undefined }): Iq {
   const pending = new Map<string, Pending>();
   const latencyObservers: ((ms: number, ok: boolean) => void)[] = [];
 
@@ -147,7 +150,12 @@ export function setupIq({ entity, stanzas }: { entity: XmppEntity; stanzas: Stan
         return result === undefined ? next() : result;
       } catch (err) {
         if (err instanceof StanzaError) return err.toElement();
-        throw err;
+        // A handler's bug is this request's problem only: answer it, and keep it off the entity's `error`
+        // event (which speaks of the link).
+        const where = { err, ns, name, type, from: stanza.attrs.from };
+        if (logger) logger.error(where, "an IQ handler failed");
+        else console.error("xmppkit: an IQ handler failed", where);
+        return new StanzaError("internal-server-error", "wait").toElement();
       }
     });
   }
@@ -159,6 +167,13 @@ export function setupIq({ entity, stanzas }: { entity: XmppEntity; stanzas: Stan
     handle,
     get pending() {
       return pending.size;
+    },
+    rejectAll(err) {
+      for (const [id, p] of [...pending]) {
+        pending.delete(id);
+        clearTimeout(p.timer);
+        p.reject(err);
+      }
     },
     onLatency(fn) {
       latencyObservers.push(fn);

@@ -3,7 +3,9 @@
 // they need from it explicitly.
 import { setupDelegation, type Delegation } from "./delegation.js";
 import { setupDisco, type Disco, type Identity } from "./disco.js";
-import { entityKind, type EntityKind, type XmppEntity } from "./entity.js";
+import { logListenerErrors } from "./emitter.js";
+import { entityKind, trustedServerDomains, type EntityKind, type XmppEntity } from "./entity.js";
+import { LinkDownError } from "./errors.js";
 import { EventBus } from "./events.js";
 import { setupIq, type Iq } from "./iq.js";
 import { setupLifecycle, type Lifecycle, type LifecycleOptions } from "./lifecycle.js";
@@ -13,15 +15,23 @@ import { setupPing, type Ping, type PingOptions } from "./ping.js";
 import { setupPrivilege, type Privilege } from "./privilege.js";
 import { setupSessions, type Sessions } from "./sessions.js";
 import { setupStanzas, type Stanzas } from "./stanzas.js";
+import type { WireOptions } from "./wire.js";
 
 export interface KitOptions {
-  /** The server (VirtualHost) whose users the privileges cover. Default: the entity's own domain for a
-   * client; for a component, the server that sends the first privilege announcement. */
+  /**
+   * The server (VirtualHost) whose users the privileges cover. XEP-0356 and XEP-0355 announcements are
+   * believed from it (and `serverDomains`) only. Default: a client's own domain; for a component, the domain
+   * it is a subdomain of (`gateway.example.org` → `example.org`).
+   */
   serverDomain?: string;
+  /** More VirtualHosts of the same server whose announcements are believed. */
+  serverDomains?: string[];
   /** The disco identity (default: component/generic "xmppkit" for components, none for clients). */
   identity?: Identity | null;
   lifecycle?: LifecycleOptions;
   ping?: PingOptions;
+  /** The outgoing stanza guard (size limit). */
+  wire?: WireOptions;
   events?: EventBus;
   logger?: Logger;
   metrics?: Metrics;
@@ -31,6 +41,8 @@ export interface Kit {
   readonly entity: XmppEntity;
   readonly kind: EntityKind;
   readonly serverDomain: string | undefined;
+  /** The server domains whose announcements are believed, and whose users this entity serves. */
+  readonly serverDomains: ReadonlySet<string>;
   readonly stanzas: Stanzas;
   readonly iq: Iq;
   readonly disco: Disco;
@@ -46,35 +58,44 @@ export interface Kit {
 /** Wire core onto an entity. Call before `start()`: the server's announcements arrive during the handshake. */
 export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
   const kind = entityKind(entity);
-  const events = options.events ?? new EventBus();
-  const stanzas = setupStanzas({ entity });
-  const iq = setupIq({ entity, stanzas });
+  const logger = options.logger;
+  const onListenerError = logListenerErrors(logger);
+  const events = options.events ?? new EventBus(onListenerError);
+  const stanzas = setupStanzas({ entity, logger }, options.wire);
+  const iq = setupIq({ entity, stanzas, logger });
   const disco = setupDisco({ iq });
   const identity = options.identity === undefined && kind === "component" ? { category: "component", type: "generic", name: "xmppkit" } : options.identity;
   if (identity) disco.addIdentity(identity);
-  const lifecycle = setupLifecycle({ entity }, options.lifecycle);
+  const lifecycle = setupLifecycle({ entity }, { onListenerError, ...options.lifecycle });
+  const serverDomains = trustedServerDomains(entity, options.serverDomain ? [options.serverDomain, ...(options.serverDomains ?? [])] : options.serverDomains);
   const serverDomain = options.serverDomain ?? (kind === "client" ? entity.options.domain : undefined);
   const ping = setupPing(
     { entity, iq, disco, lifecycle },
     { ...(serverDomain ? { target: serverDomain } : {}), ...options.ping },
   );
-  const privilege = setupPrivilege({ entity, stanzas, iq }, serverDomain ? { server: serverDomain } : {});
-  const delegation = setupDelegation({ stanzas, iq, disco });
-  const sessions = setupSessions({ stanzas, privilege, lifecycle });
+  const privilege = setupPrivilege({ entity, stanzas, iq, logger }, { server: serverDomain, trustedServers: [...serverDomains], onListenerError });
+  const delegation = setupDelegation({ stanzas, iq, disco, trustedServers: serverDomains, logger, onListenerError });
+  const sessions = setupSessions({ stanzas, privilege, lifecycle, onListenerError });
 
   lifecycle.on("online", (p) => events.emit("link-up", p));
-  lifecycle.on("link-lost", (p) => events.emit("link-down", p));
+  lifecycle.on("link-lost", (p) => {
+    events.emit("link-down", p);
+    // The replies cannot come over a new stream: fail what waits for them now, not after the IQ timeout.
+    if (!(entity as { streamManagement?: { enabled?: boolean } }).streamManagement?.enabled) {
+      iq.rejectAll(new LinkDownError(`the link to the server dropped (${p.reason}) before the reply came`));
+    }
+  });
   privilege.on("granted", (p) => events.emit("permissions-granted", p));
   delegation.on("delegated", (p) => events.emit("namespaces-delegated", { server: p.server, namespaces: p.namespaces }));
   delegation.on("answered", (p) => events.emit("delegated-iq-answered", p));
   sessions.on("available", (p) => events.emit("session-available", p));
   sessions.on("unavailable", (p) => events.emit("session-unavailable", p));
-  delegation.on("handler-error", ({ namespace, error }) => options.logger?.error({ err: error, namespace }, "delegated IQ handler failed"));
+  delegation.on("handler-error", ({ namespace, error }) => logger?.error({ err: error, namespace }, "delegated IQ handler failed"));
   lifecycle.on("offline", () => ping.stop());
 
   if (options.metrics) instrument({ stanzas, iq, lifecycle, entity }, options.metrics);
 
-  return { entity, kind, serverDomain, stanzas, iq, disco, lifecycle, ping, privilege, delegation, sessions, events };
+  return { entity, kind, serverDomain, serverDomains, stanzas, iq, disco, lifecycle, ping, privilege, delegation, sessions, events };
 }
 
 function instrument(

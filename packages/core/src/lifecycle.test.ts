@@ -16,8 +16,8 @@ describe("lifecycle", () => {
     const reconnecting = lc.next("reconnecting", 1000);
     const lost = lc.next("link-lost", 1000);
     mock.dropLink();
-    expect(await lost).toEqual({ reason: "connection closed" });
-    expect(await reconnecting).toEqual({ attempt: 1, delayMs: 60_000 });
+    expect(await lost).toEqual({ reason: "the connection closed" });
+    expect(await reconnecting).toEqual({ attempt: 1, delayMs: 60_000, reason: "the connection closed" });
     expect(lc.online).toBe(false);
     await lc.stop();
   });

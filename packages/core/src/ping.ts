@@ -3,7 +3,7 @@
 // https://xmpp.org/extensions/xep-0199.html
 import type { Disco } from "./disco.js";
 import { entityDomain, type XmppEntity } from "./entity.js";
-import { IqTimeoutError } from "./errors.js";
+import { IqTimeoutError, StanzaError } from "./errors.js";
 import type { Iq } from "./iq.js";
 import type { Lifecycle } from "./lifecycle.js";
 import { xml } from "./xml.js";
@@ -40,8 +40,8 @@ export function setupPing(
     try {
       await iq.get(xml("ping", NS_PING), to, { timeout: timeoutMs });
     } catch (err) {
-      if (err instanceof IqTimeoutError) throw err;
-      // Any error reply is still a reply: the link works.
+      // Any error reply is still a reply: the link works. A timeout or a failed send is not.
+      if (!(err instanceof StanzaError)) throw err;
     }
     return performance.now() - started;
   }

@@ -159,4 +159,24 @@ describe("privilege helpers on a component", () => {
     expect(sent.attrs).toMatchObject({ to: "alice@localhost", type: "get" });
     expect(sent.getChild("privileged_iq")!.getChild("iq")!.attrs.xmlns).toBe("jabber:client");
   });
+
+  it("believes announcements from our server only: a remote server, another component or a user is ignored", async () => {
+    for (const from of ["evil.example", "component2.localhost", "alice@localhost/x"]) {
+      await mock.receive(xml("message", { to: "gateway.localhost", from }, PROSODY_ANNOUNCEMENT.getChild("privilege")!));
+    }
+    expect(kit.privilege.servers.size).toBe(0);
+    await mock.receive(PROSODY_ANNOUNCEMENT);
+    expect([...kit.privilege.servers.keys()]).toEqual(["localhost"]);
+  });
 });
+
+describe("which servers a kit believes", () => {
+  it("without serverDomain: a component believes the domain it is a subdomain of, a client its own", async () => {
+    const component = await mockComponent<XmppEntity>({ domain: "gateway.example.org" });
+    expect([...setupKit(component.entity, { ping: { interval: 0 } }).serverDomains]).toEqual(["example.org"]);
+    const { mockClient } = await import("@xmppkit/testing");
+    const client = await mockClient<XmppEntity>({ jid: "bot@example.org/r" });
+    expect([...setupKit(client.entity, { ping: { interval: 0 } }).serverDomains]).toEqual(["example.org"]);
+  });
+});
+

@@ -5,12 +5,13 @@
 // so set this up before connecting. Prosody sends `urn:xmpp:privilege:2`; ejabberd up to 24.07 sends `:1`
 // with every permission listed (`type="none"` when not granted). Helpers reply in the namespace the server
 // used.
-import { TypedEmitter, extend } from "./emitter.js";
-import type { XmppEntity } from "./entity.js";
+import { TypedEmitter, extend, type ListenerErrorHandler } from "./emitter.js";
+import { trustedServerDomains, type XmppEntity } from "./entity.js";
 import { PermissionError, StanzaError } from "./errors.js";
 import { randomId, type Iq, type IqRequestOptions } from "./iq.js";
+import type { Logger } from "./logger.js";
 import type { Stanzas } from "./stanzas.js";
-import { NS_FORWARD, domainOf, firstChildElement, isBareJid, isServerJid, parseJid, xml, type Element } from "./xml.js";
+import { NS_FORWARD, domainOf, firstChildElement, isBareJid, isServerJid, normalizeJid, parseJid, xml, type Element } from "./xml.js";
 
 export const NS_PRIVILEGE_2 = "urn:xmpp:privilege:2";
 export const NS_PRIVILEGE_1 = "urn:xmpp:privilege:1";
@@ -161,19 +162,32 @@ export function rosterItemElement(item: RosterItem): Element {
   );
 }
 
+export interface PrivilegeOptions {
+  /** The server whose permissions are meant when a call names none. */
+  server?: string | undefined;
+  /** Server domains whose announcements are believed (default: see `trustedServerDomains`). */
+  trustedServers?: string | readonly string[] | undefined;
+  onListenerError?: ListenerErrorHandler | undefined;
+}
+
 export function setupPrivilege(
-  { entity, stanzas, iq }: { entity: XmppEntity; stanzas: Stanzas; iq: Iq },
-  options: { server?: string } = {},
+  { entity, stanzas, iq, logger }: { entity: XmppEntity; stanzas: Stanzas; iq: Iq; logger?: Logger | undefined },
+  options: PrivilegeOptions = {},
 ): Privilege {
-  const emitter = new TypedEmitter<PrivilegeEvents>();
+  const emitter = new TypedEmitter<PrivilegeEvents>(options.onListenerError);
   const servers = new Map<string, Permissions>();
+  const trusted = trustedServerDomains(entity, options.trustedServers ?? options.server);
 
   stanzas.onIncoming((stanza) => {
     if (stanza.name !== "message") return;
     const privilege = stanza.getChild("privilege", NS_PRIVILEGE_2) ?? stanza.getChild("privilege", NS_PRIVILEGE_1);
     if (!privilege || stanza.getChild("privilege")?.getChild("forwarded")) return;
-    const from = stanza.attrs.from as string | undefined;
-    if (!isServerJid(from)) return; // only a server can grant privileges
+    const from = normalizeJid(stanza.attrs.from as string | undefined) ?? undefined;
+    // Only our own server can grant privileges: anyone else (a remote server over s2s, a user) is ignored.
+    if (!isServerJid(from) || !trusted.has(from)) {
+      logger?.warn({ from: stanza.attrs.from, trusted: [...trusted] }, "ignored a XEP-0356 privilege announcement from a sender that is not our server");
+      return true;
+    }
     const perms = parsePrivilegeAnnouncement(privilege, from);
     servers.set(from, perms);
     emitter.emit("granted", perms);

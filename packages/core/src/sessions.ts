@@ -7,7 +7,7 @@
 // presence (with `presence = "roster"`) comes from other domains and is not a session of ours: ignored here.
 //
 // What no server forwards: directed presence (MUC joins), subscription requests, probes (modules-spec §9.6).
-import { TypedEmitter, extend } from "./emitter.js";
+import { TypedEmitter, extend, type ListenerErrorHandler } from "./emitter.js";
 import type { Lifecycle } from "./lifecycle.js";
 import type { Privilege } from "./privilege.js";
 import type { Stanzas } from "./stanzas.js";
@@ -44,8 +44,8 @@ export interface Sessions extends TypedEmitter<SessionEvents> {
  * (no new events for those); resources that went away while the link was down are not noticed until they
  * come back (ejabberd does not replay, so there is nothing to sweep against).
  */
-export function setupSessions({ stanzas, privilege, lifecycle }: { stanzas: Stanzas; privilege: Privilege; lifecycle?: Lifecycle }): Sessions {
-  const emitter = new TypedEmitter<SessionEvents>();
+export function setupSessions({ stanzas, privilege, lifecycle, onListenerError }: { stanzas: Stanzas; privilege: Privilege; lifecycle?: Lifecycle; onListenerError?: ListenerErrorHandler }): Sessions {
+  const emitter = new TypedEmitter<SessionEvents>(onListenerError);
   const online = new Map<string, Set<string>>();
   let size = 0;
 

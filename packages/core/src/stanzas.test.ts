@@ -2,6 +2,8 @@ import { mockClient, mockComponent } from "@xmppkit/testing";
 import { describe, expect, it } from "vitest";
 import type { XmppEntity } from "./entity.js";
 import { setupIq } from "./iq.js";
+import { StanzaRefusedError } from "./errors.js";
+import { captureLogger } from "./logger.js";
 import { setupStanzas } from "./stanzas.js";
 import { xml } from "./xml.js";
 
@@ -76,4 +78,59 @@ describe("stanza hooks", () => {
     expect(seen.sort()).toEqual(["hook:p1", "listener:p1", "middleware:p1"]);
     expect(mock.sent).toEqual([]);
   });
+
+  it("refuses to write a stanza with a character XML 1.0 forbids, and one over the size limit; the link stays up", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const stanzas = setupStanzas({ entity: mock.entity }, { maxStanzaBytes: 10_000 });
+    for (const bad of ["\u0007", "\u0000", "\u001B", "\uFFFE", "\uD800", "a\uDC00"]) {
+      const err = await stanzas.send(xml("message", { to: "alice@localhost" }, xml("body", {}, `x${bad}y`))).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(StanzaRefusedError);
+      expect((err as StanzaRefusedError).reason).toBe("forbidden-character");
+    }
+    const big = await stanzas.send(xml("message", { to: "alice@localhost" }, xml("body", {}, "é".repeat(6000)))).then(() => undefined, (e: unknown) => e);
+    expect((big as StanzaRefusedError).reason).toBe("too-large");
+    expect((big as Error).message).toMatch(/^refused to send <message to="alice@localhost" from="gateway.localhost">: 12\d{3} bytes is over the 10000-byte stanza limit/);
+    await stanzas.send(xml("message", { to: "alice@localhost" }, xml("body", {}, "tab\tnewline\n😀 fine")));
+    expect(mock.sent).toHaveLength(1);
+    expect(mock.entity.status).toBe("online");
+  });
+
+  it("an IQ reply the guard refuses becomes an error reply: the requester is still answered", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const stanzas = setupStanzas({ entity: mock.entity });
+    const iq = setupIq({ entity: mock.entity, stanzas });
+    iq.handle("get", "jabber:iq:version", "query", () => xml("query", "jabber:iq:version", xml("name", {}, "bad\u0007name")));
+    await mock.receive(xml("iq", { type: "get", id: "v1", from: "u@localhost/r", to: "gateway.localhost" }, xml("query", "jabber:iq:version")));
+    const reply = mock.sent.at(-1)!;
+    expect(reply.attrs).toMatchObject({ type: "error", id: "v1", to: "u@localhost/r" });
+    expect(reply.getChild("error")!.getChild("internal-server-error")).toBeDefined();
+  });
+
+  it("a deeply nested IQ payload (8,000 levels) is answered with an error that does not echo it", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    setupStanzas({ entity: mock.entity });
+    let deep = xml("x");
+    for (let i = 0; i < 8000; i++) deep = xml("x", {}, deep);
+    await mock.receive(xml("iq", { type: "get", id: "deep", from: "u@localhost/r", to: "gateway.localhost" }, xml("query", "urn:example:unknown", deep)));
+    const reply = mock.sent.at(-1)!;
+    expect(reply.attrs).toMatchObject({ type: "error", id: "deep" });
+    expect(reply.getChild("query")!.toString()).toBe('<query xmlns="urn:example:unknown"/>');
+  });
+
+  it("an incoming hook that throws is logged; an IQ it was handling gets internal-server-error; nothing reaches the entity's error event", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const { logger, lines } = captureLogger();
+    const stanzas = setupStanzas({ entity: mock.entity, logger });
+    const errors: unknown[] = [];
+    mock.entity.on("error", (e: unknown) => errors.push(e));
+    stanzas.onIncoming(() => {
+      throw new Error("hook bug");
+    });
+    await mock.receive(xml("message", { from: "a@localhost", to: "gateway.localhost" }, xml("body", {}, "hi")));
+    await mock.receive(xml("iq", { type: "get", id: "i1", from: "a@localhost/r", to: "gateway.localhost" }, xml("query", "urn:example")));
+    expect(mock.sent.at(-1)!.getChild("error")!.getChild("internal-server-error")).toBeDefined();
+    expect(lines().filter((l) => l.msg === "an incoming stanza hook failed")).toHaveLength(2);
+    expect(errors).toEqual([]);
+  });
 });
+

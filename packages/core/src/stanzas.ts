@@ -9,8 +9,18 @@
 // `from` on everything a component sends, Prosody fills a missing one in but other servers need not, and
 // hooks (stamping, tracking) then see the real sender. Code that sends as another of the component's JIDs
 // still says so itself.
+//
+// Two rules keep one bad stanza from hurting anyone else:
+// - an incoming hook that throws is logged, never handed to xmpp.js (whose `error` event means "the link");
+//   an IQ get/set it was handling is answered with internal-server-error;
+// - an IQ error never echoes the request's payload beyond its first element (RFC 6120 §8.3.1 makes the echo
+//   optional): a deeply nested payload would otherwise overflow the stack while the reply is serialised, and
+//   the requester would get no answer at all.
 import { entityKind, type XmppEntity } from "./entity.js";
-import type { Element } from "./xml.js";
+import { StanzaError, StanzaRefusedError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { guardWire, type WireOptions } from "./wire.js";
+import { xml, type Element } from "./xml.js";
 
 const STANZA_NAMES = new Set(["iq", "message", "presence"]);
 
@@ -40,10 +50,33 @@ export interface Stanzas {
 
 const installed = new WeakMap<XmppEntity, Stanzas>();
 
+/** An IQ error's echoed payload, cut to its first element: name and namespace, no attributes or children. */
+export function trimErrorEcho(stanza: Element): void {
+  if (stanza.name !== "iq" || stanza.attrs.type !== "error") return;
+  stanza.children = stanza.children.map((c) =>
+    typeof c === "string" || c.name === "error" || c.children.length === 0 ? c : xml(c.name, c.attrs.xmlns ? { xmlns: c.attrs.xmlns } : {}),
+  );
+}
+
+/** The error that replaces an IQ reply the wire guard refused. */
+function refusedReply(reply: Element, err: StanzaRefusedError): Element {
+  const attrs: Record<string, string> = { type: "error" };
+  for (const k of ["id", "to", "from"]) if (reply.attrs[k]) attrs[k] = reply.attrs[k];
+  const text = err.reason === "too-large" ? "the reply is too large to send" : "the reply holds characters XML forbids";
+  return xml("iq", attrs, new StanzaError("internal-server-error", "wait", text).toElement());
+}
+
+export interface StanzasDeps {
+  entity: XmppEntity;
+  /** Where a failing incoming hook is reported (default: stderr). */
+  logger?: Logger | undefined;
+}
+
 /** Set up the stanza hooks on an entity. Idempotent: a second call returns the same handle. */
-export function setupStanzas({ entity }: { entity: XmppEntity }): Stanzas {
+export function setupStanzas({ entity, logger }: StanzasDeps, options: WireOptions = {}): Stanzas {
   const existing = installed.get(entity);
   if (existing) return existing;
+  guardWire(entity, options);
 
   const outgoing: OutgoingHook[] = [];
   const incoming: IncomingHook[] = [];
@@ -54,6 +87,7 @@ export function setupStanzas({ entity }: { entity: XmppEntity }): Stanzas {
     let current: Element = stanza;
     if (!STANZA_NAMES.has(current.name)) return current;
     if (component && current.attrs.from === undefined && entity.options.domain) current.attrs.from = entity.options.domain;
+    trimErrorEcho(current);
     for (const hook of outgoing) {
       const result = hook(current);
       if (result === null) return null;
@@ -64,7 +98,15 @@ export function setupStanzas({ entity }: { entity: XmppEntity }): Stanzas {
 
   entity.send = async (stanza: Element) => {
     const out = applyOutgoing(stanza);
-    if (out) await rawSend(out);
+    if (!out) return;
+    try {
+      await rawSend(out);
+    } catch (err) {
+      // A reply the wire guard refused still owes the requester an answer.
+      const reply = out.name === "iq" && (out.attrs.type === "result" || out.attrs.type === "error");
+      if (reply && err instanceof StanzaRefusedError) await rawSend(refusedReply(out, err)).catch(() => undefined);
+      throw err;
+    }
   };
   if (entity.sendMany) {
     const rawSendMany = entity.sendMany.bind(entity);
@@ -74,10 +116,23 @@ export function setupStanzas({ entity }: { entity: XmppEntity }): Stanzas {
     };
   }
 
+  function hookFailed(err: unknown, stanza: Element) {
+    const where = { err, stanza: stanza.name, type: stanza.attrs.type, from: stanza.attrs.from };
+    if (logger) logger.error(where, "an incoming stanza hook failed");
+    else console.error("xmppkit: an incoming stanza hook failed", where);
+  }
+
   entity.middleware.use(async (ctx, next) => {
     if (!STANZA_NAMES.has(ctx.stanza.name) || incoming.length === 0) return next();
     for (const hook of incoming) {
-      const result = await hook(ctx.stanza);
+      let result: Awaited<ReturnType<IncomingHook>>;
+      try {
+        result = await hook(ctx.stanza);
+      } catch (err) {
+        hookFailed(err, ctx.stanza);
+        const request = ctx.stanza.name === "iq" && (ctx.stanza.attrs.type === "get" || ctx.stanza.attrs.type === "set");
+        return request ? new StanzaError("internal-server-error", "wait").toElement() : undefined;
+      }
       if (result === true) return undefined;
       if (result) return result;
     }

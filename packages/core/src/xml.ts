@@ -18,6 +18,26 @@ export type XmlElement = Element;
 export const NS_DATA = "jabber:x:data";
 
 /**
+ * Characters XML 1.0 does not allow anywhere in a document (§2.2 `Char`): C0 controls other than tab, LF and
+ * CR, surrogates that are not part of a pair, U+FFFE and U+FFFF. One of them in a stanza makes the server
+ * close the stream (`not-well-formed`), dropping the link for everything else in flight.
+ */
+const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Where `text` holds a character XML 1.0 forbids, or undefined when it can go on the wire. */
+export function xmlForbiddenChar(text: string): { index: number; char: string } | undefined {
+  const m = XML_FORBIDDEN.exec(text);
+  if (!m) return undefined;
+  const code = m[0].charCodeAt(0);
+  return { index: m.index, char: `U+${code.toString(16).toUpperCase().padStart(4, "0")}` };
+}
+
+/** Whether every character of `text` may appear in XML 1.0. */
+export function isXmlSafe(text: string): boolean {
+  return !XML_FORBIDDEN.test(text);
+}
+
+/**
  * Parse a JID; returns null instead of throwing on malformed input. @xmpp/jid itself is lenient: it takes
  * "@@@" (domain "@@"), "@host", "a@b@c" and "a@b/" (RFC 7622 §3: every present part must be non-empty, and
  * neither localpart nor domainpart may hold "@" or spaces), so those are refused here.
@@ -26,7 +46,7 @@ export function parseJid(value: string | null | undefined): JID | null {
   if (!value || typeof value !== "string") return null;
   const slash = value.indexOf("/");
   const head = slash < 0 ? value : value.slice(0, slash);
-  if (head.startsWith("@") || slash === value.length - 1 || /\s/.test(head)) return null;
+  if (head.startsWith("@") || slash === value.length - 1 || /\s/.test(head) || !isXmlSafe(value)) return null;
   try {
     const j = jidFn(value);
     if (!j.domain || j.domain.includes("@")) return null;

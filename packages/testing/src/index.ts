@@ -5,3 +5,4 @@ export * from "./muc.js";
 export * from "./ports.js";
 export * from "./postgres.js";
 export * from "./http-backend.js";
+export * from "./fault-server.js";

@@ -121,7 +121,25 @@ describe("JoinTracker: the XEP-0045 state machine", () => {
     expect(t.jids()).toEqual([]);
   });
 
-  it("a self-presence with 110 that no join of ours preceded is still our occupancy", () => {
+  it("a self-presence (110) that no join of ours asked for changes nothing (a forger's, or one ejabberd forwards)", () => {
+    expect(t.incoming(self("bot", ["110"]))).toEqual([]);
+    expect(t.incoming(self("bot", ["110", "201"]))).toEqual([]);
+    expect(t.jids()).toEqual([]);
+  });
+
+  it("in a room we hold, another occupant's 110 presence is not a nick change or a leave of ours", () => {
+    joined();
+    // ejabberd with presence=roster forwards alice's own room presence (110, 201) to the component.
+    expect(t.incoming(self("alice", ["110", "201"]))).toEqual([]);
+    expect(t.incoming(self("alice", ["110", "303"], { type: "unavailable" }))).toEqual([]);
+    expect(t.incoming(self("alice", ["110", "307"], { type: "unavailable" }))).toEqual([]);
+    expect(t.entries(ME)).toMatchObject([{ room: ROOM, nick: "bot", state: "joined" }]);
+  });
+
+  it("while joining, a 110 under another nick without 210 is not our answer", () => {
+    t.outgoing(join("bot"), ME);
+    expect(t.incoming(self("alice", ["110"]))).toEqual([]);
+    expect(t.entries(ME)[0]!.state).toBe("joining");
     expect(t.incoming(self("bot", ["110"]))).toEqual([{ type: "joined", jid: ME, room: ROOM, nick: "bot", created: false, nickAssigned: false }]);
   });
 });

@@ -243,39 +243,46 @@ export class JoinTracker {
     }
 
     const x = presence.getChild("x", NS_MUC_USER);
-    if (!x) return [];
+    // Only a join or rename we asked for, or an occupancy we hold, is changed by a room's presence: an
+    // unsolicited "self-presence" (a forger's, or a user's own room presence that ejabberd forwards to a
+    // component with the presence permission) changes nothing.
+    if (!x || !existing) return [];
     const codes = statusCodes(x);
     const self = codes.includes("110");
-
-    if (type === undefined) {
-      if (!self) return [];
-      const created = codes.includes("201");
-      const assigned = codes.includes("210");
-      if (!existing || existing.state === "joining" || existing.state === "leaving") {
-        const nickAssigned = assigned || (existing !== undefined && existing.requestedNick !== nick);
-        const password = existing?.password;
-        this.#set(jid, { room, nick, requestedNick: nick, state: "joined", created, nickAssigned, epoch: ++epochs, lastSeen: this.#now(), ...(password ? { password } : {}) });
-        return [{ type: "joined", jid, room, nick, created, nickAssigned }];
-      }
-      const old = existing.nick;
-      const nickAssigned = assigned || (existing.state === "renaming" && existing.requestedNick !== nick);
-      Object.assign(existing, { nick, requestedNick: nick, state: "joined" as const, nickAssigned: existing.nickAssigned || nickAssigned, lastSeen: this.#now() });
-      return old === nick ? [] : [{ type: "nick-changed", jid, room, from: old, to: nick, nickAssigned }];
-    }
-
-    if (type !== "unavailable" || !existing) return [];
+    if (type === undefined) return self ? this.#selfAvailable(jid, existing, nick, codes) : [];
+    if (type !== "unavailable" || nick !== existing.nick) return [];
     if (self && codes.includes("303")) {
       const newNick = x.getChild("item")?.attrs.nick as string | undefined;
       existing.state = "renaming";
       if (newNick) existing.requestedNick = newNick;
       return [];
     }
-    const ownOccupant = nick === existing.nick;
-    if (!self && !(ownOccupant && this.#options.unavailableWithout110EndsJoin)) return [];
+    if (!self && !this.#options.unavailableWithout110EndsJoin) return [];
     if (!self && existing.state === "joining") return [];
     this.#delete(jid, room);
     const reason = leaveReason(x, codes, existing.state === "leaving" ? "left" : "unavailable");
     return [{ type: "left", jid, room, nick: existing.nick, reason }];
+  }
+
+  /** An available self-presence (110) for an entry we hold: it completes a join or a rename, or updates nothing. */
+  #selfAvailable(jid: string, existing: Entry, nick: string, codes: string[]): TrackerEvent[] {
+    const { room } = existing;
+    const assigned = codes.includes("210");
+    // A pending join or rename completes under the nick asked for, or under the one the service assigned (210).
+    const answersRequest = nick === existing.requestedNick || assigned;
+    if (existing.state === "joining") {
+      if (!answersRequest) return [];
+      const created = codes.includes("201");
+      const nickAssigned = assigned || existing.requestedNick !== nick;
+      const password = existing.password;
+      this.#set(jid, { room, nick, requestedNick: nick, state: "joined", created, nickAssigned, epoch: ++epochs, lastSeen: this.#now(), ...(password ? { password } : {}) });
+      return [{ type: "joined", jid, room, nick, created, nickAssigned }];
+    }
+    if (existing.state !== "renaming" || nick === existing.nick || !answersRequest) return []; // a presence update, or not ours
+    const old = existing.nick;
+    const nickAssigned = assigned || existing.requestedNick !== nick;
+    Object.assign(existing, { nick, requestedNick: nick, state: "joined" as const, nickAssigned: existing.nickAssigned || nickAssigned, lastSeen: this.#now() });
+    return [{ type: "nick-changed", jid, room, from: old, to: nick, nickAssigned }];
   }
 
   /** A new stream without resumption: the server has taken `jid` (or every JID) out of all rooms. */

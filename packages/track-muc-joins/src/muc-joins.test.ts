@@ -195,6 +195,30 @@ describe("setupMucJoins in a component", () => {
   });
   afterEach(() => joins.stop());
 
+  it("forged self-presence from a plain user records nothing: 2,000 of them leave no entry and no rejoin", async () => {
+    for (let i = 0; i < 2000; i++) {
+      await mock.receive(
+        xml("presence", { from: "mallory@localhost/x", to: `n${i}@${GW}` }, xml("x", NS_MUC_USER, xml("status", { code: "110" }))),
+      );
+    }
+    expect(joins.jids()).toEqual([]);
+    expect(joins.tracker.size).toBe(0);
+  });
+
+  it("a user's own room presence forwarded by the server (ejabberd, presence=roster) never changes the gateway's seat", async () => {
+    const joining = joins.join(ROOM, { nick: "abuse-desk" });
+    await sentOnce(mock, isJoinTo("abuse-desk"));
+    // alice's own self-presence for the same room arrives, addressed to the component's domain
+    await mock.receive(selfPresence(GW, "alice", ["110", "201"]));
+    expect(joins.entries()[0]).toMatchObject({ state: "joining" });
+    await mock.receive(selfPresence(GW, "abuse-desk", ["110"]));
+    await expect(joining).resolves.toMatchObject({ nick: "abuse-desk" });
+    await mock.receive(selfPresence(GW, "alice", ["110", "303"], { type: "unavailable" }));
+    await mock.receive(selfPresence(GW, "alice", ["110"], { type: "unavailable" }));
+    expect(joins.rooms()).toEqual(new Map([[ROOM, "abuse-desk"]]));
+    expect(joins.entries()[0]).toMatchObject({ state: "joined", nick: "abuse-desk" });
+  });
+
   it("tracks each JID of the domain separately, and sends from it", async () => {
     const a = joins.join(ROOM, { nick: "alice-bridge", from: `alice@${GW}/matrix` });
     const b = joins.join(ROOM, { nick: "abuse-desk" });

@@ -229,19 +229,22 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
       return;
     }
     // Keep what a rejoin needs before the entry goes away (the only way entries of joined rooms go).
+    if (!tracker.entry(jid, room)) return; // not a room we are in or joining: nothing to learn from it
     if (stanza.attrs.type === "unavailable") remember(jid, room);
     dispatch(tracker.incoming(stanza));
     tracker.touch(jid, room);
-    settleWaiters(jid, room, stanza);
+    settleWaiters(jid, room, from.resource, stanza);
   });
 
-  function settleWaiters(jid: string, room: string, presence: Element) {
+  /** A join waits for the room's error, or for our own self-presence (the nick the tracker holds). */
+  function settleWaiters(jid: string, room: string, nick: string | undefined, presence: Element) {
     const type = presence.attrs.type as string | undefined;
     const settle = (w: Waiter<Element>) => {
       if (type === "error") w.reject(StanzaError.fromStanza(presence));
       else w.resolve(presence);
     };
-    if (type === "error" || (type === undefined && mucStatusCodes(presence).includes("110"))) {
+    const ours = type === undefined && mucStatusCodes(presence).includes("110") && tracker.entry(jid, room)?.nick === nick && tracker.entry(jid, room)?.state === "joined";
+    if (type === "error" || ours) {
       for (const w of [...joinWaiters]) if (w.jid === jid && w.room === room) settle(w);
     }
   }
