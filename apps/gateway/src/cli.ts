@@ -1,121 +1,16 @@
 #!/usr/bin/env node
-// xmppkit-gateway: run the gateway from a YAML config.
-import { parseArgs } from "node:util";
-import { ConfigError, FatalConnectionError, createLogger } from "@xmppkit/core";
-import { runAuditCommand } from "./audit-command.js";
-import { loadConfig } from "./config.js";
-import { GATEWAY_VERSION, prepareModules, startGateway } from "./gateway.js";
-import { ModuleNotInstalledError } from "./modules.js";
+// xmppkit-gateway's entry. A signal is caught from the very first moment: loading the gateway's modules
+// takes a while, and a SIGTERM in that window must end the process cleanly (exit 0), not kill it (143).
+// The body is in main.ts, a separate chunk loaded after the handlers are in place.
+let early: string | undefined;
+const onEarly = (signal: string) => {
+  early ??= signal;
+};
+process.on("SIGTERM", onEarly);
+process.on("SIGINT", onEarly);
 
-/** Documented in the README; stable for systemd and scripts. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, connection: 4 } as const;
-
-const HELP = `xmppkit-gateway ${GATEWAY_VERSION}: an XEP-0114 component that runs xmppkit modules beside Prosody or ejabberd
-
-Usage:
-  xmppkit-gateway --config gateway.yaml          run the gateway
-  xmppkit-gateway --config gateway.yaml --check-config
-                                                 validate the config and the enabled modules, then exit
-  xmppkit-gateway audit --config gateway.yaml [--user JID] [--type T] [--since 7d] [--country CC] [--limit N] [--json]
-                                                 show the audit log (audit --help for every filter)
-  xmppkit-gateway --version | --help
-
-Exit codes: 0 stopped cleanly (SIGTERM/SIGINT) or check passed, 1 unexpected failure, 2 bad usage,
-3 invalid config or module not installed, 4 the server refused the component (wrong secret, unknown domain).
-`;
-
-function die(code: number, message: string): never {
-  process.stderr.write(`xmppkit-gateway: ${message}\n`);
-  process.exit(code);
-}
-
-async function main(argv: string[]) {
-  if (argv[0] === "audit") {
-    const code = await runAuditCommand(argv.slice(1), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }, process.env, process.stdout.isTTY ? process.stdout.columns : undefined);
-    process.exitCode = code;
-    return;
-  }
-  let values: { config?: string; "check-config"?: boolean; version?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: "string", short: "c" },
-        "check-config": { type: "boolean" },
-        version: { type: "boolean", short: "v" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    die(EXIT.usage, `${(err as Error).message} (see --help)`);
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return;
-  }
-  if (values.version) {
-    process.stdout.write(`${GATEWAY_VERSION}\n`);
-    return;
-  }
-  if (!values.config) die(EXIT.usage, "missing --config <file> (see --help)");
-
-  let loaded: ReturnType<typeof loadConfig>;
-  try {
-    loaded = loadConfig(values.config);
-  } catch (err) {
-    if (err instanceof ConfigError) die(EXIT.config, err.message);
-    throw err;
-  }
-  const { config, sourceMap } = loaded;
-
-  if (values["check-config"]) {
-    // Module options and requirements too, without connecting.
-    try {
-      await prepareModules(config, { sourceMap });
-    } catch (err) {
-      if (err instanceof ConfigError || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
-      throw err;
-    }
-    process.stdout.write(`${values.config}: ok (${config.modules_enabled.length} module(s): ${config.modules_enabled.join(", ") || "none"})\n`);
-    return;
-  }
-
-  const log = createLogger({ level: config.log.level, format: config.log.format, name: "xmppkit-gateway" });
-  let gateway: Awaited<ReturnType<typeof startGateway>>;
-  try {
-    gateway = await startGateway(config, { logger: log, sourceMap });
-  } catch (err) {
-    if (err instanceof ConfigError || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
-    if (err instanceof FatalConnectionError) {
-      die(EXIT.connection, `cannot connect to ${config.component.service} as ${config.component.domain}: ${err.message}`);
-    }
-    die(EXIT.failure, (err as Error).stack ?? String(err));
-  }
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      log.warn({ signal }, "second signal: exiting now");
-      process.exit(EXIT.failure);
-    }
-    stopping = true;
-    log.info({ signal }, "signal received");
-    gateway.stop().then(
-      () => process.exit(EXIT.ok),
-      (err: unknown) => {
-        log.error({ err }, "shutdown failed");
-        process.exit(EXIT.failure);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  gateway.kit.lifecycle.on("fatal", ({ error }) => {
-    log.fatal({ err: error.message }, "the server refused the component; giving up");
-    void gateway.stop().finally(() => die(EXIT.connection, `${config.component.service} refused ${config.component.domain}: ${error.message}`));
-  });
-}
-
-main(process.argv.slice(2)).catch((err: unknown) => die(EXIT.failure, (err as Error).stack ?? String(err)));
+void import("./main.js").then(({ run }) => {
+  process.off("SIGTERM", onEarly);
+  process.off("SIGINT", onEarly);
+  run(process.argv.slice(2), early);
+});

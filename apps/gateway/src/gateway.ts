@@ -40,6 +40,16 @@ export interface GatewayOptions {
   sourceMap?: SourceMap;
   /** Resolve `start()` only when the link is up (default true). */
   waitOnline?: boolean;
+  /** Abort start-up (a signal before it finished): what was set up is stopped, and the promise rejects with GatewayAbortedError. */
+  signal?: AbortSignal;
+}
+
+/** Start-up was aborted (SIGTERM before the gateway was up); everything set up so far was stopped cleanly. */
+export class GatewayAbortedError extends Error {
+  override name = "GatewayAbortedError";
+  constructor() {
+    super("stopped before start-up finished");
+  }
 }
 
 export interface LoadedModule {
@@ -95,7 +105,10 @@ async function createComponent(config: GatewayConfig): Promise<XmppEntity> {
 /** Start a gateway from a validated config. Rejects on invalid module options or a fatal connection error. */
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: "xmppkit-gateway" });
+  const signal = options.signal;
+  if (signal?.aborted) throw new GatewayAbortedError();
   const prepared = await prepareModules(config, options);
+  if (signal?.aborted) throw new GatewayAbortedError();
 
   const metrics = createMetrics();
   const events = new EventBus((err, event) => log.error({ err, event }, "event listener failed"));
@@ -120,29 +133,23 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   });
   http.app.get("/healthz", async (_req, reply) => {
     const up = kit.lifecycle.online;
-    return reply.status(up ? 200 : 503).send({ status: up ? "ok" : "unavailable", link: up ? "up" : "down", component: config.component.domain });
+    const reason = kit.lifecycle.downReason;
+    return reply.status(up ? 200 : 503).send({ status: up ? "ok" : "unavailable", link: up ? "up" : "down", component: config.component.domain, ...(reason ? { reason } : {}) });
   });
   http.app.get("/metrics", { preHandler: http.requireToken }, async (_req, reply) => {
     return reply.header("content-type", metrics.contentType).send(await metrics.text());
   });
 
   let store: Store | undefined;
-  if (prepared.some((p) => p.requires.store)) {
-    store = await openStore({
-      ...(config.storage.sqlite ? { sqlite: config.storage.sqlite } : {}),
-      ...(config.storage.postgres ? { postgres: config.storage.postgres } : {}),
-      dataDir: config.storage.data_dir,
-    });
-    log.info({ store: config.storage.postgres ? "postgres" : (config.storage.sqlite ?? join(config.storage.data_dir, "xmppkit.sqlite")) }, "storage opened");
-  }
-
   // Connection events, logged the way an operator reads them.
   const link = kit.lifecycle;
   link.on("online", ({ jid, reconnected }) => log.info({ jid, service: config.component.service }, reconnected ? "reconnected to the server" : "connected to the server"));
   link.on("link-lost", ({ reason }) => {
     if (!stopped) log.warn({ reason }, "link to the server lost");
   });
-  link.on("reconnecting", ({ attempt, delayMs }) => log.info({ attempt, delayMs }, "reconnecting"));
+  link.on("reconnecting", ({ attempt, delayMs, reason }) => {
+    if (!stopped) log.info({ attempt, delayMs, reason }, `reconnecting in ${Math.round(delayMs / 100) / 10} s (${reason})`);
+  });
   entity.on("error", (err: Error) => log.debug({ err: err.message }, "connection error"));
   kit.privilege.on("granted", (perms) => {
     log.info({ server: perms.server, namespace: perms.namespace, granted: summary(perms) }, "XEP-0356 permissions granted");
@@ -169,37 +176,18 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   }
 
   let stopped = false;
+  let stopping: Promise<void> | undefined;
   const stops: (() => void | Promise<void>)[] = [];
   const modules = new Map<string, LoadedModule>();
-  for (const p of prepared) {
-    const name = p.def.name;
-    const ctx: ModuleContext = {
-      name,
-      kit,
-      log: log.child({ module: name }),
-      events: events.forModule(name),
-      metrics,
-      http: p.requires.http ? http : undefined,
-      store: p.requires.store ? store : undefined,
-      module<H>(other: string) {
-        const m = modules.get(other);
-        if (!m) throw new Error(`module "${name}" asked for module "${other}", which is not loaded before it (declare it in requires.modules)`);
-        return m.handle as H;
-      },
-      onStop: (fn) => void stops.push(fn),
-    };
-    const handle = await p.def.setup(ctx, p.options);
-    modules.set(name, { name, definition: p.def, options: p.options, requires: p.requires, handle });
-  }
-  log.info({ modules: [...modules.keys()] }, modules.size ? "modules loaded" : "no modules enabled");
-
-  // The gateway's own seats in MUC rooms (config validation made sure track-muc-joins is loaded).
-  const joins = config.rooms.length ? (modules.get("track-muc-joins")?.handle as MucJoins | undefined) : undefined;
-  for (const r of config.rooms) joins?.keep(r.room, { nick: r.nick, password: r.password, from: config.component.domain });
-
   async function stop() {
-    if (stopped) return;
+    stopping ??= shutdown();
+    return stopping;
+  }
+
+  /** The order matters: no new work, no reconnects, the modules' goodbyes, then storage and the stream. */
+  async function shutdown() {
     stopped = true;
+    link.endReconnects();
     log.info("shutting down");
     await http.close().catch((err: unknown) => log.error({ err }, "closing HTTP failed"));
     for (const fn of stops.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.error({ err }, "module stop failed"));
@@ -209,9 +197,49 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     log.info("stopped");
   }
 
+  // An abort during start-up ends a pending connection attempt at once; the rest stops in the catch below.
+  const onAbort = () => void link.stop();
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
+    if (prepared.some((p) => p.requires.store)) {
+      store = await openStore({
+        ...(config.storage.sqlite ? { sqlite: config.storage.sqlite } : {}),
+        ...(config.storage.postgres ? { postgres: config.storage.postgres } : {}),
+        dataDir: config.storage.data_dir,
+      });
+      log.info({ store: config.storage.postgres ? "postgres" : (config.storage.sqlite ?? join(config.storage.data_dir, "xmppkit.sqlite")) }, "storage opened");
+    }
+    for (const p of prepared) {
+      if (signal?.aborted) throw new GatewayAbortedError();
+      const name = p.def.name;
+      const ctx: ModuleContext = {
+        name,
+        kit,
+        log: log.child({ module: name }),
+        events: events.forModule(name),
+        metrics,
+        http: p.requires.http ? http : undefined,
+        store: p.requires.store ? store : undefined,
+        module<H>(other: string) {
+          const m = modules.get(other);
+          if (!m) throw new Error(`module "${name}" asked for module "${other}", which is not loaded before it (declare it in requires.modules)`);
+          return m.handle as H;
+        },
+        onStop: (fn) => void stops.push(fn),
+      };
+      const handle = await p.def.setup(ctx, p.options);
+      modules.set(name, { name, definition: p.def, options: p.options, requires: p.requires, handle });
+    }
+    log.info({ modules: [...modules.keys()] }, modules.size ? "modules loaded" : "no modules enabled");
+
+    // The gateway's own seats in MUC rooms (config validation made sure track-muc-joins is loaded).
+    const joins = config.rooms.length ? (modules.get("track-muc-joins")?.handle as MucJoins | undefined) : undefined;
+    for (const r of config.rooms) joins?.keep(r.room, { nick: r.nick, password: r.password, from: config.component.domain });
+
+    if (signal?.aborted) throw new GatewayAbortedError();
     await http.start();
     log.info({ url: http.url }, "HTTP listening");
+    if (signal?.aborted) throw new GatewayAbortedError();
     const started = link.start();
     if (options.waitOnline === false) started.catch(() => undefined);
     else {
@@ -220,7 +248,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     }
   } catch (err) {
     await stop();
-    throw err;
+    throw signal?.aborted ? new GatewayAbortedError() : err;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
 
   return { config, kit, http, store, log, metrics, events, modules, stop };

@@ -3,7 +3,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startProsody, type Prosody } from "@xmppkit/testing";
+import { createServer } from "node:http";
+import { scripts, startFaultServer, startProsody, type Prosody } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, gatewayYaml, runCli } from "./helpers.js";
 
@@ -58,13 +59,13 @@ describe("xmppkit-gateway CLI", () => {
   it("--check-config reports an unknown key with its line and exits 3", async () => {
     const r = await runCli(["--config", configFile(`${gatewayYaml(prosody)}storag:\n  sqlite: x\n`), "--check-config"], { GATEWAY_SECRET: "x" });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/storag \(.*gateway-\w+\.yaml line 12\): unknown key/);
+    expect(r.stderr).toMatch(/storag \(.*gateway-\w+\.yaml line 14\): unknown key/);
   });
 
   it("--check-config names a missing environment secret and exits 3", async () => {
     const r = await runCli(["--config", configFile(gatewayYaml(prosody)), "--check-config"]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/component\.secret \(.* line 4\): environment variable GATEWAY_SECRET is not set/);
+    expect(r.stderr).toMatch(/component\.secret \(.* line 6\): environment variable GATEWAY_SECRET is not set/);
   });
 
   it("an enabled module that is not installed stops startup with the install command", async () => {
@@ -81,5 +82,61 @@ describe("xmppkit-gateway CLI", () => {
     expect((await runCli(["--help"])).stdout).toContain("Exit codes");
     expect((await runCli(["--frobnicate"])).code).toBe(2);
     expect((await runCli([])).code).toBe(2);
+  });
+
+  /** Spawn the bin; `out` collects stdout and stderr. */
+  function spawnGateway(path: string, env: Record<string, string> = {}) {
+    const child = spawn(process.execPath, [BIN, "--config", path], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const seen = { out: "" };
+    child.stdout.on("data", (d) => (seen.out += d));
+    child.stderr.on("data", (d) => (seen.out += d));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.on("exit", (code, signal) => r({ code, signal })));
+    return { child, seen, exited };
+  }
+
+  it("SIGTERM while start-up waits for a server that never answers: exit 0, stopped cleanly, no false crash next time", async () => {
+    const silent = await startFaultServer({ script: scripts.silence });
+    try {
+      const sqlite = join(dir, `sigterm-${Date.now()}.sqlite`);
+      const yaml = gatewayYaml(prosody, `storage:\n  sqlite: ${sqlite}\nmodules_enabled: [audit-geoip]\n`, { listen: "127.0.0.1:0" })
+        .replace(/service: .*/, `service: ${silent.service}`)
+        .replace(/log:\n  level: debug\n/, "log:\n  level: info\n  format: json\n");
+      const path = configFile(yaml);
+      const g = spawnGateway(path, { GATEWAY_SECRET: "x" });
+      await silent.nextConnection(15_000); // start-up is waiting for the stream header
+      g.child.kill("SIGTERM");
+      const { code } = await g.exited;
+      expect(code, g.seen.out).toBe(0);
+      const msgs = g.seen.out.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
+      expect(msgs).toEqual(expect.arrayContaining(["signal received", "shutting down", "stopped before start-up finished"]));
+      expect(msgs).not.toContain("reconnecting");
+      const table = await runCli(["audit", "--config", path, "--json"]);
+      const types = table.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { type: string }).type);
+      expect(types).toEqual(["gateway-stopped", "gateway-started"]);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("SIGTERM while the modules are still loading: exit 0, not killed", async () => {
+    const path = configFile(gatewayYaml(prosody, "modules_enabled: [report-forward]\n"));
+    const g = spawnGateway(path, { GATEWAY_SECRET: prosody.component.secret });
+    await new Promise((r) => setTimeout(r, 400)); // node is up; the gateway's modules are being imported
+    g.child.kill("SIGTERM");
+    expect(await g.exited, g.seen.out).toEqual({ code: 0, signal: null });
+  });
+
+  it("component.service pointing at an HTTP server: exit 4 saying it does not speak XMPP, no crash", async () => {
+    const web = createServer((_req, res) => res.end("hello"));
+    await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
+    try {
+      const port = (web.address() as { port: number }).port;
+      const path = configFile(gatewayYaml(prosody).replace(/service: .*/, `service: xmpp://127.0.0.1:${port}`));
+      const r = await runCli(["--config", path], { GATEWAY_SECRET: prosody.component.secret });
+      expect(r.code).toBe(4);
+      expect(r.stderr.trim()).toMatch(/^xmppkit-gateway: cannot connect to xmpp:\/\/127\.0\.0\.1:\d+ as gateway\.localhost: not-xmpp: xmpp:\/\/127\.0\.0\.1:\d+ does not speak XMPP: it answered "HTTP\/1\.1 400 Bad Request/);
+    } finally {
+      web.close();
+    }
   });
 });

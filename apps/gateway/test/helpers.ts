@@ -1,12 +1,17 @@
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 export { captureLogger } from "@xmppkit/core";
 import type { Prosody } from "@xmppkit/testing";
 import { parseConfig, type GatewayConfig, type SourceMap } from "../src/config.js";
 
-/** Gateway YAML for a test Prosody; `extra` is appended verbatim. */
+/** Gateway YAML for a test Prosody; `extra` is appended verbatim. Storage goes to a fresh temp dir unless `extra` sets it. */
 export function gatewayYaml(prosody: Prosody, extra = "", overrides: { listen?: string; token?: string } = {}): string {
-  return `component:
+  const storage = /^storage:/m.test(extra) ? "" : `storage:
+  data_dir: ${mkdtempSync(join(tmpdir(), "xmppkit-gateway-data-"))}
+`;
+  return `${storage}component:
   service: ${prosody.component.service}
   domain: ${prosody.component.domain}
   secret: \${GATEWAY_SECRET}

@@ -167,4 +167,21 @@ http-roster-admin:
     expect(text).toMatch(/xmppkit_http_roster_admin_syncs_total\{outcome="ok",trigger="http"\} \d+/);
     expect(text).toMatch(/xmppkit_http_roster_admin_syncs_total\{outcome="error",trigger="http"\} \d+/);
   });
+
+  // Last: it restarts Prosody, which ends alice's session.
+  it("while the link is down a refresh answers 503 at once, with Retry-After and the reason, and works again after", async () => {
+    const down = gateway.kit.lifecycle.next("link-lost", 10_000);
+    const restarting = prosody.restart();
+    await down;
+    const res = await refresh('["alice"]');
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    const body = (await res.json()) as { status: string; reason: string };
+    expect(body.status).toBe("error");
+    expect(body.reason).toMatch(/^(the server closed the stream|the connection closed|stream error system-shutdown.*|connect ECONNREFUSED .*)$/);
+    await restarting;
+    await waitFor(() => gateway.kit.lifecycle.online, "the link back");
+    expect((await refresh('["alice"]')).status).toBe(200);
+  });
 });
+

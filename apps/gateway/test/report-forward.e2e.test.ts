@@ -164,4 +164,30 @@ report-forward:
     expect(desk.staffRooms()).toEqual([room]);
     expect(desk.contacts.size).toBe(1); // elsewhere.test, looked up once
   });
+
+  // Last: it restarts Prosody, which ends every client's session.
+  it("reports accepted (202) while Prosody restarts are all delivered once it is back: the outbox loses nothing", async () => {
+    const url = `${gateway.http.url}/reports`;
+    const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+    const down = gateway.kit.lifecycle.next("link-lost", 10_000);
+    const restarting = prosody.restart();
+    await down;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jid: `outage${i}@${ORIGIN}`, reason: "spam", text: `during the outage ${i}` }) });
+      expect(res.status).toBe(202);
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    const desk = gateway.modules.get("report-forward")!.handle as ReportForward;
+    expect(desk.pending).toBeGreaterThanOrEqual(1);
+    await restarting;
+    mod = await loginClient(prosody, "mod");
+    for (let i = 0; i < 5; i++) await mod.next(about(`outage${i}@${ORIGIN}`), 30_000);
+    await waitFor(() => desk.pending === 0, "an empty outbox", 30_000);
+    const delivered = events
+      .filter((e) => e.type === "report-forwarded" && ids.includes((e.payload as { id: string }).id))
+      .flatMap((e) => (e.payload as { destinations: { jid: string; ok: boolean }[] }).destinations.filter((d) => d.jid === `mod@${prosody.domain}` && d.ok));
+    expect(delivered).toHaveLength(5); // each recorded once, as delivered
+  });
 });
+

@@ -33,7 +33,7 @@ export interface AuditGeoip {
 }
 
 export async function setupAuditGeoip(
-  deps: { events?: Pick<EventBus, "onAny"> | undefined; store: Store; logger?: Logger | undefined },
+  deps: { events?: Pick<EventBus, "onAny"> | undefined; store: Store; logger?: Logger | undefined; onDrop?: (() => void) | undefined },
   options: AuditGeoipOptions,
 ): Promise<AuditGeoip> {
   const { store, logger } = deps;
@@ -50,13 +50,16 @@ export async function setupAuditGeoip(
     }
   }
 
-  const log = await openAuditLog({ store, geoip, logger }, options);
+  const log = await openAuditLog({ store, geoip, logger, onDrop: deps.onDrop }, options);
   const unsubscribe = deps.events
     ? recordBusEvents(deps.events, log, {
         ...(options.httpExclude ? { httpExclude: options.httpExclude } : {}),
         ...(options.serverDomain ? { serverDomain: options.serverDomain } : {}),
         ...(options.extraTypes ? { extraTypes: options.extraTypes } : {}),
-        onError: (err, type) => logger?.error({ err, type }, "recording an audit event failed"),
+        // A full queue is counted and said once per outage by the log itself, not once per event.
+        onError: (err, type) => {
+          if ((err as Error).name !== "QueueFullError") logger?.error({ err, type }, "recording an audit event failed");
+        },
       })
     : () => undefined;
 

@@ -42,6 +42,8 @@ export interface AuditLogOptions {
   maxRows?: number | null;
   /** Batching (defaults: 500 rows or 200 ms, whichever comes first). */
   batch?: { maxRows?: number; maxDelayMs?: number };
+  /** Most events held in memory while the database is unreachable (default 100 000); more are dropped and counted. */
+  maxQueued?: number;
 }
 
 export interface AuditFilter {
@@ -94,6 +96,8 @@ export interface AuditLog {
   close(): Promise<void>;
   /** Events queued and not yet committed. */
   readonly queued: number;
+  /** Events dropped because the database was unreachable and the queue full. */
+  readonly dropped: number;
 }
 
 export class AuditQueryError extends Error {
@@ -107,7 +111,7 @@ type Row = Record<(typeof COLUMNS)[number], unknown>;
 
 /** Apply the audit log's migrations and return it. */
 export async function openAuditLog(
-  deps: { store: Store; geoip?: GeoIp | undefined; logger?: Logger | undefined },
+  deps: { store: Store; geoip?: GeoIp | undefined; logger?: Logger | undefined; onDrop?: (() => void) | undefined },
   options: AuditLogOptions,
 ): Promise<AuditLog> {
   const { store, geoip, logger } = deps;
@@ -117,11 +121,29 @@ export async function openAuditLog(
   const expiresAfter = options.expiresAfterMs === undefined ? 28 * DAY_MS : options.expiresAfterMs;
   const maxRows = options.maxRows === undefined ? 1_000_000 : options.maxRows;
 
+  // An outage of the database is said once when it starts and once when it ends, not at every retry.
+  let outage: { since: number; droppedBefore: number } | undefined;
   const writer: BatchWriter<unknown[]> = createBatchWriter({
-    write: (rows) => store.insertMany(AUDIT_TABLE, COLUMNS, rows),
+    write: async (rows) => {
+      await store.insertMany(AUDIT_TABLE, COLUMNS, rows);
+      if (outage) {
+        const lost = writer.dropped - outage.droppedBefore;
+        logger?.info({ downMs: Date.now() - outage.since, dropped: lost }, lost ? `audit writes work again; ${lost} events were dropped while the database was unreachable` : "audit writes work again; nothing was lost");
+        outage = undefined;
+      }
+    },
     maxRows: options.batch?.maxRows ?? 500,
     maxDelayMs: options.batch?.maxDelayMs ?? 200,
-    onError: (err, rows) => logger?.error({ err, rows }, "writing audit events failed; kept in memory and retried"),
+    maxQueued: options.maxQueued ?? 100_000,
+    onError: (err, rows) => {
+      if (outage) return;
+      outage = { since: Date.now(), droppedBefore: writer.dropped };
+      logger?.error({ err, rows, maxQueued: options.maxQueued ?? 100_000 }, "writing audit events failed; they are kept in memory (up to maxQueued) and retried");
+    },
+    onDrop: () => {
+      if (outage && writer.dropped - outage.droppedBefore === 1) logger?.error({ maxQueued: options.maxQueued ?? 100_000 }, "the audit queue is full: events are dropped until the database is back");
+      deps.onDrop?.();
+    },
   });
 
   function build(input: AuditEventInput): AuditEvent {
@@ -272,6 +294,9 @@ export async function openAuditLog(
 
     flush: () => writer.flush(),
     close: () => writer.close(),
+    get dropped() {
+      return writer.dropped;
+    },
     get queued() {
       return writer.queued;
     },

@@ -63,7 +63,7 @@ export const EVENT_MAPPERS: Record<string, Mapper> = {
     user: c.account(p.user),
     host: domainOf(c.account(p.user)),
     note: `roster sync failed (${str(p.reason) ?? "?"}): ${str(p.message) ?? ""}`,
-    details: { trigger: p.trigger, reason: p.reason },
+    details: { trigger: p.trigger, reason: p.reason, applied: typeof p.applied === "number" ? p.applied : 0 },
   }),
   "report-received": (p) => ({
     actor: str(p.source),

@@ -14,8 +14,9 @@ export const gatewayModule = defineModule({
     const { kit, log, events, store, http } = ctx;
     if (!store) throw new Error("audit-geoip needs the gateway's store");
     const host = kit.entity.options?.domain ?? kit.serverDomain ?? "localhost";
+    const dropped = ctx.metrics.counter(ctx.name, "dropped_total", "Audit events dropped because the database was unreachable and the queue full");
     const audit = await setupAuditGeoip(
-      { events, store, logger: log },
+      { events, store, logger: log, onDrop: () => dropped.inc() },
       {
         host,
         serverDomain: kit.serverDomain,

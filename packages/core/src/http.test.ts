@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError } from "./errors.js";
 import { EventBus } from "./events.js";
-import { createHttpServer, isLoopback, parseListen, type HttpServer } from "./http.js";
+import { createHttpServer, isLoopback, parseListen, requireLink, type HttpServer } from "./http.js";
 
 describe("HTTP server", () => {
   let server: HttpServer | undefined;
@@ -20,6 +20,19 @@ describe("HTTP server", () => {
     await server.start();
     return server.url!;
   }
+
+  it("requireLink: 503 at once with Retry-After and the reason while the link is down", async () => {
+    const link = { online: false, downReason: "connect ECONNREFUSED 127.0.0.1:5347" };
+    server = createHttpServer({ listen: "127.0.0.1:0" });
+    server.app.post("/work", { preHandler: requireLink(link, 7) }, async () => ({ done: true }));
+    await server.start();
+    const down = await fetch(`${server.url}/work`, { method: "POST" });
+    expect(down.status).toBe(503);
+    expect(down.headers.get("retry-after")).toBe("7");
+    expect(await down.json()).toEqual({ status: "error", message: "not connected to the XMPP server (connect ECONNREFUSED 127.0.0.1:5347); try again later", reason: "connect ECONNREFUSED 127.0.0.1:5347" });
+    link.online = true;
+    expect(await (await fetch(`${server.url}/work`, { method: "POST" })).json()).toEqual({ done: true });
+  });
 
   it("parses listen addresses", () => {
     expect(parseListen("127.0.0.1:5281")).toEqual({ host: "127.0.0.1", port: 5281 });

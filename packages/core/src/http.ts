@@ -49,6 +49,28 @@ export function acceptAnyBodyAsText(scope: FastifyInstance): void {
   scope.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
 }
 
+/** What `requireLink` needs of the lifecycle. */
+export interface LinkState {
+  readonly online: boolean;
+  readonly downReason?: string | undefined;
+}
+
+/**
+ * Pre-handler for routes whose work needs the XMPP link: while it is down they answer at once with 503, a
+ * `Retry-After` and the reason as JSON, instead of failing later with a socket error or waiting out an IQ
+ * timeout.
+ */
+export function requireLink(link: LinkState, retryAfterSeconds = 5) {
+  return async (_req: FastifyRequest, reply: FastifyReply) => {
+    if (link.online) return;
+    const reason = link.downReason ?? "the link is down";
+    await reply
+      .status(503)
+      .header("Retry-After", String(retryAfterSeconds))
+      .send({ status: "error", message: `not connected to the XMPP server (${reason}); try again later`, reason });
+  };
+}
+
 export function isLoopback(host: string): boolean {
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");

@@ -72,6 +72,8 @@ export interface LifecycleOptions {
 
 export interface Lifecycle extends TypedEmitter<LifecycleEvents> {
   readonly online: boolean;
+  /** While the link is down: why (the loss's reason, or the last failed attempt's); undefined when online. */
+  readonly downReason: string | undefined;
   /** True from the first step of a shutdown (`endReconnects()` or `stop()`). */
   readonly stopping: boolean;
   /** Connect; resolve when online. Transient failures are retried with backoff; fatal ones reject, and so does stop(). */
@@ -146,6 +148,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
   let inbound = 0;
   let discard = false;
   let pendingStart: { resolve(): void; reject(err: Error): void } | undefined;
+  let downReason: string | undefined = "not connected yet";
 
   const note = (why: string) => {
     reason ??= why;
@@ -188,6 +191,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
     online = true;
     retries = 0;
     reason = undefined;
+    downReason = undefined;
     emitter.emit("online", { jid: entity.jid?.toString() ?? "", reconnected, resumed: false });
     if (reconnected) emitter.emit("link-restored", { downtimeMs: Date.now() - lostAt, resumed: false });
     settleStart();
@@ -199,6 +203,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
     online = true;
     retries = 0;
     reason = undefined;
+    downReason = undefined;
     emitter.emit("online", { jid: entity.jid?.toString() ?? "", reconnected: true, resumed: true });
     emitter.emit("link-restored", { downtimeMs: Date.now() - lostAt, resumed: true });
     settleStart();
@@ -210,6 +215,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
       fatal ??= notXmpp();
     }
     const why = reason ?? (streamClosed ? "the server closed the stream" : "the connection closed");
+    downReason = why;
     if (online) {
       online = false;
       lostAt = Date.now();
@@ -343,7 +349,10 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
       // Close the socket if it is still there: its `disconnect` schedules the next attempt (or reports a
       // fatal error). With no socket, the disconnect has happened already, or the connect never got one.
       if (entity.socket?.destroy) entity.socket.destroy();
-      else if (entity.status !== "disconnect" && !stopping) schedule(reason ?? "the connection failed");
+      else if (entity.status !== "disconnect" && !stopping) {
+        downReason = reason ?? "the connection failed";
+        schedule(downReason);
+      }
     }
   }
 
@@ -394,6 +403,9 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
   return extend(emitter, {
     get online() {
       return online;
+    },
+    get downReason() {
+      return online ? undefined : stopping ? "stopping" : downReason;
     },
     get stopping() {
       return stopping;

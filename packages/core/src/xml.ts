@@ -3,7 +3,7 @@
 // (xmppjs-notes §5.4).
 // Named imports only: @xmpp/xml and @xmpp/jid are ESM-only, and in our CommonJS build a default import would
 // be the module namespace (require(esm)), not the function. `createElement` is what @xmpp/xml's `xml()` calls.
-import { createElement, Element } from "@xmpp/xml";
+import { createElement, Element, Parser } from "@xmpp/xml";
 import { jid as jidFn, JID } from "@xmpp/jid";
 
 /** Build an element: `xml("iq", { type: "get" }, xml("ping", "urn:xmpp:ping"))`. */
@@ -90,3 +90,27 @@ export function childElements(el: Element): Element[] {
 export function firstChildElement(el: Element): Element | undefined {
   return childElements(el)[0];
 }
+
+/**
+ * Parse one element from its XML text (something stored with `toString()`); throws on malformed input.
+ * The result is built by @xmpp/xml, like every element xmpp.js reads from a socket.
+ */
+export function parseXml(text: string): Element {
+  const parser = new Parser();
+  let root: Element | undefined;
+  let error: Error | undefined;
+  parser.on("start", (el: Element) => {
+    root = el;
+  });
+  parser.on("element", (el: Element) => {
+    root?.append(el);
+  });
+  parser.on("error", (err: Error) => {
+    error ??= err;
+  });
+  parser.write(text);
+  if (error) throw error;
+  if (!root) throw new Error("no element in the text");
+  return root;
+}
+

@@ -68,6 +68,7 @@ export const gatewayModule = defineModule({
     registerRosterAdminRoutes(ctx.http!, admin, {
       path: o.http_roster_path,
       maxUsers: o.http_roster_max_users,
+      link: kit.lifecycle,
       onRequest: (info) => {
         log.info({ ip: info.ip, path: info.path, users: info.users.length }, "roster refresh requested");
         events.emit("refresh-requested", info);

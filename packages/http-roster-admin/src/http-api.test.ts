@@ -25,11 +25,11 @@ describe("the roster_admin HTTP API", () => {
   let http: HttpServer;
   afterEach(() => http.close());
 
-  function setup(opts: { token?: string; bodyLimit?: number; maxUsers?: number } = { token: TOKEN }) {
+  function setup(opts: { token?: string; bodyLimit?: number; maxUsers?: number; link?: { online: boolean; downReason?: string } } = { token: TOKEN }) {
     http = createHttpServer({ listen: "127.0.0.1:0", logger: silentLogger(), ...(opts.token ? { token: opts.token } : {}), bodyLimit: opts.bodyLimit ?? 1024 * 1024 });
     const stub = stubAdmin();
     const requests: { ip: string; users: string[] }[] = [];
-    registerRosterAdminRoutes(http, stub.admin, { maxUsers: opts.maxUsers ?? 10_000, onRequest: (r) => void requests.push(r) });
+    registerRosterAdminRoutes(http, stub.admin, { maxUsers: opts.maxUsers ?? 10_000, onRequest: (r) => void requests.push(r), ...(opts.link ? { link: opts.link } : {}) });
     return { ...stub, requests };
   }
 
@@ -44,6 +44,19 @@ describe("the roster_admin HTTP API", () => {
     expect(res.json()).toEqual({ status: "ok", message: "roster update complete", updated: 2, errors: 0 });
     expect(calls).toEqual([["john", "aaron"]]);
     expect(requests).toEqual([{ ip: "127.0.0.1", method: "POST", path: "/roster_admin/refresh", users: ["john", "aaron"] }]);
+  });
+
+  it("while the XMPP link is down: 503 at once with Retry-After and the reason, after the token check", async () => {
+    const link = { online: false, downReason: "the server closed the stream" };
+    const { calls } = setup({ token: TOKEN, link });
+    const res = await post('["john"]');
+    expect(res.statusCode).toBe(503);
+    expect(res.headers["retry-after"]).toBe("5");
+    expect(res.json()).toMatchObject({ status: "error", reason: "the server closed the stream" });
+    expect((await post('["john"]', {})).statusCode).toBe(401);
+    expect(calls).toEqual([]);
+    link.online = true;
+    expect((await post('["john"]')).statusCode).toBe(200);
   });
 
   it("[] is an immediate ok with 0/0; status is error only when every user failed", async () => {
@@ -120,6 +133,7 @@ describe("the roster_admin HTTP API", () => {
 
   it("parseRefreshBody: the validation on its own", () => {
     expect(parseRefreshBody('["a","B"]', 10)).toEqual(["a", "b"]);
+    expect(() => parseRefreshBody('["ok","bell\\u0007"]', 10)).toThrow("[1]: username holds U+0007, which XML forbids");
     expect(() => parseRefreshBody(undefined, 10)).toThrow(/empty/);
   });
 });

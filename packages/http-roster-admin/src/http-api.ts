@@ -8,7 +8,7 @@
 // duplicates count once. A body that is not a JSON array of usernames is a 400 (Prosody: 500 or a hang),
 // too many usernames or bytes a 413, a missing or wrong bearer token a 401. Routes need the gateway's token
 // when one is set (Prosody's module has no authentication at all).
-import { acceptAnyBodyAsText, type HttpServer } from "@xmppkit/core";
+import { acceptAnyBodyAsText, requireLink, type HttpServer, type LinkState } from "@xmppkit/core";
 import type { RosterAdmin } from "./roster-admin.js";
 import { normalizeUsername } from "./username.js";
 
@@ -17,6 +17,8 @@ export interface RosterAdminRoutesOptions {
   path?: string;
   /** Most usernames in one POST (default 10 000); more is a 413. */
   maxUsers?: number;
+  /** The XMPP link: while it is down, refreshes answer 503 with Retry-After at once (nothing could be applied). */
+  link?: LinkState;
   /** Called for each accepted refresh request, before it is processed (audit trail). */
   onRequest?(info: { ip: string; method: string; path: string; users: string[] }): void;
 }
@@ -55,10 +57,12 @@ export function registerRosterAdminRoutes(http: HttpServer, admin: RosterAdmin, 
   const base = `/${(options.path ?? "/roster_admin").replace(/^\/+|\/+$/g, "")}`;
   const maxUsers = options.maxUsers ?? 10_000;
 
+  // The token first: a caller without it learns nothing, not even whether the link is up.
+  const preHandler = options.link ? [http.requireToken, requireLink(options.link)] : [http.requireToken];
   void http.app.register(async (scope) => {
     acceptAnyBodyAsText(scope);
 
-    scope.post(`${base}/refresh`, { preHandler: http.requireToken }, async (req, reply) => {
+    scope.post(`${base}/refresh`, { preHandler }, async (req, reply) => {
       let users: string[];
       try {
         users = parseRefreshBody(typeof req.body === "string" ? req.body : undefined, maxUsers);
@@ -70,7 +74,7 @@ export function registerRosterAdminRoutes(http: HttpServer, admin: RosterAdmin, 
       return admin.refresh(users, "http");
     });
 
-    scope.get<{ Params: { username: string } }>(`${base}/refresh/:username`, { preHandler: http.requireToken }, async (req, reply) => {
+    scope.get<{ Params: { username: string } }>(`${base}/refresh/:username`, { preHandler }, async (req, reply) => {
       const checked = normalizeUsername(req.params.username);
       if ("error" in checked) return reply.status(400).send({ status: "error", message: `username ${checked.error}` });
       options.onRequest?.({ ip: req.ip, method: "GET", path: `${base}/refresh/${checked.username}`, users: [checked.username] });

@@ -97,7 +97,11 @@ describe("setupRosterAdmin", () => {
     await expect(admin.sync("slow")).rejects.toMatchObject({ reason: "timeout" });
     await expect(admin.sync("no/slash")).rejects.toBeInstanceOf(RosterSyncError);
     mem.failSetWhen((jid) => jid === "michael@example.com");
-    await expect(admin.sync("alice")).rejects.toMatchObject({ reason: "roster-set", message: expect.stringContaining("1 of 2 roster sets for alice@localhost failed (first: michael@example.com") });
+    await expect(admin.sync("alice")).rejects.toMatchObject({
+      reason: "roster-set",
+      message: expect.stringContaining("1 of 2 roster sets for alice@localhost failed (first: michael@example.com"),
+      applied: [{ jid: "marie@example.com", change: "add" }],
+    });
     expect(failures).toEqual(["broken http-status", "slow timeout", "no/slash invalid-username", "alice roster-set"]);
   });
 

@@ -30,15 +30,24 @@ export interface SyncResult {
   durationMs: number;
 }
 
+/** A roster set the server confirmed before a sync failed. */
+export interface AppliedChange {
+  jid: string;
+  change: RosterChange;
+}
+
 export class RosterSyncError extends Error {
   override name = "RosterSyncError";
+  /** What the server applied before the failure (a link that died part-way); empty: the roster is as it was. */
+  readonly applied: AppliedChange[];
   constructor(
     readonly user: string,
     readonly reason: SyncFailure,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; applied?: AppliedChange[] },
   ) {
     super(message, options);
+    this.applied = options?.applied ?? [];
   }
 }
 
@@ -53,7 +62,8 @@ export interface RefreshResult {
 
 export interface RosterAdminEvents extends Record<string, unknown> {
   synced: SyncResult;
-  "sync-failed": { user: string; trigger: SyncTrigger; reason: SyncFailure; message: string };
+  /** `applied`: roster sets the server confirmed before the failure (0: the roster was left as it was). */
+  "sync-failed": { user: string; trigger: SyncTrigger; reason: SyncFailure; message: string; applied: number };
 }
 
 export interface RosterAdminOptions extends Omit<FetcherOptions, "url"> {
@@ -137,7 +147,9 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
     const outcomes = await Promise.allSettled(edits.map(([item, change]) => pipeline(() => roster.set(user, item, change))));
     const failed = outcomes.flatMap((o, i) => (o.status === "rejected" ? [{ jid: edits[i]![0].jid, error: (o.reason as Error).message }] : []));
     if (failed.length) {
-      throw new RosterSyncError(username, "roster-set", `${failed.length} of ${edits.length} roster sets for ${user} failed (first: ${failed[0]!.jid}: ${failed[0]!.error})`);
+      const applied = edits.flatMap(([item, change], i) => (outcomes[i]!.status === "fulfilled" ? [{ jid: item.jid, change }] : []));
+      const what = applied.length ? `; ${applied.length} were applied` : "";
+      throw new RosterSyncError(username, "roster-set", `${failed.length} of ${edits.length} roster sets for ${user} failed (first: ${failed[0]!.jid}: ${failed[0]!.error})${what}`, { applied });
     }
     lastSynced.set(username, Date.now());
     return {
@@ -161,8 +173,14 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
       return result;
     } catch (err) {
       const e = err instanceof RosterSyncError ? err : new RosterSyncError(username, "internal", (err as Error).message, { cause: err });
-      if (e.reason !== "stopped") log.warn({ user: username, trigger, reason: e.reason, err: e.message }, "roster sync failed; the roster was left as it was");
-      emitter.emit("sync-failed", { user: username, trigger, reason: e.reason, message: e.message });
+      if (e.applied.length) {
+        // Part-way (a link that died mid-sync): say exactly what the server has, the next sync does the rest.
+        const applied = e.applied.map((a) => `${a.change} ${a.jid}`);
+        log.warn({ user: username, trigger, reason: e.reason, err: e.message, applied }, "roster sync failed part-way; these changes were applied");
+      } else if (e.reason !== "stopped") {
+        log.warn({ user: username, trigger, reason: e.reason, err: e.message }, "roster sync failed; the roster was left as it was");
+      }
+      emitter.emit("sync-failed", { user: username, trigger, reason: e.reason, message: e.message, applied: e.applied.length });
       throw e;
     }
   }
@@ -203,7 +221,7 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
     const checked = normalizeUsername(username);
     if ("error" in checked) {
       const err = new RosterSyncError(String(username), "invalid-username", `username ${checked.error}`);
-      emitter.emit("sync-failed", { user: err.user, trigger, reason: err.reason, message: err.message });
+      emitter.emit("sync-failed", { user: err.user, trigger, reason: err.reason, message: err.message, applied: 0 });
       return Promise.reject(err);
     }
     if (stopped) return Promise.reject(new RosterSyncError(checked.username, "stopped", "roster-admin is stopped"));

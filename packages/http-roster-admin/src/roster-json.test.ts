@@ -60,6 +60,21 @@ describe("parseWebRoster", () => {
     expect(parseWebRoster({})).toEqual({ items: [], skipped: [] });
   });
 
+  it("skips a contact whose name, group or JID holds a character XML forbids (it would drop the link at every sync)", () => {
+    const { items, skipped } = parseWebRoster({
+      "bell@example.com": { name: "Ring\u0007Bell" },
+      "esc@example.com": { name: "ok", groups: ["Work\u001B"] },
+      "nul\u0000@example.com": {},
+      "fine@example.com": { name: "Tab\tand newline\n are allowed" },
+    });
+    expect(items.map((i) => i.jid)).toEqual(["fine@example.com"]);
+    expect(skipped).toEqual([
+      { key: "bell@example.com", reason: "name holds U+0007, which XML forbids" },
+      { key: "esc@example.com", reason: "a group name holds U+001B, which XML forbids" },
+      { key: "nul\u0000@example.com", reason: "not a JID (holds U+0000, which XML forbids)" },
+    ]);
+  });
+
   it("accepts internationalised JIDs", () => {
     expect(contactJid("zoë@exämple.org")).toEqual({ jid: "zoë@exämple.org" });
   });

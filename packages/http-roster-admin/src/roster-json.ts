@@ -6,7 +6,7 @@
 // `groups` may be an array of strings or an object whose keys are the groups (Prosody's module only accepts
 // the object form and breaks on arrays). Bad entries are skipped one by one with a reason; a body that is
 // not an object at all fails the whole user (their roster is then left alone).
-import { parseJid, type RosterItem } from "@xmppkit/core";
+import { parseJid, xmlForbiddenChar, type RosterItem } from "@xmppkit/core";
 import { FORBIDDEN_LOCALPART } from "./username.js";
 
 export interface SkippedContact {
@@ -28,6 +28,8 @@ const DOMAIN = /^(?:[\p{L}\p{N}](?:[\p{L}\p{N}_-]{0,62})?)(?:\.[\p{L}\p{N}](?:[\
 /** The normalised bare JID a web app meant, or a reason why it is not one. */
 export function contactJid(key: string): { jid: string } | { reason: string } {
   if (key.length === 0 || key.length > 3071) return { reason: "not a JID" };
+  const bad = xmlForbiddenChar(key);
+  if (bad) return { reason: `not a JID (holds ${bad.char}, which XML forbids)` };
   const at = key.indexOf("@");
   const slash = key.indexOf("/");
   if (slash >= 0) return { reason: "a full JID (contacts are bare JIDs)" };
@@ -57,6 +59,8 @@ function groupsOf(value: unknown): string[] | string {
   const out = new Set<string>();
   for (const g of names) {
     if (typeof g !== "string") return `groups must be strings, got ${describe(g)}`;
+    const bad = xmlForbiddenChar(g);
+    if (bad) return `a group name holds ${bad.char}, which XML forbids`;
     const trimmed = g.trim();
     if (trimmed) out.add(trimmed);
   }
@@ -83,6 +87,12 @@ export function parseWebRoster(body: unknown): WebRoster {
     const entry = (value ?? {}) as { name?: unknown; groups?: unknown };
     if (entry.name !== undefined && entry.name !== null && typeof entry.name !== "string") {
       skipped.push({ key, reason: `name must be a string, got ${describe(entry.name)}` });
+      continue;
+    }
+    const badName = typeof entry.name === "string" ? xmlForbiddenChar(entry.name) : undefined;
+    if (badName) {
+      // One such character in a roster set makes the server drop the link, for every user, at every sync.
+      skipped.push({ key, reason: `name holds ${badName.char}, which XML forbids` });
       continue;
     }
     const groups = groupsOf(entry.groups);

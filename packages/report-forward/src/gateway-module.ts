@@ -12,8 +12,9 @@ export const gatewayModule = defineModule({
   name: "report-forward",
   description: "forwards XEP-0377 abuse reports to staff, third parties and the reported server's XEP-0157 address, as the reporter opted in (Prosody's mod_report_forward)",
   options: reportForwardOptions,
-  requires: (o) => ({ http: o.report_forward_http, permissions: o.report_forward_as_server ? [MESSAGE] : [] }),
-  setup(ctx, o): ReportForward {
+  // The store keeps accepted reports until they are delivered (the outbox).
+  requires: (o) => ({ http: o.report_forward_http, store: true, permissions: o.report_forward_as_server ? [MESSAGE] : [] }),
+  async setup(ctx, o): Promise<ReportForward> {
     const { kit, log, events, metrics } = ctx;
     // Staff rooms are found at run time (a disco of the JID's domain), so track-muc-joins is looked up then.
     const joins = (): StaffRoomJoins | undefined => {
@@ -24,7 +25,7 @@ export const gatewayModule = defineModule({
       }
     };
     const desk = setupReportForward(
-      { ...kit, joins, logger: log },
+      { ...kit, joins, store: ctx.store, logger: log },
       {
         sources: o.report_forward_sources,
         staff: o.report_forward_to_staff,
@@ -43,20 +44,24 @@ export const gatewayModule = defineModule({
         reporterLimit: o.report_forward_reporter_limit,
         reportedLimit: o.report_forward_reported_limit,
         limitWindow: o.report_forward_limit_window,
+        outbox: { maxAgeMs: o.report_forward_max_age },
       },
     );
     if (!o.report_forward_to_staff.length && !o.report_forward_to.length && !o.report_forward_to_origin) {
       log.warn("report-forward has nowhere to send reports: set report_forward_to_staff, report_forward_to or report_forward_to_origin");
     }
     const received = metrics.counter(ctx.name, "received_total", "Reports taken in, by intake and reason", ["via", "reason"]);
+    const waiting = metrics.gauge(ctx.name, "outbox_reports", "Accepted reports not yet delivered everywhere");
     const forwarded = metrics.counter(ctx.name, "forwarded_total", "Forwarded copies, by audience and outcome", ["audience", "outcome"]);
     const rejected = metrics.counter(ctx.name, "rejected_total", "Reports refused or not forwarded, by why", ["reason"]);
     desk.on("received", (r) => {
       received.inc({ via: r.via, reason: r.reason });
+      setImmediate(() => waiting.set(desk.pending));
       events.emit("report-received", r);
     });
     desk.on("forwarded", (r) => {
       for (const d of r.destinations) forwarded.inc({ audience: d.audience, outcome: d.ok ? "ok" : "error" });
+      setImmediate(() => waiting.set(desk.pending));
       events.emit("report-forwarded", r);
     });
     desk.on("rejected", (r) => {
@@ -64,6 +69,7 @@ export const gatewayModule = defineModule({
       events.emit("report-rejected", r);
     });
     if (ctx.http) registerReportRoutes(ctx.http, desk, { path: o.report_forward_http_path });
+    await desk.ready; // reports a previous run accepted are loaded (and delivered once online)
     ctx.onStop(() => desk.stop());
     return desk;
   },

@@ -1,4 +1,4 @@
-import { createHttpServer, setupKit, type XmppEntity } from "@xmppkit/core";
+import { NS_PING, createHttpServer, setupKit, type XmppEntity } from "@xmppkit/core";
 import { mockComponent } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { BadReportBody, parseHttpReport, registerReportRoutes } from "./http-report.js";
@@ -49,7 +49,8 @@ describe("POST /reports", () => {
   async function setup() {
     const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
     const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
-    desk = setupReportForward(kit, { staff: ["mod@localhost"], reporterLimit: 2 });
+    mock.replyToIq((x) => x.getChild("ping", NS_PING) !== undefined, true); // the server confirms deliveries
+    desk = setupReportForward(kit, { staff: ["mod@localhost"], reporterLimit: 2, maxStanzaBytes: 20_000 });
     mock.entity.emit("online", mock.entity.jid);
     const http = createHttpServer({ token: "s3cret" });
     registerReportRoutes(http, desk);
@@ -86,5 +87,18 @@ describe("POST /reports", () => {
     expect(over.statusCode).toBe(429);
     expect(Number(over.headers["retry-after"])).toBeGreaterThan(0);
     expect(rejected).toEqual(["malformed", "malformed", "malformed", "duplicate", "rate-limited"]);
+  });
+
+  it("a character XML forbids is a 400 naming the field; a report larger than the server takes is a 413; nothing is sent", async () => {
+    const s = await setup();
+    const bell = await s.post(JSON.stringify({ jid: "spammer@bad.example", reason: "spam", text: "ring\u0007" }));
+    expect(bell.statusCode).toBe(400);
+    expect(bell.json().message).toBe("text: holds U+0007 at offset 4, which XML forbids");
+    const nested = await s.post(JSON.stringify({ jid: "spammer@bad.example", reason: "spam", message: { body: "ok", id: "x\u001B" } }));
+    expect(nested.json().message).toBe("message.id: holds U+001B at offset 1, which XML forbids");
+    const big = await s.post(JSON.stringify({ jid: "spammer@bad.example", reason: "spam", text: "x".repeat(30_000) }));
+    expect(big.statusCode).toBe(413);
+    expect(big.json().message).toMatch(/^the report is too large to forward over XMPP \(\d+ bytes is over the 20000-byte stanza limit/);
+    expect(s.mock.sent.filter((m) => m.name === "message")).toHaveLength(0);
   });
 });

@@ -6,11 +6,13 @@
 //     "report_origin": true, "third_party": false,
 //     "message": { "from": "spammer@bad.example/x", "body": "…", "id": "…", "type": "chat", "time": "2024-11-20T10:11:12Z" } }
 //
-//   202 { "status": "accepted", "id": "…" }          forwarding happens in the background
-//   400 { "status": "error", "message": "…" }         the body names what is wrong
+//   202 { "status": "accepted", "id": "…" }          stored in the outbox; delivered as soon as the link allows
+//   400 { "status": "error", "message": "…" }         the body names what is wrong (a field, a character XML forbids)
 //   409 { "status": "duplicate", "id": "…" }           forwarded already inside the dedupe window
+//   413 { "status": "error", "message": "…" }         the report would be larger than the XMPP server accepts
 //   429 { "status": "rate-limited", … }                with Retry-After
-import { acceptAnyBodyAsText, bareJid, parseJid, xml, type HttpServer } from "@xmppkit/core";
+//   503 { "status": "error", "message": "…" }         the outbox could not store it (nothing was accepted), with Retry-After
+import { acceptAnyBodyAsText, bareJid, parseJid, xml, xmlForbiddenChar, type HttpServer } from "@xmppkit/core";
 import { reportElement, type ReportSpec } from "./block-report.js";
 import type { AcceptedReport } from "./forward-message.js";
 import { parseReport } from "./report.js";
@@ -30,9 +32,19 @@ function field<T>(ok: boolean, name: string, expected: string, value: T): T {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const optString = (v: unknown) => v === undefined || typeof v === "string";
 
+/** Every string in `value` (at any depth) may go into XML: one that holds a forbidden character names its field. */
+function checkCharacters(value: unknown, path: string): void {
+  if (typeof value === "string") {
+    const bad = xmlForbiddenChar(value);
+    if (bad) throw new BadReportBody(`${path}: holds ${bad.char} at offset ${bad.index}, which XML forbids`);
+  } else if (Array.isArray(value)) value.forEach((v, i) => checkCharacters(v, `${path}[${i}]`));
+  else if (isObject(value)) for (const [k, v] of Object.entries(value)) checkCharacters(v, path ? `${path}.${k}` : k);
+}
+
 /** Validate a JSON report (already parsed); every problem names its field. */
 export function parseHttpReport(body: unknown): AcceptedReport {
   if (!isObject(body)) throw new BadReportBody(`expected a JSON object like {"jid": "spammer@bad.example", "reason": "spam"}`);
+  checkCharacters(body, "");
   const unknown = Object.keys(body).filter((k) => !KNOWN.has(k));
   if (unknown.length) throw new BadReportBody(`unknown field${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`);
   const jid = field(typeof body.jid === "string" && !!parseJid(body.jid), "jid", "the reported JID", body.jid) as string;
@@ -100,7 +112,17 @@ export function registerReportRoutes(http: HttpServer, desk: ReportForward, opti
         return reply.status(400).send({ status: "error", message: (err as Error).message });
       }
       const result = desk.submit(report, { via: "http", source: req.ip });
-      if (result.status === "accepted") return reply.status(202).send({ status: "accepted", id: result.id });
+      if (result.status === "accepted") {
+        try {
+          await result.stored;
+        } catch {
+          void reply.header("Retry-After", "5");
+          return reply.status(503).send({ status: "error", id: result.id, message: "the report could not be stored; nothing was accepted, try again" });
+        }
+        return reply.status(202).send({ status: "accepted", id: result.id });
+      }
+      if (result.status === "invalid") return reply.status(400).send({ status: "error", id: result.id, message: result.error });
+      if (result.status === "too-large") return reply.status(413).send({ status: "error", id: result.id, message: result.error });
       if (result.status === "rate-limited") {
         void reply.header("Retry-After", String(Math.ceil((result.retryAfterMs ?? 1000) / 1000)));
         return reply.status(429).send({ status: "rate-limited", id: result.id, message: result.error });

@@ -43,6 +43,8 @@ export const reportForwardOptions = z.strictObject({
   /** Reports about one JID per window (0: unlimited). */
   report_forward_reported_limit: z.number().int().min(0).default(100),
   report_forward_limit_window: duration().prefault(3600),
+  /** An accepted report not delivered everywhere after this long is given up (and logged). */
+  report_forward_max_age: duration().prefault(7 * 86400),
   /** Serve `POST {path}` for web moderation tools (the gateway's bearer token). */
   report_forward_http: z.boolean().default(true),
   report_forward_http_path: z.string().regex(/^\/[A-Za-z0-9._~\-/]*$/, "must be a path starting with /").default("/reports"),

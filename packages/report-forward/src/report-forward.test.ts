@@ -1,4 +1,4 @@
-import { NS_DELAY, NS_DISCO_INFO, NS_FORWARD, NS_STANZAS, TypedEmitter, extend, setupKit, xml, type Kit, type XmppEntity } from "@xmppkit/core";
+import { NS_DELAY, NS_DISCO_INFO, NS_FORWARD, NS_PING, NS_STANZAS, TypedEmitter, extend, setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
 import { mockComponent, type MockEntity } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { NS_DATA } from "@xmppkit/core";
@@ -55,6 +55,12 @@ async function setup(options: ReportForwardOptions = {}, joins?: StaffRoomJoins)
   );
   mock.replyToIq((s) => s.attrs.to === "localhost" && s.getChild("query", NS_DISCO_INFO) !== undefined, xml("query", NS_DISCO_INFO, xml("identity", { category: "server", type: "im" })));
   mock.replyToIq((s) => s.attrs.to === "conference.localhost" && s.getChild("query", NS_DISCO_INFO) !== undefined, xml("query", NS_DISCO_INFO, xml("identity", { category: "conference", type: "text" })));
+  mock.replyToIq((s) => s.getChild("ping", NS_PING) !== undefined, true); // the server's answer confirms a delivery
+  // A MUC room reflects every groupchat message to its sender (XEP-0045 §7.4).
+  mock.entity.on("send", (m: Element) => {
+    if (m.name !== "message" || m.attrs.type !== "groupchat") return;
+    setImmediate(() => void mock.receive(xml("message", { type: "groupchat", id: m.attrs.id, from: `${m.attrs.to}/desk`, to: GW }, xml("body", {}, m.getChildText("body") ?? ""))));
+  });
   const desk = setupReportForward({ ...kit, joins }, { staff: [STAFF], thirdParties: [LIST], ...options });
   const events = { received: [], forwarded: [], rejected: [] } as Setup["events"];
   desk.on("received", (e) => events.received.push(e));
@@ -212,12 +218,17 @@ describe("report-forward: sending", () => {
     expect(inner.attrs).toMatchObject({ from: "localhost", to: STAFF });
   });
 
-  it("without the permission the destination fails, and says why", async () => {
+  it("without the permission the report waits in the outbox, and goes out once the server grants it", async () => {
     const s = await setup({ asServer: true });
     await s.mock.receive(serverReport());
+    await sleep(50);
+    expect(s.events.forwarded).toHaveLength(0);
+    expect(s.desk.pending).toBe(1);
+    await s.mock.receive(xml("message", { from: "localhost", to: GW }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "message", type: "outgoing" }))));
+    s.mock.entity.emit("online", s.mock.entity.jid); // a reconnect: the outbox tries again at once
     const done = await forwardedOnce(s);
-    expect(done.destinations[0]).toMatchObject({ ok: false });
-    expect(done.destinations[0]!.error).toMatch(/message/);
+    expect(done.destinations[0]).toMatchObject({ jid: STAFF, ok: true });
+    expect(s.desk.pending).toBe(0);
   });
 
   it("a staff room is joined through track-muc-joins and gets a groupchat message", async () => {

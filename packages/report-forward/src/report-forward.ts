@@ -10,15 +10,20 @@
 //
 // `requireOptIn: false` is the seed's behaviour (everything to third parties and the origin).
 // A report seen before inside the dedupe window, or over a rate limit, goes nowhere (and says so).
+import { createHash } from "node:crypto";
 import {
   NS_DISCO_INFO,
+  StanzaError,
+  StanzaRefusedError,
   TypedEmitter,
   bareJid,
   domainOf,
   extend,
+  logListenerErrors,
   parseJid,
   randomId,
   silentLogger,
+  wireProblem,
   xml,
   type Element,
   type Iq,
@@ -26,8 +31,10 @@ import {
   type Logger,
   type Privilege,
   type Stanzas,
-  StanzaError,
+  type Store,
 } from "@xmppkit/core";
+import { createDelivery, DeliveryTimeoutError } from "./delivery.js";
+import { createOutbox, loadReport, memoryOutboxStore, sqlOutboxStore, storeReport, type OutboxEntry, type OutboxOptions, type OutboxStore, type Round } from "./outbox.js";
 import { DEFAULT_BODY_TEMPLATE, DEFAULT_STAFF_BODY_TEMPLATE } from "./body-template.js";
 import { createContactLookup, type ContactLookup } from "./contact-lookup.js";
 import { forwardMessage, type AcceptedReport, type Audience } from "./forward-message.js";
@@ -54,6 +61,8 @@ export interface ReportForwardDeps {
   joins?: StaffRoomJoins | (() => StaffRoomJoins | undefined) | undefined;
   /** The server whose users report (default: a client's own domain). */
   serverDomain?: string | undefined;
+  /** Where accepted reports wait for delivery (the gateway's store). Without it they wait in memory only. */
+  store?: Store | undefined;
   logger?: Logger | undefined;
 }
 
@@ -86,8 +95,14 @@ export interface ReportForwardOptions {
   /** Reports about one JID per limitWindow (default 100; 0: no limit). */
   reportedLimit?: number;
   limitWindow?: number;
-  /** How long to wait for a staff room to be joined before giving up on posting to it (default 30 s). */
+  /** How long to wait for a staff room to be joined before a round gives up on posting to it (default 30 s). */
   roomWaitTimeout?: number;
+  /** How long a room's reflection or the server's confirmation of a message may take (default 30 s). */
+  deliveryTimeout?: number;
+  /** Retries of undelivered reports. */
+  outbox?: OutboxOptions;
+  /** Largest forwarded message in bytes; a bigger report is refused where it enters (default: core's wire limit). */
+  maxStanzaBytes?: number;
   now?: () => number;
 }
 
@@ -122,17 +137,29 @@ export interface ReportSummary {
   thirdParty: boolean;
 }
 
-export type RejectReason = "unlisted-source" | "malformed" | "duplicate" | "rate-limited";
+export type RejectReason = "unlisted-source" | "malformed" | "too-large" | "duplicate" | "rate-limited";
 
 export interface ReportForwardEvents extends Record<string, unknown> {
   received: ReportSummary;
-  forwarded: ReportSummary & { destinations: Destination[] };
+  /**
+   * Destinations that got the report in one delivery round (`ok`), or never will (`ok: false`); `pending`
+   * lists those that are tried again later. Each destination appears in exactly one of these events.
+   */
+  forwarded: ReportSummary & { destinations: Destination[]; pending: string[] };
   rejected: { via: IntakeVia; source: string; reason: RejectReason; error: string; id?: string; reporter?: string | undefined; reported?: string };
 }
 
 export type SubmitResult =
-  | { status: "accepted"; id: string; forwarded: Promise<Destination[]> }
-  | { status: "duplicate" | "rate-limited"; id: string; error: string; retryAfterMs?: number };
+  | {
+      status: "accepted";
+      id: string;
+      /** Resolves once the report is stored in the outbox (what a 202 may promise); rejects if it could not be. */
+      stored: Promise<void>;
+      /** Every destination's outcome, once all are settled (in this process). */
+      forwarded: Promise<Destination[]>;
+    }
+  | { status: "duplicate" | "rate-limited"; id: string; error: string; retryAfterMs?: number }
+  | { status: "invalid" | "too-large"; id: string; error: string };
 
 export interface ReportForward extends TypedEmitter<ReportForwardEvents> {
   /** Take a report (already parsed) as if it had arrived by `source.via`. */
@@ -141,7 +168,11 @@ export interface ReportForward extends TypedEmitter<ReportForwardEvents> {
   readonly contacts: ContactLookup;
   /** Staff JIDs found to be rooms. */
   staffRooms(): string[];
-  stop(): void;
+  /** Accepted reports not yet delivered everywhere. */
+  readonly pending: number;
+  /** Resolves when reports left by a previous run are loaded (and being delivered). */
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** A key naming "the same report": reporter, reported JID, and the reported message. */
@@ -155,6 +186,9 @@ export function dedupeKey(report: AcceptedReport, source: ReportSource): string 
   return `${who}\n${report.reported}\n${stanza}`;
 }
 
+/** Bounces that another try will not change. */
+const FINAL_CONDITIONS = new Set(["item-not-found", "jid-malformed", "not-allowed", "forbidden", "bad-request", "feature-not-implemented", "gone", "redirect"]);
+
 /** Is `domain` the server's own (or one of its services)? Its reports stay with staff. */
 function isLocal(domain: string, server: string | undefined) {
   return !!server && (domain === server || domain.endsWith(`.${server}`));
@@ -163,7 +197,7 @@ function isLocal(domain: string, server: string | undefined) {
 export function setupReportForward(deps: ReportForwardDeps, options: ReportForwardOptions = {}): ReportForward {
   const { entity, kind, stanzas, iq, lifecycle, privilege } = deps;
   const log = deps.logger ?? silentLogger();
-  const emitter = new TypedEmitter<ReportForwardEvents>();
+  const emitter = new TypedEmitter<ReportForwardEvents>(logListenerErrors(log, "a report-forward listener failed"));
   const server = deps.serverDomain ?? (kind === "client" ? entity.options.domain : undefined);
   const sources = new Set((options.sources ?? (server ? [server] : [])).map((s) => bareJid(s) ?? s));
   const staff = options.staff ?? [];
@@ -255,70 +289,144 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     });
   }
 
-  async function send(message: Element, asEntity = false) {
-    if (options.asServer && !asEntity) {
-      if (!privilege || !server) throw new Error("report_forward_as_server needs XEP-0356 and a server domain");
-      message.attrs.from = server;
-      await privilege.sendMessage(message);
-      return;
-    }
-    await stanzas.send(message); // a component's goes out from its domain (core's stanzas)
+  const delivery = createDelivery({ stanzas, iq }, {
+    server,
+    from: kind === "component" ? entity.options.domain : undefined,
+    timeoutMs: options.deliveryTimeout ?? 30_000,
+  });
+
+  /** Send through XEP-0356 as the server (report_forward_as_server), or as this entity. */
+  async function sendAsServer(message: Element) {
+    if (!privilege || !server) throw new Error("report_forward_as_server needs XEP-0356 and a server domain");
+    message.attrs.from = server;
+    await privilege.sendMessage(message);
   }
 
-  async function deliverTo(report: AcceptedReport, jid: string, audience: Audience, extra: Partial<Destination> = {}): Promise<Destination> {
+  /** One destination of a report: its stable key (what `done` records), and how to reach it. */
+  interface Target {
+    key: string;
+    jid: string;
+    audience: Audience;
+    address?: "published" | "fallback";
+  }
+
+  /** Who gets `report` under the opt-ins; an origin without an address is a destination that never will. */
+  async function plan(report: AcceptedReport, done: readonly string[]): Promise<{ targets: Target[]; unreachable: Destination[] }> {
+    const targets: Target[] = staff.map((jid) => ({ key: `staff ${jid}`, jid, audience: "staff" as const }));
+    if (report.thirdParty || !requireOptIn) targets.push(...thirdParties.map((jid) => ({ key: `third-party ${jid}`, jid, audience: "third-party" as const })));
+    const unreachable: Destination[] = [];
+    const originDomain = domainOf(report.reported)!;
+    if (toOrigin && (report.reportOrigin || !requireOptIn) && !done.includes("origin")) {
+      if (isLocal(originDomain, server)) {
+        log.debug({ reported: report.reported }, "the reported JID is on this server: its report stays with the staff");
+      } else {
+        const c = await contacts.lookup(originDomain);
+        if (c.error) log.warn({ domain: originDomain, error: c.error, fallback: c.address }, "looking up the origin's contact addresses failed");
+        if (c.address) targets.push({ key: "origin", jid: c.address, audience: "origin", address: c.kind === "published" ? "published" : "fallback" });
+        else unreachable.push({ jid: originDomain, audience: "origin", ok: false, error: c.error ?? "the origin publishes no report or abuse address" });
+      }
+    }
+    return { targets: targets.filter((t) => !done.includes(t.key)), unreachable };
+  }
+
+  /** The id of the message for one destination: the report id, so that a receiver can drop a repeat. */
+  const messageId = (reportId: string, key: string) => `${reportId}.${createHash("sha1").update(key).digest("base64url").slice(0, 6)}`;
+
+  /**
+   * Is a failure worth another round, or final? Final: what no retry changes (a copy refused on the wire, an
+   * address the server calls malformed or unknown, a missing module). Everything else is tried again until
+   * the report's max age: the link, a timeout, a room we are not in yet, a staff member who is offline on a
+   * server without offline storage (Prosody answers service-unavailable, as for an unknown account).
+   */
+  function transient(err: unknown, room: boolean): boolean {
+    if (err instanceof StanzaRefusedError) return false;
+    if (err instanceof StanzaError) return room || !FINAL_CONDITIONS.has(err.condition);
+    if (err instanceof DeliveryTimeoutError) return true;
+    return !(err instanceof Error && /track-muc-joins is not set up/.test(err.message));
+  }
+
+  async function deliverTo(report: AcceptedReport, reportId: string, t: Target): Promise<Destination & { retry: boolean }> {
+    const base = { jid: t.jid, audience: t.audience, ...(t.address ? { address: t.address } : {}) };
+    let room = false;
     try {
-      const room = audience === "staff" && (await isRoom(jid));
-      const template = audience === "staff" ? (options.staffBodyTemplate ?? DEFAULT_STAFF_BODY_TEMPLATE) : (options.bodyTemplate ?? DEFAULT_BODY_TEMPLATE);
+      room = t.audience === "staff" && (await isRoom(t.jid));
+      const template = t.audience === "staff" ? (options.staffBodyTemplate ?? DEFAULT_STAFF_BODY_TEMPLATE) : (options.bodyTemplate ?? DEFAULT_BODY_TEMPLATE);
+      const message = forwardMessage(report, t.audience, { to: t.jid, template, ...(room ? { type: "groupchat" as const } : {}) });
+      message.attrs.id = messageId(reportId, t.key);
       if (room) {
         const joins = joinsOf();
         if (!joins) throw new Error("track-muc-joins is not set up");
         await keepStaffRooms();
-        await waitJoined(joins, jid);
-        await send(forwardMessage(report, audience, { to: jid, type: "groupchat", template }), true);
+        await waitJoined(joins, t.jid);
+        await delivery.send(message, { room: true });
       } else {
-        await send(forwardMessage(report, audience, { to: jid, template }));
+        await delivery.send(message, options.asServer ? { via: sendAsServer } : {});
       }
-      return { jid, audience, ...(audience === "staff" ? { room } : {}), ...extra, ok: true };
+      return { ...base, ...(t.audience === "staff" ? { room } : {}), ok: true, retry: false };
     } catch (err) {
       const error = err instanceof StanzaError ? err.condition : (err as Error).message;
-      return { jid, audience, ...extra, ok: false, error };
+      return { ...base, ...(t.audience === "staff" ? { room } : {}), ok: false, error, retry: transient(err, room) };
     }
   }
 
-  async function forward(report: AcceptedReport, summary: ReportSummary): Promise<Destination[]> {
-    const jobs: Promise<Destination>[] = staff.map((jid) => deliverTo(report, jid, "staff"));
-    if (report.thirdParty || !requireOptIn) jobs.push(...thirdParties.map((jid) => deliverTo(report, jid, "third-party")));
-    const originDomain = domainOf(report.reported)!;
-    if (toOrigin && (report.reportOrigin || !requireOptIn)) {
-      if (isLocal(originDomain, server)) {
-        log.debug({ reported: report.reported }, "the reported JID is on this server: its report stays with the staff");
-      } else {
-        jobs.push(
-          contacts.lookup(originDomain).then((c) => {
-            if (c.error) log.warn({ domain: originDomain, error: c.error, fallback: c.address }, "looking up the origin's contact addresses failed");
-            if (!c.address) return { jid: originDomain, audience: "origin" as const, ok: false, error: c.error ?? "the origin publishes no report or abuse address" };
-            return deliverTo(report, c.address, "origin", { address: c.kind === "published" ? "published" : "fallback" });
-          }),
-        );
-      }
+  const completions = new Map<string, { resolve(d: Destination[]): void; all: Destination[] }>();
+
+  /** One delivery round of an outbox entry: everything it still lacks, at once. */
+  async function deliverRound(entry: OutboxEntry, final: boolean): Promise<Round> {
+    let report: AcceptedReport;
+    try {
+      report = loadReport(entry.report);
+    } catch (err) {
+      log.error({ id: entry.id, err: (err as Error).message }, "a stored report cannot be read; it is dropped");
+      return { settled: [], retry: false };
     }
-    const destinations = await Promise.all(jobs);
-    if (!destinations.length) {
-      log.warn({ id: summary.id, reported: report.reported, reportOrigin: report.reportOrigin, thirdParty: report.thirdParty }, "a report has no destination: configure report_forward_to_staff");
+    const summary = summaryOf(entry.id, report, entry.source);
+    const { targets, unreachable } = await plan(report, entry.done);
+    const results = await Promise.all(targets.map((t) => deliverTo(report, entry.id, t)));
+    const settledNow = results.filter((r) => !r.retry || final);
+    const again = results.filter((r) => r.retry && !final);
+    const destinations: Destination[] = [...settledNow.map(({ retry: _retry, ...d }) => d), ...unreachable];
+    for (const d of destinations.filter((x) => !x.ok)) log.warn({ id: entry.id, to: d.jid, audience: d.audience, error: d.error }, final ? "forwarding a report failed; giving up" : "forwarding a report failed");
+    for (const d of again) log.warn({ id: entry.id, to: d.jid, audience: d.audience, error: d.error }, "forwarding a report failed; it will be tried again");
+    if (!entry.done.length && !destinations.length && !again.length) {
+      log.warn({ id: entry.id, reported: report.reported, reportOrigin: report.reportOrigin, thirdParty: report.thirdParty }, "a report has no destination: configure report_forward_to_staff");
     }
-    for (const d of destinations.filter((x) => !x.ok)) log.warn({ id: summary.id, to: d.jid, audience: d.audience, error: d.error }, "forwarding a report failed");
-    emitter.emit("forwarded", { ...summary, destinations });
-    return destinations;
+    if (destinations.length || (!again.length && !entry.done.length)) {
+      emitter.emit("forwarded", { ...summary, destinations, pending: again.map((d) => d.jid) });
+    }
+    const completion = completions.get(entry.id);
+    completion?.all.push(...destinations);
+    const keys = targets.filter((_, i) => !results[i]!.retry || final).map((t) => t.key);
+    if (unreachable.length) keys.push("origin");
+    return { settled: keys, retry: again.length > 0 };
   }
 
-  function submit(report: AcceptedReport, source: ReportSource): SubmitResult {
-    const id = randomId();
-    const reject = (reason: "duplicate" | "rate-limited", error: string, retryAfterMs?: number): SubmitResult => {
-      log.warn({ id, via: source.via, source: source.source, reporter: report.reporter, reported: report.reported, reason }, `report not forwarded: ${error}`);
-      emitter.emit("rejected", { via: source.via, source: source.source, reason, error, id, reporter: report.reporter, reported: report.reported });
-      return { status: reason, id, error, ...(retryAfterMs ? { retryAfterMs } : {}) };
-    };
-    const summary: ReportSummary = {
+  const outboxStore: Promise<OutboxStore> = deps.store ? sqlOutboxStore(deps.store) : Promise.resolve(memoryOutboxStore());
+  const outboxReady = outboxStore.then((store) => {
+    const box = createOutbox(
+      {
+        store,
+        lifecycle,
+        deliver: deliverRound,
+        onFinished(entry, gaveUp) {
+          if (gaveUp) log.error({ id: entry.id }, "a report could not be delivered everywhere before report_forward_max_age; it was given up");
+          const c = completions.get(entry.id);
+          completions.delete(entry.id);
+          c?.resolve(c.all);
+        },
+        logger: log,
+      },
+      options.outbox,
+    );
+    return box;
+  });
+  const ready = outboxReady.then((box) => box.start());
+  ready.catch((err: unknown) => log.error({ err }, "the report outbox could not be loaded"));
+  let outbox: Awaited<typeof outboxReady> | undefined;
+  void outboxReady.then((b) => (outbox = b), () => undefined);
+
+  function summaryOf(id: string, report: AcceptedReport, source: ReportSource): ReportSummary {
+    return {
       id,
       via: source.via,
       source: source.source,
@@ -328,19 +436,61 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
       reportOrigin: report.reportOrigin,
       thirdParty: report.thirdParty,
     };
+  }
+
+  /** Would any copy of this report be refused on the wire (a forbidden character, too large)? Said at intake. */
+  function wireCheck(report: AcceptedReport): StanzaRefusedError | undefined {
+    const copies: [Audience, string][] = [["staff", options.staffBodyTemplate ?? DEFAULT_STAFF_BODY_TEMPLATE], ["third-party", options.bodyTemplate ?? DEFAULT_BODY_TEMPLATE]];
+    for (const [audience, template] of copies) {
+      const m = forwardMessage(report, audience, { to: "placeholder@example.org", from: entity.options.domain ?? server, template });
+      const problem = wireProblem(m.toString(), options.maxStanzaBytes);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+
+  function submit(report: AcceptedReport, source: ReportSource): SubmitResult {
+    const id = randomId();
+    const reject = (reason: "duplicate" | "rate-limited" | "malformed" | "too-large", error: string, retryAfterMs?: number) => {
+      log.warn({ id, via: source.via, source: source.source, reporter: report.reporter, reported: report.reported, reason }, `report not forwarded: ${error}`);
+      emitter.emit("rejected", { via: source.via, source: source.source, reason, error, id, reporter: report.reporter, reported: report.reported });
+    };
+    const problem = wireCheck(report);
+    if (problem) {
+      const tooLarge = problem.reason === "too-large";
+      const error = tooLarge ? `the report is too large to forward over XMPP (${problem.message.replace(/^refused to send [^:]*: /, "")})` : `the report holds a character XML forbids (${problem.message.replace(/^refused to send [^:]*: /, "")})`;
+      reject(tooLarge ? "too-large" : "malformed", error);
+      return { status: tooLarge ? "too-large" : "invalid", id, error };
+    }
+    const summary = summaryOf(id, report, source);
     log.info(summary, "report received");
     emitter.emit("received", summary);
     const reportedKey = bareJid(report.reported) ?? report.reported;
     const reporterWait = report.reporter ? perReporter.retryAfter(report.reporter) : 0;
     const reportedWait = perReported.retryAfter(reportedKey);
-    if (reporterWait > 0) return reject("rate-limited", `too many reports from ${report.reporter}`, reporterWait);
-    if (reportedWait > 0) return reject("rate-limited", `too many reports about ${reportedKey}`, reportedWait);
-    if (dedupe.seen(dedupeKey(report, source))) return reject("duplicate", "the same report was forwarded already");
+    if (reporterWait > 0) {
+      reject("rate-limited", `too many reports from ${report.reporter}`);
+      return { status: "rate-limited", id, error: `too many reports from ${report.reporter}`, retryAfterMs: reporterWait };
+    }
+    if (reportedWait > 0) {
+      reject("rate-limited", `too many reports about ${reportedKey}`);
+      return { status: "rate-limited", id, error: `too many reports about ${reportedKey}`, retryAfterMs: reportedWait };
+    }
+    if (dedupe.seen(dedupeKey(report, source))) {
+      reject("duplicate", "the same report was forwarded already");
+      return { status: "duplicate", id, error: "the same report was forwarded already" };
+    }
     if (report.reporter) perReporter.take(report.reporter);
     perReported.take(reportedKey);
-    const forwarded = forward(report, summary);
-    forwarded.catch((err: unknown) => log.error({ err, id }, "forwarding a report failed"));
-    return { status: "accepted", id, forwarded };
+
+    const entry: OutboxEntry = { id, acceptedAt: now(), report: storeReport(report), source, done: [], attempts: 0, nextAt: now() };
+    const forwarded = new Promise<Destination[]>((resolve) => completions.set(id, { resolve, all: [] }));
+    const stored = outboxReady.then((box) => box.add(entry));
+    stored.catch((err: unknown) => {
+      completions.delete(id);
+      log.error({ err, id }, "could not store an accepted report in the outbox");
+    });
+    return { status: "accepted", id, stored, forwarded };
   }
 
   function rejectIntake(stanza: Element, condition: string, type: "auth" | "modify", reason: RejectReason, error: string) {
@@ -379,11 +529,17 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     submit,
     contacts,
     staffRooms: () => staff.filter((jid) => parseJid(jid)?.local && knownMuc.get(domainOf(jid)!)),
-    stop() {
+    get pending() {
+      return outbox?.size ?? 0;
+    },
+    ready,
+    async stop() {
       stopped = true;
       offIncoming();
       lifecycle.off("online", onOnline);
       for (const f of unkeep.splice(0)) f();
+      await outbox?.stop();
+      delivery.stop();
     },
   });
 }

@@ -52,4 +52,29 @@ describe("batch writer", () => {
     expect(written).toEqual([1, 2]);
     await expect(w.push(3)).rejects.toThrow(/closed/);
   });
+
+  it("while the database is down the queue is bounded: rows beyond maxQueued are dropped, counted and told", async () => {
+    let down = true;
+    const written: number[] = [];
+    let drops = 0;
+    const w = createBatchWriter<number>({
+      write: async (rows) => {
+        if (down) throw new Error("connection refused");
+        written.push(...rows);
+      },
+      maxDelayMs: 1,
+      maxRows: 10,
+      maxQueued: 5,
+      onDrop: () => drops++,
+    });
+    const kept = [1, 2, 3, 4, 5].map((n) => w.push(n));
+    const lost = await Promise.allSettled([6, 7].map((n) => w.push(n)));
+    expect(lost.map((r) => r.status === "rejected" && (r.reason as Error).name)).toEqual(["QueueFullError", "QueueFullError"]);
+    expect([w.queued, w.dropped, drops]).toEqual([5, 2, 2]);
+    down = false;
+    await w.flush().catch(() => undefined);
+    await Promise.all(kept);
+    expect(written).toEqual([1, 2, 3, 4, 5]);
+  });
 });
+

@@ -1,6 +1,8 @@
 // Batched writes that never block the caller: rows queue in memory and are written in one transaction per
 // batch (every `maxDelayMs` or `maxRows`). `push()` resolves once its row is committed. A failed batch is
-// kept and retried with backoff; `close()` flushes what is left.
+// kept and retried with backoff; `close()` flushes what is left. The queue is bounded (`maxQueued`): while
+// the database is away, a row beyond the bound is dropped at once (its push rejects with QueueFullError)
+// rather than growing memory without limit.
 import { backoffDelay } from "../backoff.js";
 
 export interface BatchWriterOptions<T> {
@@ -10,6 +12,18 @@ export interface BatchWriterOptions<T> {
   /** Write at most this long after the first queued row (default 200 ms). */
   maxDelayMs?: number;
   onError?(err: unknown, rows: number): void;
+  /** Most rows held in memory (default 100 000); more are dropped. */
+  maxQueued?: number;
+  /** A row was dropped because the queue was full. */
+  onDrop?(): void;
+}
+
+/** A row pushed while the queue was full (the database has been unreachable for a while). */
+export class QueueFullError extends Error {
+  override name = "QueueFullError";
+  constructor(limit: number) {
+    super(`the write queue is full (${limit} rows waiting for the database)`);
+  }
 }
 
 export interface BatchWriter<T> {
@@ -20,6 +34,8 @@ export interface BatchWriter<T> {
   /** Flush and stop; pushes after close() reject. */
   close(): Promise<void>;
   readonly queued: number;
+  /** Rows dropped because the queue was full, since the writer was made. */
+  readonly dropped: number;
 }
 
 interface Entry<T> {
@@ -36,6 +52,8 @@ export function createBatchWriter<T>(options: BatchWriterOptions<T>): BatchWrite
   let writing: Promise<void> | undefined;
   let failures = 0;
   let closed = false;
+  let dropped = 0;
+  const maxQueued = options.maxQueued ?? 100_000;
 
   function schedule(delay: number) {
     if (timer) return;
@@ -80,6 +98,11 @@ export function createBatchWriter<T>(options: BatchWriterOptions<T>): BatchWrite
   return {
     push(row) {
       if (closed) return Promise.reject(new Error("batch writer is closed"));
+      if (queue.length >= maxQueued) {
+        dropped += 1;
+        options.onDrop?.();
+        return Promise.reject(new QueueFullError(maxQueued));
+      }
       return new Promise<void>((resolve, reject) => {
         queue.push({ row, resolve, reject });
         if (queue.length >= maxRows) void flush().catch(() => undefined);
@@ -99,6 +122,9 @@ export function createBatchWriter<T>(options: BatchWriterOptions<T>): BatchWrite
     },
     get queued() {
       return queue.length;
+    },
+    get dropped() {
+      return dropped;
     },
   };
 }

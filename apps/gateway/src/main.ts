@@ -1,0 +1,139 @@
+// xmppkit-gateway: run the gateway from a YAML config (the bin's body; cli.ts loads it).
+import { parseArgs } from "node:util";
+import { ConfigError, FatalConnectionError, createLogger } from "@xmppkit/core";
+import { runAuditCommand } from "./audit-command.js";
+import { loadConfig } from "./config.js";
+import { GATEWAY_VERSION, GatewayAbortedError, prepareModules, startGateway } from "./gateway.js";
+import { ModuleNotInstalledError } from "./modules.js";
+
+/** Documented in the README; stable for systemd and scripts. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, connection: 4 } as const;
+
+const HELP = `xmppkit-gateway ${GATEWAY_VERSION}: an XEP-0114 component that runs xmppkit modules beside Prosody or ejabberd
+
+Usage:
+  xmppkit-gateway --config gateway.yaml          run the gateway
+  xmppkit-gateway --config gateway.yaml --check-config
+                                                 validate the config and the enabled modules, then exit
+  xmppkit-gateway audit --config gateway.yaml [--user JID] [--type T] [--since 7d] [--country CC] [--limit N] [--json]
+                                                 show the audit log (audit --help for every filter)
+  xmppkit-gateway --version | --help
+
+Exit codes: 0 stopped cleanly (SIGTERM/SIGINT) or check passed, 1 unexpected failure, 2 bad usage,
+3 invalid config or module not installed, 4 the server refused the component (wrong secret, unknown domain).
+`;
+
+function die(code: number, message: string): never {
+  process.stderr.write(`xmppkit-gateway: ${message}\n`);
+  process.exit(code);
+}
+
+/** Run the CLI. `early`: a signal that arrived while this module was loading (stop at once). */
+export async function main(argv: string[], early?: string) {
+  if (argv[0] === "audit") {
+    const code = await runAuditCommand(argv.slice(1), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }, process.env, process.stdout.isTTY ? process.stdout.columns : undefined);
+    process.exitCode = code;
+    return;
+  }
+  let values: { config?: string; "check-config"?: boolean; version?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: "string", short: "c" },
+        "check-config": { type: "boolean" },
+        version: { type: "boolean", short: "v" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    die(EXIT.usage, `${(err as Error).message} (see --help)`);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`${GATEWAY_VERSION}\n`);
+    return;
+  }
+  if (!values.config) die(EXIT.usage, "missing --config <file> (see --help)");
+
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig(values.config);
+  } catch (err) {
+    if (err instanceof ConfigError) die(EXIT.config, err.message);
+    throw err;
+  }
+  const { config, sourceMap } = loaded;
+
+  if (values["check-config"]) {
+    // Module options and requirements too, without connecting.
+    try {
+      await prepareModules(config, { sourceMap });
+    } catch (err) {
+      if (err instanceof ConfigError || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
+      throw err;
+    }
+    process.stdout.write(`${values.config}: ok (${config.modules_enabled.length} module(s): ${config.modules_enabled.join(", ") || "none"})\n`);
+    return;
+  }
+
+  const log = createLogger({ level: config.log.level, format: config.log.format, name: "xmppkit-gateway" });
+  if (early) {
+    log.info({ signal: early }, "signal received before start-up; stopped");
+    return;
+  }
+  // Signals are handled from the first moment: a SIGTERM during start-up stops what was set up, cleanly.
+  const abort = new AbortController();
+  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(EXIT.failure);
+    }
+    stopping = true;
+    log.info({ signal }, "signal received");
+    if (!gateway) {
+      abort.abort(); // startGateway stops what it set up and rejects with GatewayAbortedError
+      return;
+    }
+    gateway.stop().then(
+      () => process.exit(EXIT.ok),
+      (err: unknown) => {
+        log.error({ err }, "shutdown failed");
+        process.exit(EXIT.failure);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+
+  try {
+    gateway = await startGateway(config, { logger: log, sourceMap, signal: abort.signal });
+  } catch (err) {
+    if (err instanceof GatewayAbortedError) {
+      log.info("stopped before start-up finished");
+      process.exit(EXIT.ok);
+    }
+    if (err instanceof ConfigError || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
+    if (err instanceof FatalConnectionError) {
+      die(EXIT.connection, `cannot connect to ${config.component.service} as ${config.component.domain}: ${err.message}`);
+    }
+    die(EXIT.failure, (err as Error).stack ?? String(err));
+  }
+  const running = gateway;
+  running.kit.lifecycle.on("fatal", ({ error }) => {
+    log.fatal({ err: error.message }, "the server refused the component; giving up");
+    void running.stop().finally(() => die(EXIT.connection, `${config.component.service} refused ${config.component.domain}: ${error.message}`));
+  });
+}
+
+/** Entry point for cli.ts. */
+export function run(argv: string[], early?: string): void {
+  main(argv, early).catch((err: unknown) => die(EXIT.failure, (err as Error).stack ?? String(err)));
+}

@@ -1,0 +1,219 @@
+// The outbox of accepted reports. A report answered "accepted" (HTTP 202, or taken from the server) is
+// stored before that answer and removed only once every destination has it, or can never have it. Delivery
+// runs while the link is up, retries what failed with backoff, starts again at once when the link comes
+// back, and after a restart from what the store holds. Delivery is at least once: after a crash between a
+// delivery and its record, a destination sees the report again under the same message id.
+import { backoffDelay, parseXml, type BackoffOptions, type Lifecycle, type Logger, type Migration, type Store } from "@xmppkit/core";
+import type { AcceptedReport } from "./forward-message.js";
+
+/** What is kept of a report: its elements as XML text, the rest as parsed. */
+export interface StoredReport extends Omit<AcceptedReport, "element" | "forwarded"> {
+  element: string;
+  forwarded?: { message: string; stamp?: string };
+}
+
+export function storeReport(report: AcceptedReport): StoredReport {
+  const { element, forwarded, ...rest } = report;
+  return {
+    ...rest,
+    element: element.toString(),
+    ...(forwarded ? { forwarded: { message: forwarded.message.toString(), ...(forwarded.stamp ? { stamp: forwarded.stamp.toISOString() } : {}) } } : {}),
+  };
+}
+
+export function loadReport(stored: StoredReport): AcceptedReport {
+  const { element, forwarded, ...rest } = stored;
+  return {
+    ...rest,
+    element: parseXml(element),
+    ...(forwarded ? { forwarded: { message: parseXml(forwarded.message), ...(forwarded.stamp ? { stamp: new Date(forwarded.stamp) } : {}) } } : {}),
+  };
+}
+
+export interface OutboxEntry {
+  /** The report id (also in every forwarded message's id, for the receivers' dedupe). */
+  id: string;
+  acceptedAt: number;
+  report: StoredReport;
+  source: { via: "message" | "http" | "api"; source: string };
+  /** Destinations that have it or never will ("staff mod@example.org", "origin"…). */
+  done: string[];
+  attempts: number;
+  /** When the next delivery round may run (ms since the epoch). */
+  nextAt: number;
+}
+
+/** Where entries live between rounds: memory (a bot without a store), or the gateway's SQLite/PostgreSQL. */
+export interface OutboxStore {
+  readonly durable: boolean;
+  load(): Promise<OutboxEntry[]>;
+  put(entry: OutboxEntry): Promise<void>;
+  remove(id: string): Promise<void>;
+}
+
+export function memoryOutboxStore(): OutboxStore {
+  const entries = new Map<string, OutboxEntry>();
+  return {
+    durable: false,
+    load: async () => [...entries.values()].map((e) => structuredClone(e)),
+    put: async (e) => void entries.set(e.id, structuredClone(e)),
+    remove: async (id) => void entries.delete(id),
+  };
+}
+
+export const OUTBOX_TABLE = "xmppkit_report_outbox";
+export const OUTBOX_MIGRATIONS: Migration[] = [
+  { version: 1, name: "report outbox", sql: `CREATE TABLE ${OUTBOX_TABLE} (id TEXT PRIMARY KEY, accepted_at BIGINT NOT NULL, entry TEXT NOT NULL)` },
+];
+
+/** The outbox in the core store; its table is created on first use. */
+export async function sqlOutboxStore(store: Store): Promise<OutboxStore> {
+  await store.migrate("report-forward", OUTBOX_MIGRATIONS);
+  return {
+    durable: true,
+    async load() {
+      const rows = await store.query<{ entry: string }>(`SELECT entry FROM ${OUTBOX_TABLE} ORDER BY accepted_at`);
+      return rows.map((r) => JSON.parse(r.entry) as OutboxEntry);
+    },
+    async put(e) {
+      await store.run(`INSERT INTO ${OUTBOX_TABLE} (id, accepted_at, entry) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET entry = excluded.entry`, [e.id, e.acceptedAt, JSON.stringify(e)]);
+    },
+    async remove(id) {
+      await store.run(`DELETE FROM ${OUTBOX_TABLE} WHERE id = ?`, [id]);
+    },
+  };
+}
+
+/** The result of one delivery round: destination keys now settled, and whether some must be tried again. */
+export interface Round {
+  settled: string[];
+  retry: boolean;
+}
+
+export interface OutboxOptions {
+  /** Delays between rounds of one report (default 5 s doubling up to 5 min, with jitter). */
+  backoff?: BackoffOptions;
+  /** A report still not delivered after this long is given up, and said so (default 7 days). */
+  maxAgeMs?: number;
+  /** Reports delivered at once (default 8). */
+  concurrency?: number;
+  now?: () => number;
+}
+
+export interface OutboxDeps {
+  store: OutboxStore;
+  lifecycle: Pick<Lifecycle, "online" | "on" | "off">;
+  /** Deliver what `entry` still lacks; never throws. `final`: the report's last chance (it is too old). */
+  deliver(entry: OutboxEntry, final: boolean): Promise<Round>;
+  /** The entry is finished: delivered everywhere, or given up. */
+  onFinished?(entry: OutboxEntry, gaveUp: boolean): void;
+  logger?: Logger | undefined;
+}
+
+export interface Outbox {
+  /** Store `entry` (resolves once stored) and deliver it as soon as the link allows. */
+  add(entry: OutboxEntry): Promise<void>;
+  /** Reports waiting for delivery. */
+  readonly size: number;
+  readonly durable: boolean;
+  /** Load what a previous run left and deliver it. */
+  start(): Promise<void>;
+  /** Stop delivering (what is left stays stored for the next start). */
+  stop(): Promise<void>;
+}
+
+export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Outbox {
+  const { store, lifecycle, logger } = deps;
+  const now = options.now ?? Date.now;
+  const backoff: BackoffOptions = { initial: 5000, max: 300_000, ...options.backoff };
+  const maxAge = options.maxAgeMs ?? 7 * 86_400_000;
+  const concurrency = options.concurrency ?? 8;
+  const entries = new Map<string, OutboxEntry>();
+  const inFlight = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let draining: Promise<void> | undefined;
+  let stopped = false;
+
+  function due(): OutboxEntry[] {
+    const t = now();
+    return [...entries.values()].filter((e) => e.nextAt <= t && !inFlight.has(e.id)).sort((a, b) => a.nextAt - b.nextAt);
+  }
+
+  async function round(entry: OutboxEntry) {
+    inFlight.add(entry.id);
+    try {
+      const final = now() - entry.acceptedAt >= maxAge;
+      const r = await deps.deliver(entry, final);
+      for (const k of r.settled) if (!entry.done.includes(k)) entry.done.push(k);
+      if (!r.retry || final) {
+        entries.delete(entry.id);
+        await store.remove(entry.id).catch((err: unknown) => logger?.error({ err, id: entry.id }, "could not remove a delivered report from the outbox"));
+        deps.onFinished?.(entry, r.retry);
+        return;
+      }
+      entry.attempts += 1;
+      entry.nextAt = now() + backoffDelay(entry.attempts - 1, backoff);
+      await store.put(entry).catch((err: unknown) => logger?.error({ err, id: entry.id }, "could not update a report in the outbox"));
+    } finally {
+      inFlight.delete(entry.id);
+    }
+  }
+
+  async function drainLoop() {
+    while (!stopped && lifecycle.online) {
+      const batch = due().slice(0, concurrency);
+      if (!batch.length) break;
+      await Promise.all(batch.map(round));
+    }
+  }
+
+  function kick() {
+    if (stopped || !lifecycle.online) return;
+    draining ??= drainLoop().finally(() => {
+      draining = undefined;
+      arm();
+    });
+  }
+
+  /** Wake up when the earliest entry is due. */
+  function arm() {
+    clearTimeout(timer);
+    timer = undefined;
+    if (stopped || !entries.size) return;
+    const next = Math.min(...[...entries.values()].map((e) => e.nextAt));
+    timer = setTimeout(kick, Math.max(0, next - now()));
+    timer.unref();
+  }
+
+  // Back online: everything waiting is due now, whatever its backoff said.
+  const onOnline = () => {
+    for (const e of entries.values()) e.nextAt = Math.min(e.nextAt, now());
+    kick();
+  };
+  lifecycle.on("online", onOnline);
+
+  return {
+    async add(entry) {
+      await store.put(entry);
+      entries.set(entry.id, entry);
+      kick();
+    },
+    get size() {
+      return entries.size;
+    },
+    durable: store.durable,
+    async start() {
+      const left = await store.load();
+      for (const e of left) if (!entries.has(e.id)) entries.set(e.id, e);
+      if (left.length) logger?.info({ reports: left.length }, "reports accepted before the restart are waiting for delivery");
+      kick();
+      arm();
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      lifecycle.off("online", onOnline);
+      await draining?.catch(() => undefined);
+    },
+  };
+}
