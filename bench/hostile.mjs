@@ -10,13 +10,11 @@
 // unlisted source; error messages. At most `--window` IQs per client wait for their answer at once.
 // Prints: stanzas sent, IQ get/set sent and answered, link drops and crashes of the gateway, its peak RSS
 // and the joins it recorded (none should be), and the rate.
-import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, loginClient, startProsody } from "@xmppkit/testing";
+import { loginClient, startProsody } from "@xmppkit/testing";
+import { peakRssMiB, sleep, startGatewayProcess } from "./lib/gateway-process.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -28,33 +26,15 @@ const { values: args } = parseArgs({
 const STANZAS = Number(args.stanzas);
 const CLIENTS = Number(args.clients);
 const WINDOW = Number(args.window);
-const TOKEN = "bench-token-0123456789abcdef";
 const NS_RAA = "urn:xmpp:raa:0";
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-const require = createRequire(import.meta.url);
-const gatewayCli = join(dirname(require.resolve("@xmppkit/gateway/package.json")), "dist/cli.js");
 
 const users = Object.fromEntries(Array.from({ length: CLIENTS }, (_, i) => [`h${i}`, "pw"]));
 const prosody = await startProsody({ users: { mod: "modpw", ...users }, logLevel: "warn", component: { delegations: [NS_RAA] } });
 const GW = prosody.component.domain;
-const port = await freePort();
-const configPath = join(prosody.dir, "gateway.yaml");
-writeFileSync(
-  configPath,
-  `component:
-  service: ${prosody.component.service}
-  domain: ${GW}
-  secret: ${prosody.component.secret}
-server_domain: ${prosody.domain}
-http:
-  listen: 127.0.0.1:${port}
-  token: ${TOKEN}
-storage:
+const gateway = await startGatewayProcess(
+  prosody,
+  `storage:
   sqlite: ${join(prosody.dir, "gateway.sqlite")}
-log:
-  level: info
-  format: json
 modules_enabled: [track-muc-joins, report-forward, report-affiliations]
 report-forward:
   report_forward_to_staff: [mod@${prosody.domain}]
@@ -62,21 +42,6 @@ report-affiliations:
   report_affiliations_trusted_servers: [rtbl.example]
 `,
 );
-const gateway = spawn(process.execPath, [gatewayCli, "--config", configPath], { stdio: ["ignore", "pipe", "pipe"] });
-let gatewayLog = "";
-gateway.stdout.on("data", (d) => (gatewayLog += d));
-gateway.stderr.on("data", (d) => (gatewayLog += d));
-let stopping = false;
-let crashed = 0;
-const exited = new Promise((r) => gateway.once("exit", (code) => r(code)));
-void exited.then(() => {
-  if (!stopping) crashed += 1;
-});
-for (let i = 0; ; i++) {
-  if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
-  if (i > 400) throw new Error(`the gateway did not come up:\n${gatewayLog}`);
-  await sleep(25);
-}
 
 const nested = (depth) => `${"<x>".repeat(depth)}${"</x>".repeat(depth)}`;
 const iq = (id, to, type, payload) => `<iq id="${id}" type="${type}" to="${to}">${payload}</iq>`;
@@ -121,13 +86,12 @@ await Promise.all(
 );
 const seconds = (performance.now() - started) / 1000;
 
-const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
-const linkDrops = gatewayLog.split("\n").filter((l) => l.includes('"link to the server lost"')).length;
-const rssMiB = Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${gateway.pid}/status`, "utf8"))?.[1] ?? NaN) / 1024);
+const metrics = await gateway.get("/metrics");
+const linkDrops = gateway.log.split("\n").filter((l) => l.includes('"link to the server lost"')).length;
+const rssMiB = peakRssMiB(gateway.child.pid);
 for (const c of clients) await c.stop();
-stopping = true;
-gateway.kill("SIGTERM");
-const exitCode = await exited;
+const exitCode = await gateway.stop();
+const crashed = gateway.crashes;
 await prosody.stop();
 
 const result = {
@@ -157,4 +121,4 @@ console.table({
   rate: `${result.stanzasPerSecond} stanzas/s`,
 });
 console.log(JSON.stringify(result));
-if (crashed || linkDrops) console.error(gatewayLog.split("\n").slice(-40).join("\n"));
+if (crashed || linkDrops) console.error(gateway.log.split("\n").slice(-40).join("\n"));

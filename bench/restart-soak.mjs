@@ -13,14 +13,12 @@
 //   - audit events: one report-received per accepted report, and one delivered report-forwarded to mod;
 //   - rosters: after a final refresh, every user's roster equals the web app's;
 //   - crashes: the gateway process never exited on its own, and exits 0 on SIGTERM.
-import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openSqliteStore } from "@xmppkit/core";
-import { freePort, loginClient, startHttpBackend, startProsody } from "@xmppkit/testing";
+import { loginClient, startHttpBackend, startProsody } from "@xmppkit/testing";
+import { sleep, startGatewayProcess } from "./lib/gateway-process.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -32,11 +30,6 @@ const { values: args } = parseArgs({
 const ROUNDS = Number(args.rounds);
 const USERS = Number(args.users);
 const FLOW_MS = Number(args.flow);
-const TOKEN = "bench-token-0123456789abcdef";
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-const require = createRequire(import.meta.url);
-const gatewayCli = join(dirname(require.resolve("@xmppkit/gateway/package.json")), "dist/cli.js");
 
 // The web app: each refresh bumps the version; a user's roster is 10 contacts named after it, plus one
 // contact that comes and goes.
@@ -51,26 +44,11 @@ const backend = await startHttpBackend((req) => ({ body: webRoster(decodeURIComp
 
 const users = Object.fromEntries(Array.from({ length: USERS }, (_, i) => [`u${i}`, "pw"]));
 const prosody = await startProsody({ users: { mod: "modpw", ...users }, muc: false, logLevel: "info" });
-const port = await freePort();
 const sqlite = join(prosody.dir, "gateway.sqlite");
-const configPath = join(prosody.dir, "gateway.yaml");
-writeFileSync(
-  configPath,
-  `component:
-  service: ${prosody.component.service}
-  domain: ${prosody.component.domain}
-  secret: ${prosody.component.secret}
-  keepalive_interval: 5
-  reconnect_max_delay: 2
-server_domain: ${prosody.domain}
-http:
-  listen: 127.0.0.1:${port}
-  token: ${TOKEN}
-storage:
+const gateway = await startGatewayProcess(
+  prosody,
+  `storage:
   sqlite: ${sqlite}
-log:
-  level: info
-  format: json
 modules_enabled: [report-forward, http-roster-admin, audit-geoip]
 report-forward:
   report_forward_to_staff: [mod@${prosody.domain}]
@@ -79,28 +57,8 @@ http-roster-admin:
   http_roster_url: ${backend.url}/contacts/%s
   http_roster_sync_on_login: false
 `,
+  { component: "  keepalive_interval: 5\n  reconnect_max_delay: 2\n" },
 );
-
-const gateway = spawn(process.execPath, [gatewayCli, "--config", configPath], { stdio: ["ignore", "pipe", "pipe"] });
-let gatewayLog = "";
-gateway.stdout.on("data", (d) => (gatewayLog += d));
-gateway.stderr.on("data", (d) => (gatewayLog += d));
-let stopping = false;
-let crashed = 0;
-const exited = new Promise((r) => gateway.once("exit", (code, signal) => r({ code, signal })));
-void exited.then(() => {
-  if (!stopping) crashed += 1;
-});
-const base = `http://127.0.0.1:${port}`;
-async function healthy(timeoutMs = 60_000) {
-  const start = performance.now();
-  for (;;) {
-    if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) return performance.now() - start;
-    if (performance.now() - start > timeoutMs) return undefined;
-    await sleep(25);
-  }
-}
-if ((await healthy()) === undefined) throw new Error(`the gateway did not come up:\n${gatewayLog}`);
 
 // mod@localhost, the staff: logged in again after each restart; counts the reports it gets, by report id.
 const deliveries = new Map();
@@ -115,7 +73,7 @@ async function modOnline() {
         deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
       });
       c.xmpp.on("disconnect", () => {
-        if (!stopping) void modOnline();
+        if (!gateway.stopping) void modOnline();
       });
       mod = c;
       return;
@@ -134,7 +92,7 @@ let n = 0;
 const reporter = (async () => {
   while (flowing) {
     const i = n++;
-    const res = await fetch(`${base}/reports`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ jid: `spammer${i}@spam.example`, reason: "spam", text: `report ${i}` }) }).catch(() => undefined);
+    const res = await gateway.post("/reports", { jid: `spammer${i}@spam.example`, reason: "spam", text: `report ${i}` });
     count(statuses.reports, res?.status ?? "network");
     if (res?.status === 202) accepted.push((await res.json()).id);
     await sleep(30);
@@ -144,7 +102,7 @@ const all = Object.keys(users);
 const refresher = (async () => {
   while (flowing) {
     version += 1;
-    const res = await fetch(`${base}/roster_admin/refresh`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(all) }).catch(() => undefined);
+    const res = await gateway.post("/roster_admin/refresh", all);
     count(statuses.refreshes, res?.status ?? "network");
     await sleep(250);
   }
@@ -154,7 +112,7 @@ const backOnline = [];
 for (let r = 0; r < ROUNDS; r++) {
   await sleep(FLOW_MS);
   await prosody.restart();
-  const ms = await healthy();
+  const ms = await gateway.healthy();
   backOnline.push(ms);
 }
 await sleep(FLOW_MS);
@@ -163,10 +121,10 @@ await Promise.all([reporter, refresher]);
 
 // The last word of the web app, then wait for the outbox to drain.
 version += 1;
-const finalRefresh = await (await fetch(`${base}/roster_admin/refresh`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(all) })).json();
+const finalRefresh = await (await gateway.post("/roster_admin/refresh", all)).json();
 const drainStart = performance.now();
 while (performance.now() - drainStart < 120_000) {
-  const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  const metrics = await gateway.get("/metrics");
   const waiting = Number(/xmppkit_report_forward_outbox_reports (\d+)/.exec(metrics)?.[1] ?? "1");
   if (waiting === 0 && accepted.every((id) => deliveries.has(id))) break;
   await sleep(250);
@@ -183,10 +141,10 @@ for (const u of all) {
   await c.stop();
 }
 
-stopping = true;
+gateway.stopping = true;
 await mod?.stop();
-gateway.kill("SIGTERM");
-const { code: exitCode } = await exited;
+const exitCode = await gateway.stop();
+const crashed = gateway.crashes;
 
 // The audit log, read from the gateway's store after it stopped.
 const store = await openSqliteStore(sqlite);
@@ -235,4 +193,4 @@ console.table({
   "gateway exit code on SIGTERM": exitCode,
 });
 console.log(JSON.stringify(result));
-if (crashed || result.acceptedLost) console.error(gatewayLog.split("\n").slice(-40).join("\n"));
+if (crashed || result.acceptedLost) console.error(gateway.log.split("\n").slice(-40).join("\n"));

@@ -12,13 +12,12 @@
 //   changed   — 10 % of each user's contacts renamed.
 // Prints users/s, per-user sync latency p50/p99 (the gateway's own measure, from its log), and peak RSS
 // (VmHWM) of the gateway and Prosody processes.
-import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, loginClient, startHttpBackend, startProsody } from "@xmppkit/testing";
+import { loginClient, startHttpBackend, startProsody } from "@xmppkit/testing";
+import { peakRssMiB, startGatewayProcess } from "./lib/gateway-process.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -34,10 +33,6 @@ const CONTACTS = Number(args.contacts);
 const ONLINE = Math.min(Number(args.online), USERS);
 const CONCURRENCY = Number(args.concurrency);
 const PIPELINE = Number(args.pipeline);
-const TOKEN = "bench-token-0123456789abcdef";
-
-const require = createRequire(import.meta.url);
-const gatewayCli = join(dirname(require.resolve("@xmppkit/gateway/package.json")), "dist/cli.js");
 
 const username = (i) => `user${i}`;
 let round = "initial";
@@ -52,10 +47,6 @@ function webRoster(user) {
 }
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-const peakRssMiB = (pid) => {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
-};
 
 const backend = await startHttpBackend((req) => ({ body: webRoster(decodeURIComponent(req.url.split("/").pop())) }));
 const prosody = await startProsody({ users: {}, muc: false, logLevel: "info" });
@@ -68,48 +59,23 @@ for (let i = 0; i < ONLINE; i += 10) {
   await Promise.all(Array.from({ length: Math.min(10, ONLINE - i) }, (_, k) => prosody.createUser(username(i + k), "pw")));
 }
 
-const port = await freePort();
-const configPath = join(prosody.dir, "gateway.yaml");
-writeFileSync(
-  configPath,
-  `component:
-  service: ${prosody.component.service}
-  domain: ${prosody.component.domain}
-  secret: ${prosody.component.secret}
-server_domain: ${prosody.domain}
-http:
-  listen: 127.0.0.1:${port}
-  token: ${TOKEN}
-log:
-  level: debug
-  format: json
-modules_enabled: [http-roster-admin]
+const latencies = [];
+const gateway = await startGatewayProcess(
+  prosody,
+  `modules_enabled: [http-roster-admin]
 http-roster-admin:
   http_roster_url: ${backend.url}/contacts/%s
   http_roster_concurrency: ${CONCURRENCY}
   http_roster_pipeline: ${PIPELINE}
   http_roster_sync_on_login: false
 `,
+  {
+    logLevel: "debug",
+    onLine(line) {
+      if (line.includes('"roster synced"') || line.includes('"roster unchanged"')) latencies.push(JSON.parse(line).ms);
+    },
+  },
 );
-const gateway = spawn(process.execPath, [gatewayCli, "--config", configPath], { stdio: ["ignore", "pipe", "inherit"] });
-const latencies = [];
-let buffered = "";
-gateway.stdout.on("data", (chunk) => {
-  buffered += chunk;
-  const lines = buffered.split("\n");
-  buffered = lines.pop();
-  for (const line of lines) {
-    if (!line.includes('"roster synced"') && !line.includes('"roster unchanged"')) continue;
-    latencies.push(JSON.parse(line).ms);
-  }
-});
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
-  if (ok) break;
-  if (i > 200) throw new Error("the gateway did not come up");
-  await new Promise((r) => setTimeout(r, 50));
-}
 
 const clients = [];
 for (let i = 0; i < ONLINE; i++) {
@@ -125,7 +91,7 @@ for (const phase of ["initial", "unchanged", "changed"]) {
   latencies.length = 0;
   const pushesBefore = clients.reduce((n, c) => n + c.rosterPushes.length, 0);
   const started = performance.now();
-  const res = await fetch(`${base}/roster_admin/refresh`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(all) });
+  const res = await gateway.post("/roster_admin/refresh", all);
   const body = await res.json();
   const seconds = (performance.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 300)); // let the last log lines and pushes arrive
@@ -134,12 +100,11 @@ for (const phase of ["initial", "unchanged", "changed"]) {
   results.push({ phase, seconds: +seconds.toFixed(2), usersPerSecond: Math.round(USERS / seconds), p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), updated: body.updated, errors: body.errors, pushesToOnlineClients: pushes });
 }
 
-const gatewayRss = peakRssMiB(gateway.pid);
+const gatewayRss = peakRssMiB(gateway.child.pid);
 const prosodyPid = Number(readFileSync(join(prosody.dir, "prosody.pid"), "utf8"));
 const prosodyRss = peakRssMiB(prosodyPid);
 for (const c of clients) await c.stop();
-gateway.kill("SIGTERM");
-await new Promise((r) => gateway.once("exit", r));
+await gateway.stop();
 await prosody.stop();
 await backend.close();
 

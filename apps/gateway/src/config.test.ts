@@ -23,7 +23,7 @@ function errorOf(text: string, env: NodeJS.ProcessEnv = { GATEWAY_SECRET: "s" })
 describe("gateway config", () => {
   it("accepts a minimal config and fills defaults", () => {
     const { config } = parseConfig(BASE, { env: { GATEWAY_SECRET: "s3cret" } });
-    expect(config.component).toEqual({ service: "xmpp://127.0.0.1:5347", domain: "gateway.example.org", secret: "s3cret", keepalive_interval: 60_000, keepalive_timeout: 15_000, reconnect_max_delay: 60_000 });
+    expect(config.component).toEqual({ service: "xmpp://127.0.0.1:5347", domain: "gateway.example.org", secret: "s3cret", keepalive_interval: 60_000, keepalive_timeout: 15_000, reconnect_max_delay: 60_000, stanza_size_limit: 524_288 });
     expect(config.http).toEqual({ listen: "127.0.0.1:5281", trusted_proxies: [], body_limit: 1048576 });
     expect(config.storage).toEqual({ data_dir: "./data" });
     expect(config.modules_enabled).toEqual([]);

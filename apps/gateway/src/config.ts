@@ -19,6 +19,11 @@ export const coreConfigSchema = z.strictObject({
     keepalive_interval: seconds().prefault(60),
     keepalive_timeout: seconds().prefault(15),
     reconnect_max_delay: seconds().prefault(60),
+    /**
+     * Prosody's `component_stanza_size_limit` (bytes, default 512 KiB): set both the same. A bigger stanza
+     * from the server ends the stream; the gateway sends nothing within 32 KiB of it.
+     */
+    stanza_size_limit: z.number().int().min(65_536).default(512 * 1024),
   }),
   /** The VirtualHost whose users the privileges cover. */
   server_domain: z.string().min(1).regex(/^[^@/\s]+$/, "a domain, without @ or /"),

@@ -116,7 +116,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const kit = setupKit(entity, {
     serverDomain: config.server_domain,
     identity: { category: "component", type: "generic", name: "xmppkit gateway" },
-    lifecycle: { backoff: { max: config.component.reconnect_max_delay } },
+    lifecycle: { backoff: { max: config.component.reconnect_max_delay }, maxInboundStanzaBytes: config.component.stanza_size_limit },
+    wire: { maxStanzaBytes: config.component.stanza_size_limit - 32 * 1024 },
     ping: { interval: config.component.keepalive_interval, timeout: config.component.keepalive_timeout },
     events,
     logger: log,

@@ -85,8 +85,8 @@ describe("xmppkit-gateway CLI", () => {
   });
 
   /** Spawn the bin; `out` collects stdout and stderr. */
-  function spawnGateway(path: string, env: Record<string, string> = {}) {
-    const child = spawn(process.execPath, [BIN, "--config", path], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  function spawnGateway(path: string, env: Record<string, string> = {}, nodeArgs: string[] = []) {
+    const child = spawn(process.execPath, [...nodeArgs, BIN, "--config", path], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     const seen = { out: "" };
     child.stdout.on("data", (d) => (seen.out += d));
     child.stderr.on("data", (d) => (seen.out += d));
@@ -120,8 +120,11 @@ describe("xmppkit-gateway CLI", () => {
 
   it("SIGTERM while the modules are still loading: exit 0, not killed", async () => {
     const path = configFile(gatewayYaml(prosody, "modules_enabled: [report-forward]\n"));
-    const g = spawnGateway(path, { GATEWAY_SECRET: prosody.component.secret });
-    await new Promise((r) => setTimeout(r, 400)); // node is up; the gateway's modules are being imported
+    // Loading @xmppkit/core is made 1.5 s slower, so the signal surely lands while the modules load.
+    const slow = resolve(import.meta.dirname, "fixtures/slow-core-import.mjs");
+    const g = spawnGateway(path, { GATEWAY_SECRET: prosody.component.secret }, ["--import", slow]);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(g.seen.out).toBe(""); // nothing has started yet
     g.child.kill("SIGTERM");
     expect(await g.exited, g.seen.out).toEqual({ code: 0, signal: null });
   });

@@ -178,11 +178,10 @@ report-forward:
       expect(res.status).toBe(202);
       ids.push(((await res.json()) as { id: string }).id);
     }
-    const desk = gateway.modules.get("report-forward")!.handle as ReportForward;
-    expect(desk.pending).toBeGreaterThanOrEqual(1);
     await restarting;
     mod = await loginClient(prosody, "mod");
     for (let i = 0; i < 5; i++) await mod.next(about(`outage${i}@${ORIGIN}`), 30_000);
+    const desk = gateway.modules.get("report-forward")!.handle as ReportForward;
     await waitFor(() => desk.pending === 0, "an empty outbox", 30_000);
     const delivered = events
       .filter((e) => e.type === "report-forwarded" && ids.includes((e.payload as { id: string }).id))

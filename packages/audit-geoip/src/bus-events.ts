@@ -75,11 +75,12 @@ export const EVENT_MAPPERS: Record<string, Mapper> = {
   "report-forwarded": (p) => {
     const dest = Array.isArray(p.destinations) ? (p.destinations as Payload[]) : [];
     const failed = dest.filter((d) => !d.ok).length;
+    const pending = Array.isArray(p.pending) ? (p.pending as unknown[]) : [];
     return {
       actor: str(p.source),
       user: bare(str(p.reporter)),
-      note: `report about ${str(p.reported) ?? "?"} forwarded to ${dest.length} destination(s)${failed ? `, ${failed} failed` : ""}`,
-      details: { id: p.id, reported: p.reported, destinations: dest },
+      note: `report about ${str(p.reported) ?? "?"} delivered to ${dest.length - failed} destination(s)${failed ? `, ${failed} failed for good` : ""}${pending.length ? `, ${pending.length} still being tried` : ""}`,
+      details: { id: p.id, reported: p.reported, destinations: dest, ...(pending.length ? { pending } : {}) },
     };
   },
   "report-rejected": (p) => ({

@@ -143,7 +143,14 @@ export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Out
     inFlight.add(entry.id);
     try {
       const final = now() - entry.acceptedAt >= maxAge;
-      const r = await deps.deliver(entry, final);
+      let r: Round;
+      try {
+        r = await deps.deliver(entry, final);
+      } catch (err) {
+        // A bug in a round must not lose the report, nor stop the other reports' delivery.
+        logger?.error({ err, id: entry.id }, "a delivery round failed; the report stays in the outbox");
+        r = { settled: [], retry: true };
+      }
       for (const k of r.settled) if (!entry.done.includes(k)) entry.done.push(k);
       if (!r.retry || final) {
         entries.delete(entry.id);
@@ -213,7 +220,9 @@ export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Out
       stopped = true;
       clearTimeout(timer);
       lifecycle.off("online", onOnline);
-      await draining?.catch(() => undefined);
+      // A round still waiting for confirmations is not waited for long: its reports stay stored, and are
+      // delivered (again, at worst) by the next start.
+      await Promise.race([draining?.catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
     },
   };
 }

@@ -538,8 +538,8 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
       offIncoming();
       lifecycle.off("online", onOnline);
       for (const f of unkeep.splice(0)) f();
+      delivery.stop(); // what waits for a confirmation settles now, as "try again"
       await outbox?.stop();
-      delivery.stop();
     },
   });
 }
