@@ -11,6 +11,8 @@ export * from "./limiter.js";
 export * from "./url-template.js";
 export * from "./datetime.js";
 export * from "./lifecycle.js";
+export * from "./inbound.js";
+export * from "./open-link.js";
 export * from "./ping.js";
 export * from "./privilege.js";
 export * from "./delegation.js";

@@ -17,7 +17,8 @@
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { TypedEmitter, extend, type ListenerErrorHandler } from "./emitter.js";
 import type { XmppEntity } from "./entity.js";
-import { xml } from "./xml.js";
+import { guardInbound } from "./inbound.js";
+import { DEFAULT_LINK_TIMEOUTS, OpeningStoppedError, openLink, type LinkTimeouts } from "./open-link.js";
 
 /** Stream errors that no retry will fix (RFC 6120 §4.9.3). */
 const FATAL_CONDITIONS: Record<string, string> = {
@@ -28,10 +29,6 @@ const FATAL_CONDITIONS: Record<string, string> = {
   "invalid-from": "the server rejected a stanza's `from` and closed the stream",
 };
 
-const NS_STREAMS = "urn:ietf:params:xml:ns:xmpp-streams";
-
-/** Prosody's limit for a component's stanzas; nothing a server relays legitimately is bigger. */
-export const DEFAULT_MAX_INBOUND_STANZA_BYTES = 512 * 1024;
 
 export interface LifecycleEvents extends Record<string, unknown> {
   /** The link is up (first connect, reconnect, or stream resumption). */
@@ -48,22 +45,11 @@ export interface LifecycleEvents extends Record<string, unknown> {
   offline: Record<string, never>;
 }
 
-export interface LifecycleTimeouts {
-  /** TCP connect (default 10 s). */
-  connect?: number;
-  /** The server's stream header after the connect (default 10 s). */
-  open?: number;
-  /** The handshake (component) or SASL and resource binding (client) after the header (default 20 s). */
-  authenticate?: number;
-  /** A graceful close on stop() before the socket is cut (default 3 s). */
-  close?: number;
-}
-
 export interface LifecycleOptions {
   backoff?: BackoffOptions;
   /** TCP keepalive probe delay in ms (0 turns it off; default 30 s). */
   tcpKeepAlive?: number;
-  timeouts?: LifecycleTimeouts;
+  timeouts?: LinkTimeouts;
   /** Largest stanza accepted from the server, in bytes (default 512 KiB); a bigger one ends the stream. */
   maxInboundStanzaBytes?: number;
   /** Where a throwing listener of the lifecycle's events is reported. */
@@ -101,13 +87,8 @@ export class LinkStoppedError extends Error {
   }
 }
 
-class StepTimeout extends Error {}
-
-/** The internals of an xmpp.js Connection (0.13 and 0.14) that the hardening below wraps. */
-interface ConnectionInternals {
-  _onData?(data: Buffer | string): void;
-  _attachParser?(parser: { on(event: string, fn: (...args: unknown[]) => void): unknown }): void;
-  parser?: unknown;
+/** xmpp.js's status setter (0.13 and 0.14), to settle on "offline" after a stop. */
+interface StatusSetter {
   _status?(status: string): void;
 }
 
@@ -129,8 +110,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
   entity.reconnect?.stop();
   // @xmpp/component does not forward its `timeout` option; 2 s is short for a busy server.
   if (!entity.timeout || entity.timeout < 10_000) entity.timeout = 10_000;
-  const timeouts = { connect: 10_000, open: 10_000, authenticate: 20_000, close: 3_000, ...options.timeouts };
-  const maxInbound = options.maxInboundStanzaBytes ?? DEFAULT_MAX_INBOUND_STANZA_BYTES;
+  const timeouts = { ...DEFAULT_LINK_TIMEOUTS, ...options.timeouts };
 
   const emitter = new TypedEmitter<LifecycleEvents>(options.onListenerError);
   let online = false;
@@ -144,9 +124,6 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
   /** Why the current connection (or attempt) failed: the first cause seen wins. */
   let reason: string | undefined;
   let streamClosed = false;
-  let firstBytes = "";
-  let inbound = 0;
-  let discard = false;
   let pendingStart: { resolve(): void; reject(err: Error): void } | undefined;
   let downReason: string | undefined = "not connected yet";
 
@@ -154,7 +131,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
     reason ??= why;
   };
 
-  hardenConnection();
+  const inbound = guardInbound(entity, { maxBytes: options.maxInboundStanzaBytes, onOversize: (why) => note(why) });
 
   entity.on("connect", () => {
     const keepAlive = options.tcpKeepAlive ?? 30_000;
@@ -163,10 +140,6 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
 
   entity.on("open", () => {
     everOpened = true;
-    inbound = 0;
-  });
-  entity.on("element", () => {
-    inbound = 0;
   });
   entity.on("close", () => {
     streamClosed = true;
@@ -210,7 +183,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
   });
 
   entity.on("disconnect", () => {
-    if (!everOnline && !everOpened && firstBytes && !firstBytes.trimStart().startsWith("<") && !stopping) {
+    if (!everOnline && !everOpened && inbound.firstBytes && !inbound.firstBytes.trimStart().startsWith("<") && !stopping) {
       // Closed after sending something that is not XML at all (an HTTP server's answer without a body).
       fatal ??= notXmpp();
     }
@@ -232,54 +205,11 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
 
   function notXmpp() {
     const service = String(entity.options.service ?? "the service");
-    return new FatalConnectionError("not-xmpp", `${service} does not speak XMPP: it answered ${quote(firstBytes)} (is the service the server's ${entityKindWord()} port?)`);
+    return new FatalConnectionError("not-xmpp", `${service} does not speak XMPP: it answered ${quote(inbound.firstBytes)} (is the service the server's ${entityKindWord()} port?)`);
   }
 
   function entityKindWord() {
     return entity.NS === "jabber:component:accept" ? "component" : "client";
-  }
-
-  /** Make xmpp.js's connection survive what a hostile or broken server sends. */
-  function hardenConnection() {
-    const conn = entity as XmppEntity & ConnectionInternals;
-    const attachParser = conn._attachParser;
-    if (attachParser) {
-      conn._attachParser = function (parser) {
-        // xmpp.js removes its own `error` listener after the first XML error; later ones must not be unhandled.
-        parser.on("error", () => undefined);
-        return attachParser.call(this, parser);
-      };
-    }
-    const onData = conn._onData;
-    if (onData) {
-      conn._onData = function (data) {
-        // After an XML error or an oversize stanza, until the socket closes: nothing more is read.
-        if (discard || !conn.parser) return;
-        if (!everOpened && firstBytes.length < 80) firstBytes += String(data).slice(0, 80);
-        inbound += data.length;
-        if (inbound > maxInbound) {
-          discard = true;
-          refuseOversize();
-          return;
-        }
-        try {
-          onData.call(this, data);
-        } catch (err) {
-          // ltx throws (rather than emits) on some bad input, such as an unknown entity.
-          discard = true;
-          entity.emit("error", Object.assign(new Error((err as Error).message), { name: "XMLError" }));
-          entity.socket?.destroy?.();
-        }
-      };
-    }
-  }
-
-  function refuseOversize() {
-    const why = `the server sent a stanza over the ${maxInbound}-byte limit; the stream was closed (policy-violation)`;
-    note(why);
-    const text = xml("text", NS_STREAMS, `stanza over ${maxInbound} bytes`);
-    const error = xml("stream:error", {}, xml("policy-violation", NS_STREAMS), text);
-    void entity.send(error).catch(() => undefined).finally(() => entity.socket?.destroy?.());
   }
 
   function settleStart(err?: Error) {
@@ -301,51 +231,15 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
     }, delayMs);
   }
 
-  /** Race `p` against a time limit; the message says which step ran out of time. */
-  function step<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-    let t: NodeJS.Timeout | undefined;
-    const limit = new Promise<never>((_, reject) => {
-      t = setTimeout(() => reject(new StepTimeout(message)), ms);
-    });
-    return Promise.race([p, limit]).finally(() => clearTimeout(t));
-  }
-
-  /** Resolve on `online`; reject on an error during authentication, or when the socket goes. */
-  function authenticated(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        entity.off("online", onOnline);
-        entity.off("error", onError);
-        entity.off("disconnect", onGone);
-      };
-      const onOnline = () => (done(), resolve());
-      const onError = (err: Error) => (done(), reject(err));
-      const onGone = () => (done(), reject(new Error("the connection closed during authentication")));
-      entity.on("online", onOnline);
-      entity.on("error", onError);
-      entity.on("disconnect", onGone);
-    });
-  }
-
   async function attempt() {
     if (stopping || fatal || (entity.status !== "offline" && entity.status !== "disconnect")) return;
     reason = undefined;
     streamClosed = false;
-    firstBytes = "";
-    inbound = 0;
-    discard = false;
-    const { service, domain, lang } = entity.options as { service?: string; domain?: string; lang?: string };
-    const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
-    let auth: Promise<void> | undefined;
+    inbound.reset();
     try {
-      await step(entity.connect(service!), timeouts.connect, `no TCP connection to ${service} within ${seconds(timeouts.connect)}`);
-      if (stopping) throw new LinkStoppedError();
-      auth = authenticated();
-      auth.catch(() => undefined);
-      await step(entity.open({ domain, ...(lang ? { lang } : {}) } as { domain?: string }), timeouts.open, `${service} accepted the connection but sent no XMPP stream header within ${seconds(timeouts.open)}`);
-      await step(auth, timeouts.authenticate, `the server did not complete authentication within ${seconds(timeouts.authenticate)}`);
+      await openLink(entity, timeouts, () => stopping);
     } catch (err) {
-      if (!(err instanceof LinkStoppedError)) note(describeError(err as Error));
+      if (!(err instanceof OpeningStoppedError)) note(describeError(err as Error));
       // Close the socket if it is still there: its `disconnect` schedules the next attempt (or reports a
       // fatal error). With no socket, the disconnect has happened already, or the connect never got one.
       if (entity.socket?.destroy) entity.socket.destroy();
@@ -389,7 +283,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
       entity.socket.destroy();
       await gone;
     }
-    if (entity.status !== "offline") (entity as ConnectionInternals)._status?.("offline");
+    if (entity.status !== "offline") (entity as StatusSetter)._status?.("offline");
     online = false;
     emitter.emit("offline", {});
   }

@@ -12,7 +12,6 @@
 // A report seen before inside the dedupe window, or over a rate limit, goes nowhere (and says so).
 import { createHash } from "node:crypto";
 import {
-  NS_DISCO_INFO,
   StanzaError,
   StanzaRefusedError,
   TypedEmitter,
@@ -40,14 +39,9 @@ import { createContactLookup, type ContactLookup } from "./contact-lookup.js";
 import { forwardMessage, type AcceptedReport, type Audience } from "./forward-message.js";
 import { DedupeWindow, SlidingWindowLimit } from "./report-limits.js";
 import { ReportParseError, findReport, parseReportMessage } from "./report.js";
+import { createStaffRooms, type StaffRoomJoins } from "./staff-rooms.js";
 
-/** The slice of track-muc-joins this needs to post into staff rooms. */
-export interface StaffRoomJoins {
-  keep(room: string, options: { nick: string; from?: string | undefined }): () => void;
-  isJoined(room: string, jid?: string): boolean;
-  on(event: "joined", fn: (e: { jid: string; room: string }) => void): unknown;
-  off(event: "joined", fn: (e: { jid: string; room: string }) => void): unknown;
-}
+export type { StaffRoomJoins } from "./staff-rooms.js";
 
 export interface ReportForwardDeps {
   entity: { jid: { toString(): string } | null | undefined; options: { domain?: string } };
@@ -189,6 +183,22 @@ export function dedupeKey(report: AcceptedReport, source: ReportSource): string 
 /** Bounces that another try will not change. */
 const FINAL_CONDITIONS = new Set(["item-not-found", "jid-malformed", "not-allowed", "forbidden", "bad-request", "feature-not-implemented", "gone", "redirect"]);
 
+/** The id of the message for one destination: the report id, so that a receiver can drop a repeat. */
+const messageId = (reportId: string, key: string) => `${reportId}.${createHash("sha1").update(key).digest("base64url").slice(0, 6)}`;
+
+/**
+ * Is a failure worth another round, or final? Final: what no retry changes (a copy refused on the wire, an
+ * address the server calls malformed or unknown, a missing module). Everything else is tried again until
+ * the report's max age: the link, a timeout, a room we are not in yet, a staff member who is offline on a
+ * server without offline storage (Prosody answers service-unavailable, as for an unknown account).
+ */
+function transient(err: unknown, room: boolean): boolean {
+  if (err instanceof StanzaRefusedError) return false;
+  if (err instanceof StanzaError) return room || !FINAL_CONDITIONS.has(err.condition);
+  if (err instanceof DeliveryTimeoutError) return true;
+  return !(err instanceof Error && /track-muc-joins is not set up/.test(err.message));
+}
+
 /** Is `domain` the server's own (or one of its services)? Its reports stay with staff. */
 function isLocal(domain: string, server: string | undefined) {
   return !!server && (domain === server || domain.endsWith(`.${server}`));
@@ -218,76 +228,17 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
       fallback: options.originFallback ?? true,
     },
   );
-  const joinsOf = () => (typeof deps.joins === "function" ? deps.joins() : deps.joins);
-  const unkeep: (() => void)[] = [];
-  const keptRooms = new Set<string>();
-  let stopped = false;
-
+  const rooms = createStaffRooms(
+    { iq, joins: () => (typeof deps.joins === "function" ? deps.joins() : deps.joins), server, logger: log },
+    { staff, nick: options.staffNick ?? "abuse-desk", waitTimeoutMs: options.roomWaitTimeout ?? 30_000 },
+  );
   for (const jid of [...staff, ...thirdParties]) {
     if (!parseJid(jid)) throw new TypeError(`not a JID: ${JSON.stringify(jid)}`);
   }
 
-  /**
-   * A staff JID is a room when its domain is a MUC service (a disco identity of category "conference"):
-   * one disco#info per domain, answered once; a failed one is asked again next time.
-   */
-  const mucServices = new Map<string, Promise<boolean>>();
-  const knownMuc = new Map<string, boolean>();
-  async function isRoom(jid: string): Promise<boolean> {
-    const domain = domainOf(jid)!;
-    if (!parseJid(jid)?.local || domain === server) return false; // the server's own domain hosts accounts
-    let probe = mucServices.get(domain);
-    if (!probe) {
-      probe = iq
-        .get(xml("query", NS_DISCO_INFO), domain, { timeout: 30_000 })
-        .then((info) => {
-          const muc = !!info?.getChildren("identity").some((i) => i.attrs.category === "conference");
-          knownMuc.set(domain, muc);
-          return muc;
-        })
-        .catch((err: unknown) => {
-          mucServices.delete(domain);
-          log.warn({ jid, err: (err as Error).message }, "could not tell whether a staff JID is a room; treating it as a user for now");
-          return false;
-        });
-      mucServices.set(domain, probe);
-    }
-    return probe;
-  }
-
-  async function keepStaffRooms() {
-    for (const jid of staff) {
-      if (!(await isRoom(jid)) || stopped) continue;
-      const joins = joinsOf();
-      if (!joins) {
-        log.error({ room: jid }, "a staff JID is a MUC room, but track-muc-joins is not set up: reports cannot be posted there (enable track-muc-joins)");
-        continue;
-      }
-      if (keptRooms.has(jid)) continue;
-      keptRooms.add(jid);
-      unkeep.push(joins.keep(jid, { nick: options.staffNick ?? "abuse-desk" }));
-    }
-  }
-  const onOnline = () => void keepStaffRooms();
+  const onOnline = () => void rooms.keep();
   lifecycle.on("online", onOnline);
   if (lifecycle.online) onOnline();
-
-  function waitJoined(joins: StaffRoomJoins, room: string): Promise<void> {
-    if (joins.isJoined(room)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        joins.off("joined", onJoined);
-        reject(new Error(`not joined to the staff room within ${options.roomWaitTimeout ?? 30_000} ms`));
-      }, options.roomWaitTimeout ?? 30_000);
-      const onJoined = (e: { room: string }) => {
-        if (e.room !== room) return;
-        clearTimeout(timer);
-        joins.off("joined", onJoined);
-        resolve();
-      };
-      joins.on("joined", onJoined);
-    });
-  }
 
   const delivery = createDelivery({ stanzas, iq }, {
     server,
@@ -329,35 +280,16 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     return { targets: targets.filter((t) => !done.includes(t.key)), unreachable };
   }
 
-  /** The id of the message for one destination: the report id, so that a receiver can drop a repeat. */
-  const messageId = (reportId: string, key: string) => `${reportId}.${createHash("sha1").update(key).digest("base64url").slice(0, 6)}`;
-
-  /**
-   * Is a failure worth another round, or final? Final: what no retry changes (a copy refused on the wire, an
-   * address the server calls malformed or unknown, a missing module). Everything else is tried again until
-   * the report's max age: the link, a timeout, a room we are not in yet, a staff member who is offline on a
-   * server without offline storage (Prosody answers service-unavailable, as for an unknown account).
-   */
-  function transient(err: unknown, room: boolean): boolean {
-    if (err instanceof StanzaRefusedError) return false;
-    if (err instanceof StanzaError) return room || !FINAL_CONDITIONS.has(err.condition);
-    if (err instanceof DeliveryTimeoutError) return true;
-    return !(err instanceof Error && /track-muc-joins is not set up/.test(err.message));
-  }
-
   async function deliverTo(report: AcceptedReport, reportId: string, t: Target): Promise<Destination & { retry: boolean }> {
     const base = { jid: t.jid, audience: t.audience, ...(t.address ? { address: t.address } : {}) };
     let room = false;
     try {
-      room = t.audience === "staff" && (await isRoom(t.jid));
+      room = t.audience === "staff" && (await rooms.isRoom(t.jid));
       const template = t.audience === "staff" ? (options.staffBodyTemplate ?? DEFAULT_STAFF_BODY_TEMPLATE) : (options.bodyTemplate ?? DEFAULT_BODY_TEMPLATE);
       const message = forwardMessage(report, t.audience, { to: t.jid, template, ...(room ? { type: "groupchat" as const } : {}) });
       message.attrs.id = messageId(reportId, t.key);
       if (room) {
-        const joins = joinsOf();
-        if (!joins) throw new Error("track-muc-joins is not set up");
-        await keepStaffRooms();
-        await waitJoined(joins, t.jid);
+        await rooms.joined(t.jid);
         await delivery.send(message, { room: true });
       } else {
         await delivery.send(message, options.asServer ? { via: sendAsServer } : {});
@@ -528,16 +460,15 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   return extend(emitter, {
     submit,
     contacts,
-    staffRooms: () => staff.filter((jid) => parseJid(jid)?.local && knownMuc.get(domainOf(jid)!)),
+    staffRooms: () => rooms.rooms(),
     get pending() {
       return outbox?.size ?? 0;
     },
     ready,
     async stop() {
-      stopped = true;
       offIncoming();
       lifecycle.off("online", onOnline);
-      for (const f of unkeep.splice(0)) f();
+      rooms.stop();
       delivery.stop(); // what waits for a confirmation settles now, as "try again"
       await outbox?.stop();
     },
