@@ -116,4 +116,18 @@ ping-muc:
     expect((await left).getChildText("status")).toBe("gateway shutting down");
     await bob3.stop();
   });
+
+  it("a shutdown while the server goes away never reconnects, and does not wait for rooms that cannot answer", async () => {
+    const { config, sourceMap } = testConfig(prosody, `modules_enabled: [track-muc-joins]\nrooms:\n  - room: ${room}\n    nick: abuse-desk\n`);
+    const own = captureLogger();
+    const g = await startGateway(config, { sourceMap, logger: own.logger });
+    await waitFor(() => (g.modules.get("track-muc-joins")!.handle as MucJoins).isJoined(room), "the gateway in the room");
+    // SIGTERM to Prosody and to the gateway at the same moment.
+    await Promise.all([prosody.stop(), g.stop()]);
+    const msgs = own.lines().map((l) => String(l.msg));
+    const after = msgs.slice(msgs.indexOf("shutting down"));
+    expect(after.filter((m) => m.startsWith("reconnecting"))).toEqual([]);
+    expect(after.at(-1)).toBe("stopped");
+    expect(g.kit.lifecycle.online).toBe(false);
+  });
 });

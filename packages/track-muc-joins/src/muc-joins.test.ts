@@ -224,6 +224,18 @@ describe("setupMucJoins in a component", () => {
     expect(joins.entries()[0]).toMatchObject({ state: "joined", nick: "abuse-desk" });
   });
 
+  it("a leave or join waiting for the room ends at once when the link drops (a shutdown while the server goes away)", async () => {
+    const joining = joins.join(ROOM, { nick: "desk", timeout: 30_000 });
+    await sentOnce(mock, isJoinTo("desk"));
+    await mock.receive(selfPresence(GW, "desk", ["110"]));
+    await joining;
+    const leaving = joins.leave(ROOM, { timeout: 30_000 });
+    const other = joins.join("other@conference.localhost", { nick: "desk", timeout: 30_000 }).then(() => "joined", (e: Error) => e.message);
+    mock.dropLink();
+    expect(await leaving).toEqual({ kind: "stream-ended", codes: [] });
+    expect(await other).toMatch(/^the link to the server dropped before the room answered/);
+  });
+
   it("tracks each JID of the domain separately, and sends from it", async () => {
     const a = joins.join(ROOM, { nick: "alice-bridge", from: `alice@${GW}/matrix` });
     const b = joins.join(ROOM, { nick: "abuse-desk" });

@@ -381,12 +381,16 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
     ensureKept();
     for (const task of rejoins.values()) if (!task.timer && !task.running) void attemptRejoin(task);
   });
-  const offLost = lifecycle.on("link-lost", () => {
+  const offLost = lifecycle.on("link-lost", ({ reason }) => {
     // Retry as soon as the link is back rather than on a timer set while it was down.
     for (const task of rejoins.values()) {
       clearTimeout(task.timer);
       delete task.timer;
     }
+    // No room answers over a dead link: a leave is as done as it gets (a shutdown while the server goes
+    // away must not wait out the timeout), a join fails now and its rejoin runs when the link is back.
+    for (const w of [...leaveWaiters]) w.resolve({ kind: "stream-ended", codes: [] });
+    for (const w of [...joinWaiters]) w.reject(new Error(`the link to the server dropped before the room answered (${reason})`));
   });
 
   function keep(roomInput: string, o: KeepOptions): () => void {
