@@ -1,11 +1,12 @@
 // End-to-end: the gateway as the network's abuse desk (report-forward, loaded by package name), against a
-// real Prosody. A client stands in for the server's mod_report_forward (Debian's Prosody has no
-// mod_spam_reporting) and hands reports over in exactly that module's format; a second VirtualHost publishes
-// its abuse address with Prosody's own contact_info.
+// real Prosody. A client stands in for the server's mod_report_forward (Debian's prosody-modules has neither
+// it nor mod_spam_reporting) and hands reports over as the module's recorded bytes (@xmppkit/testing's
+// fixtures; only `from` is the client's, stamped by Prosody); a second VirtualHost publishes its abuse
+// address with Prosody's own contact_info.
 import type {} from "@xmppkit/report-forward";
-import { NS_DELAY, NS_FORWARD, NS_STANZAS, xml, type Element, type EventRecord } from "@xmppkit/core";
-import { NS_JID, NS_REPORTING, NS_SID, REASON_SPAM, type ReportForward } from "@xmppkit/report-forward";
-import { enterRoom, loginClient, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
+import { NS_FORWARD, NS_STANZAS, parseXml, type Element, type EventRecord } from "@xmppkit/core";
+import { NS_JID, NS_REPORTING, type ReportForward } from "@xmppkit/report-forward";
+import { enterRoom, loginClient, modReportForward, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
 import { captureLogger, testConfig, waitFor } from "./helpers.js";
@@ -13,27 +14,24 @@ import { captureLogger, testConfig, waitFor } from "./helpers.js";
 const TOKEN = "e2e-reports-token-0123456789abcdef";
 const ORIGIN = "elsewhere.test";
 
-/** What Prosody's mod_report_forward sends (modules-spec §5.3): alice reported `reported`. */
+/** What Prosody's mod_report_forward sends when alice's archive had the reported message (the recorded shape 1). */
 function serverReport(gateway: string, reported: string, optIns: string[] = [], id = `sid-${Math.random().toString(36).slice(2)}`) {
-  return xml(
-    "message",
-    { to: gateway, id: `r-${id}` },
-    xml("body", {}, "SPAM/ABUSE REPORT"),
-    xml(
-      "report",
-      { xmlns: NS_REPORTING, reason: REASON_SPAM },
-      xml("text", { "xml:lang": "en" }, "unsolicited pills"),
-      xml("stanza-id", { xmlns: NS_SID, by: reported, id }),
-      ...optIns.map((o) => xml(o)),
-      xml("jid", NS_JID, reported),
-    ),
-    xml(
-      "forwarded",
-      NS_FORWARD,
-      xml("delay", { xmlns: NS_DELAY, stamp: "2026-11-20T10:11:12Z" }),
-      xml("message", { xmlns: "jabber:client", from: `${reported}/bot`, to: "alice@localhost/phone", type: "chat", id }, xml("body", {}, "cheap pills here")),
-    ),
+  const el = parseXml(
+    modReportForward.withArchivedMessage({
+      id: `r-${id}`,
+      reporter: "alice@localhost",
+      reported,
+      text: "unsolicited pills",
+      sid: id,
+      optIns: optIns.map((o) => `<${o}/>`).join(""),
+      sentAt: "2026-11-20T10:11:12Z",
+      messageId: id,
+      body: "cheap pills here",
+    }),
   );
+  el.attrs.to = gateway;
+  delete el.attrs.from; // the forwarder's server stamps it
+  return el;
 }
 
 const isReport = (el: Element) => el.is("message") && el.getChild("report", NS_REPORTING) !== undefined;
@@ -92,7 +90,7 @@ report-forward:
     expect(toMod.attrs.from).toBe(prosody.component.domain);
     expect(toMod.getChildText("body")).toContain("Reported by: alice@localhost");
     expect(toMod.getChildText("body")).toContain("> cheap pills here");
-    expect(toMod.getChild("forwarded", NS_FORWARD)!.getChild("message")!.attrs.to).toBe("alice@localhost/phone");
+    expect(toMod.getChild("forwarded", NS_FORWARD)!.getChild("message")!.attrs.to).toBe("alice@localhost");
     const inRoom = await bob.next((el) => el.attrs.type === "groupchat" && el.attrs.from === `${room}/abuse-desk` && about(reported)(el), 10_000);
     expect(inRoom.getChildText("body")).toContain(`report about ${reported}`);
     const forwarded = await waitFor(() => events.find((e) => e.type === "report-forwarded"), "report-forwarded");
@@ -163,6 +161,39 @@ report-forward:
     const desk = gateway.modules.get("report-forward")!.handle as ReportForward;
     expect(desk.staffRooms()).toEqual([room]);
     expect(desk.contacts.size).toBe(1); // elsewhere.test, looked up once
+  });
+
+  it("the module's real shapes: who reported is said honestly to staff, and never to a third party", async () => {
+    const send = (bytes: string) => {
+      const el = parseXml(bytes);
+      el.attrs.to = prosody.component.domain;
+      delete el.attrs.from;
+      return forwarder.xmpp.send(el);
+    };
+    // <stanza-id by=alice> (XEP-0359's reading) and <third-party/>: no <forwarded>, but the report names her.
+    await send(modReportForward.byReporter({ id: "by-1", reporter: `alice@${prosody.domain}`, reported: `named@${ORIGIN}`, sid: "sid-by-1" }));
+    const toStaff = await mod.next(about(`named@${ORIGIN}`), 10_000);
+    expect(toStaff.getChildText("body")).toContain(`Reported by: alice@${prosody.domain}`);
+    const toList = await list.next(about(`named@${ORIGIN}`), 10_000);
+    // (list@ is a local account only in this test: the copy is addressed to it)
+    expect([...toList.toString().matchAll(/[\w.+-]+@localhost\b/g)].map((m) => m[0]).filter((j) => j !== `list@${prosody.domain}`)).toEqual([]);
+    // No message found: nobody is named. Two users' reports of one JID, with the same words, are two reports.
+    await send(modReportForward.withoutMessage({ id: "anon-1", reported: `x1@${ORIGIN}`, text: "spam" }));
+    await send(modReportForward.withoutMessage({ id: "anon-2", reported: `x1@${ORIGIN}`, text: "spam" }));
+    const first = await mod.next(about(`x1@${ORIGIN}`), 10_000);
+    await mod.next(about(`x1@${ORIGIN}`), 10_000);
+    expect(first.getChildText("body")).toContain("Reported by: a user of localhost; the server did not name them");
+  });
+
+  it("the per-reporter limit holds for reports the server forwards (25 from carol, limit 20)", async () => {
+    for (let i = 0; i < 25; i++) {
+      const el = parseXml(modReportForward.byReporter({ id: `carol-${i}`, reporter: `carol@${prosody.domain}`, reported: `flood${i}@${ORIGIN}`, sid: `sid-carol-${i}` }));
+      el.attrs.to = prosody.component.domain;
+      delete el.attrs.from;
+      await forwarder.xmpp.send(el);
+    }
+    await waitFor(() => events.filter((e) => e.type === "report-rejected" && (e.payload as { error: string }).error === `too many reports from carol@${prosody.domain}`).length === 5, "5 reports over carol's limit");
+    await waitFor(() => mod.received.filter((el) => isReport(el) && /flood\d+@/.test(el.getChild("report", NS_REPORTING)!.getChildText("jid", NS_JID) ?? "")).length === 20, "20 of carol's reports at the staff");
   });
 
   // Last: it restarts Prosody, which ends every client's session.

@@ -28,10 +28,13 @@ describe("renderTemplate (Prosody's util.interpolation syntax)", () => {
   });
 
   it("the staff text names the reporter, or says the source did not", () => {
-    expect(renderTemplate(DEFAULT_STAFF_BODY_TEMPLATE, { reported_jid: "s@b", reporter_jid: "alice@localhost", reason: "Spam" })).toMatch(
+    expect(renderTemplate(DEFAULT_STAFF_BODY_TEMPLATE, { reported_jid: "s@b", reporter: "alice@localhost", reason: "Spam" })).toMatch(
       /^Spam report about s@b\nReported by: alice@localhost\nThe reporter allowed: nothing beyond this server$/,
     );
-    expect(renderTemplate(DEFAULT_STAFF_BODY_TEMPLATE, { reported_jid: "s@b" })).toContain("Reported by: (not given by the source)");
+    expect(renderTemplate(DEFAULT_STAFF_BODY_TEMPLATE, { reported_jid: "s@b" })).toContain("Reported by: not given by the source");
+    expect(renderTemplate(DEFAULT_STAFF_BODY_TEMPLATE, { reported_jid: "s@b", reporter: "a user of localhost; the server did not name them" })).toContain(
+      "Reported by: a user of localhost; the server did not name them",
+    );
   });
 
   it("checkTemplate finds unbalanced braces", () => {

@@ -28,7 +28,7 @@ This message contains also machine-readable payloads, including XEP-0377, in cas
 
 /** What the operator's own moderators read: who reported whom, why, and what may leave the server. */
 export const DEFAULT_STAFF_BODY_TEMPLATE = `{reason?Abuse} report about {reported_jid}
-Reported by: {reporter_jid?(not given by the source)}
+Reported by: {reporter?not given by the source}
 {text&Reporter says: {text}}
 {reported_message_time&Reported message, sent {reported_message_time}:}
 {reported_message_body&> {reported_message_body}}

@@ -6,11 +6,12 @@
 //     <forwarded xmlns="urn:xmpp:forward:0"><delay stamp="…"/><message from="reported" …>…</message></forwarded>
 //   </message>
 //
-// - Outside the operator's own staff, the reporter is hidden: the forwarded message loses its `to` (XEP-0377
-//   v0.4.1: the only acceptable anonymisation; the seed kept it), and stanza-ids the reporter's side
-//   assigned (`by` = the reporter) are left out of both the report and the copy.
+// - Outside the operator's own staff, nobody learns who reported: the forwarded message loses its `to`
+//   (XEP-0377 v0.4.1: the only acceptable anonymisation; the seed kept it), and nothing else in any copy may
+//   name an account of the served domains but the reported one: a stanza-id whose `by` is such an account
+//   (XEP-0359's reading: the reporter's own archive) is left out, and so is any attribute that names one.
 // - The reported message's time is only stated when known (the seed printed "now" when it was not).
-import { NS_DELAY, NS_FORWARD, bareJid, formatDateTime, randomId, xml, type Element } from "@xmppkit/core";
+import { NS_DELAY, NS_FORWARD, bareJid, formatDateTime, parseJid, randomId, xml, type Element } from "@xmppkit/core";
 import { renderTemplate, type TemplateVars } from "./body-template.js";
 import { NS_JID, NS_SID, type ParsedReport } from "./report.js";
 
@@ -21,8 +22,10 @@ export type Audience = "staff" | "third-party" | "origin";
 export interface AcceptedReport extends ParsedReport {
   /** The report element as received (or built from HTTP), forwarded with its children. */
   element: Element;
-  /** The reporter's bare JID, when the source names one. */
+  /** The reporter's bare JID, when the source names one (or the stanza allows deriving it). */
   reporter: string | undefined;
+  /** Who reported, in words, when the JID is not known ("a user of localhost; the server did not name them"). */
+  reporterHint?: string | undefined;
 }
 
 /** A copy of `el` built with xml() (never ltx's own class), leaving out children `drop` picks. */
@@ -36,9 +39,32 @@ export function copyElement(el: Element, drop: (child: Element) => boolean = () 
   return xml(el.name, kept, ...children);
 }
 
-function reporterSideId(reporter: string | undefined) {
-  const r = reporter ? bareJid(reporter) : null;
-  return (c: Element) => c.name === "stanza-id" && c.attrs.xmlns === NS_SID && !!r && bareJid(c.attrs.by) === r;
+/**
+ * Does `value` name someone who must stay private from this audience: an account of a served domain other
+ * than the reported one, or the reporter wherever they are?
+ */
+export type PrivateJid = (value: string | undefined) => boolean;
+
+export function privateJids(report: AcceptedReport, servedDomains: ReadonlySet<string>): PrivateJid {
+  const reported = bareJid(report.reported);
+  const reporter = report.reporter ? bareJid(report.reporter) : null;
+  return (value) => {
+    const j = parseJid(value);
+    if (!j?.local) return false;
+    const bare = j.bare().toString();
+    return bare !== reported && (bare === reporter || servedDomains.has(j.domain));
+  };
+}
+
+/** A copy of `el` without what names a private JID: stanza-ids by one are left out, other attributes dropped. */
+function scrubbed(el: Element, isPrivate: PrivateJid, attrs: Record<string, string | undefined> = el.attrs): Element {
+  const children: (Element | string)[] = [];
+  for (const c of el.children as (Element | string)[]) {
+    if (typeof c === "string") children.push(c);
+    else if (!(c.name === "stanza-id" && c.attrs.xmlns === NS_SID && isPrivate(c.attrs.by))) children.push(scrubbed(c, isPrivate));
+  }
+  const kept = Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined && !isPrivate(v))) as Record<string, string>;
+  return xml(el.name, kept, ...children);
 }
 
 /** The template variables of a report. */
@@ -49,6 +75,7 @@ export function templateVars(report: AcceptedReport, audience: Audience): Templa
   return {
     reported_jid: report.reported,
     reporter_jid: audience === "staff" ? report.reporter : undefined,
+    reporter: audience === "staff" ? (report.reporter ?? report.reporterHint ?? "not given by the source") : undefined,
     reason: report.reason === "unknown" ? undefined : report.reason === "spam" ? "Spam" : "Abuse",
     text: audience === "staff" ? (report.texts.en ?? report.texts[""] ?? texts[0]) : undefined,
     reported_message_time: report.forwarded?.stamp && formatDateTime(report.forwarded.stamp),
@@ -58,22 +85,20 @@ export function templateVars(report: AcceptedReport, audience: Audience): Templa
 }
 
 /** The `<report>` to forward: the received one, with `<jid>` last as in the seed. */
-function reportCopy(report: AcceptedReport, audience: Audience): Element {
-  const dropReporterIds = audience === "staff" ? () => false : reporterSideId(report.reporter);
-  const copy = copyElement(report.element, (c) => (c.name === "jid" && c.attrs.xmlns === NS_JID) || dropReporterIds(c));
+function reportCopy(report: AcceptedReport, audience: Audience, isPrivate: PrivateJid): Element {
+  const noJid = (c: Element) => !(c.name === "jid" && c.attrs.xmlns === NS_JID);
+  const base = copyElement(report.element, (c) => !noJid(c));
+  const copy = audience === "staff" ? base : scrubbed(base, isPrivate);
   copy.append(xml("jid", NS_JID, report.reported));
   return copy;
 }
 
-function forwardedCopy(report: AcceptedReport, audience: Audience): Element | undefined {
+function forwardedCopy(report: AcceptedReport, audience: Audience, isPrivate: PrivateJid): Element | undefined {
   const fwd = report.forwarded;
   if (!fwd) return undefined;
   // Inside <forwarded> the message is a jabber:client stanza whatever stream it came over.
   const attrs = { ...fwd.message.attrs, xmlns: "jabber:client" };
-  const message =
-    audience === "staff"
-      ? copyElement(fwd.message, () => false, attrs)
-      : copyElement(fwd.message, reporterSideId(report.reporter), { ...attrs, to: undefined });
+  const message = audience === "staff" ? copyElement(fwd.message, () => false, attrs) : scrubbed(fwd.message, isPrivate, { ...attrs, to: undefined });
   const stamp = fwd.stamp && formatDateTime(fwd.stamp);
   return xml("forwarded", NS_FORWARD, ...(stamp ? [xml("delay", { xmlns: NS_DELAY, stamp })] : []), message);
 }
@@ -84,18 +109,21 @@ export interface ForwardMessageOptions {
   /** "groupchat" for a staff room. */
   type?: "groupchat" | undefined;
   template: string;
+  /** The server's domains: their accounts (but the reported one) never appear in a copy outside the staff. */
+  servedDomains?: ReadonlySet<string> | undefined;
 }
 
 export function forwardMessage(report: AcceptedReport, audience: Audience, options: ForwardMessageOptions): Element {
   const attrs: Record<string, string> = { to: options.to, id: randomId() };
   if (options.from) attrs.from = options.from;
   if (options.type) attrs.type = options.type;
-  const forwarded = forwardedCopy(report, audience);
+  const isPrivate = privateJids(report, options.servedDomains ?? new Set());
+  const forwarded = forwardedCopy(report, audience, isPrivate);
   return xml(
     "message",
     attrs,
     xml("body", {}, renderTemplate(options.template, templateVars(report, audience))),
-    reportCopy(report, audience),
+    reportCopy(report, audience, isPrivate),
     ...(forwarded ? [forwarded] : []),
   );
 }

@@ -43,6 +43,7 @@ export const gatewayModule = defineModule({
         dedupeWindow: o.report_forward_dedupe_window,
         reporterLimit: o.report_forward_reporter_limit,
         reportedLimit: o.report_forward_reported_limit,
+        sourceLimit: o.report_forward_source_limit,
         limitWindow: o.report_forward_limit_window,
         outbox: { maxAgeMs: o.report_forward_max_age },
       },

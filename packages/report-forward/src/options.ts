@@ -42,6 +42,8 @@ export const reportForwardOptions = z.strictObject({
   report_forward_reporter_limit: z.number().int().min(0).default(20),
   /** Reports about one JID per window (0: unlimited). */
   report_forward_reported_limit: z.number().int().min(0).default(100),
+  /** Reports per source (the server, an HTTP caller) per window (0: unlimited): caps a flood whose reporters the server does not name. */
+  report_forward_source_limit: z.number().int().min(0).default(500),
   report_forward_limit_window: duration().prefault(3600),
   /** An accepted report not delivered everywhere after this long is given up (and logged). */
   report_forward_max_age: duration().prefault(7 * 86400),

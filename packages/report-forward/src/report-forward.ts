@@ -55,6 +55,11 @@ export interface ReportForwardDeps {
   joins?: StaffRoomJoins | (() => StaffRoomJoins | undefined) | undefined;
   /** The server whose users report (default: a client's own domain). */
   serverDomain?: string | undefined;
+  /**
+   * All domains of the server (a kit's `serverDomains`; default: `serverDomain`): a reporter is derived
+   * only as an account of these, and no account of these but the reported one reaches a third party.
+   */
+  serverDomains?: ReadonlySet<string> | undefined;
   /** Where accepted reports wait for delivery (the gateway's store). Without it they wait in memory only. */
   store?: Store | undefined;
   logger?: Logger | undefined;
@@ -88,6 +93,8 @@ export interface ReportForwardOptions {
   reporterLimit?: number;
   /** Reports about one JID per limitWindow (default 100; 0: no limit). */
   reportedLimit?: number;
+  /** Reports per source (a server, an HTTP caller's IP) per limitWindow (default 500; 0: no limit): caps a flood whose reporters are not named. */
+  sourceLimit?: number;
   limitWindow?: number;
   /** How long to wait for a staff room to be joined before a round gives up on posting to it (default 30 s). */
   roomWaitTimeout?: number;
@@ -107,6 +114,8 @@ export interface ReportSource {
   via: IntakeVia;
   /** The sending JID (message), the caller's IP (http), or a label (api). */
   source: string;
+  /** The id of the source's message (message intake): what tells one report from another when nobody is named. */
+  messageId?: string | undefined;
 }
 
 export interface Destination {
@@ -169,15 +178,32 @@ export interface ReportForward extends TypedEmitter<ReportForwardEvents> {
   stop(): Promise<void>;
 }
 
-/** A key naming "the same report": reporter, reported JID, and the reported message. */
-export function dedupeKey(report: AcceptedReport, source: ReportSource): string {
+/**
+ * A key naming "the same report", or undefined when nothing tells two reports apart safely. With a reporter:
+ * the reporter, the reported JID and the reported message. Without one, two reports may come from two
+ * people, so only the source's own message id identifies a report (the same message delivered twice).
+ */
+export function dedupeKey(report: AcceptedReport, source: ReportSource): string | undefined {
+  if (!report.reporter) return source.messageId ? `${source.via} ${source.source} message ${source.messageId}` : undefined;
   const message = report.forwarded?.message;
   const stanza =
     report.stanzaIds.map((s) => `${s.by} ${s.id}`).sort().join(",") ||
     (message ? `${message.attrs.from ?? ""} ${message.attrs.id ?? ""} ${message.getChildText("body") ?? ""}` : "");
-  // Without a reporter, two people's reports of one JID differ at best by their words.
-  const who = report.reporter ?? `${source.source} ${JSON.stringify(report.texts)}`;
-  return `${who}\n${report.reported}\n${stanza}`;
+  return `${report.reporter}\n${report.reported}\n${stanza}\n${JSON.stringify(report.texts)}`;
+}
+
+/**
+ * Who filed a report the server forwarded, when the stanza says so: the forwarded copy's `to` (the
+ * reported message was in their archive), or a stanza-id whose `by` is their account (XEP-0359: the
+ * archiving entity). Only an account of the served domains counts, never the reported JID itself.
+ */
+export function deriveReporter(report: Pick<AcceptedReport, "reported" | "stanzaIds" | "forwarded">, serverDomains: ReadonlySet<string>): string | undefined {
+  const reported = bareJid(report.reported);
+  for (const candidate of [report.forwarded?.message.attrs.to as string | undefined, ...report.stanzaIds.map((s) => s.by)]) {
+    const j = parseJid(candidate);
+    if (j?.local && serverDomains.has(j.domain) && j.bare().toString() !== reported) return j.bare().toString();
+  }
+  return undefined;
 }
 
 /** Bounces that another try will not change. */
@@ -209,6 +235,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   const log = deps.logger ?? silentLogger();
   const emitter = new TypedEmitter<ReportForwardEvents>(logListenerErrors(log, "a report-forward listener failed"));
   const server = deps.serverDomain ?? (kind === "client" ? entity.options.domain : undefined);
+  const serverDomains: ReadonlySet<string> = deps.serverDomains?.size ? deps.serverDomains : new Set(server ? [server] : []);
   const sources = new Set((options.sources ?? (server ? [server] : [])).map((s) => bareJid(s) ?? s));
   const staff = options.staff ?? [];
   const thirdParties = options.thirdParties ?? [];
@@ -219,6 +246,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   const dedupe = new DedupeWindow(options.dedupeWindow ?? 3_600_000, now);
   const perReporter = new SlidingWindowLimit(options.reporterLimit ?? 20, limitWindow, now);
   const perReported = new SlidingWindowLimit(options.reportedLimit ?? 100, limitWindow, now);
+  const perSource = new SlidingWindowLimit(options.sourceLimit ?? 500, limitWindow, now);
   const contacts = createContactLookup(
     { iq },
     {
@@ -286,7 +314,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     try {
       room = t.audience === "staff" && (await rooms.isRoom(t.jid));
       const template = t.audience === "staff" ? (options.staffBodyTemplate ?? DEFAULT_STAFF_BODY_TEMPLATE) : (options.bodyTemplate ?? DEFAULT_BODY_TEMPLATE);
-      const message = forwardMessage(report, t.audience, { to: t.jid, template, ...(room ? { type: "groupchat" as const } : {}) });
+      const message = forwardMessage(report, t.audience, { to: t.jid, template, servedDomains: serverDomains, ...(room ? { type: "groupchat" as const } : {}) });
       message.attrs.id = messageId(reportId, t.key);
       if (room) {
         await rooms.joined(t.jid);
@@ -374,7 +402,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   function wireCheck(report: AcceptedReport): StanzaRefusedError | undefined {
     const copies: [Audience, string][] = [["staff", options.staffBodyTemplate ?? DEFAULT_STAFF_BODY_TEMPLATE], ["third-party", options.bodyTemplate ?? DEFAULT_BODY_TEMPLATE]];
     for (const [audience, template] of copies) {
-      const m = forwardMessage(report, audience, { to: "placeholder@example.org", from: entity.options.domain ?? server, template });
+      const m = forwardMessage(report, audience, { to: "placeholder@example.org", from: entity.options.domain ?? server, template, servedDomains: serverDomains });
       const problem = wireProblem(m.toString(), options.maxStanzaBytes);
       if (problem) return problem;
     }
@@ -398,22 +426,26 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     log.info(summary, "report received");
     emitter.emit("received", summary);
     const reportedKey = bareJid(report.reported) ?? report.reported;
-    const reporterWait = report.reporter ? perReporter.retryAfter(report.reporter) : 0;
-    const reportedWait = perReported.retryAfter(reportedKey);
-    if (reporterWait > 0) {
-      reject("rate-limited", `too many reports from ${report.reporter}`);
-      return { status: "rate-limited", id, error: `too many reports from ${report.reporter}`, retryAfterMs: reporterWait };
+    // Per reporter when known; per reported JID and per source always, so a flood is capped even when the
+    // server does not name its reporters.
+    const limits: [SlidingWindowLimit, string | undefined, string][] = [
+      [perReporter, report.reporter, `too many reports from ${report.reporter}`],
+      [perReported, reportedKey, `too many reports about ${reportedKey}`],
+      [perSource, source.source, `too many reports from ${source.source}`],
+    ];
+    for (const [limit, key, error] of limits) {
+      const wait = key ? limit.retryAfter(key) : 0;
+      if (wait > 0) {
+        reject("rate-limited", error);
+        return { status: "rate-limited", id, error, retryAfterMs: wait };
+      }
     }
-    if (reportedWait > 0) {
-      reject("rate-limited", `too many reports about ${reportedKey}`);
-      return { status: "rate-limited", id, error: `too many reports about ${reportedKey}`, retryAfterMs: reportedWait };
-    }
-    if (dedupe.seen(dedupeKey(report, source))) {
+    const key = dedupeKey(report, source);
+    if (key !== undefined && dedupe.seen(key)) {
       reject("duplicate", "the same report was forwarded already");
       return { status: "duplicate", id, error: "the same report was forwarded already" };
     }
-    if (report.reporter) perReporter.take(report.reporter);
-    perReported.take(reportedKey);
+    for (const [limit, k] of limits) if (k) limit.take(k);
 
     const entry: OutboxEntry = { id, acceptedAt: now(), report: storeReport(report), source, done: [], attempts: 0, nextAt: now() };
     const forwarded = new Promise<Destination[]>((resolve) => completions.set(id, { resolve, all: [] }));
@@ -452,8 +484,9 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
       rejectIntake(stanza, "bad-request", "modify", "malformed", err.message);
       return true;
     }
-    const to = parsed.forwarded?.message.attrs.to as string | undefined;
-    submit({ ...parsed, element: findReport(stanza)!, reporter: bareJid(to) ?? undefined }, { via: "message", source: from });
+    const reporter = deriveReporter(parsed, serverDomains);
+    const reporterHint = reporter ? undefined : `a user of ${domainOf(from) ?? from}; the server did not name them`;
+    submit({ ...parsed, element: findReport(stanza)!, reporter, reporterHint }, { via: "message", source: from, messageId: stanza.attrs.id as string | undefined });
     return true;
   });
 

@@ -6,3 +6,4 @@ export * from "./ports.js";
 export * from "./postgres.js";
 export * from "./http-backend.js";
 export * from "./fault-server.js";
+export * as modReportForward from "./fixtures/mod-report-forward.js";
