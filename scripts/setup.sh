@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what xmppkit needs on a fresh Debian machine with Node 20 (run as root, no prompts):
-# Prosody + prosody-modules (e2e tests, demo), PostgreSQL (store tests), Chromium (web page tests), pnpm, the Node packages,
+# Prosody + prosody-modules (e2e tests, demo), ejabberd (e2e tests), PostgreSQL (store tests), Chromium (web page tests), pnpm, the Node packages,
 # and a build of every package. Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 need_apt=()
 dpkg -s prosody prosody-modules >/dev/null 2>&1 || need_apt+=(prosody prosody-modules)
+dpkg -s ejabberd >/dev/null 2>&1 || need_apt+=(ejabberd) # the second server target of the e2e suite
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium) # the audit page's browser test (playwright-core drives it)
 if ((${#need_apt[@]})); then

@@ -3,11 +3,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 export { captureLogger } from "@xmppkit/core";
-import type { Prosody } from "@xmppkit/testing";
+import type { ServerKind, XmppServer } from "@xmppkit/testing";
+
+/** Every server the gateway's end-to-end suite runs against. */
+export const SERVERS: ServerKind[] = ["prosody", "ejabberd"];
 import { parseConfig, type GatewayConfig, type SourceMap } from "../src/config.js";
 
 /** Gateway YAML for a test Prosody; `extra` is appended verbatim. Storage goes to a fresh temp dir unless `extra` sets it. */
-export function gatewayYaml(prosody: Prosody, extra = "", overrides: { listen?: string; token?: string } = {}): string {
+export function gatewayYaml(prosody: Pick<XmppServer, "component" | "domain">, extra = "", overrides: { listen?: string; token?: string } = {}): string {
   const storage = /^storage:/m.test(extra) ? "" : `storage:
   data_dir: ${mkdtempSync(join(tmpdir(), "xmppkit-gateway-data-"))}
 `;
@@ -26,7 +29,7 @@ ${extra}`;
 }
 
 export function testConfig(
-  prosody: Prosody,
+  prosody: Pick<XmppServer, "component" | "domain">,
   extra = "",
   { secret = prosody.component.secret, token }: { secret?: string; token?: string } = {},
 ): { config: GatewayConfig; sourceMap: SourceMap } {

@@ -2,7 +2,7 @@
 // a low iteration count so each login takes ~60 ms).
 import { createElement as xml, type Element } from "@xmpp/xml";
 import { importPeer } from "./mock-entity.js";
-import type { Prosody } from "./prosody.js";
+import type { XmppServer } from "./server.js";
 
 export interface TestClient {
   /** The @xmpp/client entity (typed loosely; cast to your own type if you need more). */
@@ -36,7 +36,7 @@ export interface LoginOptions {
 }
 
 /** Log `username` (or `user@host` on another VirtualHost) into `prosody` and return a started client with handy waiters. */
-export async function loginClient(prosody: Prosody, username: string, options: LoginOptions = {}): Promise<TestClient> {
+export async function loginClient(prosody: Pick<XmppServer, "c2s" | "domain" | "users">, username: string, options: LoginOptions = {}): Promise<TestClient> {
   const { client } = (await importPeer("@xmpp/client")) as unknown as { client(o: object): TestClient["xmpp"] & { start(): Promise<unknown>; reconnect: { stop(): void } } };
   // "user@other.host" logs in to another VirtualHost of the same Prosody.
   const at = username.indexOf("@");

@@ -1,5 +1,7 @@
 export * from "./mock-entity.js";
 export * from "./prosody.js";
+export * from "./ejabberd.js";
+export * from "./server.js";
 export * from "./clients.js";
 export * from "./muc.js";
 export * from "./ports.js";

@@ -78,6 +78,7 @@ export interface ProsodyComponent {
 }
 
 export interface Prosody {
+  readonly kind: "prosody";
   domain: string;
   dir: string;
   configPath: string;
@@ -313,6 +314,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
   const publicComponents = components.map((c) => ({ domain: c.domain, secret: c.secret, service: componentService }));
 
   return {
+    kind: "prosody",
     domain,
     dir,
     configPath,
