@@ -7,14 +7,10 @@ import {
   createHttpServer,
   createLogger,
   createMetrics,
-  describeRequirement,
-  hasPermission,
   moduleRequirements,
   openStore,
   parseModuleOptions,
-  permissionFix,
   setupKit,
-  summary,
   type AnyModuleDefinition,
   type HttpServer,
   type Kit,
@@ -27,6 +23,7 @@ import {
 } from "@xmppkit/core";
 import type { MucJoins } from "@xmppkit/track-muc-joins";
 import { locatedError, type GatewayConfig, type SourceMap } from "./config.js";
+import { reportGrants } from "./grants.js";
 import { orderModules, resolveModules } from "./modules.js";
 
 declare const __XMPPKIT_GATEWAY_VERSION__: string | undefined;
@@ -134,8 +131,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   });
   http.app.get("/healthz", async (_req, reply) => {
     const up = kit.lifecycle.online;
-    const reason = kit.lifecycle.downReason;
-    return reply.status(up ? 200 : 503).send({ status: up ? "ok" : "unavailable", link: up ? "up" : "down", component: config.component.domain, ...(reason ? { reason } : {}) });
+    const grants = kit.grants.state === "revoked" ? "revoked" : kit.privilege.permissions(config.server_domain) ? "granted" : "none";
+    const ok = up && grants !== "revoked";
+    const reason = kit.lifecycle.downReason ?? (grants === "revoked" ? "the server withdrew the XEP-0356 grants" : undefined);
+    return reply.status(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", link: up ? "up" : "down", grants, component: config.component.domain, ...(reason ? { reason } : {}) });
   });
   http.app.get("/metrics", { preHandler: http.requireToken }, async (_req, reply) => {
     return reply.header("content-type", metrics.contentType).send(await metrics.text());
@@ -152,29 +151,16 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     if (!stopped) log.info({ attempt, delayMs, reason }, `reconnecting in ${Math.round(delayMs / 100) / 10} s (${reason})`);
   });
   entity.on("error", (err: Error) => log.debug({ err: err.message }, "connection error"));
-  kit.privilege.on("granted", (perms) => {
-    log.info({ server: perms.server, namespace: perms.namespace, granted: summary(perms) }, "XEP-0356 permissions granted");
-    for (const p of prepared) {
-      for (const req of p.requires.permissions ?? []) {
-        if (perms.server !== config.server_domain || hasPermission(perms, req)) continue;
-        log.warn({ module: p.def.name, missing: describeRequirement(req), fix: permissionFix(req, config.component.domain, perms.server) }, `module ${p.def.name} needs a permission the server did not grant`);
-      }
-    }
-  });
   kit.delegation.on("delegated", ({ server, namespaces }) => log.info({ server, namespaces }, "XEP-0355 namespaces delegated"));
 
-  /** After connecting: say what the server did not announce that the enabled modules need. */
-  function warnAboutMissingGrants() {
-    if (!kit.privilege.permissions(config.server_domain)) {
-      log.warn({ server: config.server_domain, fix: `Prosody: add privileged_entities for "${config.component.domain}" in VirtualHost "${config.server_domain}" and "privilege" to the Component's modules_enabled` }, "the server sent no XEP-0356 privilege announcement");
-    }
-    for (const p of prepared) {
-      for (const ns of p.requires.delegations ?? []) {
-        if (kit.delegation.isDelegated(ns, config.server_domain)) continue;
-        log.warn({ module: p.def.name, namespace: ns, fix: `Prosody: in VirtualHost "${config.server_domain}", delegations = { ["${ns}"] = { jid = "${config.component.domain}" } } (and "delegation" in modules_enabled of the VirtualHost and the Component)` }, `module ${p.def.name} needs a delegated namespace the server did not delegate`);
-      }
-    }
-  }
+  /** After each connect: what the server is, and what it did not grant that the enabled modules need. */
+  const grantNeeds = prepared.map((p) => ({ module: p.def.name, requires: p.requires }));
+  const checkGrants = () => reportGrants({ kit, log }, { server: config.server_domain, component: config.component.domain, needs: grantNeeds }).catch((err: unknown) => log.error({ err }, "checking the server's grants failed"));
+  let firstOnline = true;
+  link.on("online", () => {
+    if (firstOnline) return; // the first one is checked (and awaited) by start-up below
+    void checkGrants();
+  });
 
   let stopped = false;
   let stopping: Promise<void> | undefined;
@@ -242,10 +228,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     log.info({ url: http.url }, "HTTP listening");
     if (signal?.aborted) throw new GatewayAbortedError();
     const started = link.start();
-    if (options.waitOnline === false) started.catch(() => undefined);
-    else {
+    if (options.waitOnline === false) {
+      started.then(() => ((firstOnline = false), checkGrants()), () => undefined);
+    } else {
       await started;
-      warnAboutMissingGrants();
+      firstOnline = false;
+      await checkGrants();
     }
   } catch (err) {
     await stop();

@@ -27,10 +27,12 @@ const testDelegation = defineModule({
 });
 
 /** What each server does, as asserted below. */
-const BEHAVIOUR: Record<ServerKind, { privilegeNs: string; privilegedRosterSet: "works" | "internal-server-error" }> = {
-  prosody: { privilegeNs: "urn:xmpp:privilege:2", privilegedRosterSet: "works" },
-  // ejabberd 23.01: "Module failed to handle the query" ({module_not_loaded,mod_roster,…}), ejabberd #3942.
-  ejabberd: { privilegeNs: "urn:xmpp:privilege:1", privilegedRosterSet: "internal-server-error" },
+const BEHAVIOUR: Record<ServerKind, { privilegeNs: string; privilegedRosterSet: "works" | "internal-server-error"; secondConnection: "refused" | "steals-grants"; fix: string; software: RegExp }> = {
+  prosody: { privilegeNs: "urn:xmpp:privilege:2", privilegedRosterSet: "works", secondConnection: "refused", fix: 'privileged_entities = { ["gateway.localhost"] = { iq = { ["urn:xmpp:ping"] = "get" } } }', software: /^the server is Prosody/ },
+  // ejabberd 23.01: "Module failed to handle the query" ({module_not_loaded,mod_roster,…}), ejabberd #3942;
+  // no IQ permission before 24.10.
+  // ejabberd accepts a second connection of the component; when it leaves, the first loses its grants.
+  ejabberd: { privilegeNs: "urn:xmpp:privilege:1", privilegedRosterSet: "internal-server-error", secondConnection: "steals-grants", fix: 'ejabberd ≥ 24.10: modules: mod_privilege: iq: "urn:xmpp:ping": get:', software: /^the server is ejabberd/ },
 };
 
 describe.each(SERVERS)("gateway against a real %s", (kind) => {
@@ -73,10 +75,18 @@ describe.each(SERVERS)("gateway against a real %s", (kind) => {
     expect(lines).toContainEqual(expect.objectContaining({ msg: "modules loaded", modules: ["test-delegation"] }));
   });
 
-  it("warns about a permission a module needs but the server did not grant, with the config that grants it", () => {
+  it("warns about a permission a module needs but the server did not grant, with the config that grants it in the server's language", () => {
     const warning = log.lines().find((l) => l.missing === "iq urn:xmpp:ping=get");
     expect(warning).toMatchObject({ module: "test-delegation", level: 40 });
-    expect(String(warning!.fix)).toContain('privileged_entities = { ["gateway.localhost"] = { iq = { ["urn:xmpp:ping"] = "get" } } }');
+    expect(String(warning!.fix)).toContain(BEHAVIOUR[kind].fix);
+    expect(String(warning!.fix)).not.toContain(kind === "prosody" ? "ejabberd" : "Prosody");
+  });
+
+  it("knows which server it is, and raises no false start-up warning (the announcements are waited for)", () => {
+    const msgs = log.lines().map((l) => String(l.msg));
+    expect(msgs.some((m) => BEHAVIOUR[kind].software.test(m))).toBe(true);
+    expect(msgs).not.toContain("the server sent no XEP-0356 privilege announcement");
+    expect(msgs.filter((m) => m.includes("needs a delegated namespace"))).toEqual([]);
   });
 
   it("answers a client's disco#info with its identity and the features of the loaded modules", async () => {
@@ -138,6 +148,32 @@ describe.each(SERVERS)("gateway against a real %s", (kind) => {
     expect(text).toMatch(/xmppkit_link_up 1/);
   });
 
+  it("a second connection of the same component: refused (Prosody), or stealing the grants when it leaves (ejabberd), which the gateway notices at the next keepalive and heals", async () => {
+    const { component } = (await import("@xmpp/component")) as unknown as {
+      component(o: object): { start(): Promise<unknown>; stop(): Promise<unknown>; on(e: string, f: (e: Error & { condition?: string }) => void): void; reconnect: { stop(): void } };
+    };
+    const second = component({ service: prosody.component.service, domain: prosody.component.domain, password: prosody.component.secret });
+    second.reconnect.stop(); // one attempt: a retrying second connection would race the gateway for the slot later
+    const errors: string[] = [];
+    second.on("error", (e) => void errors.push(e.condition ?? e.message));
+    const started = await second.start().then(() => "online", () => "refused");
+    if (BEHAVIOUR[kind].secondConnection === "refused") {
+      expect(started).toBe("refused");
+      expect(errors).toContain("conflict");
+      await second.stop().catch(() => undefined);
+      expect(await gateway.kit.privilege.verify("localhost")).toBe(true);
+      return;
+    }
+    expect(started).toBe("online");
+    const restored = gateway.kit.lifecycle.next("link-restored", 15_000);
+    await second.stop();
+    await restored; // the keepalive's grant check found them gone and rebuilt the link
+    expect(log.lines().some((l) => String(l.msg).startsWith("the server withdrew the XEP-0356 grants"))).toBe(true);
+    await waitFor(() => gateway.kit.privilege.permissions("localhost"), "the grants announced again");
+    expect(await gateway.kit.privilege.verify("localhost")).toBe(true);
+    expect(((await (await fetch(`${gateway.http.url}/healthz`)).json()) as { grants: string }).grants).toBe("granted");
+  });
+
   it("comes back online after the server restarts, and /healthz follows the link", async () => {
     expect((await fetch(`${gateway.http.url}/healthz`)).status).toBe(200);
     const lost = gateway.kit.lifecycle.next("link-lost", 10_000);
@@ -151,7 +187,7 @@ describe.each(SERVERS)("gateway against a real %s", (kind) => {
     await restored;
     const up = await fetch(`${gateway.http.url}/healthz`);
     expect(up.status).toBe(200);
-    expect(await up.json()).toEqual({ status: "ok", link: "up", component: "gateway.localhost" });
+    expect(await up.json()).toEqual({ status: "ok", link: "up", grants: "granted", component: "gateway.localhost" });
     // The server re-announces privileges and delegations on the new stream.
     await waitFor(() => gateway.kit.privilege.permissions("localhost")?.roster === "both", "privileges after reconnect");
     const c = await loginClient(prosody, "bob", { resource: "after-restart" });

@@ -15,6 +15,8 @@ export * from "./inbound.js";
 export * from "./open-link.js";
 export * from "./ping.js";
 export * from "./privilege.js";
+export * from "./grant-watch.js";
+export * from "./server-software.js";
 export * from "./delegation.js";
 export * from "./sessions.js";
 export * from "./events.js";

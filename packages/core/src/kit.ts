@@ -2,6 +2,7 @@
 // A bot calls `setupKit(client)`; the gateway calls it for its component. Feature packages take the handles
 // they need from it explicitly.
 import { setupDelegation, type Delegation } from "./delegation.js";
+import { watchGrants, type GrantWatch } from "./grant-watch.js";
 import { setupDisco, type Disco, type Identity } from "./disco.js";
 import { logListenerErrors } from "./emitter.js";
 import { entityKind, trustedServerDomains, type EntityKind, type XmppEntity } from "./entity.js";
@@ -52,6 +53,8 @@ export interface Kit {
   readonly delegation: Delegation;
   /** Local users' sessions, from presence forwarded under the XEP-0356 presence permission. */
   readonly sessions: Sessions;
+  /** Whether the server still honours its XEP-0356 grants (checked at every keepalive). */
+  readonly grants: GrantWatch;
   readonly events: EventBus;
 }
 
@@ -76,6 +79,7 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
   const privilege = setupPrivilege({ entity, stanzas, iq, logger }, { server: serverDomain, trustedServers: [...serverDomains], onListenerError });
   const delegation = setupDelegation({ stanzas, iq, disco, trustedServers: serverDomains, logger, onListenerError });
   const sessions = setupSessions({ stanzas, privilege, lifecycle, onListenerError });
+  const grants = watchGrants({ privilege, lifecycle }, { interval: options.ping?.interval ?? 60_000, reconnect: kind === "component", logger });
 
   lifecycle.on("online", (p) => events.emit("link-up", p));
   lifecycle.on("link-lost", (p) => {
@@ -95,7 +99,7 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
 
   if (options.metrics) instrument({ stanzas, iq, lifecycle, entity }, options.metrics);
 
-  return { entity, kind, serverDomain, serverDomains, stanzas, iq, disco, lifecycle, ping, privilege, delegation, sessions, events };
+  return { entity, kind, serverDomain, serverDomains, stanzas, iq, disco, lifecycle, ping, privilege, delegation, sessions, grants, events };
 }
 
 function instrument(

@@ -22,7 +22,7 @@ import { DEFAULT_LINK_TIMEOUTS, OpeningStoppedError, openLink, type LinkTimeouts
 
 /** Stream errors that no retry will fix (RFC 6120 §4.9.3). */
 const FATAL_CONDITIONS: Record<string, string> = {
-  "not-authorized": "the server refused the credentials (for a component: the shared secret)",
+  "not-authorized": "the server refused the credentials (for a component: a wrong shared secret, or a domain the server does not know as a component; ejabberd says not-authorized for both)",
   "host-unknown": "the server does not serve this domain (for a component: no such Component in the server config)",
   "improper-addressing": "the stream header has no or a wrong `to`",
   "invalid-namespace": "the server expected another stream namespace",

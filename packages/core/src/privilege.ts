@@ -11,6 +11,7 @@ import { PermissionError, StanzaError } from "./errors.js";
 import { randomId, type Iq, type IqRequestOptions } from "./iq.js";
 import type { Logger } from "./logger.js";
 import type { Stanzas } from "./stanzas.js";
+import { permissionFix } from "./server-software.js";
 import { NS_FORWARD, domainOf, firstChildElement, isBareJid, isServerJid, normalizeJid, parseJid, xml, type Element } from "./xml.js";
 
 export const NS_PRIVILEGE_2 = "urn:xmpp:privilege:2";
@@ -50,6 +51,12 @@ export interface RosterItem {
 export interface PrivilegeEvents extends Record<string, unknown> {
   /** A server announced (or re-announced after a reconnect) what it grants. */
   granted: Permissions;
+  /**
+   * A server answered a privileged request with `forbidden`: it withdrew the grants without a word
+   * (ejabberd does when another connection of the same component leaves). They are forgotten until the
+   * server announces them again (on a new stream).
+   */
+  revoked: { server: string; reason: string };
 }
 
 export interface Privilege extends TypedEmitter<PrivilegeEvents> {
@@ -68,7 +75,16 @@ export interface Privilege extends TypedEmitter<PrivilegeEvents> {
   sendMessage(message: Element): Promise<void>;
   /** XEP-0356 v0.4: send an IQ as the local user `user` (bare JID); resolves with the inner reply. */
   sendIq(user: string, iq: Element, options?: IqRequestOptions): Promise<Element>;
+  /**
+   * Check that `server` still honours the roster grant (a roster get of an account that does not exist):
+   * true when it does, false when it answered `forbidden` (and `revoked` was emitted), undefined when there
+   * is nothing to check (no roster grant) or no answer.
+   */
+  verify(server?: string, options?: IqRequestOptions): Promise<boolean | undefined>;
 }
+
+/** The account whose (empty) roster `verify()` asks for. */
+export const GRANT_CHECK_USER = "xmppkit-grant-check";
 
 /** Parse a <privilege/> announcement element (either namespace). */
 export function parsePrivilegeAnnouncement(privilege: Element, server: string): Permissions {
@@ -122,17 +138,6 @@ export function hasPermission(perms: Permissions | undefined, req: PermissionReq
       return g !== undefined && covers(g, req.type);
     }
   }
-}
-
-/** The server config that grants `req` to `component` on `server`, for error messages and start-up warnings. */
-export function permissionFix(req: PermissionRequirement, component: string, server: string): string {
-  const value =
-    req.access === "iq" ? `iq = { ["${req.namespace}"] = "${req.type}" }` : `${req.access} = "${req.type}"`;
-  const ejabberd =
-    req.access === "iq"
-      ? `ejabberd ≥ 24.10: mod_privilege: iq: "${req.namespace}": ${req.type}: <acl for ${component}>`
-      : `ejabberd: mod_privilege: ${req.access}: ${req.type}: <acl for ${component}>`;
-  return `Prosody: in VirtualHost "${server}", privileged_entities = { ["${component}"] = { ${value} } } (and "privilege" in modules_enabled of the VirtualHost and of Component "${component}"); ${ejabberd}`;
 }
 
 export function describeRequirement(req: PermissionRequirement): string {
@@ -218,17 +223,41 @@ export function setupPrivilege(
     return perms!;
   }
 
+  /** A privileged request answered `forbidden`: the server took its grants back. */
+  function watched<T>(server: string, p: Promise<T>): Promise<T> {
+    return p.catch((err: unknown) => {
+      if (err instanceof StanzaError && err.condition === "forbidden" && servers.has(server)) {
+        servers.delete(server);
+        emitter.emit("revoked", { server, reason: err.text ? `forbidden: ${err.text}` : "forbidden" });
+      }
+      throw err;
+    });
+  }
+
   async function rosterGet(user: string, opts?: IqRequestOptions) {
     const bare = checkUser(user);
-    requireGrant({ access: "roster", type: "get" }, domainOf(bare)!);
-    const query = await iq.get(xml("query", NS_ROSTER), bare, opts);
+    const server = domainOf(bare)!;
+    requireGrant({ access: "roster", type: "get" }, server);
+    const query = await watched(server, iq.get(xml("query", NS_ROSTER), bare, opts));
     return parseRosterItems(query);
   }
 
   async function rosterSet(user: string, items: RosterItem[], opts?: IqRequestOptions) {
     const bare = checkUser(user);
-    requireGrant({ access: "roster", type: "set" }, domainOf(bare)!);
-    await Promise.all(items.map((item) => iq.set(xml("query", NS_ROSTER, rosterItemElement(item)), bare, opts)));
+    const server = domainOf(bare)!;
+    requireGrant({ access: "roster", type: "set" }, server);
+    await watched(server, Promise.all(items.map((item) => iq.set(xml("query", NS_ROSTER, rosterItemElement(item)), bare, opts))));
+  }
+
+  async function verify(server?: string, opts?: IqRequestOptions): Promise<boolean | undefined> {
+    const s = pick(server);
+    if (!s || !hasPermission(servers.get(s), { access: "roster", type: "get" })) return undefined;
+    try {
+      await rosterGet(`${GRANT_CHECK_USER}@${s}`, opts);
+      return true;
+    } catch (err) {
+      return err instanceof StanzaError && err.condition === "forbidden" ? false : undefined;
+    }
   }
 
   async function sendMessage(message: Element) {
@@ -275,6 +304,7 @@ export function setupPrivilege(
     rosterSet,
     sendMessage,
     sendIq,
+    verify,
   }) as Privilege;
 }
 

@@ -1,9 +1,9 @@
 // The gateway module: `modules_enabled: [http-roster-admin]` plus an `http-roster-admin:` section.
-import { defineModule, type PermissionRequirement } from "@xmppkit/core";
+import { defineModule, serverSoftware, type PermissionRequirement } from "@xmppkit/core";
 import "./events.js";
 import { registerRosterAdminRoutes } from "./http-api.js";
 import { rosterAdminOptions } from "./options.js";
-import { ignoresPrivilegedSubscription, privilegedRoster, serverSoftware } from "./roster-access.js";
+import { ignoresPrivilegedSubscription, privilegedRoster } from "./roster-access.js";
 import { setupRosterAdmin, type RosterAdmin } from "./roster-admin.js";
 
 const ROSTER: PermissionRequirement = { access: "roster", type: "both" };
@@ -57,10 +57,10 @@ export const gatewayModule = defineModule({
       const domain = server ?? kit.privilege.permissions()?.server;
       if (!domain) return;
       void serverSoftware(kit.iq, domain).then((software) => {
-        const ignores = ignoresPrivilegedSubscription(software);
+        const ignores = ignoresPrivilegedSubscription(software?.name);
         roster.honoursSubscription = !ignores;
         if (ignores) {
-          log.warn({ server: domain, software }, `${software} ignores subscription="both" in privileged roster sets: contacts are added with subscription "none" and presence will not flow between them; see the http-roster-admin README`);
+          log.warn({ server: domain, software: software?.name }, `${software?.name} ignores subscription="both" in privileged roster sets: contacts are added with subscription "none" and presence will not flow between them; see the http-roster-admin README`);
         }
       });
     });

@@ -1,7 +1,7 @@
 // Where the rosters live. A component edits any local user's roster through XEP-0356 (`roster` permission);
 // a client bot edits its own roster with plain RFC 6121 roster sets.
 // https://xmpp.org/extensions/xep-0356.html#roster  https://www.rfc-editor.org/rfc/rfc6121#section-2
-import { NS_DISCO_INFO, NS_ROSTER, StanzaError, normalizeJid, parseRosterItems, rosterItemElement, xml, type Iq, type IqRequestOptions, type Privilege, type RosterItem, type Stanzas, type XmppEntity } from "@xmppkit/core";
+import { NS_ROSTER, StanzaError, normalizeJid, parseRosterItems, rosterItemElement, xml, type Iq, type IqRequestOptions, type Privilege, type RosterItem, type Stanzas, type XmppEntity } from "@xmppkit/core";
 
 export type RosterChange = "add" | "change" | "remove";
 
@@ -44,20 +44,6 @@ export function privilegedRoster(
       }
     },
   };
-}
-
-/**
- * The server software named in the server's disco#info identity (e.g. "Prosody", "ejabberd"), or undefined.
- * https://xmpp.org/extensions/xep-0030.html
- */
-export async function serverSoftware(iq: Iq, server: string): Promise<string | undefined> {
-  try {
-    const info = await iq.get(xml("query", NS_DISCO_INFO), server, { timeout: 10_000 });
-    const names = info?.getChildren("identity").filter((i) => i.attrs.category === "server").map((i) => String(i.attrs.name ?? ""));
-    return names?.find(Boolean);
-  } catch {
-    return undefined;
-  }
 }
 
 /** ejabberd stores privileged roster items with subscription "none" whatever the set said (modules-spec §12.5). */

@@ -1,0 +1,69 @@
+// Grants that vanish without a word. ejabberd accepts a second connection of the same component and, when
+// either leaves, the other silently loses its XEP-0356 privileges and XEP-0355 delegations (and with the
+// default `global_routes: true`, any component on the listener re-registers the route). Nothing is sent:
+// the only sign is a privileged IQ answered `forbidden`. So while online, the roster grant is checked at
+// every keepalive, and a component whose grants were taken back rebuilds its link: the server announces
+// them again on the new stream. https://xmpp.org/extensions/xep-0356.html
+import type { Lifecycle } from "./lifecycle.js";
+import type { Logger } from "./logger.js";
+import type { Privilege } from "./privilege.js";
+
+export interface GrantWatchOptions {
+  /** How often to check, in ms (the keepalive interval; 0 turns it off). */
+  interval: number;
+  /** Rebuild the link when the grants are gone (components: the server announces them again). */
+  reconnect: boolean;
+  logger?: Logger | undefined;
+}
+
+export interface GrantWatch {
+  /** "ok" while granted (or nothing to check), "revoked" from a `forbidden` until the next announcement. */
+  readonly state: "ok" | "revoked";
+  stop(): void;
+}
+
+export function watchGrants({ privilege, lifecycle }: { privilege: Privilege; lifecycle: Lifecycle }, options: GrantWatchOptions): GrantWatch {
+  let state: "ok" | "revoked" = "ok";
+  let timer: NodeJS.Timeout | undefined;
+  let checking = false;
+
+  const offRevoked = privilege.on("revoked", ({ server, reason }) => {
+    if (state === "revoked") return;
+    state = "revoked";
+    options.logger?.error({ server, reason }, "the server withdrew the XEP-0356 grants (another connection of this component on ejabberd?); rebuilding the link to get them back");
+    if (options.reconnect && lifecycle.online) lifecycle.dropLink(`the server withdrew the XEP-0356 grants (${reason})`);
+  });
+  const offGranted = privilege.on("granted", () => {
+    state = "ok";
+  });
+
+  function arm() {
+    if (timer || options.interval <= 0) return;
+    timer = setInterval(async () => {
+      if (!lifecycle.online || checking) return;
+      checking = true;
+      await privilege.verify(undefined, { timeout: Math.min(options.interval, 15_000) }).finally(() => (checking = false));
+    }, options.interval);
+    timer.unref();
+  }
+  const offOnline = lifecycle.on("online", arm);
+  const offOffline = lifecycle.on("offline", () => {
+    clearInterval(timer);
+    timer = undefined;
+  });
+  if (lifecycle.online) arm();
+
+  return {
+    get state() {
+      return state;
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+      offRevoked();
+      offGranted();
+      offOnline();
+      offOffline();
+    },
+  };
+}
