@@ -36,7 +36,7 @@ export async function reportGrants(
   { server, component, needs, settleMs = 3000 }: { server: string; component: string; needs: GrantNeeds[]; settleMs?: number },
 ): Promise<ServerSoftware | undefined> {
   const namespaces = needs.flatMap((n) => n.requires.delegations ?? []);
-  const [software] = await Promise.all([serverSoftware(kit.iq, server, settleMs), announcementsSettled(kit, server, namespaces, settleMs)]);
+  const [software] = await Promise.all([serverSoftware(kit.iq, server, { timeout: settleMs }), announcementsSettled(kit, server, namespaces, settleMs)]);
   const kind = software?.kind;
   if (software) log.info({ server, software: software.name, version: software.version }, `the server is ${software.name}${software.version ? ` ${software.version}` : ""}`);
   const perms = kit.privilege.permissions(server);

@@ -18,11 +18,15 @@ export interface ServerSoftware {
   version?: string;
 }
 
-/** The server software, or undefined when the server does not say (or does not answer). */
-export async function serverSoftware(iq: Iq, server: string, timeout = 10_000): Promise<ServerSoftware | undefined> {
+/**
+ * The server software, or undefined when the server does not say (or does not answer). `version: false`
+ * skips the XEP-0092 query (a server without mod_version never answers it, and the name is enough).
+ */
+export async function serverSoftware(iq: Iq, server: string, options: { timeout?: number; version?: boolean } = {}): Promise<ServerSoftware | undefined> {
+  const timeout = options.timeout ?? 10_000;
   const [info, version] = await Promise.all([
     iq.get(xml("query", NS_DISCO_INFO), server, { timeout }).catch(() => undefined),
-    iq.get(xml("query", NS_VERSION), server, { timeout }).catch(() => undefined),
+    options.version === false ? undefined : iq.get(xml("query", NS_VERSION), server, { timeout }).catch(() => undefined),
   ]);
   const identity = info?.getChildren("identity").find((i) => i.attrs.category === "server" && i.attrs.name)?.attrs.name as string | undefined;
   const name = identity ?? version?.getChildText("name") ?? undefined;

@@ -57,6 +57,17 @@ describe("sessions from forwarded presence", () => {
     expect(bus).toEqual(["session-available alice@localhost/phone core", "session-unavailable alice@localhost/phone core"]);
   });
 
+  it("emits presence for every available presence, so a user ejabberd saw come back (no unavailable, no replay) is noticed", async () => {
+    await mock.receive(grant("managed_entity"));
+    const presences: string[] = [];
+    kit.sessions.on("presence", (p) => void presences.push(p.jid));
+    await mock.receive(presence("alice@localhost/phone"));
+    // the client closed its stream: ejabberd forwards nothing; it comes back with the same resource
+    await mock.receive(presence("alice@localhost/phone"));
+    expect(presences).toEqual(["alice@localhost/phone", "alice@localhost/phone"]);
+    expect(seen).toEqual(["available alice@localhost/phone", "user-online alice@localhost"]);
+  });
+
   it("marks the server's replay on connect (presence with <delay/>)", async () => {
     await mock.receive(grant("roster"));
     const events: SessionEvents["user-online"][] = [];

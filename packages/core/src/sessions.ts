@@ -3,8 +3,10 @@
 //
 // Prosody forwards every broadcast presence of a local user (initial, each change, unavailable) from the
 // user's full JID, and on (re)connect replays the current presence of every online session with a <delay/>.
-// ejabberd forwards the presence a user sends to its own bare JID and replays nothing. Remote contacts'
-// presence (with `presence = "roster"`) comes from other domains and is not a session of ours: ignored here.
+// ejabberd forwards the presence a user sends to its own bare JID, replays nothing, and forwards no
+// `unavailable` when a client just closes its stream: a session it saw end that way stays "online" here, and a
+// returning user shows only as a `presence` event. Remote contacts' presence (with `presence = "roster"`)
+// comes from other domains and is not a session of ours: ignored here.
 //
 // What no server forwards: directed presence (MUC joins), subscription requests, probes (modules-spec §9.6).
 import { TypedEmitter, extend, type ListenerErrorHandler } from "./emitter.js";
@@ -24,6 +26,12 @@ export interface SessionEvents extends Record<string, unknown> {
   "user-online": { user: string; resource: string; replayed: boolean };
   /** A user's last resource went offline. */
   "user-offline": { user: string };
+  /**
+   * Any available presence of a local user the server forwarded, new session or not: ejabberd forwards no
+   * `unavailable` when a client just closes its stream and replays nothing on connect, so a user who comes
+   * back is seen only as "a presence again" (act on it with a debounce).
+   */
+  presence: { jid: string; user: string; resource: string; replayed: boolean };
 }
 
 export interface Sessions extends TypedEmitter<SessionEvents> {
@@ -71,8 +79,9 @@ export function setupSessions({ stanzas, privilege, lifecycle, onListenerError }
       }
       return;
     }
-    if (set?.has(resource)) return; // a presence change of a known session
     const replayed = stanza.getChild("delay", NS_DELAY) !== undefined;
+    emitter.emit("presence", { jid, user, resource, replayed });
+    if (set?.has(resource)) return; // a presence change of a known session
     const first = !set;
     if (!set) online.set(user, (set = new Set()));
     set.add(resource);

@@ -56,7 +56,7 @@ export const gatewayModule = defineModule({
     kit.lifecycle.on("online", () => {
       const domain = server ?? kit.privilege.permissions()?.server;
       if (!domain) return;
-      void serverSoftware(kit.iq, domain).then((software) => {
+      void serverSoftware(kit.iq, domain, { version: false }).then((software) => {
         const ignores = ignoresPrivilegedSubscription(software?.name);
         roster.honoursSubscription = !ignores;
         if (ignores) {

@@ -79,7 +79,7 @@ export interface RosterAdminOptions extends Omit<FetcherOptions, "url"> {
   pipeline?: number;
   /** Sync a user when their first session comes online (default true; needs `sessions`). */
   syncOnLogin?: boolean;
-  /** Skip the login sync of a user synced successfully less than this many ms ago (default 60 s). */
+  /** Skip the login sync of a user synced (or tried) less than this many ms ago (default 60 s). */
   loginDebounce?: number;
 }
 
@@ -242,17 +242,18 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
 
   const offs: (() => void)[] = [];
   if (sessions && options.syncOnLogin !== false) {
+    // Every forwarded available presence, not only a first session: ejabberd replays nothing and forwards no
+    // unavailable when a client just closes its stream, so a returning user is seen only as a presence again.
     offs.push(
-      sessions.on("user-online", ({ user, replayed }) => {
+      sessions.on("presence", ({ user, replayed }) => {
         const parsed = parseJid(user);
         const local = parsed?.local;
         if (!local || parsed.domain !== roster.domain || stopped) return;
         const last = lastSynced.get(local);
-        if (last !== undefined && Date.now() - last < loginDebounce) {
-          log.debug({ user: local }, "user came online; synced recently, not syncing again");
-          return;
-        }
+        if (last !== undefined && Date.now() - last < loginDebounce) return;
+        if (inflight.has(local)) return; // a sync is running or queued
         log.debug({ user: local, replayed }, "user came online; syncing the roster");
+        lastSynced.set(local, Date.now()); // one login sync per debounce, even while it runs or if it fails
         sync(local, "login").catch(noop);
       }),
     );
