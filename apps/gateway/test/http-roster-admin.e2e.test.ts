@@ -1,17 +1,18 @@
 // End-to-end: @xmppkit/http-roster-admin loaded by the gateway (by package name, as an operator would),
-// against a real Prosody and a real HTTP backend standing in for the web application.
+// against each real server and a real HTTP backend standing in for the web application. On ejabberd the
+// rosters are written through ejabberd's admin API (its XEP-0356 roster set does not work in 23.01).
 import type { EventRecord } from "@xmppkit/core";
 import type {} from "@xmppkit/http-roster-admin";
-import { loginClient, startHttpBackend, startProsody, type HttpBackend, type Prosody, type TestClient } from "@xmppkit/testing";
+import { loginClient, startHttpBackend, startServer, type Ejabberd, type HttpBackend, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
-import { captureLogger, testConfig, waitFor } from "./helpers.js";
+import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const TOKEN = "e2e-roster-admin-token-0123456789";
 type Roster = Record<string, unknown>;
 
-describe("http-roster-admin in the gateway, against a real Prosody", () => {
-  let prosody: Prosody;
+describe.each(SERVERS)("http-roster-admin in the gateway, against a real %s", (kind) => {
+  let prosody: XmppServer;
   let gateway: Gateway;
   let webApp: HttpBackend;
   let alice: TestClient;
@@ -39,7 +40,8 @@ describe("http-roster-admin in the gateway, against a real Prosody", () => {
       if (roster === "slow") return { delayMs: 3000, body: {} };
       return { body: roster ?? {} };
     });
-    prosody = await startProsody();
+    prosody = await startServer(kind);
+    const writer = kind === "ejabberd" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n` : "";
     const { config, sourceMap } = testConfig(
       prosody,
       `modules_enabled: [http-roster-admin]
@@ -48,7 +50,7 @@ http-roster-admin:
   http_roster_timeout: 1
   http_roster_retries: 0
   http_roster_max_users: 100
-`,
+${writer}`,
       { token: TOKEN },
     );
     gateway = await startGateway(config, { logger: log.logger, sourceMap });

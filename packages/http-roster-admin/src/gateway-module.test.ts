@@ -39,10 +39,11 @@ describe("the http-roster-admin gateway module", () => {
     await m.stop();
   });
 
-  it("says so at start when the server is ejabberd, which ignores subscription in privileged roster sets", async () => {
+  it("says plainly at start that privileged roster writes do not work on ejabberd, and what to set", async () => {
     const m = await loadModule({ roster: "both", presence: "roster" }, "ejabberd");
-    expect(m.lines).toContainEqual(expect.objectContaining({ level: 40, software: "ejabberd", msg: expect.stringContaining('ejabberd ignores subscription="both" in privileged roster sets') }));
-    expect(m.lines.filter((l) => l.level === 40)).toHaveLength(1);
+    const error = m.lines.find((l) => l.level === 50);
+    expect(error).toMatchObject({ software: "ejabberd", msg: expect.stringContaining("ejabberd's XEP-0356 roster writes do not work") });
+    expect(String(error!.fix)).toMatch(/^http_roster_writer: ejabberd_api, http_roster_ejabberd_api_url: /);
     await m.stop();
   });
 

@@ -3,6 +3,7 @@ import { defineModule, serverSoftware, type PermissionRequirement } from "@xmppk
 import "./events.js";
 import { registerRosterAdminRoutes } from "./http-api.js";
 import { rosterAdminOptions } from "./options.js";
+import { ejabberdApiRoster } from "./ejabberd-api.js";
 import { ignoresPrivilegedSubscription, privilegedRoster } from "./roster-access.js";
 import { setupRosterAdmin, type RosterAdmin } from "./roster-admin.js";
 
@@ -13,11 +14,15 @@ export const gatewayModule = defineModule({
   name: "http-roster-admin",
   description: "mirrors a web application's contact lists into the server's rosters (Prosody's mod_http_roster_admin)",
   options: rosterAdminOptions,
-  requires: (o) => ({ http: true, permissions: o.http_roster_sync_on_login ? [ROSTER, PRESENCE] : [ROSTER] }),
+  // With ejabberd's API writing the rosters, XEP-0356 is needed only for the presence of logging-in users.
+  requires: (o) => ({ http: true, permissions: [...(o.http_roster_writer === "privilege" ? [ROSTER] : []), ...(o.http_roster_sync_on_login ? [PRESENCE] : [])] }),
   setup(ctx, o): RosterAdmin {
     const { kit, log, events, metrics } = ctx;
     const server = kit.serverDomain;
-    const roster = privilegedRoster({ privilege: kit.privilege }, { server });
+    const roster =
+      o.http_roster_writer === "ejabberd_api"
+        ? ejabberdApiRoster({ url: o.http_roster_ejabberd_api_url!, domain: server ?? "", user: o.http_roster_ejabberd_api_user, password: o.http_roster_ejabberd_api_password })
+        : privilegedRoster({ privilege: kit.privilege }, { server });
     const admin = setupRosterAdmin(
       { roster, sessions: kit.sessions, logger: log },
       {
@@ -52,16 +57,22 @@ export const gatewayModule = defineModule({
         log.warn({ server: perms.server }, "no XEP-0356 presence permission: users are synced only through the HTTP API, not when they log in");
       }
     });
-    // ejabberd stores privileged roster items with subscription "none", so presence will not flow.
+    // The server at hand decides what the privileged path can do: ejabberd's roster set does not work in
+    // 23.01 (#3942) and, where it does, stores subscription "none". Said plainly, with what to set.
     kit.lifecycle.on("online", () => {
       const domain = server ?? kit.privilege.permissions()?.server;
       if (!domain) return;
       void serverSoftware(kit.iq, domain, { version: false }).then((software) => {
-        const ignores = ignoresPrivilegedSubscription(software?.name);
-        roster.honoursSubscription = !ignores;
-        if (ignores) {
-          log.warn({ server: domain, software: software?.name }, `${software?.name} ignores subscription="both" in privileged roster sets: contacts are added with subscription "none" and presence will not flow between them; see the http-roster-admin README`);
+        if (software?.kind !== "ejabberd") {
+          if (o.http_roster_writer === "ejabberd_api" && software) log.warn({ server: domain, software: software.name }, `http_roster_writer is ejabberd_api but the server is ${software.name}`);
+          return;
         }
+        if (o.http_roster_writer === "ejabberd_api") return; // the API keeps subscription "both" and pushes
+        roster.honoursSubscription = !ignoresPrivilegedSubscription(software.name);
+        log.error(
+          { server: domain, software: software.name, fix: "http_roster_writer: ejabberd_api, http_roster_ejabberd_api_url: http://127.0.0.1:5280/api (ejabberd: mod_http_api on a listener, mod_admin_extra, api_permissions allowing add_rosteritem, delete_rosteritem, get_roster, check_account)" },
+          "ejabberd's XEP-0356 roster writes do not work (ejabberd 23.01 answers internal-server-error, #3942; later versions store subscription none): use ejabberd's admin API",
+        );
       });
     });
 

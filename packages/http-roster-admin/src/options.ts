@@ -3,7 +3,8 @@
 import { duration, z } from "@xmppkit/core";
 import { checkRosterUrlTemplate } from "./roster-url.js";
 
-export const rosterAdminOptions = z.strictObject({
+export const rosterAdminOptions = z
+  .strictObject({
   /** Prosody's option: the web app's roster URL, `%s` = URL-encoded username. */
   http_roster_url: z.string().superRefine((v, ctx) => {
     const problem = checkRosterUrlTemplate(v);
@@ -27,6 +28,21 @@ export const rosterAdminOptions = z.strictObject({
   http_roster_path: z.string().regex(/^\/[A-Za-z0-9._~\-/]*$/, "must be a path starting with /").default("/roster_admin"),
   /** Most usernames in one refresh request (larger requests get 413). */
   http_roster_max_users: z.number().int().min(1).default(10_000),
-});
+  /**
+   * How rosters are written: `privilege` (XEP-0356, portable) or `ejabberd_api` (ejabberd's admin API:
+   * mod_http_api + mod_admin_extra; ejabberd 23.01's privileged roster set does not work).
+   */
+  http_roster_writer: z.enum(["privilege", "ejabberd_api"]).default("privilege"),
+  /** ejabberd's API base URL, e.g. http://127.0.0.1:5280/api (with http_roster_writer: ejabberd_api). */
+  http_roster_ejabberd_api_url: z.string().regex(/^https?:\/\//, "an http(s):// URL").optional(),
+  /** An admin account for the API's HTTP Basic auth, when api_permissions asks for one. */
+  http_roster_ejabberd_api_user: z.string().optional(),
+  http_roster_ejabberd_api_password: z.string().optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.http_roster_writer === "ejabberd_api" && !o.http_roster_ejabberd_api_url) {
+      ctx.addIssue({ code: "custom", path: ["http_roster_ejabberd_api_url"], message: "is required with http_roster_writer: ejabberd_api" });
+    }
+  });
 
 export type RosterAdminGatewayOptions = z.output<typeof rosterAdminOptions>;
