@@ -1,18 +1,25 @@
 // End-to-end: the gateway sits in a moderators' room (`rooms:`), kept there by track-muc-joins and ping-muc
-// (both loaded by package name), against a real Prosody MUC: a kick it never heard of while its link was down,
-// and a server restart that took the non-persistent room away.
-import type { EventRecord } from "@xmppkit/core";
+// (both loaded by package name), against each real server's MUC: a kick it never heard of while its link was
+// down, a destroyed room, a server restart that took the non-persistent room away, and (ejabberd, presence =
+// roster) users' own room presences forwarded to the gateway, which must never change its seat.
+import { xml, type EventRecord } from "@xmppkit/core";
 import type {} from "@xmppkit/ping-muc";
 import type { MucJoins } from "@xmppkit/track-muc-joins";
-import { destroyRoom, enterRoom, kickOccupant, loginClient, startProsody, type Prosody, type TestClient } from "@xmppkit/testing";
+import { destroyRoom, enterRoom, kickOccupant, loginClient, startServer, type ServerKind, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
-import { captureLogger, testConfig, waitFor } from "./helpers.js";
+import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const TOKEN = "e2e-rooms-token-0123456789abcdef";
 
-describe("the gateway's own rooms, against a real Prosody MUC", () => {
-  let prosody: Prosody;
+/** How each server's MUC answers a self-ping from a JID that is no longer an occupant (XEP-0410). */
+const GHOST_ERROR: Record<ServerKind, { condition: string }> = {
+  prosody: { condition: "not-acceptable" }, // type cancel, "You are not currently connected to this chat"
+  ejabberd: { condition: "not-acceptable" }, // type modify, "Only occupants are allowed to send queries to the conference"
+};
+
+describe.each(SERVERS)("the gateway's own rooms, against a real %s MUC", (kind) => {
+  let prosody: XmppServer;
   let gateway: Gateway;
   let bob: TestClient;
   let room: string;
@@ -23,7 +30,7 @@ describe("the gateway's own rooms, against a real Prosody MUC", () => {
   const deskEnters = (client: TestClient, timeoutMs = 15_000) => client.next((el) => el.is("presence") && !el.attrs.type && el.attrs.from === `${room}/abuse-desk`, timeoutMs);
 
   beforeAll(async () => {
-    prosody = await startProsody();
+    prosody = await startServer(kind);
     room = `mods@${prosody.muc}`;
     bob = await loginClient(prosody, "bob");
     await bobEnters(bob);
@@ -58,6 +65,24 @@ ping-muc:
     expect(joins.kept()).toEqual([{ room, nick: "abuse-desk", from: prosody.component.domain }]);
   });
 
+  it("a user's own room presences (ejabberd forwards them with presence = roster) never change the gateway's seat", async () => {
+    const joins = gateway.modules.get("track-muc-joins")!.handle as MucJoins;
+    const carol = await loginClient(prosody, "alice", { resource: "roomie" });
+    try {
+      await enterRoom(carol, room, "alice"); // 110 for alice, forwarded to the component on ejabberd
+      await enterRoom(carol, `other-${kind}@${prosody.muc}`, "alice"); // 110 + 201: a room alice created
+      await carol.xmpp.send(xml("presence", { to: `${room}/alice2` })); // a nick change (303, then 110)
+      await new Promise((r) => setTimeout(r, 300));
+      expect(joins.jids()).toEqual([prosody.component.domain]);
+      expect(joins.entries().map((e) => [e.room, e.nick, e.state])).toEqual([[room, "abuse-desk", "joined"]]);
+      if (kind === "ejabberd") {
+        expect(log.lines().some((l) => String(l.msg).startsWith("ejabberd grants presence = roster"))).toBe(true);
+      }
+    } finally {
+      await carol.stop();
+    }
+  });
+
   it("a kick while the link was down: after reconnect and ping_muc_delay the self-ping finds the ghost, and the gateway rejoins", async () => {
     await gateway.kit.lifecycle.stop();
     await kickOccupant(bob, room, "abuse-desk", "while you were away");
@@ -67,7 +92,7 @@ ping-muc:
     await gateway.kit.lifecycle.start();
     await back;
     const ghost = events.find((e) => e.type === "muc-ghost-detected");
-    expect(ghost?.payload).toMatchObject({ jid: prosody.component.domain, room, nick: "abuse-desk", trigger: "link-restored", outcome: { kind: "error", condition: "not-acceptable" } });
+    expect(ghost?.payload).toMatchObject({ jid: prosody.component.domain, room, nick: "abuse-desk", trigger: "link-restored", outcome: { kind: "error", condition: GHOST_ERROR[kind].condition } });
     expect(events.find((e) => e.type === "muc-left")?.payload).toMatchObject({ room, reason: { kind: "error", codes: ["110", "333"] } });
     const metrics = await (await fetch(`${gateway.http.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     expect(metrics).toMatch(/ping_muc_ghosts_total\S* 1/);

@@ -1,6 +1,6 @@
 // The gateway module: `modules_enabled: [track-muc-joins]`. The gateway's top-level `rooms:` list is kept
 // joined through the handle this returns.
-import { defineModule } from "@xmppkit/core";
+import { defineModule, serverSoftware } from "@xmppkit/core";
 import "./events.js";
 import { setupMucJoins, type MucJoins } from "./muc-joins.js";
 import { trackMucJoinsOptions } from "./options.js";
@@ -35,6 +35,19 @@ export const gatewayModule = defineModule({
     joins.on("rejoin-failed", (e) => {
       const { error, ...rest } = e;
       log.warn({ ...rest, err: error.message }, e.retryInMs === undefined ? "giving up rejoining room" : "rejoining room failed; retrying");
+    });
+    // ejabberd with presence = roster forwards users' own room presences (110, 201) to the component: they
+    // never change the gateway's seats (only a join or occupancy of its own does), but they are noise.
+    kit.lifecycle.on("online", () => {
+      const server = kit.serverDomain ?? kit.privilege.permissions()?.server;
+      if (!server) return;
+      void serverSoftware(kit.iq, server, { version: false }).then((software) => {
+        if (software?.kind !== "ejabberd" || kit.privilege.permissions(server)?.presence !== "roster") return;
+        log.warn(
+          { server, fix: "ejabberd: modules: mod_privilege: presence: managed_entity: <the gateway's access rule> (instead of roster)" },
+          "ejabberd grants presence = roster: it forwards users' own MUC presences to the gateway; they do not change the gateway's rooms, but grant managed_entity instead",
+        );
+      });
     });
     ctx.onStop(async () => {
       await joins.leaveAll({ status: "gateway shutting down" });
