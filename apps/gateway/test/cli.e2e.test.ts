@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createServer } from "node:http";
-import { scripts, startFaultServer, startProsody, type Prosody } from "@xmppkit/testing";
+import { scripts, startFaultServer, startProsody, startServer, type Prosody, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, gatewayYaml, runCli } from "./helpers.js";
 
@@ -143,3 +143,28 @@ describe("xmppkit-gateway CLI", () => {
     }
   });
 });
+
+describe("xmppkit-gateway CLI against ejabberd", () => {
+  let ejabberd: XmppServer;
+  let dir: string;
+  beforeAll(async () => {
+    ejabberd = await startServer("ejabberd", { users: {} });
+    dir = mkdtempSync(join(tmpdir(), "xmppkit-cli-ej-"));
+  });
+  afterAll(async () => {
+    await ejabberd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ["a wrong secret", (y: string) => y, "wrong-secret"],
+    ["a component domain the listener does not serve", (y: string) => y.replace(/domain: gateway\.localhost/, "domain: unknown.localhost"), undefined],
+  ])("%s: ejabberd says not-authorized for both, and the exit message names both causes", async (_, edit, secret) => {
+    const path = join(dir, `gateway-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(path, edit(gatewayYaml(ejabberd)));
+    const r = await runCli(["--config", path], { GATEWAY_SECRET: secret ?? ejabberd.component.secret });
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim()).toMatch(/not-authorized: the server refused the credentials \(for a component: a wrong shared secret, or a domain the server does not know as a component; ejabberd says not-authorized for both\)$/);
+  });
+});
+

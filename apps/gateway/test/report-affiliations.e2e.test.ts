@@ -1,13 +1,13 @@
-// End-to-end: XEP-0489 queries for the server's users, delegated by a real Prosody to the gateway
-// (report-affiliations, loaded by package name). A second component stands in for a trusted block-list
+// End-to-end: XEP-0489 queries for the server's users, delegated by each real server to the gateway
+// (report-affiliations, loaded by package name; Prosody speaks XEP-0355 :2, ejabberd :1). A second component stands in for a trusted block-list
 // service; bob, a user, is not trusted.
 import { component } from "@xmpp/component";
 import { xml, type Element, type EventRecord } from "@xmppkit/core";
 import { NS_RAA } from "@xmppkit/report-affiliations";
-import { loginClient, startHttpBackend, startProsody, type HttpBackend, type Prosody, type TestClient } from "@xmppkit/testing";
+import { loginClient, startHttpBackend, startServer, type HttpBackend, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
-import { captureLogger, testConfig, waitFor } from "./helpers.js";
+import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const RTBL = "rtbl.localhost";
 
@@ -18,8 +18,8 @@ interface RawComponent {
   iqCaller: { request(el: Element, timeout?: number): Promise<Element> };
 }
 
-describe("report-affiliations against a real Prosody (XEP-0355 delegation of urn:xmpp:raa:0)", () => {
-  let prosody: Prosody;
+describe.each(SERVERS)("report-affiliations against a real %s (XEP-0355 delegation of urn:xmpp:raa:0)", (kind) => {
+  let prosody: XmppServer;
   let gateway: Gateway;
   let rtbl: RawComponent;
   let bob: TestClient;
@@ -39,7 +39,7 @@ describe("report-affiliations against a real Prosody (XEP-0355 delegation of urn
 
   beforeAll(async () => {
     accounts = await startHttpBackend((req) => (req.url === "/accounts/carol" ? { body: { since: "2026-11-01T12:34:56Z", trust: 70 } } : { status: 404 }));
-    prosody = await startProsody({
+    prosody = await startServer(kind, {
       users: { alice: "alicepw", bob: "bobpw", carol: "carolpw" },
       component: { delegations: [NS_RAA] },
       components: [{ domain: RTBL, privileges: false }],
