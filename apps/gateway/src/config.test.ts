@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
 import { ConfigError } from "@xmppkit/core";
 import { describe, expect, it } from "vitest";
 import { interpolateEnv, parseConfig } from "./config.js";
@@ -105,6 +106,20 @@ describe("gateway config", () => {
     const { config } = parseConfig(text, { env: { GATEWAY_SECRET: "s" } });
     expect(config.component.domain).toBe("gateway.example.org");
     expect(config.http.token).toBeUndefined(); // ${GATEWAY_HTTP_TOKEN:-} with the variable unset
+  });
+
+  it("examples/ejabberd-gateway.yml is valid YAML with what docs/compatibility.md asks for", () => {
+    const ej = parseYaml(readFileSync(new URL("../examples/ejabberd-gateway.yml", import.meta.url), "utf8")) as {
+      listen: { module: string; global_routes?: boolean; hosts?: Record<string, unknown> }[];
+      modules: Record<string, Record<string, Record<string, unknown>>>;
+      api_permissions: Record<string, { what: string[] }>;
+    };
+    const service = ej.listen.find((l) => l.module === "ejabberd_service")!;
+    expect(service.global_routes).toBe(false);
+    expect(Object.keys(service.hosts!)).toEqual(["gateway.example.org"]);
+    expect(ej.modules.mod_privilege!.presence).toEqual({ managed_entity: "xmppkit_gateway" });
+    expect(Object.keys(ej.modules.mod_delegation!.namespaces!)).toEqual(["urn:xmpp:raa:0"]);
+    expect(Object.values(ej.api_permissions)[0]!.what.sort()).toEqual(["add_rosteritem", "check_account", "delete_rosteritem", "get_roster"]);
   });
 
   it("a command that needs only some sections can stand in for unset variables elsewhere (xmppkit-gateway audit)", () => {

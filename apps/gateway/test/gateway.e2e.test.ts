@@ -5,6 +5,7 @@ import { defineModule, StanzaError, xml, z } from "@xmppkit/core";
 import { loginClient, startServer, type ServerKind, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
+import { BEHAVIOUR } from "./compatibility.js";
 import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const RAA = "urn:xmpp:raa:0";
@@ -26,13 +27,11 @@ const testDelegation = defineModule({
   },
 });
 
-/** What each server does, as asserted below. */
-const BEHAVIOUR: Record<ServerKind, { privilegeNs: string; privilegedRosterSet: "works" | "internal-server-error"; secondConnection: "refused" | "steals-grants"; fix: string; software: RegExp }> = {
-  prosody: { privilegeNs: "urn:xmpp:privilege:2", privilegedRosterSet: "works", secondConnection: "refused", fix: 'privileged_entities = { ["gateway.localhost"] = { iq = { ["urn:xmpp:ping"] = "get" } } }', software: /^the server is Prosody/ },
-  // ejabberd 23.01: "Module failed to handle the query" ({module_not_loaded,mod_roster,…}), ejabberd #3942;
-  // no IQ permission before 24.10.
-  // ejabberd accepts a second connection of the component; when it leaves, the first loses its grants.
-  ejabberd: { privilegeNs: "urn:xmpp:privilege:1", privilegedRosterSet: "internal-server-error", secondConnection: "steals-grants", fix: 'ejabberd ≥ 24.10: modules: mod_privilege: iq: "urn:xmpp:ping": get:', software: /^the server is ejabberd/ },
+/** Per server: what the start-up warning says, and how the server names itself. */
+const WORDS: Record<ServerKind, { fix: string; software: RegExp }> = {
+  prosody: { fix: 'privileged_entities = { ["gateway.localhost"] = { iq = { ["urn:xmpp:ping"] = "get" } } }', software: /^the server is Prosody/ },
+  // no IQ permission before ejabberd 24.10
+  ejabberd: { fix: 'ejabberd ≥ 24.10: modules: mod_privilege: iq: "urn:xmpp:ping": get:', software: /^the server is ejabberd/ },
 };
 
 describe.each(SERVERS)("gateway against a real %s", (kind) => {
@@ -78,13 +77,13 @@ describe.each(SERVERS)("gateway against a real %s", (kind) => {
   it("warns about a permission a module needs but the server did not grant, with the config that grants it in the server's language", () => {
     const warning = log.lines().find((l) => l.missing === "iq urn:xmpp:ping=get");
     expect(warning).toMatchObject({ module: "test-delegation", level: 40 });
-    expect(String(warning!.fix)).toContain(BEHAVIOUR[kind].fix);
+    expect(String(warning!.fix)).toContain(WORDS[kind].fix);
     expect(String(warning!.fix)).not.toContain(kind === "prosody" ? "ejabberd" : "Prosody");
   });
 
   it("knows which server it is, and raises no false start-up warning (the announcements are waited for)", () => {
     const msgs = log.lines().map((l) => String(l.msg));
-    expect(msgs.some((m) => BEHAVIOUR[kind].software.test(m))).toBe(true);
+    expect(msgs.some((m) => WORDS[kind].software.test(m))).toBe(true);
     expect(msgs).not.toContain("the server sent no XEP-0356 privilege announcement");
     expect(msgs.filter((m) => m.includes("needs a delegated namespace"))).toEqual([]);
   });

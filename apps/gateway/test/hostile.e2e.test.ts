@@ -9,9 +9,10 @@ import { NS_RAA } from "@xmppkit/report-affiliations";
 import type {} from "@xmppkit/http-roster-admin";
 import type {} from "@xmppkit/report-forward";
 import type { MucJoins } from "@xmppkit/track-muc-joins";
-import { loginClient, startHttpBackend, startServer, type Ejabberd, type HttpBackend, type ServerKind, type TestClient, type XmppServer } from "@xmppkit/testing";
+import { loginClient, startHttpBackend, startServer, type Ejabberd, type HttpBackend, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
+import { BEHAVIOUR } from "./compatibility.js";
 import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const TOKEN = "e2e-hostile-token-0123456789abcdef";
@@ -33,12 +34,6 @@ function iqWith(attrs: Record<string, string>, payloadName: string, ns: string, 
   const a = Object.entries(attrs).map(([k, v]) => ` ${k}="${v}"`).join("");
   return `<iq${a}><${payloadName} xmlns="${ns}">${inner}</${payloadName}></iq>`;
 }
-
-/**
- * How deep a payload each server relays to the gateway. ejabberd 23.01 itself dies (a segmentation fault in
- * its XML parser) on a client stanza nested about 5,000 levels deep, whoever it is for: at 3,000 it relays.
- */
-const DEEP: Record<ServerKind, number> = { prosody: 8000, ejabberd: 3000 };
 
 describe.each(SERVERS)("the gateway against hostile peers and bad input (real %s)", (kind) => {
   let prosody: XmppServer;
@@ -92,7 +87,7 @@ report-affiliations:
 http-roster-admin:
   http_roster_url: ${webApp.url}/contacts/%s
   http_roster_sync_on_login: false
-${kind === "ejabberd" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n` : ""}`,
+${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n` : ""}`,
       { token: TOKEN },
     );
     gateway = await startGateway(config, { sourceMap, logger: log.logger });
@@ -142,7 +137,7 @@ ${kind === "ejabberd" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabb
   });
 
   it("deeply nested payloads (8,000 levels; 3,000 through ejabberd) to the gateway and to a delegated namespace: every IQ is answered", async () => {
-    const deep = nested(DEEP[kind]);
+    const deep = nested(BEHAVIOUR[kind].deepPayload);
     const iqs = [
       ...Array.from({ length: 20 }, () => iqWith({ type: "get", to: GW }, "query", "urn:example:unknown", deep)),
       ...Array.from({ length: 20 }, () => iqWith({ type: "get", to: GW }, "query", NS_DISCO_INFO, deep)),
@@ -182,7 +177,7 @@ ${kind === "ejabberd" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabb
 
   it("2,000 generated hostile stanzas: every IQ get/set answered, the link never dropped, the gateway still serves", async () => {
     const kinds = [
-      () => iqWith({ type: "get", to: GW }, "query", "urn:example:unknown", nested(Math.min(3000, DEEP[kind]))),
+      () => iqWith({ type: "get", to: GW }, "query", "urn:example:unknown", nested(Math.min(3000, BEHAVIOUR[kind].deepPayload))),
       () => xml("iq", { type: "set", to: GW }, xml("a", "urn:example:a"), xml("b", "urn:example:b")), // two payloads: bad-request
       () => xml("iq", { type: "get", to: GW }), // no payload
       () => xml("iq", { type: "set", to: GW }, xml("delegation", "urn:xmpp:delegation:2", xml("forwarded", "urn:xmpp:forward:0"))), // a user posing as the server

@@ -6,6 +6,7 @@ import type {} from "@xmppkit/http-roster-admin";
 import { loginClient, startHttpBackend, startServer, type Ejabberd, type HttpBackend, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
+import { BEHAVIOUR } from "./compatibility.js";
 import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const TOKEN = "e2e-roster-admin-token-0123456789";
@@ -41,7 +42,7 @@ describe.each(SERVERS)("http-roster-admin in the gateway, against a real %s", (k
       return { body: roster ?? {} };
     });
     prosody = await startServer(kind);
-    const writer = kind === "ejabberd" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n` : "";
+    const writer = BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n` : "";
     const { config, sourceMap } = testConfig(
       prosody,
       `modules_enabled: [http-roster-admin]

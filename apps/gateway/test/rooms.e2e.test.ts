@@ -5,18 +5,13 @@
 import { xml, type EventRecord } from "@xmppkit/core";
 import type {} from "@xmppkit/ping-muc";
 import type { MucJoins } from "@xmppkit/track-muc-joins";
-import { destroyRoom, enterRoom, kickOccupant, loginClient, startServer, type ServerKind, type TestClient, type XmppServer } from "@xmppkit/testing";
+import { destroyRoom, enterRoom, kickOccupant, loginClient, startServer, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
+import { BEHAVIOUR } from "./compatibility.js";
 import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const TOKEN = "e2e-rooms-token-0123456789abcdef";
-
-/** How each server's MUC answers a self-ping from a JID that is no longer an occupant (XEP-0410). */
-const GHOST_ERROR: Record<ServerKind, { condition: string }> = {
-  prosody: { condition: "not-acceptable" }, // type cancel, "You are not currently connected to this chat"
-  ejabberd: { condition: "not-acceptable" }, // type modify, "Only occupants are allowed to send queries to the conference"
-};
 
 describe.each(SERVERS)("the gateway's own rooms, against a real %s MUC", (kind) => {
   let prosody: XmppServer;
@@ -75,9 +70,7 @@ ping-muc:
       await new Promise((r) => setTimeout(r, 300));
       expect(joins.jids()).toEqual([prosody.component.domain]);
       expect(joins.entries().map((e) => [e.room, e.nick, e.state])).toEqual([[room, "abuse-desk", "joined"]]);
-      if (kind === "ejabberd") {
-        expect(log.lines().some((l) => String(l.msg).startsWith("ejabberd grants presence = roster"))).toBe(true);
-      }
+      expect(log.lines().some((l) => String(l.msg).startsWith("ejabberd grants presence = roster"))).toBe(BEHAVIOUR[kind].forwardsUserRoomPresence);
     } finally {
       await carol.stop();
     }
@@ -92,7 +85,7 @@ ping-muc:
     await gateway.kit.lifecycle.start();
     await back;
     const ghost = events.find((e) => e.type === "muc-ghost-detected");
-    expect(ghost?.payload).toMatchObject({ jid: prosody.component.domain, room, nick: "abuse-desk", trigger: "link-restored", outcome: { kind: "error", condition: GHOST_ERROR[kind].condition } });
+    expect(ghost?.payload).toMatchObject({ jid: prosody.component.domain, room, nick: "abuse-desk", trigger: "link-restored", outcome: { kind: "error", condition: BEHAVIOUR[kind].ghostCondition } });
     expect(events.find((e) => e.type === "muc-left")?.payload).toMatchObject({ room, reason: { kind: "error", codes: ["110", "333"] } });
     const metrics = await (await fetch(`${gateway.http.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     expect(metrics).toMatch(/ping_muc_ghosts_total\S* 1/);

@@ -1,0 +1,92 @@
+// What each server does, as the end-to-end suite asserts it. The e2e tests take their per-server
+// expectations from here, and docs/compatibility.md's matrix is rendered from here (compatibility.test.ts
+// fails when the document says something else). One place, so the document cannot drift from the tests.
+import type { ServerKind } from "@xmppkit/testing";
+
+export interface Behaviour {
+  /** XEP-0356 namespace of the announcement. */
+  privilegeNs: "urn:xmpp:privilege:2" | "urn:xmpp:privilege:1";
+  /** XEP-0355 namespace. */
+  delegationNs: "urn:xmpp:delegation:2" | "urn:xmpp:delegation:1";
+  /** A privileged roster set (XEP-0356). */
+  privilegedRosterSet: "works" | "internal-server-error";
+  /** How http-roster-admin writes rosters there. */
+  rosterWriter: "privilege" | "ejabberd_api";
+  /** A second connection of the same component. */
+  secondConnection: "refused" | "steals-grants";
+  /** The error a room answers to a self-ping from a JID that is not an occupant (XEP-0410). */
+  ghostCondition: "not-acceptable";
+  /** Deepest payload the e2e suite sends through the server (ejabberd 23.01 crashes at ~5,000). */
+  deepPayload: number;
+  /** Whether users' own MUC presences reach a component granted `presence: roster`. */
+  forwardsUserRoomPresence: boolean;
+  /** Whether the server replays the presence of online users when the component connects. */
+  replaysPresence: boolean;
+  /** Whether the end of a session is forwarded when a client just closes its stream. */
+  sessionEndForwarded: "always" | "only-explicit-unavailable";
+  /** A MUC room with occupants after a server restart. */
+  roomsAfterRestart: "kept" | "gone";
+  /** How the server publishes XEP-0157 contact addresses. */
+  contactInfo: string;
+  /** What the server answers a component with a wrong secret (or, for ejabberd, an unknown domain). */
+  refusedComponent: "not-authorized";
+}
+
+export const BEHAVIOUR: Record<ServerKind, Behaviour> = {
+  prosody: {
+    privilegeNs: "urn:xmpp:privilege:2",
+    delegationNs: "urn:xmpp:delegation:2",
+    privilegedRosterSet: "works",
+    rosterWriter: "privilege",
+    secondConnection: "refused",
+    ghostCondition: "not-acceptable",
+    deepPayload: 8000,
+    forwardsUserRoomPresence: false,
+    replaysPresence: true,
+    sessionEndForwarded: "always",
+    roomsAfterRestart: "kept",
+    contactInfo: "mod_server_contact_info (`contact_info`)",
+    refusedComponent: "not-authorized",
+  },
+  ejabberd: {
+    privilegeNs: "urn:xmpp:privilege:1",
+    delegationNs: "urn:xmpp:delegation:1",
+    privilegedRosterSet: "internal-server-error",
+    rosterWriter: "ejabberd_api",
+    secondConnection: "steals-grants",
+    ghostCondition: "not-acceptable",
+    deepPayload: 3000,
+    forwardsUserRoomPresence: true,
+    replaysPresence: false,
+    sessionEndForwarded: "only-explicit-unavailable",
+    roomsAfterRestart: "gone",
+    contactInfo: "mod_disco `server_info`",
+    refusedComponent: "not-authorized",
+  },
+};
+
+/** The matrix as operators read it: feature, what each server does, and the test that asserts it. */
+export const MATRIX: { feature: string; cell(b: Behaviour): string; test: string }[] = [
+  { feature: "component link, ping, disco, reconnect after a restart", cell: () => "works", test: "gateway.e2e" },
+  { feature: "XEP-0356 privileges announced", cell: (b) => `\`${b.privilegeNs}\``, test: "gateway.e2e" },
+  { feature: "XEP-0355 delegation (XEP-0489 queries)", cell: (b) => `\`${b.delegationNs}\``, test: "gateway.e2e, report-affiliations.e2e" },
+  { feature: "privileged roster set (XEP-0356)", cell: (b) => (b.privilegedRosterSet === "works" ? "works, with a push" : "`internal-server-error` \"Module failed to handle the query\" (ejabberd #3942)"), test: "gateway.e2e" },
+  { feature: "http-roster-admin: add, rename, remove with pushes", cell: (b) => (b.rosterWriter === "privilege" ? "works (`http_roster_writer: privilege`)" : "works through the admin API (`http_roster_writer: ejabberd_api`)"), test: "http-roster-admin.e2e" },
+  { feature: "a second connection of the component", cell: (b) => (b.secondConnection === "refused" ? "refused (`conflict`)" : "accepted; when it leaves the first loses its grants: detected at the next keepalive, link rebuilt"), test: "gateway.e2e" },
+  { feature: "users' own MUC presences forwarded to the component", cell: (b) => (b.forwardsUserRoomPresence ? "yes, with `presence: roster`: ignored (only the gateway's own joins count); grant `managed_entity`" : "no"), test: "rooms.e2e" },
+  { feature: "rooms kept: kick and destroy while the link was down (XEP-0410)", cell: (b) => `works (ghost: \`${b.ghostCondition}\`)`, test: "rooms.e2e" },
+  { feature: "a room with occupants after a server restart", cell: (b) => (b.roomsAfterRestart === "kept" ? "the gateway is in it again (Prosody restores it)" : "the gateway is in it again (gone: ping-muc finds out, the gateway re-creates it)"), test: "rooms.e2e, report-forward.e2e" },
+  { feature: "reports to staff users and rooms, third parties, the origin (XEP-0157)", cell: (b) => `works (origin address: ${b.contactInfo})`, test: "report-forward.e2e" },
+  { feature: "reports accepted during a restart, delivered after it", cell: () => "works", test: "report-forward.e2e" },
+  { feature: "session start forwarded (XEP-0356 presence)", cell: () => "yes", test: "audit-geoip.e2e" },
+  { feature: "session end forwarded", cell: (b) => (b.sessionEndForwarded === "always" ? "yes" : "only an explicit `unavailable`, not a closed stream"), test: "audit-geoip.e2e" },
+  { feature: "presence of online users replayed on connect", cell: (b) => (b.replaysPresence ? "yes" : "no (a returning user is synced at the next presence)"), test: "server behaviour; the gateway's answer (sync on any presence) by http-roster-admin's unit tests" },
+  { feature: "hostile input (forged announcements and presence, deep payloads, bad characters)", cell: (b) => `handled (payloads tested ${b.deepPayload.toLocaleString("en")} levels deep${b.deepPayload < 8000 ? "; ejabberd 23.01 itself crashes at ~5,000" : ""})`, test: "hostile.e2e" },
+  { feature: "a wrong secret (ejabberd: also an unknown domain)", cell: (b) => `\`${b.refusedComponent}\`: exit 4, both causes named`, test: "cli.e2e" },
+];
+
+/** The markdown table of MATRIX. */
+export function renderMatrix(): string {
+  const rows = MATRIX.map((r) => `| ${r.feature} | ${r.cell(BEHAVIOUR.prosody)} | ${r.cell(BEHAVIOUR.ejabberd)} | ${r.test} |`);
+  return ["| feature | Prosody 0.12.3 | ejabberd 23.01 | asserted by |", "|---|---|---|---|", ...rows].join("\n");
+}
