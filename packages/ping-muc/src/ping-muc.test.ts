@@ -1,7 +1,7 @@
 import { NS_PING, NS_STANZAS, setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
 import { mockClient, mockComponent, type MockEntity } from "@xmppkit/testing";
 import { NS_MUC, NS_MUC_USER, setupMucJoins, type MucJoins } from "@xmppkit/track-muc-joins";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { setupPingMuc, type PingMuc, type PingMucOptions, type SelfPingResult } from "./ping-muc.js";
 
 const GW = "gateway.localhost";
@@ -210,11 +210,21 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
   });
 
   it("pings a room that has been silent for `interval`", async () => {
-    const s = await setup("component", { interval: 1000 });
-    await s.enter(room(1), "desk");
-    s.mock.replyToIq(isPing, true);
-    await sleep(1400);
-    expect(s.results.map((r) => [r.room, r.trigger, r.verdict])).toEqual([[room(1), "idle", "joined"]]);
+    // Fake timers: the idle check's 1,000 ms tick, not a sleep that races it on a slow machine.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
+    try {
+      const s = await setup("component", { interval: 1000 });
+      await s.enter(room(1), "desk");
+      s.mock.replyToIq(isPing, true);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(s.results).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1); // the tick finds the room silent for `interval`
+      await vi.advanceTimersByTimeAsync(1); // the self-ping it schedules (a 0 ms timer, 1 ms inside a tick) goes out
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // the (real) reply comes back
+      expect(s.results.map((r) => [r.room, r.trigger, r.verdict])).toEqual([[room(1), "idle", "joined"]]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("prosody_compat: a timeout is a removal, worded as Prosody does", async () => {

@@ -26,8 +26,8 @@ export const gatewayModule = defineModule({
         roles: {
           admin: o.report_affiliations_admin_roles,
           member: o.report_affiliations_member_roles,
-          registered: o.report_affiliations_registered_roles,
-          anonymous: o.report_affiliations_anonymous_roles,
+          registered: o.report_affiliations_registered,
+          anonymous: o.report_affiliations_anonymous,
         },
         defaultTrust: o.report_affiliations_default_trust,
         anonymousHost: o.report_affiliations_anonymous_host,

@@ -8,7 +8,28 @@ const jid = z.string().refine((v) => !!parseJid(v), { message: "not a JID" });
 const server = z.string().refine((v) => { const j = parseJid(v); return !!j && !j.local && !j.resource; }, { message: "a server domain (no @, no /)" });
 const roles = (d: readonly string[]) => z.array(z.string()).default([...d]);
 
-export const reportAffiliationsOptions = z.strictObject({
+/**
+ * Prosody's module reads `report_affiliations_registered` and `report_affiliations_anonymous`; its README
+ * says `…_registered_roles` and `…_anonymous_roles`. A copied Prosody config may hold either: both load.
+ */
+const ALIASES: Record<string, string> = {
+  report_affiliations_registered_roles: "report_affiliations_registered",
+  report_affiliations_anonymous_roles: "report_affiliations_anonymous",
+};
+
+function unalias(raw: unknown): unknown {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return raw;
+  const out: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  for (const [alias, name] of Object.entries(ALIASES)) {
+    if (!(alias in out)) continue;
+    if (name in out) continue; // both given: the strict schema names the alias as unknown
+    out[name] = out[alias];
+    delete out[alias];
+  }
+  return out;
+}
+
+export const reportAffiliationsOptions = z.preprocess(unalias, z.strictObject({
   /** Prosody's option: servers that may query, and whose <info/> is believed. */
   report_affiliations_trusted_servers: z.array(server).default([]),
   /** Accounts reported as admin / member (bare JIDs). */
@@ -17,8 +38,8 @@ export const reportAffiliationsOptions = z.strictObject({
   /** Prosody's options: which roles from a provider map to which affiliation. */
   report_affiliations_admin_roles: roles(PROSODY_ROLES.admin),
   report_affiliations_member_roles: roles(PROSODY_ROLES.member),
-  report_affiliations_registered_roles: roles(PROSODY_ROLES.registered),
-  report_affiliations_anonymous_roles: roles(PROSODY_ROLES.anonymous),
+  report_affiliations_registered: roles(PROSODY_ROLES.registered),
+  report_affiliations_anonymous: roles(PROSODY_ROLES.anonymous),
   /** An HTTP provider: `%s` is the username; JSON {affiliation, since, trust, roles}; 404 = no record. */
   report_affiliations_url: z.string().superRefine((v, ctx) => {
     const problem = checkUrlTemplate(v);
@@ -34,6 +55,6 @@ export const reportAffiliationsOptions = z.strictObject({
   report_affiliations_stamp: z.array(z.enum(["presence-sub", "presence-directed", "message"])).default(["presence-sub", "presence-directed"]),
   /** The gateway's own affiliation in what it stamps and answers about itself. */
   report_affiliations_self: z.enum(AFFILIATIONS).default("member"),
-});
+}));
 
 export type ReportAffiliationsGatewayOptions = z.output<typeof reportAffiliationsOptions>;
