@@ -63,7 +63,7 @@ export async function runAuditCommand(argv: string[], out: Out, env: NodeJS.Proc
     // Only storage matters here: the component secret and the HTTP token need not be in this shell.
     ({ config } = loadConfig(values.config, env, (_name, path) => (path[0] === "storage" ? undefined : "unset-for-the-audit-command")));
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (ConfigError.isInstance(err)) {
       out.stderr(`xmppkit-gateway: ${err.message}\n`);
       return 3;
     }

@@ -15,7 +15,7 @@ function errorOf(text: string, env: NodeJS.ProcessEnv = { GATEWAY_SECRET: "s" })
   try {
     parseConfig(text, { source: "gateway.yaml", env });
   } catch (err) {
-    if (err instanceof ConfigError) return err;
+    if (ConfigError.isInstance(err)) return err;
     throw err;
   }
   throw new Error("expected a ConfigError");

@@ -80,7 +80,7 @@ export async function prepareModules(config: GatewayConfig, options: Pick<Gatewa
       const opts = parseModuleOptions(def, config.moduleSections[def.name] ?? {});
       prepared.push({ def, options: opts, requires: moduleRequirements(def, opts) });
     } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
+      if (!ConfigError.isInstance(err)) throw err;
       issues.push(...err.issues);
     }
   }

@@ -65,7 +65,7 @@ export async function main(argv: string[], early?: string) {
   try {
     loaded = loadConfig(values.config);
   } catch (err) {
-    if (err instanceof ConfigError) die(EXIT.config, err.message);
+    if (ConfigError.isInstance(err)) die(EXIT.config, err.message);
     throw err;
   }
   const { config, sourceMap } = loaded;
@@ -75,7 +75,7 @@ export async function main(argv: string[], early?: string) {
     try {
       await prepareModules(config, { sourceMap });
     } catch (err) {
-      if (err instanceof ConfigError || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
+      if (ConfigError.isInstance(err) || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
       throw err;
     }
     process.stdout.write(`${values.config}: ok (${config.modules_enabled.length} module(s): ${config.modules_enabled.join(", ") || "none"})\n`);
@@ -120,8 +120,8 @@ export async function main(argv: string[], early?: string) {
       log.info("stopped before start-up finished");
       process.exit(EXIT.ok);
     }
-    if (err instanceof ConfigError || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
-    if (err instanceof FatalConnectionError) {
+    if (ConfigError.isInstance(err) || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
+    if (FatalConnectionError.isInstance(err)) {
       die(EXIT.connection, `cannot connect to ${config.component.service} as ${config.component.domain}: ${err.message}`);
     }
     die(EXIT.failure, (err as Error).stack ?? String(err));

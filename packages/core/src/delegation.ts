@@ -75,7 +75,7 @@ export function innerReply(forwarded: Element, outcome: Element | true | StanzaE
     to: forwarded.attrs.from,
   };
   if (forwarded.attrs.to) attrs.from = forwarded.attrs.to;
-  if (outcome instanceof StanzaError) {
+  if (StanzaError.isInstance(outcome)) {
     // The payload is echoed by name and namespace only: it may be arbitrarily deep.
     const payload = childElements(forwarded)[0];
     const echo = payload ? [xml(payload.name, payload.attrs.xmlns ? { xmlns: payload.attrs.xmlns } : {})] : [];
@@ -170,7 +170,7 @@ export function setupDelegation({ stanzas, iq, disco, trustedServers, logger, on
             id: forwarded.attrs.id ?? "",
           });
         } catch (err) {
-          if (err instanceof StanzaError) outcome = err;
+          if (StanzaError.isInstance(err)) outcome = err;
           else {
             outcome = new StanzaError("internal-server-error", "wait");
             emitter.emit("handler-error", { namespace, error: err });
@@ -181,8 +181,8 @@ export function setupDelegation({ stanzas, iq, disco, trustedServers, logger, on
         namespace,
         from: forwarded.attrs.from ?? "",
         to: forwarded.attrs.to ?? "",
-        type: outcome instanceof StanzaError ? "error" : "result",
-        ...(outcome instanceof StanzaError ? { condition: outcome.condition } : {}),
+        type: StanzaError.isInstance(outcome) ? "error" : "result",
+        ...(StanzaError.isInstance(outcome) ? { condition: outcome.condition } : {}),
       });
       return wrapDelegated(ctx.element.attrs.xmlns, innerReply(forwarded, outcome));
     });

@@ -6,9 +6,29 @@ export const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 export type StanzaErrorType = "auth" | "cancel" | "continue" | "modify" | "wait";
 
+/**
+ * Errors that survive two copies of @xmppkit/core in one process. npm nests a second copy when two packages'
+ * ranges differ, and an error made by one copy is then not `instanceof` the other copy's class: a
+ * `not-acceptable` self-ping became "not sent", a ban was retried for ever. So each instance carries its
+ * class's brand, a `Symbol.for("xmppkit.error.<Name>")` property (shared by every copy), and
+ * `<Class>.isInstance(value)` checks the brand, not the prototype chain. Use it instead of `instanceof`.
+ */
+export function brandError(instance: Error, name: string): void {
+  Object.defineProperty(instance, Symbol.for(`xmppkit.error.${name}`), { value: true, enumerable: false });
+}
+
+/** Whether `value` carries the brand `name` (see brandError), whichever copy of core made it. */
+export function hasErrorBrand(value: unknown, name: string): boolean {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[Symbol.for(`xmppkit.error.${name}`)] === true;
+}
+
 /** A stanza-level error: thrown by handlers to answer with <error/>, and rejected by IQ requests. */
 export class StanzaError extends Error {
   override name = "StanzaError";
+  /** True for a StanzaError from any copy of @xmppkit/core. */
+  static isInstance(value: unknown): value is StanzaError {
+    return hasErrorBrand(value, "StanzaError");
+  }
   constructor(
     readonly condition: string,
     readonly type: StanzaErrorType = "cancel",
@@ -17,6 +37,7 @@ export class StanzaError extends Error {
     readonly by?: string,
   ) {
     super(text ? `${condition}: ${text}` : condition);
+    brandError(this, "StanzaError");
   }
 
   static fromElement(error: Element): StanzaError {
@@ -46,31 +67,46 @@ export class StanzaError extends Error {
 /** An IQ request that got no reply in time. */
 export class IqTimeoutError extends Error {
   override name = "IqTimeoutError";
+  /** True for a IqTimeoutError from any copy of @xmppkit/core. */
+  static isInstance(value: unknown): value is IqTimeoutError {
+    return hasErrorBrand(value, "IqTimeoutError");
+  }
   constructor(readonly to: string | undefined, readonly timeoutMs: number) {
     super(`no reply from ${to ?? "the server"} within ${timeoutMs} ms`);
+    brandError(this, "IqTimeoutError");
   }
 }
 
 /** A privileged operation attempted without the XEP-0356 permission it needs. */
 export class PermissionError extends Error {
   override name = "PermissionError";
+  /** True for a PermissionError from any copy of @xmppkit/core. */
+  static isInstance(value: unknown): value is PermissionError {
+    return hasErrorBrand(value, "PermissionError");
+  }
   constructor(
     message: string,
     readonly permission: string,
     readonly fix: string,
   ) {
     super(`${message}\n  fix: ${fix}`);
+    brandError(this, "PermissionError");
   }
 }
 
 /** Invalid configuration or options; `path` is the dotted option path. */
 export class ConfigError extends Error {
   override name = "ConfigError";
+  /** True for a ConfigError from any copy of @xmppkit/core. */
+  static isInstance(value: unknown): value is ConfigError {
+    return hasErrorBrand(value, "ConfigError");
+  }
   constructor(
     message: string,
     readonly issues: { path: string; message: string; line?: number }[] = [],
   ) {
     super(message);
+    brandError(this, "ConfigError");
   }
 }
 
@@ -81,18 +117,28 @@ export class ConfigError extends Error {
  */
 export class StanzaRefusedError extends Error {
   override name = "StanzaRefusedError";
+  /** True for a StanzaRefusedError from any copy of @xmppkit/core. */
+  static isInstance(value: unknown): value is StanzaRefusedError {
+    return hasErrorBrand(value, "StanzaRefusedError");
+  }
   constructor(
     readonly reason: "forbidden-character" | "too-large",
     message: string,
   ) {
     super(message);
+    brandError(this, "StanzaRefusedError");
   }
 }
 
 /** A stanza was sent while there is no link to the server (down, reconnecting, or stopped). */
 export class LinkDownError extends Error {
   override name = "LinkDownError";
+  /** True for a LinkDownError from any copy of @xmppkit/core. */
+  static isInstance(value: unknown): value is LinkDownError {
+    return hasErrorBrand(value, "LinkDownError");
+  }
   constructor(message = "not connected to the server") {
     super(message);
+    brandError(this, "LinkDownError");
   }
 }

@@ -149,7 +149,7 @@ export function setupIq({ entity, stanzas, logger }: { entity: XmppEntity; stanz
         });
         return result === undefined ? next() : result;
       } catch (err) {
-        if (err instanceof StanzaError) return err.toElement();
+        if (StanzaError.isInstance(err)) return err.toElement();
         // A handler's bug is this request's problem only: answer it, and keep it off the entity's `error`
         // event (which speaks of the link).
         const where = { err, ns, name, type, from: stanza.attrs.from };

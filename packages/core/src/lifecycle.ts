@@ -17,6 +17,7 @@
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { TypedEmitter, extend, type ListenerErrorHandler } from "./emitter.js";
 import type { XmppEntity } from "./entity.js";
+import { brandError, hasErrorBrand } from "./errors.js";
 import { guardInbound } from "./inbound.js";
 import { DEFAULT_LINK_TIMEOUTS, OpeningStoppedError, openLink, type LinkTimeouts } from "./open-link.js";
 
@@ -74,16 +75,26 @@ export interface Lifecycle extends TypedEmitter<LifecycleEvents> {
 
 export class FatalConnectionError extends Error {
   override name = "FatalConnectionError";
+  /** True for a FatalConnectionError from any copy of @xmppkit/core. */
+  static isInstance(value: unknown): value is FatalConnectionError {
+    return hasErrorBrand(value, "FatalConnectionError");
+  }
   constructor(readonly condition: string, detail: string) {
     super(`${condition}: ${detail}`);
+    brandError(this, "FatalConnectionError");
   }
 }
 
 /** start() was waiting when stop() was called. */
 export class LinkStoppedError extends Error {
   override name = "LinkStoppedError";
+  /** True for a LinkStoppedError from any copy of @xmppkit/core. */
+  static isInstance(value: unknown): value is LinkStoppedError {
+    return hasErrorBrand(value, "LinkStoppedError");
+  }
   constructor() {
     super("stopped before the link came up");
+    brandError(this, "LinkStoppedError");
   }
 }
 

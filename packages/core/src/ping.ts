@@ -41,7 +41,7 @@ export function setupPing(
       await iq.get(xml("ping", NS_PING), to, { timeout: timeoutMs });
     } catch (err) {
       // Any error reply is still a reply: the link works. A timeout or a failed send is not.
-      if (!(err instanceof StanzaError)) throw err;
+      if (!StanzaError.isInstance(err)) throw err;
     }
     return performance.now() - started;
   }
@@ -57,7 +57,7 @@ export function setupPing(
       try {
         await ping(options.target ?? entityDomain(entity));
       } catch (err) {
-        if (err instanceof IqTimeoutError && lifecycle.online) lifecycle.dropLink(`keepalive ping unanswered for ${timeout} ms`);
+        if (IqTimeoutError.isInstance(err) && lifecycle.online) lifecycle.dropLink(`keepalive ping unanswered for ${timeout} ms`);
       } finally {
         inFlight = false;
       }

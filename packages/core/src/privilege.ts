@@ -226,7 +226,7 @@ export function setupPrivilege(
   /** A privileged request answered `forbidden`: the server took its grants back. */
   function watched<T>(server: string, p: Promise<T>): Promise<T> {
     return p.catch((err: unknown) => {
-      if (err instanceof StanzaError && err.condition === "forbidden" && servers.has(server)) {
+      if (StanzaError.isInstance(err) && err.condition === "forbidden" && servers.has(server)) {
         servers.delete(server);
         emitter.emit("revoked", { server, reason: err.text ? `forbidden: ${err.text}` : "forbidden" });
       }
@@ -256,7 +256,7 @@ export function setupPrivilege(
       await rosterGet(`${GRANT_CHECK_USER}@${s}`, opts);
       return true;
     } catch (err) {
-      return err instanceof StanzaError && err.condition === "forbidden" ? false : undefined;
+      return StanzaError.isInstance(err) && err.condition === "forbidden" ? false : undefined;
     }
   }
 

@@ -104,7 +104,7 @@ export function setupStanzas({ entity, logger }: StanzasDeps, options: WireOptio
     } catch (err) {
       // A reply the wire guard refused still owes the requester an answer.
       const reply = out.name === "iq" && (out.attrs.type === "result" || out.attrs.type === "error");
-      if (reply && err instanceof StanzaRefusedError) await rawSend(refusedReply(out, err)).catch(() => undefined);
+      if (reply && StanzaRefusedError.isInstance(err)) await rawSend(refusedReply(out, err)).catch(() => undefined);
       throw err;
     }
   };

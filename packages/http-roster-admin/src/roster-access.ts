@@ -39,7 +39,7 @@ export function privilegedRoster(
         await privilege.rosterSet(user, [item], opts);
       } catch (err) {
         // Already gone (removed by the user, or by a concurrent sync): the removal is done.
-        if (change === "remove" && err instanceof StanzaError && err.condition === "item-not-found") return;
+        if (change === "remove" && StanzaError.isInstance(err) && err.condition === "item-not-found") return;
         throw err;
       }
     },

@@ -54,8 +54,8 @@ export async function selfPing(iq: Pick<Iq, "request">, target: SelfPingTarget):
     await iq.request(request, { timeout: target.timeoutMs });
     return { kind: "result" };
   } catch (err) {
-    if (err instanceof IqTimeoutError) return { kind: "timeout", timeoutMs: target.timeoutMs };
-    if (err instanceof StanzaError) {
+    if (IqTimeoutError.isInstance(err)) return { kind: "timeout", timeoutMs: target.timeoutMs };
+    if (StanzaError.isInstance(err)) {
       return { kind: "error", condition: err.condition, ...(err.text ? { text: err.text } : {}), ...(err.by ? { by: err.by } : {}) };
     }
     return { kind: "not-sent", message: (err as Error).message };

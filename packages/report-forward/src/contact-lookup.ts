@@ -61,7 +61,7 @@ export function createContactLookup({ iq }: { iq: Iq }, options: ContactLookupOp
       while (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
       return answer(domain, published, false);
     } catch (err) {
-      const why = err instanceof StanzaError ? `${err.condition}${err.text ? ` (${err.text})` : ""}` : (err as Error).message;
+      const why = StanzaError.isInstance(err) ? `${err.condition}${err.text ? ` (${err.text})` : ""}` : (err as Error).message;
       return answer(domain, undefined, false, why);
     }
   }

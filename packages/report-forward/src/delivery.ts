@@ -56,7 +56,7 @@ export function createDelivery({ stanzas, iq }: { stanzas: Stanzas; iq: Iq }, op
     const ping = xml("iq", { type: "get", to: options.server, ...(options.from ? { from: options.from } : {}) }, xml("ping", NS_PING));
     // A ping's error reply proves the round trip as well as a result does.
     await iq.request(ping, { timeout: timeoutMs }).catch((err: unknown) => {
-      if (!(err instanceof StanzaError)) throw err;
+      if (!StanzaError.isInstance(err)) throw err;
     });
   }
 

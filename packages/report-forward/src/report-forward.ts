@@ -219,8 +219,8 @@ const messageId = (reportId: string, key: string) => `${reportId}.${createHash("
  * server without offline storage (Prosody answers service-unavailable, as for an unknown account).
  */
 function transient(err: unknown, room: boolean): boolean {
-  if (err instanceof StanzaRefusedError) return false;
-  if (err instanceof StanzaError) return room || !FINAL_CONDITIONS.has(err.condition);
+  if (StanzaRefusedError.isInstance(err)) return false;
+  if (StanzaError.isInstance(err)) return room || !FINAL_CONDITIONS.has(err.condition);
   if (err instanceof DeliveryTimeoutError) return true;
   return !(err instanceof Error && /track-muc-joins is not set up/.test(err.message));
 }
@@ -324,7 +324,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
       }
       return { ...base, ...(t.audience === "staff" ? { room } : {}), ok: true, retry: false };
     } catch (err) {
-      const error = err instanceof StanzaError ? err.condition : (err as Error).message;
+      const error = StanzaError.isInstance(err) ? err.condition : (err as Error).message;
       return { ...base, ...(t.audience === "staff" ? { room } : {}), ok: false, error, retry: transient(err, room) };
     }
   }

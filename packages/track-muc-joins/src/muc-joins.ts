@@ -278,7 +278,7 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
     try {
       presence = await answer;
     } catch (err) {
-      throw err instanceof StanzaError && !(err instanceof MucJoinError) ? new MucJoinError(room, o.nick, err) : err;
+      throw StanzaError.isInstance(err) && !(err instanceof MucJoinError) ? new MucJoinError(room, o.nick, err) : err;
     }
 
     const nick = parseJid(presence.attrs.from as string)?.resource ?? o.nick;
@@ -351,7 +351,7 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
       if (rejoins.get(k) !== task) return;
       task.attempt += 1;
       const error = err as Error;
-      const permanent = err instanceof StanzaError && PERMANENT_JOIN_CONDITIONS.has(err.condition);
+      const permanent = StanzaError.isInstance(err) && PERMANENT_JOIN_CONDITIONS.has(err.condition);
       if (permanent && !keptRooms.has(k)) {
         rejoins.delete(k);
         emitter.emit("rejoin-failed", { jid: task.jid, room: task.room, nick: task.nick, attempt: task.attempt, error });
