@@ -3,13 +3,13 @@
 import { basename, resolve } from "node:path";
 import { defineConfig } from "vitest/config";
 
-export function packageTests(dir: string, overrides: { testTimeout?: number } = {}) {
+export function packageTests(dir: string, overrides: { testTimeout?: number; hookTimeout?: number } = {}) {
   const name = basename(dir);
   return defineConfig({
     test: {
       include: ["src/**/*.test.ts", "test/**/*.test.ts"],
       testTimeout: overrides.testTimeout ?? 30_000,
-      hookTimeout: 30_000,
+      hookTimeout: overrides.hookTimeout ?? 30_000,
       reporters: ["default", "json"],
       outputFile: { json: resolve(dir, "../../.reports", `${name}.json`) },
       // E2E files each start their own Prosody on free ports; run files one at a time per package

@@ -16,7 +16,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { AUDIT_TABLE, defaultDatabasePath, eventId, openAuditLog, openGeoIp } from "@xmppkit/audit-geoip";
-import { openPostgresStore, openSqliteStore } from "@xmppkit/core";
+import { openPostgresStore, openSqliteStore } from "@xmppkit/runtime";
 import { startPostgres } from "@xmppkit/testing";
 import { open } from "maxmind";
 

@@ -16,7 +16,7 @@
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { openSqliteStore } from "@xmppkit/core";
+import { openSqliteStore } from "@xmppkit/runtime";
 import { loginClient, startHttpBackend, startProsody } from "@xmppkit/testing";
 import { sleep, startGatewayProcess } from "./lib/gateway-process.mjs";
 

@@ -1,4 +1,5 @@
 import { packageBuild } from "../../tsup.shared.ts";
 
-// shims: import.meta.url in the CJS build (geoip.ts resolves the bundled database with it).
-export default packageBuild({ shims: true });
+// The main entry is what a bot imports; ./gateway holds the module definition and its zod option schema.
+// shims: import.meta.url (the bundled GeoIP database's path) in the CommonJS build too.
+export default packageBuild({ entry: ["src/index.ts", "src/gateway.ts"], shims: true });

@@ -1,3 +1,4 @@
 import { packageBuild } from "../../tsup.shared.ts";
 
-export default packageBuild();
+// The main entry is what a bot imports; ./gateway holds the module definition and its zod option schema.
+export default packageBuild({ entry: ["src/index.ts", "src/gateway.ts"] });

@@ -46,9 +46,10 @@ log:
 modules_enabled: [http-roster-admin, track-muc-joins, ping-muc, report-forward, audit-geoip]
 http-roster-admin:
   http_roster_url: ${webApp.url}/contacts/%s
-rooms:
-  - room: mods@${prosody.muc}
-    nick: abuse-desk
+track-muc-joins:
+  rooms:
+    - room: mods@${prosody.muc}
+      nick: abuse-desk
 ping-muc:
   ping_muc_delay: 10
 report-forward:
@@ -119,7 +120,7 @@ try {
   if (!item) throw new Error("alice got no roster push");
   say(`alice's client got a roster push: ${item.attrs.jid} "${item.attrs.name}" subscription=${item.attrs.subscription} groups=${item.getChildren("group").map((g) => g.getText()).join(",")}`);
 
-  // The gateway keeps a seat in the moderators' room (rooms: in the config); alice enters and sees it there.
+  // The gateway keeps a seat in the moderators' room (track-muc-joins' rooms: in the config); alice enters and sees it there.
   const room = `mods@${prosody.muc}`;
   await enterRoom(alice, room, "alice");
   // Its presence is among the occupants alice got, or arrives soon if alice was quicker than the gateway.

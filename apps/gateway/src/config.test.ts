@@ -3,6 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { ConfigError } from "@xmppkit/core";
 import { describe, expect, it } from "vitest";
 import { interpolateEnv, parseConfig } from "./config.js";
+import { prepareModules } from "./gateway.js";
 
 const BASE = `component:
   service: xmpp://127.0.0.1:5347
@@ -58,20 +59,32 @@ describe("gateway config", () => {
     expect(interpolateEnv({ a: "x-${A}-y", b: ["${B:-dflt}"], n: 5 }, { A: "1" })).toEqual({ a: "x-1-y", b: ["dflt"], n: 5 });
   });
 
-  it("rooms: the gateway's own MUC seats, which need track-muc-joins", () => {
-    const rooms = `rooms:\n  - room: mods@conference.example.org\n    nick: abuse-desk\n    password: \${MODS_PW}\n`;
-    const { config } = parseConfig(`${BASE}modules_enabled: [track-muc-joins]\n${rooms}`, { env: { GATEWAY_SECRET: "s", MODS_PW: "pw" } });
-    expect(config.rooms).toEqual([{ room: "mods@conference.example.org", nick: "abuse-desk", password: "pw" }]);
-    expect(parseConfig(BASE, { env: { GATEWAY_SECRET: "s" } }).config.rooms).toEqual([]);
-    expect(errorOf(`${BASE}${rooms}`, { GATEWAY_SECRET: "s", MODS_PW: "pw" }).message).toContain("rooms (gateway.yaml line 6): rooms are kept joined by the track-muc-joins module");
-    const bad = errorOf(`${BASE}modules_enabled: [track-muc-joins]\nrooms:\n  - room: conference.example.org\n    nick: ""\n  - room: a@b\n    nick: x\n  - room: A@b\n    nick: y\n`);
-    expect(bad.issues.map((i) => [i.path, i.message])).toEqual([
-      ["rooms[0].room", "a room address like mods@conference.example.org"],
-      ["rooms[0].nick", "is empty"],
+  it("rooms: the gateway's own MUC seats are track-muc-joins' option, validated with their line", async () => {
+    const rooms = `track-muc-joins:\n  rooms:\n    - room: mods@conference.example.org\n      nick: abuse-desk\n      password: \${MODS_PW}\n`;
+    const { config, sourceMap } = parseConfig(`${BASE}modules_enabled: [track-muc-joins]\n${rooms}`, { source: "gateway.yaml", env: { GATEWAY_SECRET: "s", MODS_PW: "pw" } });
+    const [joins] = await prepareModules(config, { sourceMap });
+    expect((joins!.options as { rooms: unknown }).rooms).toEqual([{ room: "mods@conference.example.org", nick: "abuse-desk", password: "pw" }]);
+    const bad = (yaml: string) => {
+      const parsed = parseConfig(`${BASE}modules_enabled: [track-muc-joins]\ntrack-muc-joins:\n  rooms:\n${yaml}`, { source: "gateway.yaml", env: { GATEWAY_SECRET: "s" } });
+      return prepareModules(parsed.config, { sourceMap: parsed.sourceMap }).then(() => undefined, (e: unknown) => e as ConfigError);
+    };
+    expect((await bad(`    - room: conference.example.org\n      nick: ""\n`))!.issues.map((i) => [i.path, i.message])).toEqual([
+      ["track-muc-joins.rooms[0].room", "a room address like mods@conference.example.org"],
+      ["track-muc-joins.rooms[0].nick", "is empty"],
     ]);
-    expect(errorOf(`${BASE}modules_enabled: [track-muc-joins]\nrooms:\n  - room: a@b\n    nick: x\n  - room: A@b\n    nick: y\n`).issues).toEqual([
-      { path: "rooms[1].room", message: "A@b is listed twice", line: 10 },
+    expect((await bad(`    - room: a@b\n      nick: x\n    - room: A@b\n      nick: y\n`))!.issues).toEqual([
+      { path: "track-muc-joins.rooms[1].room", message: "A@b is listed twice", line: 11 },
     ]);
+  });
+
+  it("a top-level rooms list (before rooms moved into track-muc-joins) says where it goes now", () => {
+    const err = errorOf(`${BASE}modules_enabled: [track-muc-joins]\nrooms:\n  - room: a@b\n    nick: x\n`);
+    expect(err.message).toContain("rooms (gateway.yaml line 7): the gateway's rooms are track-muc-joins' option now: move the list under `track-muc-joins:` as `rooms:`");
+  });
+
+  it("modules_enabled takes short names and package names", () => {
+    expect(parseConfig(`${BASE}modules_enabled: [ping-muc, "@acme/xmpp-desk", xmppkit-module-foo]\n`, { env: { GATEWAY_SECRET: "s" } }).config.modules_enabled).toEqual(["ping-muc", "@acme/xmpp-desk", "xmppkit-module-foo"]);
+    expect(errorOf(`${BASE}modules_enabled: ["Bad Name"]\n`).issues[0]!.path).toBe("modules_enabled[0]");
   });
 
   it("a missing required section is reported", () => {

@@ -1,12 +1,16 @@
 // The gateway's YAML config: `${ENV}` interpolation for secrets, strict validation, and errors that name
 // the key path and the line.
 import { readFileSync } from "node:fs";
-import { ConfigError, describeIssues, duration, joinPath, z } from "@xmppkit/core";
+import { ConfigError, joinPath } from "@xmppkit/core";
+import { describeIssues, duration, z } from "@xmppkit/runtime";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 
-export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "log", "modules_enabled", "rooms"] as const;
+export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "log", "modules_enabled"] as const;
 
 const seconds = duration;
+
+/** A short module name or an npm package name. */
+const MODULE_ENTRY = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 
 export const coreConfigSchema = z.strictObject({
   component: z.strictObject({
@@ -49,17 +53,8 @@ export const coreConfigSchema = z.strictObject({
       format: z.enum(["auto", "json", "pretty"]).default("auto"),
     })
     .default({ level: "info", format: "auto" }),
-  modules_enabled: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a module name like http-roster-admin")).default([]),
-  /** MUC rooms the gateway itself sits in, kept joined by track-muc-joins (and checked by ping-muc). */
-  rooms: z
-    .array(
-      z.strictObject({
-        room: z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "a room address like mods@conference.example.org"),
-        nick: z.string().min(1, "is empty"),
-        password: z.string().optional(),
-      }),
-    )
-    .default([]),
+  /** xmppkit's modules by short name (`ping-muc`), anyone's by package name (`@acme/xmpp-desk`). */
+  modules_enabled: z.array(z.string().regex(MODULE_ENTRY, "a module name like http-roster-admin, or a package name like @acme/xmpp-desk")).default([]),
 });
 
 export type CoreConfig = z.output<typeof coreConfigSchema>;
@@ -190,23 +185,13 @@ export function parseConfig(text: string, options: { source?: string; env?: Node
   for (const [key, value] of Object.entries(data)) {
     if ((CORE_SECTIONS as readonly string[]).includes(key)) coreRaw[key] = value;
     else if (enabled.includes(key)) moduleSections[key] = value;
+    else if (key === "rooms") issues.push({ path: key, message: "the gateway's rooms are track-muc-joins' option now: move the list under `track-muc-joins:` as `rooms:` (and enable track-muc-joins)" });
     else issues.push({ path: key, message: `unknown key (not a gateway section, and no module "${key}" in modules_enabled)` });
   }
   const parsed = coreConfigSchema.safeParse(coreRaw, { reportInput: true });
   if (!parsed.success) issues.push(...describeIssues(parsed.error));
   if (parsed.success && parsed.data.storage.sqlite && parsed.data.storage.postgres) {
     issues.push({ path: "storage.postgres", message: "give either storage.sqlite or storage.postgres, not both" });
-  }
-  if (parsed.success && parsed.data.rooms.length && !enabled.includes("track-muc-joins")) {
-    issues.push({ path: "rooms", message: "rooms are kept joined by the track-muc-joins module: add it to modules_enabled (and ping-muc to notice a room that forgot the gateway)" });
-  }
-  if (parsed.success) {
-    const seen = new Set<string>();
-    parsed.data.rooms.forEach((r, i) => {
-      const k = r.room.toLowerCase();
-      if (seen.has(k)) issues.push({ path: `rooms[${i}].room`, message: `${r.room} is listed twice` });
-      seen.add(k);
-    });
   }
   const dupes = enabled.filter((m, i) => enabled.indexOf(m) !== i);
   for (const d of new Set(dupes)) issues.push({ path: "modules_enabled", message: `"${d}" is listed twice` });

@@ -1,37 +1,34 @@
 // Composition only: build the component, wire core, load the enabled modules, serve HTTP, and shut down in
-// order. Everything protocol-related lives in @xmppkit/core and the feature packages.
+// order. Everything protocol-related lives in @xmppkit/core and the feature packages; the implementations of
+// logs, metrics, HTTP and storage in @xmppkit/runtime.
 import { join } from "node:path";
 import {
   ConfigError,
   EventBus,
-  createHttpServer,
-  createLogger,
-  createMetrics,
+  moduleRefName,
   moduleRequirements,
-  openStore,
   parseModuleOptions,
   setupKit,
   type AnyModuleDefinition,
-  type HttpServer,
+  type HandleOf,
   type Kit,
   type Logger,
-  type Metrics,
   type ModuleContext,
   type ModuleRequirements,
   type Store,
   type XmppEntity,
 } from "@xmppkit/core";
-import type { MucJoins } from "@xmppkit/track-muc-joins";
+import { createHttpServer, createLogger, createMetrics, openStore, type PrometheusMetrics, type RunningHttpServer, type StoreOptions } from "@xmppkit/runtime";
 import { locatedError, type GatewayConfig, type SourceMap } from "./config.js";
 import { reportGrants } from "./grants.js";
-import { orderModules, resolveModules } from "./modules.js";
+import { dependencies, orderModules, resolveModules } from "./modules.js";
 
 declare const __XMPPKIT_GATEWAY_VERSION__: string | undefined;
 /** The package version, injected by the build (tsup `define`); "0.0.0-dev" when run from source. */
 export const GATEWAY_VERSION = typeof __XMPPKIT_GATEWAY_VERSION__ === "string" ? __XMPPKIT_GATEWAY_VERSION__ : "0.0.0-dev";
 
 export interface GatewayOptions {
-  /** Module definitions by name, used instead of importing @xmppkit/<name> (tests, embedding apps). */
+  /** Module definitions by modules_enabled entry, used instead of importing packages (tests, embedding apps). */
   registry?: Record<string, AnyModuleDefinition>;
   logger?: Logger;
   sourceMap?: SourceMap;
@@ -49,36 +46,45 @@ export class GatewayAbortedError extends Error {
   }
 }
 
-export interface LoadedModule {
-  name: string;
+/** An enabled module, validated and ordered, not set up yet. */
+export interface PreparedModule {
+  /** The modules_enabled entry (and config section). */
+  entry: string;
   definition: AnyModuleDefinition;
   options: unknown;
   requires: ModuleRequirements;
+}
+
+export interface LoadedModule extends PreparedModule {
+  name: string;
   handle: unknown;
 }
 
 export interface Gateway {
   readonly config: GatewayConfig;
   readonly kit: Kit;
-  readonly http: HttpServer;
+  readonly http: RunningHttpServer;
   readonly store: Store | undefined;
   readonly log: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: PrometheusMetrics;
   readonly events: EventBus;
+  /** The loaded modules by name. */
   readonly modules: ReadonlyMap<string, LoadedModule>;
+  /** A loaded module's handle, typed by its definition; undefined when it is not enabled. */
+  module<D extends AnyModuleDefinition>(definition: D): HandleOf<D> | undefined;
   /** Graceful shutdown: stop accepting HTTP, let modules finish, flush storage, close the stream. */
   stop(): Promise<void>;
 }
 
 /** Import the enabled modules, validate their options and requirements, and order them; nothing connects. */
-export async function prepareModules(config: GatewayConfig, options: Pick<GatewayOptions, "registry" | "sourceMap"> = {}) {
-  const defs = await resolveModules(config.modules_enabled, options.registry);
-  const prepared: { def: AnyModuleDefinition; options: unknown; requires: ModuleRequirements }[] = [];
+export async function prepareModules(config: GatewayConfig, options: Pick<GatewayOptions, "registry" | "sourceMap"> = {}): Promise<PreparedModule[]> {
+  const resolved = await resolveModules(config.modules_enabled, options.registry);
+  const prepared: PreparedModule[] = [];
   const issues: ConfigError["issues"] = [];
-  for (const def of defs) {
+  for (const { entry, def } of resolved) {
     try {
-      const opts = parseModuleOptions(def, config.moduleSections[def.name] ?? {});
-      prepared.push({ def, options: opts, requires: moduleRequirements(def, opts) });
+      const opts = parseModuleOptions(def, config.moduleSections[entry] ?? {}, entry);
+      prepared.push({ entry, definition: def, options: opts, requires: moduleRequirements(def, opts) });
     } catch (err) {
       if (!ConfigError.isInstance(err)) throw err;
       issues.push(...err.issues);
@@ -88,20 +94,113 @@ export async function prepareModules(config: GatewayConfig, options: Pick<Gatewa
     const err = new ConfigError("invalid module options", issues);
     throw options.sourceMap ? locatedError(err.issues, options.sourceMap) : err;
   }
-  const order = orderModules(prepared.map((p) => ({ def: p.def, requires: p.requires.modules ?? [] })));
-  return order.map((def) => prepared.find((p) => p.def === def)!);
+  const enabled = new Set(prepared.map((p) => p.definition.name));
+  const withDeps = prepared.map((p) => {
+    const { required, optional } = dependencies(p.requires, enabled);
+    return { def: p.definition, requires: [...required, ...optional], prepared: p };
+  });
+  return orderModules(withDeps).map((d) => d.prepared);
+}
+
+/** What the config's `storage:` section opens. */
+export function storeOptions(config: Pick<GatewayConfig, "storage">): StoreOptions {
+  return {
+    ...(config.storage.sqlite ? { sqlite: config.storage.sqlite } : {}),
+    ...(config.storage.postgres ? { postgres: config.storage.postgres } : {}),
+    dataDir: config.storage.data_dir,
+  };
 }
 
 async function createComponent(config: GatewayConfig): Promise<XmppEntity> {
-  const { component } = (await import("@xmpp/component")) as unknown as {
-    component(o: { service: string; domain: string; password: string }): XmppEntity;
-  };
+  const { component } = await import("@xmpp/component");
   return component({ service: config.component.service, domain: config.component.domain, password: config.component.secret });
+}
+
+function createKit(entity: XmppEntity, config: GatewayConfig, deps: { events: EventBus; log: Logger; metrics: PrometheusMetrics }): Kit {
+  return setupKit(entity, {
+    serverDomain: config.server_domain,
+    identity: { category: "component", type: "generic", name: "xmppkit gateway" },
+    lifecycle: { backoff: { max: config.component.reconnect_max_delay }, maxInboundStanzaBytes: config.component.stanza_size_limit },
+    wire: { maxStanzaBytes: config.component.stanza_size_limit - 32 * 1024 },
+    ping: { interval: config.component.keepalive_interval, timeout: config.component.keepalive_timeout },
+    events: deps.events,
+    logger: deps.log,
+    metrics: deps.metrics,
+  });
+}
+
+/** The gateway's own routes: /healthz for probes (no token), /metrics for Prometheus. */
+function gatewayRoutes(http: RunningHttpServer, kit: Kit, metrics: PrometheusMetrics, config: GatewayConfig): void {
+  http.route({
+    method: "GET",
+    path: "/healthz",
+    auth: false,
+    handler: () => {
+      const up = kit.lifecycle.online;
+      const grants = kit.grants.state === "revoked" ? "revoked" : kit.privilege.permissions(config.server_domain) ? "granted" : "none";
+      const ok = up && grants !== "revoked";
+      const reason = kit.lifecycle.downReason ?? (grants === "revoked" ? "the server withdrew the XEP-0356 grants" : undefined);
+      return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unavailable", link: up ? "up" : "down", grants, component: config.component.domain, ...(reason ? { reason } : {}) } };
+    },
+  });
+  http.route({ method: "GET", path: "/metrics", handler: async () => ({ headers: { "content-type": metrics.contentType }, body: await metrics.text() }) });
+}
+
+/** Connection events, logged the way an operator reads them (nothing once stopping). */
+function logLink(kit: Kit, log: Logger, config: GatewayConfig, stopping: () => boolean): void {
+  const link = kit.lifecycle;
+  link.on("online", ({ jid, reconnected }) => log.info({ jid, service: config.component.service }, reconnected ? "reconnected to the server" : "connected to the server"));
+  link.on("link-lost", ({ reason }) => {
+    if (!stopping()) log.warn({ reason }, "link to the server lost");
+  });
+  link.on("reconnecting", ({ attempt, delayMs, reason }) => {
+    if (!stopping()) log.info({ attempt, delayMs, reason }, `reconnecting in ${Math.round(delayMs / 100) / 10} s (${reason})`);
+  });
+  kit.entity.on("error", (err: Error) => log.debug({ err: err.message }, "connection error"));
+  kit.delegation.on("delegated", ({ server, namespaces }) => log.info({ server, namespaces }, "XEP-0355 namespaces delegated"));
+}
+
+interface Shared {
+  kit: Kit;
+  log: Logger;
+  events: EventBus;
+  metrics: PrometheusMetrics;
+  http: RunningHttpServer;
+  store: Store | undefined;
+  modules: Map<string, LoadedModule>;
+  stops: (() => void | Promise<void>)[];
+}
+
+/** A module's context: the shared handles it declared, and the handles of the modules it declared. */
+function moduleContext(p: PreparedModule, s: Shared): ModuleContext {
+  const name = p.definition.name;
+  const declared = (list: ModuleRequirements["modules"]) => new Set((list ?? []).map(moduleRefName));
+  const required = declared(p.requires.modules);
+  const optional = declared(p.requires.optionalModules);
+  return {
+    name,
+    kit: s.kit,
+    log: s.log.child({ module: name }),
+    events: s.events.forModule(name),
+    metrics: s.metrics,
+    http: p.requires.http ? s.http : undefined,
+    store: p.requires.store ? s.store : undefined,
+    module(def) {
+      const m = s.modules.get(def.name);
+      if (!required.has(def.name) || !m) throw new Error(`module "${name}" asked for module "${def.name}", which it does not declare in requires.modules`);
+      return m.handle as HandleOf<typeof def>;
+    },
+    optionalModule(def) {
+      if (!optional.has(def.name) && !required.has(def.name)) throw new Error(`module "${name}" asked for module "${def.name}", which it does not declare in requires.optionalModules`);
+      return s.modules.get(def.name)?.handle as HandleOf<typeof def> | undefined;
+    },
+    onStop: (fn) => void s.stops.push(fn),
+  };
 }
 
 /** Start a gateway from a validated config. Rejects on invalid module options or a fatal connection error. */
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
-  const log = options.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: "xmppkit-gateway" });
+  const log: Logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: "xmppkit-gateway" });
   const signal = options.signal;
   if (signal?.aborted) throw new GatewayAbortedError();
   const prepared = await prepareModules(config, options);
@@ -109,18 +208,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   const metrics = createMetrics();
   const events = new EventBus((err, event) => log.error({ err, event }, "event listener failed"));
-  const entity = await createComponent(config);
-  const kit = setupKit(entity, {
-    serverDomain: config.server_domain,
-    identity: { category: "component", type: "generic", name: "xmppkit gateway" },
-    lifecycle: { backoff: { max: config.component.reconnect_max_delay }, maxInboundStanzaBytes: config.component.stanza_size_limit },
-    wire: { maxStanzaBytes: config.component.stanza_size_limit - 32 * 1024 },
-    ping: { interval: config.component.keepalive_interval, timeout: config.component.keepalive_timeout },
-    events,
-    logger: log,
-    metrics,
-  });
-
+  const kit = createKit(await createComponent(config), config, { events, log, metrics });
   const http = createHttpServer({
     listen: config.http.listen,
     ...(config.http.token ? { token: config.http.token } : {}),
@@ -129,32 +217,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     logger: log,
     events,
   });
-  http.app.get("/healthz", async (_req, reply) => {
-    const up = kit.lifecycle.online;
-    const grants = kit.grants.state === "revoked" ? "revoked" : kit.privilege.permissions(config.server_domain) ? "granted" : "none";
-    const ok = up && grants !== "revoked";
-    const reason = kit.lifecycle.downReason ?? (grants === "revoked" ? "the server withdrew the XEP-0356 grants" : undefined);
-    return reply.status(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", link: up ? "up" : "down", grants, component: config.component.domain, ...(reason ? { reason } : {}) });
-  });
-  http.app.get("/metrics", { preHandler: http.requireToken }, async (_req, reply) => {
-    return reply.header("content-type", metrics.contentType).send(await metrics.text());
-  });
-
-  let store: Store | undefined;
-  // Connection events, logged the way an operator reads them.
+  gatewayRoutes(http, kit, metrics, config);
+  const shared: Shared = { kit, log, events, metrics, http, store: undefined, modules: new Map(), stops: [] };
   const link = kit.lifecycle;
-  link.on("online", ({ jid, reconnected }) => log.info({ jid, service: config.component.service }, reconnected ? "reconnected to the server" : "connected to the server"));
-  link.on("link-lost", ({ reason }) => {
-    if (!stopped) log.warn({ reason }, "link to the server lost");
-  });
-  link.on("reconnecting", ({ attempt, delayMs, reason }) => {
-    if (!stopped) log.info({ attempt, delayMs, reason }, `reconnecting in ${Math.round(delayMs / 100) / 10} s (${reason})`);
-  });
-  entity.on("error", (err: Error) => log.debug({ err: err.message }, "connection error"));
-  kit.delegation.on("delegated", ({ server, namespaces }) => log.info({ server, namespaces }, "XEP-0355 namespaces delegated"));
+  let stopped = false;
+  logLink(kit, log, config, () => stopped);
 
   /** After each connect: what the server is, and what it did not grant that the enabled modules need. */
-  const grantNeeds = prepared.map((p) => ({ module: p.def.name, requires: p.requires }));
+  const grantNeeds = prepared.map((p) => ({ module: p.definition.name, requires: p.requires }));
   const checkGrants = () => reportGrants({ kit, log }, { server: config.server_domain, component: config.component.domain, needs: grantNeeds }).catch((err: unknown) => log.error({ err }, "checking the server's grants failed"));
   let firstOnline = true;
   link.on("online", () => {
@@ -162,14 +232,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     void checkGrants();
   });
 
-  let stopped = false;
   let stopping: Promise<void> | undefined;
-  const stops: (() => void | Promise<void>)[] = [];
-  const modules = new Map<string, LoadedModule>();
-  async function stop() {
-    stopping ??= shutdown();
-    return stopping;
-  }
+  const stop = async () => (stopping ??= shutdown());
 
   /** The order matters: no new work, no reconnects, the modules' goodbyes, then storage and the stream. */
   async function shutdown() {
@@ -177,8 +241,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     link.endReconnects();
     log.info("shutting down");
     await http.close().catch((err: unknown) => log.error({ err }, "closing HTTP failed"));
-    for (const fn of stops.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.error({ err }, "module stop failed"));
-    await store?.close().catch((err: unknown) => log.error({ err }, "closing storage failed"));
+    for (const fn of shared.stops.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.error({ err }, "module stop failed"));
+    await shared.store?.close().catch((err: unknown) => log.error({ err }, "closing storage failed"));
     kit.ping.stop();
     await link.stop().catch((err: unknown) => log.error({ err }, "closing the stream failed"));
     log.info("stopped");
@@ -187,46 +251,24 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   // An abort during start-up ends a pending connection attempt at once; the rest stops in the catch below.
   const onAbort = () => void link.stop();
   signal?.addEventListener("abort", onAbort, { once: true });
+  const aborted = () => {
+    if (signal?.aborted) throw new GatewayAbortedError();
+  };
   try {
     if (prepared.some((p) => p.requires.store)) {
-      store = await openStore({
-        ...(config.storage.sqlite ? { sqlite: config.storage.sqlite } : {}),
-        ...(config.storage.postgres ? { postgres: config.storage.postgres } : {}),
-        dataDir: config.storage.data_dir,
-      });
+      shared.store = await openStore(storeOptions(config));
       log.info({ store: config.storage.postgres ? "postgres" : (config.storage.sqlite ?? join(config.storage.data_dir, "xmppkit.sqlite")) }, "storage opened");
     }
     for (const p of prepared) {
-      if (signal?.aborted) throw new GatewayAbortedError();
-      const name = p.def.name;
-      const ctx: ModuleContext = {
-        name,
-        kit,
-        log: log.child({ module: name }),
-        events: events.forModule(name),
-        metrics,
-        http: p.requires.http ? http : undefined,
-        store: p.requires.store ? store : undefined,
-        module<H>(other: string) {
-          const m = modules.get(other);
-          if (!m) throw new Error(`module "${name}" asked for module "${other}", which is not loaded before it (declare it in requires.modules)`);
-          return m.handle as H;
-        },
-        onStop: (fn) => void stops.push(fn),
-      };
-      const handle = await p.def.setup(ctx, p.options);
-      modules.set(name, { name, definition: p.def, options: p.options, requires: p.requires, handle });
+      aborted();
+      const handle = await p.definition.setup(moduleContext(p, shared), p.options);
+      shared.modules.set(p.definition.name, { ...p, name: p.definition.name, handle });
     }
-    log.info({ modules: [...modules.keys()] }, modules.size ? "modules loaded" : "no modules enabled");
-
-    // The gateway's own seats in MUC rooms (config validation made sure track-muc-joins is loaded).
-    const joins = config.rooms.length ? (modules.get("track-muc-joins")?.handle as MucJoins | undefined) : undefined;
-    for (const r of config.rooms) joins?.keep(r.room, { nick: r.nick, password: r.password, from: config.component.domain });
-
-    if (signal?.aborted) throw new GatewayAbortedError();
+    log.info({ modules: [...shared.modules.keys()] }, shared.modules.size ? "modules loaded" : "no modules enabled");
+    aborted();
     await http.start();
     log.info({ url: http.url }, "HTTP listening");
-    if (signal?.aborted) throw new GatewayAbortedError();
+    aborted();
     const started = link.start();
     if (options.waitOnline === false) {
       started.then(() => ((firstOnline = false), checkGrants()), () => undefined);
@@ -242,6 +284,19 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     signal?.removeEventListener("abort", onAbort);
   }
 
-  return { config, kit, http, store, log, metrics, events, modules, stop };
+  const modules = shared.modules;
+  return {
+    config,
+    kit,
+    http,
+    get store() {
+      return shared.store;
+    },
+    log,
+    metrics,
+    events,
+    modules,
+    module: <D extends AnyModuleDefinition>(def: D) => modules.get(def.name)?.handle as HandleOf<D> | undefined,
+    stop,
+  };
 }
-

@@ -1,7 +1,8 @@
 // xmppkit-gateway: run the gateway from a YAML config (the bin's body; cli.ts loads it).
 import { parseArgs } from "node:util";
-import { ConfigError, FatalConnectionError, createLogger } from "@xmppkit/core";
-import { runAuditCommand } from "./audit-command.js";
+import { ConfigError, FatalConnectionError } from "@xmppkit/core";
+import { createLogger } from "@xmppkit/runtime";
+import { listCommands, runCommand } from "./commands.js";
 import { loadConfig } from "./config.js";
 import { GATEWAY_VERSION, GatewayAbortedError, prepareModules, startGateway } from "./gateway.js";
 import { ModuleNotInstalledError } from "./modules.js";
@@ -15,8 +16,8 @@ Usage:
   xmppkit-gateway --config gateway.yaml          run the gateway
   xmppkit-gateway --config gateway.yaml --check-config
                                                  validate the config and the enabled modules, then exit
-  xmppkit-gateway audit --config gateway.yaml [--user JID] [--type T] [--since 7d] [--country CC] [--limit N] [--json]
-                                                 show the audit log (audit --help for every filter)
+  xmppkit-gateway <command> --config gateway.yaml [options]
+                                                 a command of a module (<command> --help for its options)
   xmppkit-gateway --version | --help
 
 Exit codes: 0 stopped cleanly (SIGTERM/SIGINT) or check passed, 1 unexpected failure, 2 bad usage,
@@ -30,9 +31,9 @@ function die(code: number, message: string): never {
 
 /** Run the CLI. `early`: a signal that arrived while this module was loading (stop at once). */
 export async function main(argv: string[], early?: string) {
-  if (argv[0] === "audit") {
-    const code = await runAuditCommand(argv.slice(1), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }, process.env, process.stdout.isTTY ? process.stdout.columns : undefined);
-    process.exitCode = code;
+  if (argv[0] && !argv[0].startsWith("-")) {
+    const io = { stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s), columns: process.stdout.isTTY ? process.stdout.columns : undefined };
+    process.exitCode = await runCommand(argv[0], argv.slice(1), io);
     return;
   }
   let values: { config?: string; "check-config"?: boolean; version?: boolean; help?: boolean };
@@ -52,7 +53,8 @@ export async function main(argv: string[], early?: string) {
     die(EXIT.usage, `${(err as Error).message} (see --help)`);
   }
   if (values.help) {
-    process.stdout.write(HELP);
+    const commands = await listCommands();
+    process.stdout.write(HELP + (commands.length ? `\nCommands of the installed modules:\n${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary} (${c.module})`).join("\n")}\n` : ""));
     return;
   }
   if (values.version) {

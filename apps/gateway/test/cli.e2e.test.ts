@@ -71,7 +71,7 @@ describe("xmppkit-gateway CLI", () => {
   it("an enabled module that is not installed stops startup with the install command", async () => {
     const r = await runCli(["--config", configFile(`${gatewayYaml(prosody)}modules_enabled: [no-such-module]\n`)], { GATEWAY_SECRET: prosody.component.secret });
     expect(r.code).toBe(3);
-    expect(r.stderr.trim()).toBe('xmppkit-gateway: module "no-such-module" is enabled but @xmppkit/no-such-module is not installed (pnpm add @xmppkit/no-such-module)');
+    expect(r.stderr.trim()).toBe('xmppkit-gateway: module "no-such-module" is enabled but @xmppkit/no-such-module (nor a package named no-such-module) is not installed (npm install @xmppkit/no-such-module)');
   });
 
   it("--check-config passes a good config; --version and --help work; bad usage exits 2", async () => {
@@ -79,7 +79,15 @@ describe("xmppkit-gateway CLI", () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/: ok \(0 module\(s\): none\)/);
     expect((await runCli(["--version"])).stdout.trim()).toBe(JSON.parse(readFileSync(resolve(import.meta.dirname, "../package.json"), "utf8")).version);
-    expect((await runCli(["--help"])).stdout).toContain("Exit codes");
+    const help = (await runCli(["--help"])).stdout;
+    expect(help).toContain("Exit codes");
+    expect(help).toMatch(/Commands of the installed modules:\n {2}audit +show the audit log .*\(audit-geoip\)/);
+    expect((await runCli(["audit", "--help"])).stdout).toContain("Usage: xmppkit-gateway audit --config gateway.yaml");
+    const unknown = await runCli(["frobnicate", "--config", "x.yaml"]);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([3, "xmppkit-gateway: cannot read config x.yaml: ENOENT"]);
+    const noSuch = await runCli(["frobnicate"]);
+    expect([noSuch.code, noSuch.stderr.trim()]).toEqual([2, 'xmppkit-gateway: unknown command "frobnicate" (commands: audit); see --help']);
+    expect((await runCli(["audit"])).stderr.trim()).toBe("xmppkit-gateway audit: missing --config <file> (see audit --help)");
     expect((await runCli(["--frobnicate"])).code).toBe(2);
     expect((await runCli([])).code).toBe(2);
   });

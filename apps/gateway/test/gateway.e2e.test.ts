@@ -1,7 +1,8 @@
 // End-to-end: the gateway against each real server (Debian's Prosody 0.12 + prosody-modules, and ejabberd
 // 23.01), started on free loopback ports by @xmppkit/testing. Where ejabberd differs, the expectation says
 // how (and docs/compatibility.md says it to operators).
-import { defineModule, StanzaError, xml, z } from "@xmppkit/core";
+import { defineModule, StanzaError, xml } from "@xmppkit/core";
+import { z } from "@xmppkit/runtime";
 import { loginClient, startServer, type ServerKind, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";

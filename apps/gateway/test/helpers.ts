@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-export { captureLogger } from "@xmppkit/core";
+export { captureLogger } from "@xmppkit/testing";
 import type { ServerKind, XmppServer } from "@xmppkit/testing";
 
 /** Every server the gateway's end-to-end suite runs against. */

@@ -8,7 +8,7 @@ import { NS_DISCO_INFO, xml, type Element, type EventRecord } from "@xmppkit/cor
 import { NS_RAA } from "@xmppkit/report-affiliations";
 import type {} from "@xmppkit/http-roster-admin";
 import type {} from "@xmppkit/report-forward";
-import type { MucJoins } from "@xmppkit/track-muc-joins";
+import { gatewayModule as trackMucJoins } from "@xmppkit/track-muc-joins/gateway";
 import { loginClient, startHttpBackend, startServer, type Ejabberd, type HttpBackend, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
@@ -76,9 +76,10 @@ describe.each(SERVERS)("the gateway against hostile peers and bad input (real %s
     const { config, sourceMap } = testConfig(
       prosody,
       `modules_enabled: [track-muc-joins, report-forward, report-affiliations, http-roster-admin]
-rooms:
-  - room: staff@${prosody.muc}
-    nick: desk
+track-muc-joins:
+  rooms:
+    - room: staff@${prosody.muc}
+      nick: desk
 report-forward:
   report_forward_to_staff: [mod@${prosody.domain}]
 report-affiliations:
@@ -126,7 +127,7 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
   });
 
   it("forged MUC self-presence records no join (and so nothing to self-ping after a reconnect)", async () => {
-    const joins = gateway.modules.get("track-muc-joins")!.handle as MucJoins;
+    const joins = gateway.module(trackMucJoins)!;
     await waitFor(() => joins.isJoined(`staff@${prosody.muc}`), "the gateway in its room"); // a seat makes it look at presence
     for (let i = 0; i < 500; i++) {
       await mallory.xmpp.send(xml("presence", { to: `n${i}@${GW}` }, xml("x", NS_MUC_USER, xml("status", { code: "110" }))));

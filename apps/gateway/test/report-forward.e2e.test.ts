@@ -5,7 +5,8 @@
 // address with Prosody's own contact_info.
 import type {} from "@xmppkit/report-forward";
 import { NS_FORWARD, NS_STANZAS, parseXml, type Element, type EventRecord } from "@xmppkit/core";
-import { NS_JID, NS_REPORTING, type ReportForward } from "@xmppkit/report-forward";
+import { NS_JID, NS_REPORTING } from "@xmppkit/report-forward";
+import { gatewayModule as reportForward } from "@xmppkit/report-forward/gateway";
 import { enterRoom, loginClient, modReportForward, startServer, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
@@ -160,7 +161,7 @@ report-forward:
   });
 
   it("the desk's metrics count what happened", async () => {
-    const desk = gateway.modules.get("report-forward")!.handle as ReportForward;
+    const desk = gateway.module(reportForward)!;
     expect(desk.staffRooms()).toEqual([room]);
     expect(desk.contacts.size).toBe(1); // elsewhere.test, looked up once
   });
@@ -216,7 +217,7 @@ report-forward:
     await restarting;
     mod = await loginClient(prosody, "mod");
     for (let i = 0; i < 5; i++) await mod.next(about(`outage${i}@${ORIGIN}`), 60_000);
-    const desk = gateway.modules.get("report-forward")!.handle as ReportForward;
+    const desk = gateway.module(reportForward)!;
     await waitFor(() => desk.pending === 0, "an empty outbox", 60_000);
     const delivered = events
       .filter((e) => e.type === "report-forwarded" && ids.includes((e.payload as { id: string }).id))

@@ -4,7 +4,7 @@
 // roster) users' own room presences forwarded to the gateway, which must never change its seat.
 import { xml, type EventRecord } from "@xmppkit/core";
 import type {} from "@xmppkit/ping-muc";
-import type { MucJoins } from "@xmppkit/track-muc-joins";
+import { gatewayModule as trackMucJoins } from "@xmppkit/track-muc-joins/gateway";
 import { destroyRoom, enterRoom, kickOccupant, loginClient, startServer, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
@@ -32,9 +32,10 @@ describe.each(SERVERS)("the gateway's own rooms, against a real %s MUC", (kind) 
     const { config, sourceMap } = testConfig(
       prosody,
       `modules_enabled: [track-muc-joins, ping-muc]
-rooms:
-  - room: ${room}
-    nick: abuse-desk
+track-muc-joins:
+  rooms:
+    - room: ${room}
+      nick: abuse-desk
 ping-muc:
   ping_muc_delay: 0.5
   ping_muc_jitter: 0
@@ -54,14 +55,14 @@ ping-muc:
   });
 
   it("joins the configured room on start, from the component's domain", async () => {
-    const joins = gateway.modules.get("track-muc-joins")!.handle as MucJoins;
+    const joins = gateway.module(trackMucJoins)!;
     await waitFor(() => joins.isJoined(room), "the gateway's join to be confirmed");
     expect(joins.rooms(prosody.component.domain)).toEqual(new Map([[room, "abuse-desk"]]));
     expect(joins.kept()).toEqual([{ room, nick: "abuse-desk", from: prosody.component.domain }]);
   });
 
   it("a user's own room presences (ejabberd forwards them with presence = roster) never change the gateway's seat", async () => {
-    const joins = gateway.modules.get("track-muc-joins")!.handle as MucJoins;
+    const joins = gateway.module(trackMucJoins)!;
     const carol = await loginClient(prosody, "alice", { resource: "roomie" });
     try {
       await enterRoom(carol, room, "alice"); // 110 for alice, forwarded to the component on ejabberd
@@ -119,7 +120,7 @@ ping-muc:
     expect(verdict.payload).toMatchObject({ room, trigger: "link-restored" });
     const bob2 = await loginClient(prosody, "bob", { resource: "after-restart" });
     try {
-      await waitFor(() => (gateway.modules.get("track-muc-joins")!.handle as MucJoins).isJoined(room), "the gateway in the room", 15_000);
+      await waitFor(() => (gateway.module(trackMucJoins)!).isJoined(room), "the gateway in the room", 15_000);
       expect(await bobEnters(bob2)).toContain("abuse-desk");
     } finally {
       await bob2.stop();
@@ -136,10 +137,10 @@ ping-muc:
   });
 
   it("a shutdown while the server goes away never reconnects, and does not wait for rooms that cannot answer", async () => {
-    const { config, sourceMap } = testConfig(prosody, `modules_enabled: [track-muc-joins]\nrooms:\n  - room: ${room}\n    nick: abuse-desk\n`);
+    const { config, sourceMap } = testConfig(prosody, `modules_enabled: [track-muc-joins]\ntrack-muc-joins:\n  rooms:\n    - room: ${room}\n      nick: abuse-desk\n`);
     const own = captureLogger();
     const g = await startGateway(config, { sourceMap, logger: own.logger });
-    await waitFor(() => (g.modules.get("track-muc-joins")!.handle as MucJoins).isJoined(room), "the gateway in the room");
+    await waitFor(() => g.module(trackMucJoins)!.isJoined(room), "the gateway in the room");
     // SIGTERM to Prosody and to the gateway at the same moment.
     await Promise.all([prosody.stop(), g.stop()]);
     const msgs = own.lines().map((l) => String(l.msg));

@@ -1,4 +1,6 @@
-import { EventBus, captureLogger, openSqliteStore, type Store } from "@xmppkit/core";
+import { EventBus, type Store } from "@xmppkit/core";
+import { openSqliteStore } from "@xmppkit/runtime";
+import { captureLogger } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { setupAuditGeoip } from "./audit-geoip.js";
 

@@ -1,4 +1,5 @@
-import { createHttpServer, openSqliteStore, type HttpServer, type Store } from "@xmppkit/core";
+import type { Store } from "@xmppkit/core";
+import { createHttpServer, openSqliteStore, type RunningHttpServer } from "@xmppkit/runtime";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { registerAuditRoutes } from "./audit-http.js";
 import { openAuditLog, type AuditLog } from "./audit-log.js";
@@ -8,7 +9,7 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 
 describe("GET /audit, /audit/summary and the page", () => {
   let store: Store;
-  let http: HttpServer;
+  let http: RunningHttpServer;
   let audit: AuditLog;
   beforeEach(async () => {
     store = await openSqliteStore(":memory:");

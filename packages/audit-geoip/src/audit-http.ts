@@ -1,6 +1,6 @@
 // GET /audit (events, newest first, keyset pages), GET /audit/summary (counts per day, country, type) and
 // the page at /audit/. Data routes need the gateway's bearer token; the page holds no data.
-import type { HttpServer } from "@xmppkit/core";
+import type { HttpResponse, HttpServer } from "@xmppkit/core";
 import { parseAuditQuery } from "./audit-filter.js";
 import { AuditQueryError, type AuditLog } from "./audit-log.js";
 import { eventJson } from "./audit-table.js";
@@ -13,38 +13,39 @@ export interface AuditHttpOptions {
   page?: boolean;
 }
 
+/** A bad filter is a 400 naming the field; anything else is the server's 500. */
+async function answer(work: () => Promise<unknown>): Promise<HttpResponse> {
+  try {
+    return { body: await work() };
+  } catch (err) {
+    if (err instanceof AuditQueryError) return { status: 400, body: { status: "error", field: err.field, message: err.message } };
+    throw err;
+  }
+}
+
 export function registerAuditRoutes(http: HttpServer, audit: Pick<AuditLog, "query" | "summary">, options: AuditHttpOptions = {}): void {
-  const { app, requireToken } = http;
-  const badRequest = (err: unknown) => (err instanceof AuditQueryError ? { status: "error", field: err.field, message: err.message } : undefined);
-
-  app.get("/audit", { preHandler: requireToken }, async (req, reply) => {
-    try {
-      const page = await audit.query(parseAuditQuery((req.query ?? {}) as Record<string, unknown>));
-      return reply.send({ events: page.events.map(eventJson), ...(page.next ? { next: page.next } : {}) });
-    } catch (err) {
-      const bad = badRequest(err);
-      if (bad) return reply.status(400).send(bad);
-      throw err;
-    }
+  http.route({
+    method: "GET",
+    path: "/audit",
+    handler: (req) =>
+      answer(async () => {
+        const page = await audit.query(parseAuditQuery(req.query));
+        return { events: page.events.map(eventJson), ...(page.next ? { next: page.next } : {}) };
+      }),
   });
-
-  app.get("/audit/summary", { preHandler: requireToken }, async (req, reply) => {
-    try {
-      const { limit: _limit, cursor: _cursor, ...filter } = parseAuditQuery((req.query ?? {}) as Record<string, unknown>);
-      return reply.send(await audit.summary(filter));
-    } catch (err) {
-      const bad = badRequest(err);
-      if (bad) return reply.status(400).send(bad);
-      throw err;
-    }
+  http.route({
+    method: "GET",
+    path: "/audit/summary",
+    handler: (req) =>
+      answer(() => {
+        const { limit: _limit, cursor: _cursor, ...filter } = parseAuditQuery(req.query);
+        return audit.summary(filter);
+      }),
   });
-
   if (options.page ?? true) {
-    app.get("/audit/", async (_req, reply) =>
-      reply.header("content-type", "text/html; charset=utf-8").header("content-security-policy", PAGE_CSP).header("cache-control", "no-cache").send(AUDIT_PAGE_HTML),
-    );
-    app.get("/audit/app.js", async (_req, reply) =>
-      reply.header("content-type", "text/javascript; charset=utf-8").header("cache-control", "no-cache").send(AUDIT_PAGE_JS),
-    );
+    const html = { "content-type": "text/html; charset=utf-8", "content-security-policy": PAGE_CSP, "cache-control": "no-cache" };
+    const js = { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" };
+    http.route({ method: "GET", path: "/audit/", auth: false, handler: () => ({ headers: html, body: AUDIT_PAGE_HTML }) });
+    http.route({ method: "GET", path: "/audit/app.js", auth: false, handler: () => ({ headers: js, body: AUDIT_PAGE_JS }) });
   }
 }

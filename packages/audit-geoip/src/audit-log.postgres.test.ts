@@ -1,4 +1,4 @@
-import { openPostgresStore } from "@xmppkit/core";
+import { openPostgresStore } from "@xmppkit/runtime";
 import { startPostgres, type Postgres } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe } from "vitest";
 import { auditLogContract } from "./audit-log-contract.js";

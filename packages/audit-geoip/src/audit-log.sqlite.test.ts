@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openSqliteStore } from "@xmppkit/core";
+import { openSqliteStore } from "@xmppkit/runtime";
 import { afterAll, describe } from "vitest";
 import { auditLogContract } from "./audit-log-contract.js";
 

@@ -1,6 +1,8 @@
 // The gateway module: `modules_enabled: [audit-geoip]` and an `audit-geoip:` section. It records what the
-// gateway and every module put on the event bus, into the gateway's store, and serves GET /audit and /audit/.
+// gateway and every module put on the event bus, into the gateway's store, serves GET /audit and /audit/, and
+// adds the `xmppkit-gateway audit` command.
 import { defineModule } from "@xmppkit/core";
+import { auditCommand } from "./audit-command.js";
 import { setupAuditGeoip, type AuditGeoip } from "./audit-geoip.js";
 import { registerAuditRoutes } from "./audit-http.js";
 import { auditGeoipOptions } from "./options.js";
@@ -10,6 +12,7 @@ export const gatewayModule = defineModule({
   description: "an audit log of the gateway's events with GeoIP location for HTTP callers, in the gateway's store, with GET /audit and a page at /audit/ (Prosody's mod_audit)",
   options: auditGeoipOptions,
   requires: { store: true, http: true },
+  commands: { audit: auditCommand },
   async setup(ctx, o): Promise<AuditGeoip> {
     const { kit, log, events, store, http } = ctx;
     if (!store) throw new Error("audit-geoip needs the gateway's store");

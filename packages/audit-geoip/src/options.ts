@@ -1,12 +1,12 @@
 // Gateway options, under mod_audit's names where it has one (`audit_log_expires_after`, `audit_log_ips`,
 // `audit_log_ipv4_prefix`, `audit_log_location`, `audit_status_heartbeat_interval`); the rest share the prefix.
-import { duration, z } from "@xmppkit/core";
+import { duration, z, moduleOptions } from "@xmppkit/runtime";
 
 /** A period, or "never" / false for no expiry (mod_audit accepts both). */
 const period = () =>
   z.union([z.literal(false), z.literal("never"), duration()]).transform((v) => (v === false || v === "never" ? null : v));
 
-export const auditGeoipOptions = z.strictObject({
+export const auditGeoipSchema = z.strictObject({
   /** mod_audit's option: events older than this are purged ("never" keeps them). */
   audit_log_expires_after: period().prefault("28d"),
   /** At most this many events are kept, the oldest purged first (false: no limit). */
@@ -31,4 +31,6 @@ export const auditGeoipOptions = z.strictObject({
   audit_log_web: z.boolean().default(true),
 });
 
-export type AuditGeoipGatewayOptions = z.output<typeof auditGeoipOptions>;
+export const auditGeoipOptions = moduleOptions(auditGeoipSchema);
+
+export type AuditGeoipGatewayOptions = z.output<typeof auditGeoipSchema>;

@@ -2,7 +2,8 @@
 // The gateway's HTTP server, the audit routes and a SQLite log are real; the events are seeded.
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { createHttpServer, openSqliteStore, type HttpServer, type Store } from "@xmppkit/core";
+import type { Store } from "@xmppkit/core";
+import { createHttpServer, openSqliteStore, type RunningHttpServer } from "@xmppkit/runtime";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerAuditRoutes } from "../src/audit-http.js";
@@ -16,7 +17,7 @@ const ARTIFACTS = resolve(import.meta.dirname, "../../../.reports/artifacts");
 describe("the audit page in headless Chromium", () => {
   let store: Store;
   let audit: AuditLog;
-  let http: HttpServer;
+  let http: RunningHttpServer;
   let browser: Browser;
   let page: Page;
 

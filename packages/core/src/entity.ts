@@ -27,13 +27,26 @@ export interface XmppEntity extends EventEmitter {
   connect(service: string): Promise<unknown>;
   open(options: { domain?: string; lang?: string }): Promise<unknown>;
   disconnect(): Promise<unknown>;
-  middleware: { use(fn: Middleware): Middleware };
+  middleware: { use(fn: Middleware): unknown };
   iqCallee: {
     get(ns: string, name: string, handler: (ctx: IncomingContext, next: () => Promise<unknown>) => unknown): void;
     set(ns: string, name: string, handler: (ctx: IncomingContext, next: () => Promise<unknown>) => unknown): void;
   };
   reconnect?: { stop(): void; delay?: number };
-  socket?: { destroy?(): void; setKeepAlive?(on: boolean, delay?: number): void } | null;
+  /** The transport (a net.Socket for xmpp://, a WebSocket wrapper for ws://); see entitySocket(). */
+  socket?: unknown;
+}
+
+/** What xmppkit uses of an entity's socket: destroy it (a stalled or hostile link), TCP keepalive. */
+export interface SocketLike {
+  destroy?(): void;
+  setKeepAlive?(enable: boolean, initialDelay?: number): void;
+}
+
+/** The entity's socket while it has one. */
+export function entitySocket(entity: Pick<XmppEntity, "socket">): SocketLike | undefined {
+  const s = entity.socket;
+  return s && typeof s === "object" ? (s as SocketLike) : undefined;
 }
 
 export type EntityKind = "client" | "component";

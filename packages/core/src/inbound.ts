@@ -8,7 +8,7 @@
 //   `policy-violation` (RFC 6120 §4.9.3.14) and `onOversize` is told.
 // - The first bytes of a connection are kept until the server's stream header, to say what a service that
 //   does not speak XMPP answered.
-import type { XmppEntity } from "./entity.js";
+import { entitySocket, type XmppEntity } from "./entity.js";
 import { xml } from "./xml.js";
 
 const NS_STREAMS = "urn:ietf:params:xml:ns:xmpp-streams";
@@ -58,7 +58,7 @@ export function guardInbound(entity: XmppEntity, options: { maxBytes?: number; o
     discard = true;
     options.onOversize(`the server sent a stanza over the ${maxBytes}-byte limit; the stream was closed (policy-violation)`);
     const error = xml("stream:error", {}, xml("policy-violation", NS_STREAMS), xml("text", NS_STREAMS, `stanza over ${maxBytes} bytes`));
-    void entity.send(error).catch(() => undefined).finally(() => entity.socket?.destroy?.());
+    void entity.send(error).catch(() => undefined).finally(() => entitySocket(entity)?.destroy?.());
   }
 
   const onData = conn._onData;
@@ -73,7 +73,7 @@ export function guardInbound(entity: XmppEntity, options: { maxBytes?: number; o
       } catch (err) {
         discard = true;
         entity.emit("error", Object.assign(new Error((err as Error).message), { name: "XMLError" }));
-        entity.socket?.destroy?.();
+        entitySocket(entity)?.destroy?.();
       }
     };
   }

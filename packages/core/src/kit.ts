@@ -106,12 +106,18 @@ function instrument(
   { stanzas, iq, lifecycle, entity }: { stanzas: Stanzas; iq: Iq; lifecycle: Lifecycle; entity: XmppEntity },
   metrics: Metrics,
 ) {
-  entity.on("stanza", (el: { name: string }) => metrics.stanzasIn.inc({ name: el.name }));
+  const stanzasIn = metrics.counter("", "stanzas_in_total", "Stanzas received, by name", ["name"]);
+  const stanzasOut = metrics.counter("", "stanzas_out_total", "Stanzas sent, by name", ["name"]);
+  const iqDuration = metrics.histogram("", "iq_request_duration_seconds", "Round trip of IQ requests sent by xmppkit", ["outcome"], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+  const reconnects = metrics.counter("", "reconnects_total", "Reconnect attempts to the server");
+  const linkUp = metrics.gauge("", "link_up", "1 while the link to the server is up");
+  entity.on("stanza", (el: { name: string }) => stanzasIn.inc({ name: el.name }));
+  // An outgoing hook's return value replaces the stanza: this one returns nothing.
   stanzas.onOutgoing((el) => {
-    metrics.stanzasOut.inc({ name: el.name });
+    stanzasOut.inc({ name: el.name });
   });
-  iq.onLatency((ms, ok) => metrics.iqDuration.observe({ outcome: ok ? "result" : "error" }, ms / 1000));
-  lifecycle.on("reconnecting", () => metrics.reconnects.inc());
-  lifecycle.on("online", () => metrics.linkUp.set(1));
-  lifecycle.on("link-lost", () => metrics.linkUp.set(0));
+  iq.onLatency((ms, ok) => iqDuration.observe(ms / 1000, { outcome: ok ? "result" : "error" }));
+  lifecycle.on("reconnecting", () => reconnects.inc());
+  lifecycle.on("online", () => linkUp.set(1));
+  lifecycle.on("link-lost", () => linkUp.set(0));
 }

@@ -16,7 +16,7 @@
 // - once stopping, a lost link stays down: nothing reconnects.
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { TypedEmitter, extend, type ListenerErrorHandler } from "./emitter.js";
-import type { XmppEntity } from "./entity.js";
+import { entitySocket, type XmppEntity } from "./entity.js";
 import { brandError, hasErrorBrand } from "./errors.js";
 import { guardInbound } from "./inbound.js";
 import { DEFAULT_LINK_TIMEOUTS, OpeningStoppedError, openLink, type LinkTimeouts } from "./open-link.js";
@@ -146,7 +146,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
 
   entity.on("connect", () => {
     const keepAlive = options.tcpKeepAlive ?? 30_000;
-    if (keepAlive > 0) entity.socket?.setKeepAlive?.(true, keepAlive);
+    if (keepAlive > 0) entitySocket(entity)?.setKeepAlive?.(true, keepAlive);
   });
 
   entity.on("open", () => {
@@ -253,7 +253,8 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
       if (!(err instanceof OpeningStoppedError)) note(describeError(err as Error));
       // Close the socket if it is still there: its `disconnect` schedules the next attempt (or reports a
       // fatal error). With no socket, the disconnect has happened already, or the connect never got one.
-      if (entity.socket?.destroy) entity.socket.destroy();
+      const socket = entitySocket(entity);
+      if (socket?.destroy) socket.destroy();
       else if (entity.status !== "disconnect" && !stopping) {
         downReason = reason ?? "the connection failed";
         schedule(downReason);
@@ -286,12 +287,13 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
       const cut = new Promise<void>((r) => setTimeout(r, timeouts.close).unref());
       await Promise.race([entity.stop().then(() => undefined, () => undefined), cut]);
     }
-    if (entity.socket?.destroy) {
+    const socket = entitySocket(entity);
+    if (socket?.destroy) {
       const gone = new Promise<void>((r) => {
         const t = setTimeout(r, 1000).unref();
         entity.once("disconnect", () => (clearTimeout(t), r()));
       });
-      entity.socket.destroy();
+      socket.destroy();
       await gone;
     }
     if (entity.status !== "offline") (entity as StatusSetter)._status?.("offline");
@@ -301,7 +303,8 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
 
   function dropLink(why: string) {
     note(why);
-    if (entity.socket?.destroy) entity.socket.destroy();
+    const socket = entitySocket(entity);
+    if (socket?.destroy) socket.destroy();
     else void entity.disconnect().catch(() => undefined);
   }
 

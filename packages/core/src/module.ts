@@ -1,20 +1,31 @@
 // The module contract. A feature package exports
-//   - a setup function for bots and bridges: `setupX({ …core handles it needs }, options)` → typed handle;
-//   - a `ModuleDefinition` the gateway loads by name: options schema (Prosody option names), requirements,
-//     and a setup that calls the same setup function with handles from the ModuleContext.
-import type { z } from "zod";
+//   - from its main entry, a setup function for bots and bridges: `setupX({ …core handles it needs }, options)`
+//     → typed handle;
+//   - from its `./gateway` entry, a `ModuleDefinition` the gateway loads: options schema (any Standard Schema,
+//     under Prosody's option names), requirements, a setup that calls the same setup function with handles
+//     from the ModuleContext, and optionally CLI subcommands.
+// The contract is versioned (MODULE_CONTRACT): a loader refuses a definition made for another version.
 import type { ModuleEvents } from "./events.js";
 import type { HttpServer } from "./http.js";
 import type { Kit } from "./kit.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
-import { parseOptions } from "./options.js";
+import { validateOptions } from "./options.js";
 import type { PermissionRequirement } from "./privilege.js";
+import type { StandardSchemaV1 } from "./standard-schema.js";
 import type { Store } from "./store/store.js";
 
+/** The version of this contract; bumped on any change a loader or a module cannot absorb. */
+export const MODULE_CONTRACT = 1;
+
+/** Another module, by definition (typed handle) or by name. */
+export type ModuleRef = string | { readonly name: string };
+
 export interface ModuleRequirements {
-  /** Modules that must be enabled too (their handles are available through `ctx.module(name)`). */
-  modules?: string[];
+  /** Modules that must be enabled too, set up before this one (`ctx.module(def)` gives their handles). */
+  modules?: ModuleRef[];
+  /** Modules set up before this one when they are enabled (`ctx.optionalModule(def)`: the handle or undefined). */
+  optionalModules?: ModuleRef[];
   /** XEP-0356 permissions the module needs; missing ones are reported at start with the config that grants them. */
   permissions?: PermissionRequirement[];
   /** XEP-0355 namespaces the server should delegate. */
@@ -36,40 +47,98 @@ export interface ModuleContext {
   readonly http: HttpServer | undefined;
   /** The shared store; present when the module declares `requires.store`. */
   readonly store: Store | undefined;
-  /** The handle another (required) module returned from its setup. */
-  module<H = unknown>(name: string): H;
+  /** The handle of a module listed in `requires.modules`. */
+  module<D extends AnyModuleDefinition>(definition: D): HandleOf<D>;
+  /** The handle of a module listed in `requires.optionalModules`, or undefined when it is not enabled. */
+  optionalModule<D extends AnyModuleDefinition>(definition: D): HandleOf<D> | undefined;
   /** Run `fn` on shutdown, before the store closes and the stream ends (reverse order of registration). */
   onStop(fn: () => void | Promise<void>): void;
 }
 
-export interface ModuleDefinition<S extends z.ZodType = z.ZodType, H = unknown> {
-  /** The name used in `modules_enabled` and as the config section, e.g. "http-roster-admin". */
+/** What a module's CLI subcommand gets (`xmppkit-gateway <command> --config gateway.yaml …`). */
+export interface CommandContext<O> {
+  /** The module's options from the config file; undefined when the module is not enabled there. */
+  readonly options: O | undefined;
+  /** The config file's path, for messages. */
+  readonly configPath: string;
+  /** The component's domain (the gateway's JID). */
+  readonly component: string;
+  /** Whether the module is in the config's `modules_enabled`. */
+  readonly enabled: boolean;
+  /** Open the store the config names (the caller closes it). */
+  openStore(): Promise<Store>;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** The terminal's width, when stdout is one. */
+  readonly columns: number | undefined;
+}
+
+export interface ModuleCommand<O = unknown> {
+  /** One line for the gateway's --help. */
+  summary: string;
+  /** The command's own --help text. */
+  help: string;
+  /** `args` are those after the command name, with `--config <file>` taken out. Returns the exit code. */
+  run(args: string[], ctx: CommandContext<O>): Promise<number>;
+}
+
+type Output<S extends StandardSchemaV1> = StandardSchemaV1.InferOutput<S>;
+
+export interface ModuleSpec<S extends StandardSchemaV1 = StandardSchemaV1, H = unknown> {
+  /** The module's name: its config section, its metrics' and logs' name, e.g. "http-roster-admin". */
   name: string;
   description: string;
-  /** Options schema, with defaults, under Prosody's option names. Use strict objects: unknown keys are errors. */
+  /** Options schema (any Standard Schema: zod, valibot…), with defaults, under Prosody's option names. */
   options: S;
-  requires?: ModuleRequirements | ((options: z.output<S>) => ModuleRequirements);
-  setup(ctx: ModuleContext, options: z.output<S>): H | Promise<H>;
+  requires?: ModuleRequirements | ((options: Output<S>) => ModuleRequirements);
+  setup(ctx: ModuleContext, options: Output<S>): H | Promise<H>;
+  /** CLI subcommands the module adds to the gateway, by name. */
+  commands?: Record<string, ModuleCommand<Output<S>>>;
 }
 
-export type AnyModuleDefinition = ModuleDefinition<z.ZodType, unknown>;
-
-/** Type helper: `export const module = defineModule({ … })` keeps the option and handle types. */
-export function defineModule<S extends z.ZodType, H>(def: ModuleDefinition<S, H>): ModuleDefinition<S, H> {
-  return def;
+export interface ModuleDefinition<S extends StandardSchemaV1 = StandardSchemaV1, H = unknown> extends ModuleSpec<S, H> {
+  /** The MODULE_CONTRACT the definition was made for. */
+  readonly contract: number;
 }
 
-export function moduleRequirements<S extends z.ZodType>(def: ModuleDefinition<S, unknown>, options: z.output<S>): ModuleRequirements {
+// biome-ignore lint/suspicious/noExplicitAny: any definition, whatever its schema and handle types
+export type AnyModuleDefinition = ModuleDefinition<any, unknown>;
+
+/** The handle a module's setup returns. */
+// biome-ignore lint/suspicious/noExplicitAny: matches any setup's parameters
+export type HandleOf<D> = D extends { setup(...args: any[]): infer H } ? Awaited<H> : never;
+
+/** `export const gatewayModule = defineModule({ … })`: stamps the contract version, keeps option and handle types. */
+export function defineModule<S extends StandardSchemaV1, H>(spec: ModuleSpec<S, H>): ModuleDefinition<S, H> {
+  return { ...spec, contract: MODULE_CONTRACT };
+}
+
+export function moduleRequirements(def: AnyModuleDefinition, options: unknown): ModuleRequirements {
   return typeof def.requires === "function" ? def.requires(options) : (def.requires ?? {});
 }
 
-/** Validate a module's raw options; errors name the path under the module's section. */
-export function parseModuleOptions<S extends z.ZodType>(def: ModuleDefinition<S, unknown>, raw: unknown): z.output<S> {
-  return parseOptions(def.options, raw, def.name);
+/** The name of a module reference. */
+export function moduleRefName(ref: ModuleRef): string {
+  return typeof ref === "string" ? ref : ref.name;
+}
+
+/** Validate a module's raw options; errors name the path under `section` (default: the module's name). */
+export function parseModuleOptions<S extends StandardSchemaV1>(def: ModuleDefinition<S, unknown>, raw: unknown, section = def.name): Output<S> {
+  return validateOptions(def.options, raw, section);
 }
 
 /** Is `value` shaped like a module definition (for loaders that import packages by name)? */
 export function isModuleDefinition(value: unknown): value is AnyModuleDefinition {
   const v = value as Partial<AnyModuleDefinition> | null;
-  return !!v && typeof v.name === "string" && typeof v.setup === "function" && typeof v.options === "object";
+  return !!v && typeof v.name === "string" && typeof v.setup === "function" && typeof v.options === "object" && v.options !== null && "~standard" in v.options;
+}
+
+/** Why a loader cannot use `def`, or undefined when it speaks this contract. */
+export function contractMismatch(def: AnyModuleDefinition): string | undefined {
+  const made = (def as { contract?: unknown }).contract;
+  if (made === MODULE_CONTRACT) return undefined;
+  if (typeof made !== "number") return `it was not made with defineModule() (no contract version); this loader speaks contract ${MODULE_CONTRACT}`;
+  return made > MODULE_CONTRACT
+    ? `it was made for module contract ${made}, newer than this gateway's ${MODULE_CONTRACT}: upgrade the gateway (@xmppkit/core)`
+    : `it was made for module contract ${made}, older than this gateway's ${MODULE_CONTRACT}: upgrade the module`;
 }

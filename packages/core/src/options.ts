@@ -1,65 +1,31 @@
-// Option validation with messages that name the option path, e.g.
+// Option validation through any Standard Schema, with messages that name the option path, e.g.
 //   http-roster-admin.http_roster_url: expected a string, got a number
-import { z } from "zod";
 import { ConfigError } from "./errors.js";
-
-export { z };
+import type { StandardSchemaV1 } from "./standard-schema.js";
 
 export interface OptionIssue {
   path: string;
   message: string;
 }
 
-export function joinPath(prefix: string, path: readonly PropertyKey[]): string {
+/** `prefix` and a path as one dotted string: `rooms[0].nick`. */
+export function joinPath(prefix: string, path: ReadonlyArray<PropertyKey | StandardSchemaV1.PathSegment>): string {
   let out = prefix;
-  for (const p of path) {
+  for (const segment of path) {
+    const p = typeof segment === "object" ? segment.key : segment;
     if (typeof p === "number") out += `[${p}]`;
     else out += out ? `.${String(p)}` : String(p);
   }
   return out;
 }
 
-/** Human-readable issues of a failed zod parse, each with the full option path. */
-export function describeIssues(error: z.ZodError, prefix = ""): OptionIssue[] {
-  const out: OptionIssue[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        out.push({ path: joinPath(prefix, [...issue.path, key]), message: "unknown option" });
-      }
-      continue;
-    }
-    out.push({ path: joinPath(prefix, issue.path), message: issueMessage(issue) });
-  }
-  return out;
-}
-
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type") {
-    const received = (issue as { input?: unknown }).input;
-    if (received === undefined) return `is required (expected ${issue.expected})`;
-    return `expected ${issue.expected}, got ${describeValue(received)}`;
-  }
-  return issue.message;
-}
-
-function describeValue(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  if (typeof v === "string") return `a string (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)})`;
-  return `${typeof v} (${String(v)})`;
-}
-
-/** Parse `raw` against `schema`; throw a ConfigError listing every issue with its path under `prefix`. */
-export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown, prefix: string): z.output<S> {
-  const result = schema.safeParse(raw ?? {}, { reportInput: true });
-  if (result.success) return result.data;
-  const issues = describeIssues(result.error, prefix);
-  throw new ConfigError(
-    `invalid options:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`,
-    issues,
-  );
+/** Validate `raw` with `schema`; throw a ConfigError listing every issue with its path under `prefix`. */
+export function validateOptions<S extends StandardSchemaV1>(schema: S, raw: unknown, prefix: string): StandardSchemaV1.InferOutput<S> {
+  const result = schema["~standard"].validate(raw ?? {});
+  if (result instanceof Promise) throw new TypeError(`${prefix}: the options schema must validate synchronously`);
+  if (!result.issues) return result.value as StandardSchemaV1.InferOutput<S>;
+  const issues = result.issues.map((i) => ({ path: joinPath(prefix, i.path ?? []), message: i.message }));
+  throw new ConfigError(`invalid options:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`, issues);
 }
 
 const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
@@ -70,15 +36,3 @@ export function parseDuration(v: string): number | undefined {
   if (!m) return undefined;
   return Number(m[1]) * DURATION_UNITS[(m[2] ?? "s") as keyof typeof DURATION_UNITS];
 }
-
-/** A duration: a number of seconds, or a string like "90s", "15m", "28d", "1w". Result in milliseconds. */
-export const duration = () =>
-  z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
-    if (typeof v === "number") return v * 1000;
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: "custom", message: `not a duration: ${JSON.stringify(v)} (use seconds, or e.g. "30s", "15m", "28d")` });
-      return z.NEVER;
-    }
-    return ms;
-  });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { XmppEntity } from "./entity.js";
 import { setupIq } from "./iq.js";
 import { StanzaRefusedError } from "./errors.js";
-import { captureLogger } from "./logger.js";
+import { captureLogger } from "@xmppkit/testing";
 import { setupStanzas } from "./stanzas.js";
 import { xml } from "./xml.js";
 
@@ -29,6 +29,15 @@ describe("stanza hooks", () => {
     expect(seen).toEqual(["message", "message", "iq"]);
     expect(mock.sent.map((s) => s.name)).toEqual(["message", "iq"]);
     expect(mock.sent[0]!.getChild("stamped", "urn:example")).toBeDefined();
+  });
+
+  it("an outgoing hook that returns something other than an element (a counter's result) does not replace the stanza", async () => {
+    const mock = await mockComponent<XmppEntity>();
+    const stanzas = setupStanzas({ entity: mock.entity });
+    const counted = { labelHash: "name:message" };
+    stanzas.onOutgoing(() => counted as unknown as ReturnType<Parameters<typeof stanzas.onOutgoing>[0]>);
+    await mock.entity.send(xml("message", { to: "a@b" }, xml("body", {}, "hi")));
+    expect(mock.sent.map((s) => s.toString())).toEqual(['<message to="a@b" from="component.localhost"><body>hi</body></message>']);
   });
 
   it("an incoming hook that returns true stops the chain; one that returns an element replies", async () => {

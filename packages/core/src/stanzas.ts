@@ -83,6 +83,8 @@ export function setupStanzas({ entity, logger }: StanzasDeps, options: WireOptio
   const rawSend = entity.send.bind(entity);
   const component = entityKind(entity) === "component";
 
+  const isStanzaElement = (v: unknown): v is Element => typeof v === "object" && v !== null && typeof (v as Element).name === "string" && typeof (v as Element).attrs === "object" && Array.isArray((v as Element).children);
+
   function applyOutgoing(stanza: Element): Element | null {
     let current: Element = stanza;
     if (!STANZA_NAMES.has(current.name)) return current;
@@ -91,7 +93,7 @@ export function setupStanzas({ entity, logger }: StanzasDeps, options: WireOptio
     for (const hook of outgoing) {
       const result = hook(current);
       if (result === null) return null;
-      if (result) current = result;
+      if (isStanzaElement(result)) current = result; // anything else a hook returns (a counter's result…) is ignored
     }
     return current;
   }

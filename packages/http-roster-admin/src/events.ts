@@ -12,4 +12,5 @@ declare module "@xmppkit/core" {
   }
 }
 
-export {};
+/** The names of the events this package puts on the bus. */
+export type RosterAdminBusEvent = "roster-synced" | "roster-sync-failed" | "refresh-requested";

@@ -1,8 +1,10 @@
-import { EventBus, captureLogger, createHttpServer, createMetrics, setupKit, xml, type ModuleContext, type XmppEntity } from "@xmppkit/core";
+import { EventBus, setupKit, xml, type ModuleContext, type XmppEntity } from "@xmppkit/core";
+import { createHttpServer, createMetrics } from "@xmppkit/runtime";
+import { captureLogger } from "@xmppkit/testing";
 import { mockComponent } from "@xmppkit/testing";
 import { describe, expect, it } from "vitest";
 import { gatewayModule } from "./gateway-module.js";
-import { rosterAdminOptions } from "./options.js";
+import { rosterAdminSchema } from "./options.js";
 
 async function loadModule(perms: Record<string, string>, serverName: string) {
   const mock = await mockComponent<XmppEntity>();
@@ -21,10 +23,11 @@ async function loadModule(perms: Record<string, string>, serverName: string) {
     module: () => {
       throw new Error("none");
     },
+    optionalModule: () => undefined,
     onStop: (fn) => void stops.push(fn),
   };
   mock.replyToIq((iq) => iq.attrs.to === "localhost" && !!iq.getChild("query", "http://jabber.org/protocol/disco#info"), xml("query", "http://jabber.org/protocol/disco#info", xml("identity", { category: "server", type: "im", name: serverName })));
-  const options = rosterAdminOptions.parse({ http_roster_url: "http://127.0.0.1:9/%s" });
+  const options = rosterAdminSchema.parse({ http_roster_url: "http://127.0.0.1:9/%s" });
   const admin = await gatewayModule.setup(ctx, options);
   await mock.receive(xml("message", { from: "localhost", to: "gateway.localhost" }, xml("privilege", "urn:xmpp:privilege:2", ...Object.entries(perms).map(([access, type]) => xml("perm", { access, type })))));
   mock.entity.emit("online", mock.entity.jid);
@@ -54,9 +57,9 @@ describe("the http-roster-admin gateway module", () => {
   });
 
   it("validates its options with Prosody's names", () => {
-    expect(rosterAdminOptions.safeParse({ http_roster_url: "http://app/contacts/" }).error?.issues[0]?.message).toMatch(/must contain %s/);
-    expect(rosterAdminOptions.safeParse({ http_roster_url: "http://app/%s", http_roster_urll: "x" }).success).toBe(false);
-    const o = rosterAdminOptions.parse({ http_roster_url: "http://app/%s", http_roster_timeout: "2s", http_roster_login_debounce: "5m" });
+    expect(rosterAdminSchema.safeParse({ http_roster_url: "http://app/contacts/" }).error?.issues[0]?.message).toMatch(/must contain %s/);
+    expect(rosterAdminSchema.safeParse({ http_roster_url: "http://app/%s", http_roster_urll: "x" }).success).toBe(false);
+    const o = rosterAdminSchema.parse({ http_roster_url: "http://app/%s", http_roster_timeout: "2s", http_roster_login_debounce: "5m" });
     expect(o).toMatchObject({ http_roster_timeout: 2000, http_roster_login_debounce: 300_000, http_roster_retries: 2, http_roster_path: "/roster_admin" });
   });
 });

@@ -1,11 +1,11 @@
 // The gateway module: `modules_enabled: [http-roster-admin]` plus an `http-roster-admin:` section.
 import { defineModule, serverSoftware, type PermissionRequirement } from "@xmppkit/core";
-import "./events.js";
 import { registerRosterAdminRoutes } from "./http-api.js";
 import { rosterAdminOptions } from "./options.js";
 import { ejabberdApiRoster } from "./ejabberd-api.js";
 import { ignoresPrivilegedSubscription, privilegedRoster } from "./roster-access.js";
 import { setupRosterAdmin, type RosterAdmin } from "./roster-admin.js";
+import type {} from "./events.js"; // the bus events this module emits
 
 const ROSTER: PermissionRequirement = { access: "roster", type: "both" };
 const PRESENCE: PermissionRequirement = { access: "presence", type: "managed_entity" };

@@ -1,4 +1,5 @@
-import { createHttpServer, silentLogger, type HttpServer } from "@xmppkit/core";
+import { silentLogger } from "@xmppkit/core";
+import { createHttpServer, type RunningHttpServer } from "@xmppkit/runtime";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseRefreshBody, registerRosterAdminRoutes } from "./http-api.js";
 import type { RefreshResult, RosterAdmin } from "./roster-admin.js";
@@ -22,7 +23,7 @@ function stubAdmin() {
 }
 
 describe("the roster_admin HTTP API", () => {
-  let http: HttpServer;
+  let http: RunningHttpServer;
   afterEach(() => http.close());
 
   function setup(opts: { token?: string; bodyLimit?: number; maxUsers?: number; link?: { online: boolean; downReason?: string } } = { token: TOKEN }) {

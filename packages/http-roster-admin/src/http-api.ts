@@ -8,7 +8,7 @@
 // duplicates count once. A body that is not a JSON array of usernames is a 400 (Prosody: 500 or a hang),
 // too many usernames or bytes a 413, a missing or wrong bearer token a 401. Routes need the gateway's token
 // when one is set (Prosody's module has no authentication at all).
-import { acceptAnyBodyAsText, requireLink, type HttpServer, type LinkState } from "@xmppkit/core";
+import { httpError, type HttpRequest, type HttpResponse, type HttpServer, type LinkState } from "@xmppkit/core";
 import type { RosterAdmin } from "./roster-admin.js";
 import { normalizeUsername } from "./username.js";
 
@@ -56,29 +56,39 @@ export function parseRefreshBody(text: string | undefined, maxUsers: number): st
 export function registerRosterAdminRoutes(http: HttpServer, admin: RosterAdmin, options: RosterAdminRoutesOptions = {}): void {
   const base = `/${(options.path ?? "/roster_admin").replace(/^\/+|\/+$/g, "")}`;
   const maxUsers = options.maxUsers ?? 10_000;
+  // The token comes first (the server checks it before the link): a caller without it learns nothing, not
+  // even whether the link is up.
+  const link = options.link ? { link: options.link } : {};
 
-  // The token first: a caller without it learns nothing, not even whether the link is up.
-  const preHandler = options.link ? [http.requireToken, requireLink(options.link)] : [http.requireToken];
-  void http.app.register(async (scope) => {
-    acceptAnyBodyAsText(scope);
+  const refresh = async (req: HttpRequest, users: string[]): Promise<HttpResponse> => {
+    options.onRequest?.({ ip: req.ip, method: req.method, path: req.path, users });
+    return { body: await admin.refresh(users, "http") };
+  };
 
-    scope.post(`${base}/refresh`, { preHandler }, async (req, reply) => {
+  http.route({
+    method: "POST",
+    path: `${base}/refresh`,
+    ...link,
+    handler: (req) => {
       let users: string[];
       try {
-        users = parseRefreshBody(typeof req.body === "string" ? req.body : undefined, maxUsers);
+        users = parseRefreshBody(req.body, maxUsers);
       } catch (err) {
         if (!(err instanceof BadRefreshBody)) throw err;
-        return reply.status(err.status).send({ status: "error", message: err.message });
+        return httpError(err.status, err.message);
       }
-      options.onRequest?.({ ip: req.ip, method: "POST", path: `${base}/refresh`, users });
-      return admin.refresh(users, "http");
-    });
+      return refresh(req, users);
+    },
+  });
 
-    scope.get<{ Params: { username: string } }>(`${base}/refresh/:username`, { preHandler }, async (req, reply) => {
+  http.route({
+    method: "GET",
+    path: `${base}/refresh/:username`,
+    ...link,
+    handler: (req) => {
       const checked = normalizeUsername(req.params.username);
-      if ("error" in checked) return reply.status(400).send({ status: "error", message: `username ${checked.error}` });
-      options.onRequest?.({ ip: req.ip, method: "GET", path: `${base}/refresh/${checked.username}`, users: [checked.username] });
-      return admin.refresh([checked.username], "http");
-    });
+      if ("error" in checked) return httpError(400, `username ${checked.error}`);
+      return refresh({ ...req, path: `${base}/refresh/${checked.username}` }, [checked.username]);
+    },
   });
 }

@@ -1,11 +1,24 @@
-export * from "./roster-url.js";
-export * from "./roster-json.js";
-export * from "./roster-diff.js";
-export * from "./fetch-roster.js";
-export * from "./roster-access.js";
-export * from "./roster-admin.js";
-export * from "./http-api.js";
-export * from "./username.js";
-export * from "./options.js";
-export * from "./gateway-module.js";
-import "./events.js";
+// @xmppkit/http-roster-admin: mirror a web application's contact lists into XMPP rosters (a component's
+// users through XEP-0356 or ejabberd's API, a bot's own roster), with Prosody's HTTP refresh API. The
+// gateway's module definition is in "@xmppkit/http-roster-admin/gateway".
+export type { RosterAdminBusEvent } from "./events.js"; // and the bus events it declares
+
+export {
+  RosterSyncError,
+  setupRosterAdmin,
+  type AppliedChange,
+  type RefreshResult,
+  type RosterAdmin,
+  type RosterAdminDeps,
+  type RosterAdminEvents,
+  type RosterAdminOptions,
+  type SyncFailure,
+  type SyncResult,
+  type SyncTrigger,
+} from "./roster-admin.js";
+export { ownRoster, privilegedRoster, type RosterAccess, type RosterChange } from "./roster-access.js";
+export { EjabberdApiError, ejabberdApiRoster, type EjabberdApiOptions } from "./ejabberd-api.js";
+export { BadRefreshBody, parseRefreshBody, registerRosterAdminRoutes, type RosterAdminRoutesOptions } from "./http-api.js";
+export { RosterFetchError, createRosterFetcher, type FetchFailure, type FetcherOptions, type RosterFetcher } from "./fetch-roster.js";
+export { WebRosterError, parseWebRoster, type SkippedContact, type WebRoster } from "./roster-json.js";
+export { diffRoster, type DiffOptions, type RosterDiff } from "./roster-diff.js";

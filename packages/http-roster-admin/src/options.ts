@@ -1,9 +1,9 @@
 // Gateway options, under Prosody's names where Prosody has one (`http_roster_url`); the rest are what a real
 // deployment needs and share its prefix.
-import { duration, z } from "@xmppkit/core";
+import { duration, z, moduleOptions } from "@xmppkit/runtime";
 import { checkRosterUrlTemplate } from "./roster-url.js";
 
-export const rosterAdminOptions = z
+export const rosterAdminSchema = z
   .strictObject({
   /** Prosody's option: the web app's roster URL, `%s` = URL-encoded username. */
   http_roster_url: z.string().superRefine((v, ctx) => {
@@ -45,4 +45,6 @@ export const rosterAdminOptions = z
     }
   });
 
-export type RosterAdminGatewayOptions = z.output<typeof rosterAdminOptions>;
+export const rosterAdminOptions = moduleOptions(rosterAdminSchema);
+
+export type RosterAdminGatewayOptions = z.output<typeof rosterAdminSchema>;

@@ -10,4 +10,5 @@ declare module "@xmppkit/core" {
   }
 }
 
-export {};
+/** The names of the events this package puts on the bus. */
+export type PingMucBusEvent = "muc-self-ping" | "muc-ghost-detected";

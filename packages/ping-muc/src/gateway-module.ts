@@ -1,18 +1,18 @@
 // The gateway module: `modules_enabled: [track-muc-joins, ping-muc]` plus a `ping-muc:` section.
 import { defineModule } from "@xmppkit/core";
-import type { MucJoins } from "@xmppkit/track-muc-joins";
-import "./events.js";
+import { gatewayModule as trackMucJoins } from "@xmppkit/track-muc-joins/gateway";
 import { pingMucOptions } from "./options.js";
 import { setupPingMuc, type PingMuc } from "./ping-muc.js";
+import type {} from "./events.js"; // the bus events this module emits
 
 export const gatewayModule = defineModule({
   name: "ping-muc",
   description: "XEP-0410 self-pings the gateway's rooms after a reconnect or an error, and rejoins where it became a ghost (Prosody's mod_ping_muc)",
   options: pingMucOptions,
-  requires: { modules: ["track-muc-joins"] },
+  requires: { modules: [trackMucJoins] },
   setup(ctx, o): PingMuc {
     const { kit, log, events, metrics } = ctx;
-    const joins = ctx.module<MucJoins>("track-muc-joins");
+    const joins = ctx.module(trackMucJoins);
     const ping = setupPingMuc(
       { ...kit, joins },
       {

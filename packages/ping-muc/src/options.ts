@@ -1,7 +1,7 @@
 // Gateway options, under Prosody's name where it has one (`ping_muc_delay`); the rest share its prefix.
-import { duration, z } from "@xmppkit/core";
+import { duration, moduleOptions, z } from "@xmppkit/runtime";
 
-export const pingMucOptions = z.strictObject({
+export const pingMucSchema = z.strictObject({
   /** Prosody's option: seconds to wait after a trigger (reconnect, error from a room) before pinging. */
   ping_muc_delay: duration().prefault(60),
   /** Also ping a room that has been silent this long (0: never). XEP-0410 suggests 15 minutes. */
@@ -18,4 +18,6 @@ export const pingMucOptions = z.strictObject({
   ping_muc_prosody_compat: z.boolean().default(false),
 });
 
-export type PingMucGatewayOptions = z.output<typeof pingMucOptions>;
+export const pingMucOptions = moduleOptions(pingMucSchema);
+
+export type PingMucGatewayOptions = z.output<typeof pingMucSchema>;

@@ -8,4 +8,5 @@ declare module "@xmppkit/core" {
   }
 }
 
-export {};
+/** The names of the events this package puts on the bus. */
+export type ReportAffiliationsBusEvent = "affiliation-queried";

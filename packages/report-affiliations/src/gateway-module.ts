@@ -3,9 +3,9 @@
 import { defineModule } from "@xmppkit/core";
 import { chainSources, httpSource, staticSource, type AffiliationSource } from "./affiliation-source.js";
 import { setupReportAffiliations, type ReportAffiliations } from "./affiliations.js";
-import "./events.js";
 import { NS_RAA } from "./info.js";
 import { reportAffiliationsOptions } from "./options.js";
+import type {} from "./events.js"; // the bus events this module emits
 
 export const gatewayModule = defineModule({
   name: "report-affiliations",

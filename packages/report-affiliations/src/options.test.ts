@@ -1,16 +1,16 @@
-import { parseOptions } from "@xmppkit/core";
+import { parseOptions } from "@xmppkit/runtime";
 import { describe, expect, it } from "vitest";
-import { reportAffiliationsOptions } from "./options.js";
+import { reportAffiliationsSchema } from "./options.js";
 
 describe("report-affiliations options", () => {
   it("take Prosody's option names as its module reads them, and as its README writes them", () => {
-    const prosody = parseOptions(reportAffiliationsOptions, { report_affiliations_registered: ["prosody:user"], report_affiliations_anonymous: ["x:guest"] }, "report-affiliations");
+    const prosody = parseOptions(reportAffiliationsSchema, { report_affiliations_registered: ["prosody:user"], report_affiliations_anonymous: ["x:guest"] }, "report-affiliations");
     expect(prosody).toMatchObject({ report_affiliations_registered: ["prosody:user"], report_affiliations_anonymous: ["x:guest"] });
-    const readme = parseOptions(reportAffiliationsOptions, { report_affiliations_registered_roles: ["prosody:user"] }, "report-affiliations");
+    const readme = parseOptions(reportAffiliationsSchema, { report_affiliations_registered_roles: ["prosody:user"] }, "report-affiliations");
     expect(readme).toMatchObject({ report_affiliations_registered: ["prosody:user"] });
   });
 
   it("refuses both spellings at once, naming the second", () => {
-    expect(() => parseOptions(reportAffiliationsOptions, { report_affiliations_registered: [], report_affiliations_registered_roles: [] }, "report-affiliations")).toThrow(/report_affiliations_registered_roles/);
+    expect(() => parseOptions(reportAffiliationsSchema, { report_affiliations_registered: [], report_affiliations_registered_roles: [] }, "report-affiliations")).toThrow(/report_affiliations_registered_roles/);
   });
 });

@@ -1,6 +1,7 @@
 // Gateway options, under Prosody's names (`report_affiliations_trusted_servers`, `…_admin_roles`, …); the
 // rest share its prefix.
-import { checkUrlTemplate, duration, parseJid, z } from "@xmppkit/core";
+import { checkUrlTemplate, parseJid } from "@xmppkit/core";
+import { duration, z, moduleOptions } from "@xmppkit/runtime";
 import { AFFILIATIONS } from "./info.js";
 import { PROSODY_ROLES } from "./affiliation-source.js";
 
@@ -29,7 +30,7 @@ function unalias(raw: unknown): unknown {
   return out;
 }
 
-export const reportAffiliationsOptions = z.preprocess(unalias, z.strictObject({
+export const reportAffiliationsSchema = z.preprocess(unalias, z.strictObject({
   /** Prosody's option: servers that may query, and whose <info/> is believed. */
   report_affiliations_trusted_servers: z.array(server).default([]),
   /** Accounts reported as admin / member (bare JIDs). */
@@ -57,4 +58,6 @@ export const reportAffiliationsOptions = z.preprocess(unalias, z.strictObject({
   report_affiliations_self: z.enum(AFFILIATIONS).default("member"),
 }));
 
-export type ReportAffiliationsGatewayOptions = z.output<typeof reportAffiliationsOptions>;
+export const reportAffiliationsOptions = moduleOptions(reportAffiliationsSchema);
+
+export type ReportAffiliationsGatewayOptions = z.output<typeof reportAffiliationsSchema>;

@@ -1,10 +1,11 @@
 // The gateway module: `modules_enabled: [report-forward]` (plus track-muc-joins for staff rooms) and a
 // `report-forward:` section.
 import { defineModule, type PermissionRequirement } from "@xmppkit/core";
-import "./events.js";
+import { gatewayModule as trackMucJoins } from "@xmppkit/track-muc-joins/gateway";
 import { registerReportRoutes } from "./http-report.js";
 import { reportForwardOptions } from "./options.js";
 import { setupReportForward, type ReportForward, type StaffRoomJoins } from "./report-forward.js";
+import type {} from "./events.js"; // the bus events this module emits
 
 const MESSAGE: PermissionRequirement = { access: "message", type: "outgoing" };
 
@@ -13,17 +14,12 @@ export const gatewayModule = defineModule({
   description: "forwards XEP-0377 abuse reports to staff, third parties and the reported server's XEP-0157 address, as the reporter opted in (Prosody's mod_report_forward)",
   options: reportForwardOptions,
   // The store keeps accepted reports until they are delivered (the outbox).
-  requires: (o) => ({ http: o.report_forward_http, store: true, permissions: o.report_forward_as_server ? [MESSAGE] : [] }),
+  requires: (o) => ({ http: o.report_forward_http, store: true, permissions: o.report_forward_as_server ? [MESSAGE] : [], optionalModules: [trackMucJoins] }),
   async setup(ctx, o): Promise<ReportForward> {
     const { kit, log, events, metrics } = ctx;
-    // Staff rooms are found at run time (a disco of the JID's domain), so track-muc-joins is looked up then.
-    const joins = (): StaffRoomJoins | undefined => {
-      try {
-        return ctx.module<StaffRoomJoins>("track-muc-joins");
-      } catch {
-        return undefined;
-      }
-    };
+    // Staff rooms are found at run time (a disco of the JID's domain): joined through track-muc-joins when enabled.
+    const rooms: StaffRoomJoins | undefined = ctx.optionalModule(trackMucJoins);
+    const joins = () => rooms;
     const desk = setupReportForward(
       { ...kit, joins, store: ctx.store, logger: log },
       {

@@ -1,4 +1,5 @@
-import { NS_PING, createHttpServer, setupKit, type XmppEntity } from "@xmppkit/core";
+import { NS_PING, setupKit, type XmppEntity } from "@xmppkit/core";
+import { createHttpServer } from "@xmppkit/runtime";
 import { mockComponent } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { BadReportBody, parseHttpReport, registerReportRoutes } from "./http-report.js";

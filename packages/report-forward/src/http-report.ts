@@ -12,7 +12,7 @@
 //   413 { "status": "error", "message": "…" }         the report would be larger than the XMPP server accepts
 //   429 { "status": "rate-limited", … }                with Retry-After
 //   503 { "status": "error", "message": "…" }         the outbox could not store it (nothing was accepted), with Retry-After
-import { acceptAnyBodyAsText, bareJid, parseJid, xml, xmlForbiddenChar, type HttpServer } from "@xmppkit/core";
+import { bareJid, httpError, parseJid, xml, xmlForbiddenChar, type HttpRequest, type HttpResponse, type HttpServer } from "@xmppkit/core";
 import { reportElement, type ReportSpec } from "./block-report.js";
 import type { AcceptedReport } from "./forward-message.js";
 import { parseReport } from "./report.js";
@@ -93,41 +93,46 @@ export interface ReportRoutesOptions {
 
 export function registerReportRoutes(http: HttpServer, desk: ReportForward, options: ReportRoutesOptions = {}): void {
   const path = `/${(options.path ?? "/reports").replace(/^\/+|\/+$/g, "")}`;
-  void http.app.register(async (scope) => {
-    acceptAnyBodyAsText(scope); // the JSON is parsed below, so a malformed body gets as clear a 400 as a wrong field
-    scope.post(path, { preHandler: http.requireToken }, async (req, reply) => {
-      let report: AcceptedReport;
+  http.route({ method: "POST", path, handler: (req) => submitReport(desk, req) });
+}
+
+/** The JSON is parsed here, so a malformed body gets as clear a 400 as a wrong field. */
+function readReport(body: string): AcceptedReport {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (err) {
+    throw new BadReportBody(body.trim() ? `the body is not valid JSON (${(err as Error).message})` : "the body is empty; expected a JSON report");
+  }
+  return parseHttpReport(json);
+}
+
+async function submitReport(desk: ReportForward, req: HttpRequest): Promise<HttpResponse> {
+  let report: AcceptedReport;
+  try {
+    report = readReport(req.body);
+  } catch (err) {
+    if (!(err instanceof BadReportBody) && (err as Error).name !== "ReportParseError" && !(err instanceof TypeError)) throw err;
+    desk.emit("rejected", { via: "http", source: req.ip, reason: "malformed", error: (err as Error).message });
+    return httpError(400, (err as Error).message);
+  }
+  const result = desk.submit(report, { via: "http", source: req.ip });
+  const id = { id: result.id };
+  switch (result.status) {
+    case "accepted":
       try {
-        const text = typeof req.body === "string" ? req.body : "";
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (err) {
-          throw new BadReportBody(text.trim() ? `the body is not valid JSON (${(err as Error).message})` : "the body is empty; expected a JSON report");
-        }
-        report = parseHttpReport(json);
-      } catch (err) {
-        if (!(err instanceof BadReportBody) && (err as Error).name !== "ReportParseError" && !(err instanceof TypeError)) throw err;
-        desk.emit("rejected", { via: "http", source: req.ip, reason: "malformed", error: (err as Error).message });
-        return reply.status(400).send({ status: "error", message: (err as Error).message });
+        await result.stored;
+      } catch {
+        return { ...httpError(503, "the report could not be stored; nothing was accepted, try again", id), headers: { "retry-after": "5" } };
       }
-      const result = desk.submit(report, { via: "http", source: req.ip });
-      if (result.status === "accepted") {
-        try {
-          await result.stored;
-        } catch {
-          void reply.header("Retry-After", "5");
-          return reply.status(503).send({ status: "error", id: result.id, message: "the report could not be stored; nothing was accepted, try again" });
-        }
-        return reply.status(202).send({ status: "accepted", id: result.id });
-      }
-      if (result.status === "invalid") return reply.status(400).send({ status: "error", id: result.id, message: result.error });
-      if (result.status === "too-large") return reply.status(413).send({ status: "error", id: result.id, message: result.error });
-      if (result.status === "rate-limited") {
-        void reply.header("Retry-After", String(Math.ceil((result.retryAfterMs ?? 1000) / 1000)));
-        return reply.status(429).send({ status: "rate-limited", id: result.id, message: result.error });
-      }
-      return reply.status(409).send({ status: "duplicate", id: result.id, message: result.error });
-    });
-  });
+      return { status: 202, body: { status: "accepted", id: result.id } };
+    case "invalid":
+      return httpError(400, result.error, id);
+    case "too-large":
+      return httpError(413, result.error, id);
+    case "rate-limited":
+      return { status: 429, headers: { "retry-after": String(Math.ceil((result.retryAfterMs ?? 1000) / 1000)) }, body: { status: "rate-limited", id: result.id, message: result.error } };
+    default:
+      return { status: 409, body: { status: "duplicate", id: result.id, message: result.error } };
+  }
 }

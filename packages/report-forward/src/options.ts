@@ -1,6 +1,7 @@
 // Gateway options, under Prosody's names where Prosody has one (`report_forward_to`,
 // `report_forward_to_origin`, `report_forward_contact_lookup_timeout`, …); the rest share its prefix.
-import { duration, parseJid, z } from "@xmppkit/core";
+import { parseJid } from "@xmppkit/core";
+import { duration, z, moduleOptions } from "@xmppkit/runtime";
 import { checkTemplate } from "./body-template.js";
 
 const jid = z.string().refine((v) => !!parseJid(v), { message: "not a JID" });
@@ -9,7 +10,7 @@ const template = z.string().superRefine((v, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: `the template ${problem}` });
 });
 
-export const reportForwardOptions = z.strictObject({
+export const reportForwardSchema = z.strictObject({
   /** Who may hand reports over as messages (a server running mod_report_forward). Default: the server domain. */
   report_forward_sources: z.array(jid).optional(),
   /** The operator's moderators: user JIDs and MUC rooms. Every accepted report, with the reporter's JID. */
@@ -52,5 +53,7 @@ export const reportForwardOptions = z.strictObject({
   report_forward_http_path: z.string().regex(/^\/[A-Za-z0-9._~\-/]*$/, "must be a path starting with /").default("/reports"),
 });
 
-export type ReportForwardGatewayOptions = z.output<typeof reportForwardOptions>;
+export const reportForwardOptions = moduleOptions(reportForwardSchema);
+
+export type ReportForwardGatewayOptions = z.output<typeof reportForwardSchema>;
 

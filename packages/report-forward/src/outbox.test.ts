@@ -3,7 +3,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NS_PING, openSqliteStore, setupKit, xml, type Element, type Kit, type Store, type XmppEntity } from "@xmppkit/core";
+import { NS_PING, setupKit, xml, type Element, type Kit, type Store, type XmppEntity } from "@xmppkit/core";
+import { openSqliteStore } from "@xmppkit/runtime";
 import { mockComponent, type MockEntity } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { NS_JID, NS_REPORTING, REASON_SPAM } from "./report.js";

@@ -31,6 +31,8 @@ describe("startEjabberd", () => {
       await ej.restart();
       const dave = await loginClient(ej, "dave");
       await dave.stop();
+      // ejabberd writes its log asynchronously: the login's line may come a moment after the login.
+      for (let i = 0; i < 100 && !ej.logTail(400).includes("dave@localhost"); i++) await new Promise((r) => setTimeout(r, 50));
       expect(ej.logTail(400)).toContain("dave@localhost");
     } finally {
       await ej.stop();

@@ -1,4 +1,5 @@
 export * from "./mock-entity.js";
+export * from "./capture-logger.js";
 export * from "./prosody.js";
 export * from "./ejabberd.js";
 export * from "./server.js";

@@ -4,6 +4,7 @@
 //
 // @xmpp/test does this too, but 0.13.1 does not load with ltx 3.1 and 0.14 is not published (xmppjs-notes §4).
 import { EventEmitter } from "node:events";
+import type { JID } from "@xmpp/jid";
 import { createElement as xml, type Element } from "@xmpp/xml";
 
 /** The subset of an xmpp.js entity the mock touches. */
@@ -18,6 +19,43 @@ interface RawEntity extends EventEmitter {
 }
 
 export type StanzaMatcher = (stanza: Element) => boolean;
+
+/**
+ * What mockClient() and mockComponent() give: a real xmpp.js entity, described by the members xmppkit and
+ * most bots use (the shape @xmppkit/core's setupKit() takes). Pass your own type as `E` for more.
+ */
+export interface MockXmppEntity extends EventEmitter {
+  jid: JID | null;
+  status: string;
+  options: { domain?: string; service?: string; [key: string]: unknown };
+  timeout?: number;
+  NS?: string;
+  socket?: unknown;
+  send(el: Element): Promise<void>;
+  sendMany(els: Element[]): Promise<void>;
+  start(): Promise<unknown>;
+  stop(): Promise<unknown>;
+  connect(service: string): Promise<unknown>;
+  open(options: { domain?: string; lang?: string }): Promise<unknown>;
+  disconnect(): Promise<unknown>;
+  middleware: { use(fn: (ctx: MockIncomingContext, next: () => Promise<unknown>) => unknown): unknown };
+  iqCallee: {
+    get(ns: string, name: string, handler: (ctx: MockIncomingContext, next: () => Promise<unknown>) => unknown): void;
+    set(ns: string, name: string, handler: (ctx: MockIncomingContext, next: () => Promise<unknown>) => unknown): void;
+  };
+  iqCaller: { request(stanza: Element, timeout?: number): Promise<Element> };
+  reconnect?: { stop(): void; delay?: number };
+}
+
+/** The context xmpp.js middleware passes to handlers. */
+export interface MockIncomingContext {
+  stanza: Element;
+  entity: MockXmppEntity;
+  name: string;
+  id: string;
+  type: string;
+  element?: Element;
+}
 
 export interface MockEntity<E> {
   /** The real xmpp.js entity, online, with a mock socket. */
@@ -141,7 +179,7 @@ export async function importPeer(name: "@xmpp/client" | "@xmpp/component"): Prom
 }
 
 /** A mock `@xmpp/component` entity for `domain` (default `component.localhost`). */
-export async function mockComponent<E = unknown>(options: { domain?: string } = {}): Promise<MockEntity<E>> {
+export async function mockComponent<E = MockXmppEntity>(options: { domain?: string } = {}): Promise<MockEntity<E>> {
   const domain = options.domain ?? "component.localhost";
   const { component, jid } = (await importPeer("@xmpp/component")) as unknown as {
     component(o: object): RawEntity;
@@ -152,7 +190,7 @@ export async function mockComponent<E = unknown>(options: { domain?: string } = 
 }
 
 /** A mock `@xmpp/client` entity logged in as `jid` (default `bot@localhost/mock`). */
-export async function mockClient<E = unknown>(options: { jid?: string } = {}): Promise<MockEntity<E>> {
+export async function mockClient<E = MockXmppEntity>(options: { jid?: string } = {}): Promise<MockEntity<E>> {
   const full = options.jid ?? "bot@localhost/mock";
   const [local, rest] = full.split("@") as [string, string];
   const domain = rest.split("/")[0]!;

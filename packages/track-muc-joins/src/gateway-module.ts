@@ -1,9 +1,9 @@
-// The gateway module: `modules_enabled: [track-muc-joins]`. The gateway's top-level `rooms:` list is kept
-// joined through the handle this returns.
+// The gateway module: `modules_enabled: [track-muc-joins]` and a `track-muc-joins:` section, whose `rooms:`
+// the gateway keeps a seat in.
 import { defineModule, serverSoftware } from "@xmppkit/core";
-import "./events.js";
 import { setupMucJoins, type MucJoins } from "./muc-joins.js";
 import { trackMucJoinsOptions } from "./options.js";
+import type {} from "./events.js"; // the bus events this module emits
 
 export const gatewayModule = defineModule({
   name: "track-muc-joins",
@@ -49,6 +49,12 @@ export const gatewayModule = defineModule({
         );
       });
     });
+    // The gateway's own seats, from the component's JID (a client's own JID once it is online).
+    const keepRooms = () => {
+      for (const r of o.rooms) joins.keep(r.room, { nick: r.nick, password: r.password });
+    };
+    if (kit.kind === "component" || kit.entity.jid) keepRooms();
+    else kit.lifecycle.once("online", keepRooms);
     ctx.onStop(async () => {
       await joins.leaveAll({ status: "gateway shutting down" });
       joins.stop();

@@ -278,7 +278,7 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
     try {
       presence = await answer;
     } catch (err) {
-      throw StanzaError.isInstance(err) && !(err instanceof MucJoinError) ? new MucJoinError(room, o.nick, err) : err;
+      throw StanzaError.isInstance(err) && !MucJoinError.isInstance(err) ? new MucJoinError(room, o.nick, err) : err;
     }
 
     const nick = parseJid(presence.attrs.from as string)?.resource ?? o.nick;

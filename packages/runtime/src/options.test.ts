@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "./errors.js";
+import { ConfigError } from "@xmppkit/core";
 import { duration, parseOptions, z } from "./options.js";
 
 const schema = z.strictObject({

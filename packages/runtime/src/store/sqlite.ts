@@ -9,17 +9,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "libsql";
-import {
-  CORE_MIGRATIONS,
-  MIGRATIONS_TABLE,
-  checkMigrations,
-  ident,
-  keyValue,
-  migrationSql,
-  type Migration,
-  type Queryable,
-  type Store,
-} from "./store.js";
+import { CORE_MIGRATIONS, MIGRATIONS_TABLE, checkMigrations, ident, keyValue, migrationSql } from "./sql.js";
+import { type Migration, type Queryable, type Store } from "@xmppkit/core";
 
 type Db = InstanceType<typeof Database>;
 interface Stmt {

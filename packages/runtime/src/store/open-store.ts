@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { openPostgresStore } from "./postgres.js";
 import { openSqliteStore } from "./sqlite.js";
-import type { Store } from "./store.js";
+import type { Store } from "@xmppkit/core";
 
 export interface StoreOptions {
   /** SQLite file (default `<data_dir>/xmppkit.sqlite`). */

@@ -1,6 +1,6 @@
 // The behaviour every Store must have; run against SQLite and PostgreSQL.
 import { afterEach, expect, it } from "vitest";
-import type { Migration, Store } from "./store.js";
+import type { Migration, Store } from "@xmppkit/core";
 
 const EVENTS: Migration[] = [
   { version: 1, name: "events", sql: "CREATE TABLE t_events (id INTEGER PRIMARY KEY, type TEXT NOT NULL, note TEXT)" },

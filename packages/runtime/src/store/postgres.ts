@@ -1,17 +1,8 @@
 // PostgreSQL through node-postgres (pure JS). Several gateways can share one database: migrations take an
 // advisory lock per owner.
 import pg from "pg";
-import {
-  CORE_MIGRATIONS,
-  MIGRATIONS_TABLE,
-  checkMigrations,
-  ident,
-  keyValue,
-  migrationSql,
-  type Migration,
-  type Queryable,
-  type Store,
-} from "./store.js";
+import { CORE_MIGRATIONS, MIGRATIONS_TABLE, checkMigrations, ident, keyValue, migrationSql } from "./sql.js";
+import { type Migration, type Queryable, type Store } from "@xmppkit/core";
 
 /** `?` → `$1, $2 …`, leaving quoted strings and identifiers alone. */
 export function toPgPlaceholders(sql: string): string {

@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ConfigError } from "./errors.js";
-import { EventBus } from "./events.js";
-import { createHttpServer, isLoopback, parseListen, requireLink, type HttpServer } from "./http.js";
+import { ConfigError, EventBus } from "@xmppkit/core";
+import { createHttpServer, isLoopback, parseListen, type RunningHttpServer } from "./http.js";
 
 describe("HTTP server", () => {
-  let server: HttpServer | undefined;
+  let server: RunningHttpServer | undefined;
   afterEach(async () => {
     await server?.close();
     server = undefined;
@@ -12,23 +11,24 @@ describe("HTTP server", () => {
 
   async function start(options: Parameters<typeof createHttpServer>[0] = {}) {
     server = createHttpServer({ listen: "127.0.0.1:0", ...options });
-    server.app.post("/echo", { preHandler: server.requireToken }, async (req) => ({ got: req.body }));
-    server.app.get("/ip", async (req) => ({ ip: req.ip }));
-    server.app.get("/boom", async () => {
+    server.route({ method: "POST", path: "/echo", handler: (req) => ({ body: { got: JSON.parse(req.body) as unknown } }) });
+    server.route({ method: "GET", path: "/ip", auth: false, handler: (req) => ({ body: { ip: req.ip } }) });
+    server.route({ method: "GET", path: "/echo/:name", handler: (req) => ({ status: 201, headers: { "content-type": "text/plain; charset=utf-8" }, body: `${req.params.name} ${String(req.query.x)}` }) });
+    server.route({ method: "GET", path: "/boom", auth: false, handler: () => {
       throw new Error("secret detail");
-    });
+    } });
     await server.start();
     return server.url!;
   }
 
-  it("requireLink: 503 at once with Retry-After and the reason while the link is down", async () => {
+  it("a route that needs the link: 503 at once with Retry-After and the reason while the link is down", async () => {
     const link = { online: false, downReason: "connect ECONNREFUSED 127.0.0.1:5347" };
     server = createHttpServer({ listen: "127.0.0.1:0" });
-    server.app.post("/work", { preHandler: requireLink(link, 7) }, async () => ({ done: true }));
+    server.route({ method: "POST", path: "/work", link, handler: () => ({ body: { done: true } }) });
     await server.start();
     const down = await fetch(`${server.url}/work`, { method: "POST" });
     expect(down.status).toBe(503);
-    expect(down.headers.get("retry-after")).toBe("7");
+    expect(down.headers.get("retry-after")).toBe("5");
     expect(await down.json()).toEqual({ status: "error", message: "not connected to the XMPP server (connect ECONNREFUSED 127.0.0.1:5347); try again later", reason: "connect ECONNREFUSED 127.0.0.1:5347" });
     link.online = true;
     expect(await (await fetch(`${server.url}/work`, { method: "POST" })).json()).toEqual({ done: true });
@@ -61,11 +61,19 @@ describe("HTTP server", () => {
     expect(await ok.json()).toEqual({ got: [1] });
   });
 
-  it("invalid JSON → 400, too large → 413, both as JSON", async () => {
+  it("routes get params, query and any body as text; a string answer is sent as it is", async () => {
+    const url = await start();
+    const r = await fetch(`${url}/echo/alice?x=1`);
+    expect(r.status).toBe(201);
+    expect(r.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(await r.text()).toBe("alice 1");
+    const form = await fetch(`${url}/echo`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "[2]" });
+    expect(await form.json()).toEqual({ got: [2] });
+  });
+
+  it("too large → 413 as JSON; unknown path → 404", async () => {
     const url = await start({ bodyLimit: 64 });
-    const bad = await fetch(`${url}/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
-    expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { status: string }).status).toBe("error");
+    expect((await fetch(`${url}/nowhere`)).status).toBe(404);
     const big = await fetch(`${url}/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify("x".repeat(200)) });
     expect(big.status).toBe(413);
     expect(await big.json()).toEqual({ status: "error", message: "request body too large" });

@@ -1,0 +1,55 @@
+// Prometheus metrics (text format for /metrics) behind core's Metrics contract: core's own stanza, IQ and
+// link metrics, and the modules' counters, gauges and histograms.
+import { metricName, type CounterMetric, type GaugeMetric, type HistogramMetric, type LabelValues, type Metrics } from "@xmppkit/core";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export interface PrometheusMetrics extends Metrics {
+  readonly registry: Registry;
+  /** The exposition text. */
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
+type Made = Counter<string> | Gauge<string> | Histogram<string>;
+
+export function createMetrics(): PrometheusMetrics {
+  const registry = new Registry();
+  const made = new Map<string, Made>();
+  function make<M extends Made>(module: string, name: string, create: (full: string) => M): M {
+    const full = metricName(module, name);
+    let m = made.get(full);
+    if (!m) made.set(full, (m = create(full)));
+    return m as M;
+  }
+  // prom-client keeps (and annotates) the labels object it is given: pass a copy.
+  const labels = <L extends string>(l: LabelValues<L> | undefined) => ({ ...l }) as Partial<Record<string, string | number>>;
+  return {
+    registry,
+    counter<L extends string = never>(module: string, name: string, help: string, labelNames: L[] = []): CounterMetric<L> {
+      const c = make(module, name, (full) => new Counter({ name: full, help, labelNames, registers: [registry] }));
+      return {
+        inc: (l, by = 1) => {
+          c.inc(labels(l), by);
+        },
+      };
+    },
+    gauge<L extends string = never>(module: string, name: string, help: string, labelNames: L[] = []): GaugeMetric<L> {
+      const g = make(module, name, (full) => new Gauge({ name: full, help, labelNames, registers: [registry] }));
+      return {
+        set: (value, l) => {
+          g.set(labels(l), value);
+        },
+      };
+    },
+    histogram<L extends string = never>(module: string, name: string, help: string, labelNames: L[] = [], buckets?: number[]): HistogramMetric<L> {
+      const h = make(module, name, (full) => new Histogram({ name: full, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) }));
+      return {
+        observe: (value, l) => {
+          h.observe(labels(l), value);
+        },
+      };
+    },
+    text: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}
