@@ -36,7 +36,10 @@ const USERS = 5000;
 const TYPES = ["session-available", "session-unavailable", "http-request", "roster-synced", "report-received"];
 
 let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed / 0x7fffffff;
+};
 const randomIp = () => `${1 + Math.floor(rand() * 222)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}`;
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const ms = (n) => Math.round(n * 100) / 100;
@@ -54,12 +57,26 @@ async function benchStore(name, open) {
     const t0 = performance.now();
     const pending = [];
     for (let i = 0; i < EVENTS; i++) {
-      pending.push(audit.record({ type: TYPES[i % TYPES.length], module: "bench", user: `user${i % USERS}@localhost`, resource: "r", ip: ips[i % ips.length], details: { i } }));
+      pending.push(
+        audit.record({
+          type: TYPES[i % TYPES.length],
+          module: "bench",
+          user: `user${i % USERS}@localhost`,
+          resource: "r",
+          ip: ips[i % ips.length],
+          details: { i },
+        }),
+      );
     }
     const enqueueMs = performance.now() - t0;
     await Promise.all(pending);
     const totalMs = performance.now() - t0;
-    out.insert = { events: EVENTS, perSecond: Math.round(EVENTS / (totalMs / 1000)), enqueueUsPerEvent: ms((enqueueMs * 1000) / EVENTS), totalMs: Math.round(totalMs) };
+    out.insert = {
+      events: EVENTS,
+      perSecond: Math.round(EVENTS / (totalMs / 1000)),
+      enqueueUsPerEvent: ms((enqueueMs * 1000) / EVENTS),
+      totalMs: Math.round(totalMs),
+    };
     await audit.close();
     await store.run(`DELETE FROM ${AUDIT_TABLE}`);
   }
@@ -72,9 +89,28 @@ async function benchStore(name, open) {
       const rows = [];
       for (let i = done; i < Math.min(ROWS, done + CHUNK); i++) {
         const cc = i % 7 === 0 ? ["GB", "DE", "US", "FR", "NL"][i % 5] : null;
-        rows.push([eventId(), now - Math.floor(rand() * 28 * DAY), TYPES[i % TYPES.length], null, `user${Math.floor(rand() * USERS)}@localhost`, "localhost", "r", cc ? randomIp() : null, cc, cc, null, "bench", null, null]);
+        rows.push([
+          eventId(),
+          now - Math.floor(rand() * 28 * DAY),
+          TYPES[i % TYPES.length],
+          null,
+          `user${Math.floor(rand() * USERS)}@localhost`,
+          "localhost",
+          "r",
+          cc ? randomIp() : null,
+          cc,
+          cc,
+          null,
+          "bench",
+          null,
+          null,
+        ]);
       }
-      await store.insertMany(AUDIT_TABLE, ["id", "time_ms", "type", "actor", "user_jid", "host", "resource", "ip", "country_code", "country_name", "continent", "module", "details", "note"], rows);
+      await store.insertMany(
+        AUDIT_TABLE,
+        ["id", "time_ms", "type", "actor", "user_jid", "host", "resource", "ip", "country_code", "country_name", "continent", "module", "details", "note"],
+        rows,
+      );
     }
     out.load = { rows: ROWS, seconds: ms((performance.now() - t0) / 1000) };
     if (store.dialect === "postgres") await store.run(`ANALYZE ${AUDIT_TABLE}`);
@@ -138,7 +174,9 @@ results.rssMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
 console.log("\n| store | record() → committed | user + 7 days, newest 100 (p50 / p99) | + type filter (p50 / p99) | summary of 7 days |");
 console.log("|---|---|---|---|---|");
 for (const [name, r] of Object.entries(results.stores)) {
-  console.log(`| ${name} | ${r.insert.perSecond.toLocaleString("en")} events/s | ${r.userWeek.p50Ms} / ${r.userWeek.p99Ms} ms | ${r.userWeekType.p50Ms} / ${r.userWeekType.p99Ms} ms | ${r.summaryWeek.ms} ms (${r.summaryWeek.events.toLocaleString("en")} events) |`);
+  console.log(
+    `| ${name} | ${r.insert.perSecond.toLocaleString("en")} events/s | ${r.userWeek.p50Ms} / ${r.userWeek.p99Ms} ms | ${r.userWeekType.p50Ms} / ${r.userWeekType.p99Ms} ms | ${r.summaryWeek.ms} ms (${r.summaryWeek.events.toLocaleString("en")} events) |`,
+  );
 }
 console.log(`\nGeoIP: raw reader ${results.geoip.raw.perSecond.toLocaleString("en")}/s, locate() ${results.geoip.locate.perSecond.toLocaleString("en")}/s`);
 console.log(JSON.stringify(results));

@@ -41,7 +41,10 @@ async function project(dir, specs, registry) {
 /** A script that imports `names` and prints the time it took and the RSS after. */
 function importScript(dir, file, names) {
   const imports = names.map((n) => `await import(${JSON.stringify(n)});`).join("\n");
-  writeFileSync(join(dir, file), `const t0 = performance.now();\n${imports}\nconst ms = performance.now() - t0;\nconsole.log(JSON.stringify({ ms, rss: process.memoryUsage().rss }));\n`);
+  writeFileSync(
+    join(dir, file),
+    `const t0 = performance.now();\n${imports}\nconst ms = performance.now() - t0;\nconsole.log(JSON.stringify({ ms, rss: process.memoryUsage().rss }));\n`,
+  );
 }
 
 const median = (xs) => {

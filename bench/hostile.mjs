@@ -53,7 +53,8 @@ const kinds = [
   (id) => iq(id, GW, "set", `<delegation xmlns="urn:xmpp:delegation:2"><forwarded xmlns="urn:xmpp:forward:0"/></delegation>`),
   (id) => iq(id, GW, "get", `<query xmlns="http://jabber.org/protocol/disco#info"/>`),
   (_, i) => `<presence to="n${i}@${GW}"><x xmlns="http://jabber.org/protocol/muc#user"><status code="110"/><status code="201"/></x></presence>`,
-  (_, i) => `<message to="${GW}" id="r${i}"><report xmlns="urn:xmpp:reporting:1" reason="urn:xmpp:reporting:spam"><jid xmlns="urn:xmpp:jid:0">x${i}@spam.example</jid></report></message>`,
+  (_, i) =>
+    `<message to="${GW}" id="r${i}"><report xmlns="urn:xmpp:reporting:1" reason="urn:xmpp:reporting:spam"><jid xmlns="urn:xmpp:jid:0">x${i}@spam.example</jid></report></message>`,
   () => `<message to="${GW}" type="error"><error type="cancel"><undefined-condition xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error></message>`,
 ];
 

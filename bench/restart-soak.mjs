@@ -134,7 +134,18 @@ while (performance.now() - drainStart < 120_000) {
 let rostersEqual = 0;
 for (const u of all) {
   const c = await loginClient(prosody, u, { password: "pw", presence: false });
-  const items = (await c.fetchRoster()).getChild("query").getChildren("item").map((i) => [i.attrs.jid, i.attrs.name ?? "", i.getChildren("group").map((g) => g.getText()).sort().join(",")]);
+  const items = (await c.fetchRoster())
+    .getChild("query")
+    .getChildren("item")
+    .map((i) => [
+      i.attrs.jid,
+      i.attrs.name ?? "",
+      i
+        .getChildren("group")
+        .map((g) => g.getText())
+        .sort()
+        .join(","),
+    ]);
   const want = Object.entries(webRoster(u)).map(([jid, v]) => [jid, v.name ?? "", (v.groups ?? []).slice().sort().join(",")]);
   const key = (rows) => JSON.stringify(rows.sort());
   if (key(items) === key(want)) rostersEqual += 1;
@@ -155,12 +166,16 @@ const forwardedToMod = new Map();
 for (const row of rows) {
   const d = JSON.parse(row.details ?? "{}");
   if (row.type === "report-received") received.set(d.id, (received.get(d.id) ?? 0) + 1);
-  else for (const dest of d.destinations ?? []) if (dest.ok && dest.jid === `mod@${prosody.domain}`) forwardedToMod.set(d.id, (forwardedToMod.get(d.id) ?? 0) + 1);
+  else
+    for (const dest of d.destinations ?? []) if (dest.ok && dest.jid === `mod@${prosody.domain}`) forwardedToMod.set(d.id, (forwardedToMod.get(d.id) ?? 0) + 1);
 }
 await prosody.stop();
 await backend.close();
 
-const online = backOnline.filter((x) => x !== undefined).map((x) => Math.round(x)).sort((a, b) => a - b);
+const online = backOnline
+  .filter((x) => x !== undefined)
+  .map((x) => Math.round(x))
+  .sort((a, b) => a - b);
 const result = {
   bench: "restart-soak",
   rounds: ROUNDS,
@@ -172,8 +187,18 @@ const result = {
   acceptedDelivered: accepted.filter((id) => deliveries.has(id)).length,
   acceptedLost: accepted.filter((id) => !deliveries.has(id)).length,
   deliveredTwice: accepted.filter((id) => (deliveries.get(id) ?? 0) > 1).length,
-  auditReceived: { expected: accepted.length, stored: accepted.filter((id) => received.get(id) === 1).length, missing: accepted.filter((id) => !received.has(id)).length, duplicated: [...received.values()].filter((c) => c > 1).length },
-  auditDeliveredToStaff: { expected: accepted.length, stored: accepted.filter((id) => forwardedToMod.get(id) === 1).length, missing: accepted.filter((id) => !forwardedToMod.has(id)).length, duplicated: [...forwardedToMod.values()].filter((c) => c > 1).length },
+  auditReceived: {
+    expected: accepted.length,
+    stored: accepted.filter((id) => received.get(id) === 1).length,
+    missing: accepted.filter((id) => !received.has(id)).length,
+    duplicated: [...received.values()].filter((c) => c > 1).length,
+  },
+  auditDeliveredToStaff: {
+    expected: accepted.length,
+    stored: accepted.filter((id) => forwardedToMod.get(id) === 1).length,
+    missing: accepted.filter((id) => !forwardedToMod.has(id)).length,
+    duplicated: [...forwardedToMod.values()].filter((c) => c > 1).length,
+  },
   refreshStatuses: statuses.refreshes,
   finalRefresh,
   rostersEqualToWebApp: `${rostersEqual}/${all.length}`,

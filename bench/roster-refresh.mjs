@@ -97,7 +97,16 @@ for (const phase of ["initial", "unchanged", "changed"]) {
   await new Promise((r) => setTimeout(r, 300)); // let the last log lines and pushes arrive
   const sorted = [...latencies].sort((a, b) => a - b);
   const pushes = clients.reduce((n, c) => n + c.rosterPushes.length, 0) - pushesBefore;
-  results.push({ phase, seconds: +seconds.toFixed(2), usersPerSecond: Math.round(USERS / seconds), p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), updated: body.updated, errors: body.errors, pushesToOnlineClients: pushes });
+  results.push({
+    phase,
+    seconds: +seconds.toFixed(2),
+    usersPerSecond: Math.round(USERS / seconds),
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    updated: body.updated,
+    errors: body.errors,
+    pushesToOnlineClients: pushes,
+  });
 }
 
 const gatewayRss = peakRssMiB(gateway.child.pid);
@@ -112,4 +121,16 @@ console.log(`\nroster-refresh: ${USERS} users × ${CONTACTS} contacts, ${ONLINE}
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
 console.table(results);
 console.log(`peak RSS: gateway ${gatewayRss} MiB, Prosody ${prosodyRss} MiB`);
-console.log(JSON.stringify({ bench: "roster-refresh", users: USERS, contacts: CONTACTS, online: ONLINE, concurrency: CONCURRENCY, pipeline: PIPELINE, results, gatewayPeakRssMiB: gatewayRss, prosodyPeakRssMiB: prosodyRss }));
+console.log(
+  JSON.stringify({
+    bench: "roster-refresh",
+    users: USERS,
+    contacts: CONTACTS,
+    online: ONLINE,
+    concurrency: CONCURRENCY,
+    pipeline: PIPELINE,
+    results,
+    gatewayPeakRssMiB: gatewayRss,
+    prosodyPeakRssMiB: prosodyRss,
+  }),
+);

@@ -51,7 +51,12 @@ const perJoin = bytesPerJoin();
 
 // 2. The fan-out against a real Prosody.
 const CACHE = args["room-cache"] ? Number(args["room-cache"]) : undefined;
-const prosody = await startProsody({ users: {}, logLevel: "info", component: { privileges: false }, ...(CACHE ? { globalConfig: `muc_room_cache_size = ${CACHE}` } : {}) });
+const prosody = await startProsody({
+  users: {},
+  logLevel: "info",
+  component: { privileges: false },
+  ...(CACHE ? { globalConfig: `muc_room_cache_size = ${CACHE}` } : {}),
+});
 const prosodyPid = Number(readFileSync(join(prosody.dir, "prosody.pid"), "utf8"));
 /** CPU seconds used so far by Prosody and by this process. */
 const cpu = () => {
@@ -67,7 +72,9 @@ await kit.lifecycle.start();
 
 const joinStarted = performance.now();
 const limit = createLimiter(32);
-await Promise.all(Array.from({ length: ROOMS }, (_, i) => limit(() => joins.join(`room${i}@${prosody.muc}`, { nick: "abuse-desk", history: { maxstanzas: 0 } }))));
+await Promise.all(
+  Array.from({ length: ROOMS }, (_, i) => limit(() => joins.join(`room${i}@${prosody.muc}`, { nick: "abuse-desk", history: { maxstanzas: 0 } }))),
+);
 const joinSeconds = (performance.now() - joinStarted) / 1000;
 if (joins.rooms().size !== ROOMS) throw new Error(`joined ${joins.rooms().size} of ${ROOMS} rooms`);
 

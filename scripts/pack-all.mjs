@@ -55,7 +55,12 @@ export async function serveTarballs(tarballs) {
   for (const path of Object.values(tarballs)) {
     const manifest = JSON.parse(execFileSync("tar", ["-xzOf", path, "package/package.json"], { encoding: "utf8" }));
     const bytes = readFileSync(path);
-    byName.set(manifest.name, { manifest, bytes, shasum: createHash("sha1").update(bytes).digest("hex"), integrity: `sha512-${createHash("sha512").update(bytes).digest("base64")}` });
+    byName.set(manifest.name, {
+      manifest,
+      bytes,
+      shasum: createHash("sha1").update(bytes).digest("hex"),
+      integrity: `sha512-${createHash("sha512").update(bytes).digest("base64")}`,
+    });
   }
   let base = "";
   const server = createServer((req, res) => {
@@ -72,7 +77,11 @@ export async function serveTarballs(tarballs) {
     }
     const { manifest } = entry;
     const file = `${manifest.name.split("/").pop()}-${manifest.version}.tgz`;
-    const version = { ...manifest, _id: `${manifest.name}@${manifest.version}`, dist: { tarball: `${base}/${manifest.name}/-/${file}`, shasum: entry.shasum, integrity: entry.integrity } };
+    const version = {
+      ...manifest,
+      _id: `${manifest.name}@${manifest.version}`,
+      dist: { tarball: `${base}/${manifest.name}/-/${file}`, shasum: entry.shasum, integrity: entry.integrity },
+    };
     const packument = { name: manifest.name, "dist-tags": { latest: manifest.version }, versions: { [manifest.version]: version } };
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(packument));
   });

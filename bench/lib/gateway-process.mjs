@@ -54,7 +54,13 @@ ${extra}`,
     async healthy(timeoutMs = 60_000) {
       const start = performance.now();
       for (;;) {
-        if (await fetch(`${g.base}/healthz`).then((r) => r.ok, () => false)) return performance.now() - start;
+        if (
+          await fetch(`${g.base}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        )
+          return performance.now() - start;
         if (performance.now() - start > timeoutMs) return undefined;
         await sleep(25);
       }
@@ -62,7 +68,8 @@ ${extra}`,
     /** GET a path with the token; the body as text. */
     get: async (path) => (await fetch(`${g.base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).text(),
     /** POST JSON with the token; the response, or undefined when the request failed. */
-    post: (path, body) => fetch(`${g.base}${path}`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) }).catch(() => undefined),
+    post: (path, body) =>
+      fetch(`${g.base}${path}`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) }).catch(() => undefined),
     /** SIGTERM, and the exit code. */
     async stop() {
       g.stopping = true;

@@ -118,7 +118,12 @@ try {
   for (let i = 0; i < 50 && alice.rosterPushes.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
   const item = alice.rosterPushes.at(-1)?.getChild("query")?.getChild("item");
   if (!item) throw new Error("alice got no roster push");
-  say(`alice's client got a roster push: ${item.attrs.jid} "${item.attrs.name}" subscription=${item.attrs.subscription} groups=${item.getChildren("group").map((g) => g.getText()).join(",")}`);
+  say(
+    `alice's client got a roster push: ${item.attrs.jid} "${item.attrs.name}" subscription=${item.attrs.subscription} groups=${item
+      .getChildren("group")
+      .map((g) => g.getText())
+      .join(",")}`,
+  );
 
   // The gateway keeps a seat in the moderators' room (track-muc-joins' rooms: in the config); alice enters and sees it there.
   const room = `mods@${prosody.muc}`;
@@ -131,7 +136,11 @@ try {
   // A web moderation tool files a report; report-forward posts it in the staff room, where alice reads it.
   const reportsUrl = `http://127.0.0.1:${httpPort}/reports`;
   const report = { jid: "spammer@elsewhere.example", reason: "spam", reporter: "bob@localhost", text: "sells pills" };
-  const filed = await fetch(reportsUrl, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(report) });
+  const filed = await fetch(reportsUrl, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(report),
+  });
   say(`a moderation tool calls POST ${reportsUrl}: ${filed.status} ${await filed.text()}`);
   const posted = await alice.next((el) => el.is("message") && el.attrs.type === "groupchat" && el.attrs.from === `${room}/abuse-desk`, 10_000);
   say(`alice read in ${room}: ${JSON.stringify(posted.getChildText("body").split("\n")[0])} (and the XEP-0377 payload)`);
@@ -140,7 +149,9 @@ try {
   await new Promise((r) => setTimeout(r, 500)); // events are written in batches, within 200 ms
   const audit = await fetch(`http://127.0.0.1:${httpPort}/audit?since=1h&limit=1000`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json());
   const types = [...new Set(audit.events.map((e) => e.type))].sort();
-  say(`the audit log has ${audit.events.length} events (${types.join(", ")}); read them at http://127.0.0.1:${httpPort}/audit/ or with: xmppkit-gateway audit --config ${configPath}`);
+  say(
+    `the audit log has ${audit.events.length} events (${types.join(", ")}); read them at http://127.0.0.1:${httpPort}/audit/ or with: xmppkit-gateway audit --config ${configPath}`,
+  );
   await alice.stop();
 } catch (err) {
   say(`check failed: ${err.message}`);

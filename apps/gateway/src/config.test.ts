@@ -25,7 +25,15 @@ function errorOf(text: string, env: NodeJS.ProcessEnv = { GATEWAY_SECRET: "s" })
 describe("gateway config", () => {
   it("accepts a minimal config and fills defaults", () => {
     const { config } = parseConfig(BASE, { env: { GATEWAY_SECRET: "s3cret" } });
-    expect(config.component).toEqual({ service: "xmpp://127.0.0.1:5347", domain: "gateway.example.org", secret: "s3cret", keepalive_interval: 60_000, keepalive_timeout: 15_000, reconnect_max_delay: 60_000, stanza_size_limit: 524_288 });
+    expect(config.component).toEqual({
+      service: "xmpp://127.0.0.1:5347",
+      domain: "gateway.example.org",
+      secret: "s3cret",
+      keepalive_interval: 60_000,
+      keepalive_timeout: 15_000,
+      reconnect_max_delay: 60_000,
+      stanza_size_limit: 524_288,
+    });
     expect(config.http).toEqual({ listen: "127.0.0.1:5281", trusted_proxies: [], body_limit: 1048576 });
     expect(config.storage).toEqual({ data_dir: "./data" });
     expect(config.modules_enabled).toEqual([]);
@@ -61,12 +69,21 @@ describe("gateway config", () => {
 
   it("rooms: the gateway's own MUC seats are track-muc-joins' option, validated with their line", async () => {
     const rooms = `track-muc-joins:\n  rooms:\n    - room: mods@conference.example.org\n      nick: abuse-desk\n      password: \${MODS_PW}\n`;
-    const { config, sourceMap } = parseConfig(`${BASE}modules_enabled: [track-muc-joins]\n${rooms}`, { source: "gateway.yaml", env: { GATEWAY_SECRET: "s", MODS_PW: "pw" } });
+    const { config, sourceMap } = parseConfig(`${BASE}modules_enabled: [track-muc-joins]\n${rooms}`, {
+      source: "gateway.yaml",
+      env: { GATEWAY_SECRET: "s", MODS_PW: "pw" },
+    });
     const [joins] = await prepareModules(config, { sourceMap });
     expect((joins!.options as { rooms: unknown }).rooms).toEqual([{ room: "mods@conference.example.org", nick: "abuse-desk", password: "pw" }]);
     const bad = (yaml: string) => {
-      const parsed = parseConfig(`${BASE}modules_enabled: [track-muc-joins]\ntrack-muc-joins:\n  rooms:\n${yaml}`, { source: "gateway.yaml", env: { GATEWAY_SECRET: "s" } });
-      return prepareModules(parsed.config, { sourceMap: parsed.sourceMap }).then(() => undefined, (e: unknown) => e as ConfigError);
+      const parsed = parseConfig(`${BASE}modules_enabled: [track-muc-joins]\ntrack-muc-joins:\n  rooms:\n${yaml}`, {
+        source: "gateway.yaml",
+        env: { GATEWAY_SECRET: "s" },
+      });
+      return prepareModules(parsed.config, { sourceMap: parsed.sourceMap }).then(
+        () => undefined,
+        (e: unknown) => e as ConfigError,
+      );
     };
     expect((await bad(`    - room: conference.example.org\n      nick: ""\n`))!.issues.map((i) => [i.path, i.message])).toEqual([
       ["track-muc-joins.rooms[0].room", "a room address like mods@conference.example.org"],
@@ -79,11 +96,15 @@ describe("gateway config", () => {
 
   it("a top-level rooms list (before rooms moved into track-muc-joins) says where it goes now", () => {
     const err = errorOf(`${BASE}modules_enabled: [track-muc-joins]\nrooms:\n  - room: a@b\n    nick: x\n`);
-    expect(err.message).toContain("rooms (gateway.yaml line 7): the gateway's rooms are track-muc-joins' option now: move the list under `track-muc-joins:` as `rooms:`");
+    expect(err.message).toContain(
+      "rooms (gateway.yaml line 7): the gateway's rooms are track-muc-joins' option now: move the list under `track-muc-joins:` as `rooms:`",
+    );
   });
 
   it("modules_enabled takes short names and package names", () => {
-    expect(parseConfig(`${BASE}modules_enabled: [ping-muc, "@acme/xmpp-desk", xmppkit-module-foo]\n`, { env: { GATEWAY_SECRET: "s" } }).config.modules_enabled).toEqual(["ping-muc", "@acme/xmpp-desk", "xmppkit-module-foo"]);
+    expect(
+      parseConfig(`${BASE}modules_enabled: [ping-muc, "@acme/xmpp-desk", xmppkit-module-foo]\n`, { env: { GATEWAY_SECRET: "s" } }).config.modules_enabled,
+    ).toEqual(["ping-muc", "@acme/xmpp-desk", "xmppkit-module-foo"]);
     expect(errorOf(`${BASE}modules_enabled: ["Bad Name"]\n`).issues[0]!.path).toBe("modules_enabled[0]");
   });
 
@@ -93,7 +114,9 @@ describe("gateway config", () => {
   });
 
   it("rejects a service that is not xmpp://host:port", () => {
-    expect(errorOf(BASE.replace("xmpp://127.0.0.1:5347", "127.0.0.1:5347")).message).toMatch(/component.service \(gateway.yaml line 2\): expected "xmpp:\/\/host:port"/);
+    expect(errorOf(BASE.replace("xmpp://127.0.0.1:5347", "127.0.0.1:5347")).message).toMatch(
+      /component.service \(gateway.yaml line 2\): expected "xmpp:\/\/host:port"/,
+    );
   });
 
   it("rejects sqlite and postgres together, and duplicate modules", () => {
@@ -136,7 +159,8 @@ describe("gateway config", () => {
   });
 
   it("a command that needs only some sections can stand in for unset variables elsewhere (xmppkit-gateway audit)", () => {
-    const yaml = "component:\n  service: xmpp://127.0.0.1:5347\n  domain: gw.localhost\n  secret: ${SECRET}\nserver_domain: localhost\nstorage:\n  postgres: postgres://audit:${PGPASS}@db/x\n";
+    const yaml =
+      "component:\n  service: xmpp://127.0.0.1:5347\n  domain: gw.localhost\n  secret: ${SECRET}\nserver_domain: localhost\nstorage:\n  postgres: postgres://audit:${PGPASS}@db/x\n";
     const unset = (_n: string, path: (string | number)[]) => (path[0] === "storage" ? undefined : "stand-in");
     expect(() => parseConfig(yaml, { env: {}, unsetEnv: unset })).toThrow(/storage\.postgres .*environment variable PGPASS is not set/);
     const { config } = parseConfig(yaml, { env: { PGPASS: "pw" }, unsetEnv: unset });

@@ -17,7 +17,10 @@ export const coreConfigSchema = z.strictObject({
     /** Where the server's component port is: `xmpp://host:port` (Prosody default 5347). */
     service: z.string().regex(/^xmpp:\/\/[^/]+$/, 'expected "xmpp://host:port" (XEP-0114 has no TLS; keep it on loopback or a private link)'),
     /** The component's JID, as in the server's `Component "…"` line. */
-    domain: z.string().min(1).regex(/^[^@/\s]+$/, "a domain, without @ or /"),
+    domain: z
+      .string()
+      .min(1)
+      .regex(/^[^@/\s]+$/, "a domain, without @ or /"),
     /** Shared secret (`component_secret` in Prosody). Use ${ENV}. */
     secret: z.string().min(1, "is empty"),
     keepalive_interval: seconds().prefault(60),
@@ -27,23 +30,37 @@ export const coreConfigSchema = z.strictObject({
      * Prosody's `component_stanza_size_limit` (bytes, default 512 KiB): set both the same. A bigger stanza
      * from the server ends the stream; the gateway sends nothing within 32 KiB of it.
      */
-    stanza_size_limit: z.number().int().min(65_536).default(512 * 1024),
+    stanza_size_limit: z
+      .number()
+      .int()
+      .min(65_536)
+      .default(512 * 1024),
   }),
   /** The VirtualHost whose users the privileges cover. */
-  server_domain: z.string().min(1).regex(/^[^@/\s]+$/, "a domain, without @ or /"),
+  server_domain: z
+    .string()
+    .min(1)
+    .regex(/^[^@/\s]+$/, "a domain, without @ or /"),
   http: z
     .strictObject({
       listen: z.string().default("127.0.0.1:5281"),
       // An empty value (e.g. `${GATEWAY_HTTP_TOKEN:-}` with the variable unset) means no token.
       token: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "use at least 16 characters").optional()),
       trusted_proxies: z.array(z.string()).default([]),
-      body_limit: z.number().int().positive().default(1024 * 1024),
+      body_limit: z
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024),
     })
     .default({ listen: "127.0.0.1:5281", trusted_proxies: [], body_limit: 1024 * 1024 }),
   storage: z
     .strictObject({
       sqlite: z.string().optional(),
-      postgres: z.string().regex(/^postgres(ql)?:\/\//, 'expected "postgres://user:password@host/database"').optional(),
+      postgres: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'expected "postgres://user:password@host/database"')
+        .optional(),
       data_dir: z.string().default("./data"),
     })
     .default({ data_dir: "./data" }),
@@ -159,7 +176,10 @@ function fail(map: SourceMap, issues: { path: string; message: string }[]): neve
 }
 
 /** Parse and validate config text. Module sections are returned raw: each module validates its own. */
-export function parseConfig(text: string, options: { source?: string; env?: NodeJS.ProcessEnv; unsetEnv?: UnsetEnv } = {}): { config: GatewayConfig; sourceMap: SourceMap } {
+export function parseConfig(
+  text: string,
+  options: { source?: string; env?: NodeJS.ProcessEnv; unsetEnv?: UnsetEnv } = {},
+): { config: GatewayConfig; sourceMap: SourceMap } {
   const source = options.source ?? "config";
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -167,7 +187,9 @@ export function parseConfig(text: string, options: { source?: string; env?: Node
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line ?? (e.pos?.[0] !== undefined ? lines.linePos(e.pos[0]).line : undefined);
-    throw new ConfigError(`${source}${line ? ` line ${line}` : ""}: not valid YAML: ${e.message.split("\n")[0]}`, [{ path: "", message: e.message, ...(line ? { line } : {}) }]);
+    throw new ConfigError(`${source}${line ? ` line ${line}` : ""}: not valid YAML: ${e.message.split("\n")[0]}`, [
+      { path: "", message: e.message, ...(line ? { line } : {}) },
+    ]);
   }
   const raw = doc.toJS() as unknown;
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) fail(map, [{ path: "", message: "the config must be a YAML mapping (key: value)" }]);
@@ -185,7 +207,11 @@ export function parseConfig(text: string, options: { source?: string; env?: Node
   for (const [key, value] of Object.entries(data)) {
     if ((CORE_SECTIONS as readonly string[]).includes(key)) coreRaw[key] = value;
     else if (enabled.includes(key)) moduleSections[key] = value;
-    else if (key === "rooms") issues.push({ path: key, message: "the gateway's rooms are track-muc-joins' option now: move the list under `track-muc-joins:` as `rooms:` (and enable track-muc-joins)" });
+    else if (key === "rooms")
+      issues.push({
+        path: key,
+        message: "the gateway's rooms are track-muc-joins' option now: move the list under `track-muc-joins:` as `rooms:` (and enable track-muc-joins)",
+      });
     else issues.push({ path: key, message: `unknown key (not a gateway section, and no module "${key}" in modules_enabled)` });
   }
   const parsed = coreConfigSchema.safeParse(coreRaw, { reportInput: true });
@@ -208,4 +234,3 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env, u
   }
   return parseConfig(text, { source: path, env, ...(unsetEnv ? { unsetEnv } : {}) });
 }
-

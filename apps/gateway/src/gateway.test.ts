@@ -5,7 +5,8 @@ import { parseConfig } from "./config.js";
 import { prepareModules } from "./gateway.js";
 
 const BASE = "component:\n  service: xmpp://127.0.0.1:5347\n  domain: gw.example.org\n  secret: s\nserver_domain: example.org\n";
-const def = (name: string, requires: Parameters<typeof defineModule>[0]["requires"] = {}) => defineModule({ name, description: name, options: z.strictObject({}), requires, setup: () => name });
+const def = (name: string, requires: Parameters<typeof defineModule>[0]["requires"] = {}) =>
+  defineModule({ name, description: name, options: z.strictObject({}), requires, setup: () => name });
 
 describe("prepareModules", () => {
   it("sets up a module after the optional modules it names when they are enabled, and ignores them when not", async () => {

@@ -140,7 +140,10 @@ function gatewayRoutes(http: RunningHttpServer, kit: Kit, metrics: PrometheusMet
       const grants = kit.grants.state === "revoked" ? "revoked" : kit.privilege.permissions(config.server_domain) ? "granted" : "none";
       const ok = up && grants !== "revoked";
       const reason = kit.lifecycle.downReason ?? (grants === "revoked" ? "the server withdrew the XEP-0356 grants" : undefined);
-      return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unavailable", link: up ? "up" : "down", grants, component: config.component.domain, ...(reason ? { reason } : {}) } };
+      return {
+        status: ok ? 200 : 503,
+        body: { status: ok ? "ok" : "unavailable", link: up ? "up" : "down", grants, component: config.component.domain, ...(reason ? { reason } : {}) },
+      };
     },
   });
   http.route({ method: "GET", path: "/metrics", handler: async () => ({ headers: { "content-type": metrics.contentType }, body: await metrics.text() }) });
@@ -149,7 +152,9 @@ function gatewayRoutes(http: RunningHttpServer, kit: Kit, metrics: PrometheusMet
 /** Connection events, logged the way an operator reads them (nothing once stopping). */
 function logLink(kit: Kit, log: Logger, config: GatewayConfig, stopping: () => boolean): void {
   const link = kit.lifecycle;
-  link.on("online", ({ jid, reconnected }) => log.info({ jid, service: config.component.service }, reconnected ? "reconnected to the server" : "connected to the server"));
+  link.on("online", ({ jid, reconnected }) =>
+    log.info({ jid, service: config.component.service }, reconnected ? "reconnected to the server" : "connected to the server"),
+  );
   link.on("link-lost", ({ reason }) => {
     if (!stopping()) log.warn({ reason }, "link to the server lost");
   });
@@ -191,7 +196,8 @@ function moduleContext(p: PreparedModule, s: Shared): ModuleContext {
       return m.handle as HandleOf<typeof def>;
     },
     optionalModule(def) {
-      if (!optional.has(def.name) && !required.has(def.name)) throw new Error(`module "${name}" asked for module "${def.name}", which it does not declare in requires.optionalModules`);
+      if (!optional.has(def.name) && !required.has(def.name))
+        throw new Error(`module "${name}" asked for module "${def.name}", which it does not declare in requires.optionalModules`);
       return s.modules.get(def.name)?.handle as HandleOf<typeof def> | undefined;
     },
     onStop: (fn) => void s.stops.push(fn),
@@ -225,7 +231,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   /** After each connect: what the server is, and what it did not grant that the enabled modules need. */
   const grantNeeds = prepared.map((p) => ({ module: p.definition.name, requires: p.requires }));
-  const checkGrants = () => reportGrants({ kit, log }, { server: config.server_domain, component: config.component.domain, needs: grantNeeds }).catch((err: unknown) => log.error({ err }, "checking the server's grants failed"));
+  const checkGrants = () =>
+    reportGrants({ kit, log }, { server: config.server_domain, component: config.component.domain, needs: grantNeeds }).catch((err: unknown) =>
+      log.error({ err }, "checking the server's grants failed"),
+    );
   let firstOnline = true;
   link.on("online", () => {
     if (firstOnline) return; // the first one is checked (and awaited) by start-up below
@@ -271,7 +280,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     aborted();
     const started = link.start();
     if (options.waitOnline === false) {
-      started.then(() => ((firstOnline = false), checkGrants()), () => undefined);
+      started.then(
+        () => {
+          firstOnline = false;
+          return checkGrants();
+        },
+        () => undefined,
+      );
     } else {
       await started;
       firstOnline = false;

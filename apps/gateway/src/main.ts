@@ -32,7 +32,11 @@ function die(code: number, message: string): never {
 /** Run the CLI. `early`: a signal that arrived while this module was loading (stop at once). */
 export async function main(argv: string[], early?: string) {
   if (argv[0] && !argv[0].startsWith("-")) {
-    const io = { stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s), columns: process.stdout.isTTY ? process.stdout.columns : undefined };
+    const io = {
+      stdout: (s: string) => void process.stdout.write(s),
+      stderr: (s: string) => void process.stderr.write(s),
+      columns: process.stdout.isTTY ? process.stdout.columns : undefined,
+    };
     process.exitCode = await runCommand(argv[0], argv.slice(1), io);
     return;
   }
@@ -54,7 +58,12 @@ export async function main(argv: string[], early?: string) {
   }
   if (values.help) {
     const commands = await listCommands();
-    process.stdout.write(HELP + (commands.length ? `\nCommands of the installed modules:\n${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary} (${c.module})`).join("\n")}\n` : ""));
+    process.stdout.write(
+      HELP +
+        (commands.length
+          ? `\nCommands of the installed modules:\n${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary} (${c.module})`).join("\n")}\n`
+          : ""),
+    );
     return;
   }
   if (values.version) {

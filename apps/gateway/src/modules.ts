@@ -6,7 +6,10 @@ import { contractMismatch, isModuleDefinition, moduleRefName, type AnyModuleDefi
 
 export class ModuleNotInstalledError extends Error {
   override name = "ModuleNotInstalledError";
-  constructor(readonly module: string, readonly packageName: string) {
+  constructor(
+    readonly module: string,
+    readonly packageName: string,
+  ) {
     const either = packageName === module ? packageName : `${packageName} (nor a package named ${module})`;
     super(`module "${module}" is enabled but ${either} is not installed (npm install ${packageName})`);
   }
@@ -74,7 +77,10 @@ export async function loadModule(entry: string, importer: Importer = importPacka
 
 function checkedDefinition(entry: string, packageName: string, mod: Record<string, unknown>, xmppkits: boolean): AnyModuleDefinition {
   const def = definitionIn(mod);
-  if (!def) throw new Error(`module "${entry}": ${packageName} exports no gateway module definition (expected an export named gatewayModule from ${packageName}/gateway)`);
+  if (!def)
+    throw new Error(
+      `module "${entry}": ${packageName} exports no gateway module definition (expected an export named gatewayModule from ${packageName}/gateway)`,
+    );
   const mismatch = contractMismatch(def);
   if (mismatch) throw new Error(`module "${entry}": ${packageName} cannot be loaded: ${mismatch}`);
   if (xmppkits && def.name !== entry) throw new Error(`module "${entry}": ${packageName} defines a module named "${def.name}"`);

@@ -38,7 +38,11 @@ describe.each(SERVERS)("audit-geoip in the gateway, against a real %s", (kind) =
     return ((await res.json()) as { events: EventJson[] }).events;
   };
   const refresh = (headers: Record<string, string> = {}) =>
-    fetch(`${gateway!.http.url}/roster_admin/refresh`, { method: "POST", body: '["alice"]', headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...headers } });
+    fetch(`${gateway!.http.url}/roster_admin/refresh`, {
+      method: "POST",
+      body: '["alice"]',
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...headers },
+    });
 
   beforeAll(async () => {
     webApp = await startHttpBackend(() => ({ body: {} }));
@@ -86,7 +90,14 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
       const e = await audit(`type=session-available&user=alice@${prosody.domain}/phone`);
       return e.length ? e : undefined;
     }, "alice's session-available");
-    expect(session).toMatchObject({ type: "session-available", user: `alice@${prosody.domain}`, resource: "phone", actor: `alice@${prosody.domain}/phone`, host: prosody.domain, module: "core" });
+    expect(session).toMatchObject({
+      type: "session-available",
+      user: `alice@${prosody.domain}`,
+      resource: "phone",
+      actor: `alice@${prosody.domain}/phone`,
+      host: prosody.domain,
+      module: "core",
+    });
     expect(session!.ip).toBeUndefined();
     expect(session!.location).toBeUndefined();
   });
@@ -97,7 +108,12 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
       const e = (await audit("type=http-request")).filter((x) => x.note?.startsWith("POST /roster_admin/refresh"));
       return e.length ? e : undefined;
     }, "the refresh call");
-    expect(call).toMatchObject({ ip: "127.0.0.1", actor: "127.0.0.1", note: "POST /roster_admin/refresh → 200", details: { method: "POST", path: "/roster_admin/refresh", status: 200 } });
+    expect(call).toMatchObject({
+      ip: "127.0.0.1",
+      actor: "127.0.0.1",
+      note: "POST /roster_admin/refresh → 200",
+      details: { method: "POST", path: "/roster_admin/refresh", status: 200 },
+    });
     expect(call!.location).toBeUndefined();
     const synced = await waitFor(async () => (await audit(`type=roster-synced&user=alice@${prosody.domain}`))[0], "roster-synced");
     expect(synced).toMatchObject({ module: "http-roster-admin", user: `alice@${prosody.domain}` });
@@ -145,7 +161,10 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
 
     const json = await runCli(["audit", "--config", configPath, "--type", "http-request", "--country", "GB", "--json"], env());
     expect(json.code, json.stderr).toBe(0);
-    const rows = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as EventJson);
+    const rows = json.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as EventJson);
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(rows.every((r) => r.location?.countryCode === "GB")).toBe(true);
 
@@ -158,7 +177,12 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
       const e = await audit("type=gateway-started,gateway-stopped,session-available");
       return e.filter((x) => x.type === "gateway-started").length >= 2 ? e : undefined;
     }, "the second start");
-    expect(all.map((e) => e.type).filter((t) => t !== "session-available").slice(0, 3)).toEqual(["gateway-started", "gateway-stopped", "gateway-started"]);
+    expect(
+      all
+        .map((e) => e.type)
+        .filter((t) => t !== "session-available")
+        .slice(0, 3),
+    ).toEqual(["gateway-started", "gateway-stopped", "gateway-started"]);
     expect(all.some((e) => e.type === "session-available" && e.resource === "phone")).toBe(true);
   });
 
@@ -173,7 +197,15 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
     const exited = new Promise((r) => child.on("exit", r));
-    await waitFor(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false), `the spawned gateway\n${out}`, 15_000);
+    await waitFor(
+      () =>
+        fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      `the spawned gateway\n${out}`,
+      15_000,
+    );
     await new Promise((r) => setTimeout(r, 1500)); // at least one heartbeat after the start
     child.kill("SIGKILL");
     await exited;

@@ -31,13 +31,20 @@ describe("xmppkit-gateway CLI", () => {
     expect(r.code).toBe(4);
     const lines = r.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^xmppkit-gateway: cannot connect to xmpp:\/\/127\.0\.0\.1:\d+ as gateway\.localhost: not-authorized: the server refused the credentials/);
+    expect(lines[0]).toMatch(
+      /^xmppkit-gateway: cannot connect to xmpp:\/\/127\.0\.0\.1:\d+ as gateway\.localhost: not-authorized: the server refused the credentials/,
+    );
   });
 
   it("runs, answers /healthz, and exits 0 on SIGTERM", async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const path = configFile(gatewayYaml(prosody, "log:\n  level: info\n  format: json\n", { listen: `127.0.0.1:${port}` }).replace(/log:\n  level: debug\n/, ""));
-    const child = spawn(process.execPath, [BIN, "--config", path], { env: { PATH: process.env.PATH, GATEWAY_SECRET: prosody.component.secret }, stdio: ["ignore", "pipe", "pipe"] });
+    const path = configFile(
+      gatewayYaml(prosody, "log:\n  level: info\n  format: json\n", { listen: `127.0.0.1:${port}` }).replace(/log:\n {2}level: debug\n/, ""),
+    );
+    const child = spawn(process.execPath, [BIN, "--config", path], {
+      env: { PATH: process.env.PATH, GATEWAY_SECRET: prosody.component.secret },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -45,14 +52,20 @@ describe("xmppkit-gateway CLI", () => {
     const deadline = Date.now() + 15_000;
     let status = 0;
     while (Date.now() < deadline) {
-      status = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+      status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (status === 200) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(status, out).toBe(200);
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    const msgs = out.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const msgs = out
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(msgs).toEqual(expect.arrayContaining(["connected to the server", "XEP-0356 permissions granted", "shutting down", "stopped"]));
   });
 
@@ -69,9 +82,13 @@ describe("xmppkit-gateway CLI", () => {
   });
 
   it("an enabled module that is not installed stops startup with the install command", async () => {
-    const r = await runCli(["--config", configFile(`${gatewayYaml(prosody)}modules_enabled: [no-such-module]\n`)], { GATEWAY_SECRET: prosody.component.secret });
+    const r = await runCli(["--config", configFile(`${gatewayYaml(prosody)}modules_enabled: [no-such-module]\n`)], {
+      GATEWAY_SECRET: prosody.component.secret,
+    });
     expect(r.code).toBe(3);
-    expect(r.stderr.trim()).toBe('xmppkit-gateway: module "no-such-module" is enabled but @xmppkit/no-such-module (nor a package named no-such-module) is not installed (npm install @xmppkit/no-such-module)');
+    expect(r.stderr.trim()).toBe(
+      'xmppkit-gateway: module "no-such-module" is enabled but @xmppkit/no-such-module (nor a package named no-such-module) is not installed (npm install @xmppkit/no-such-module)',
+    );
   });
 
   it("--check-config passes a good config; --version and --help work; bad usage exits 2", async () => {
@@ -108,18 +125,24 @@ describe("xmppkit-gateway CLI", () => {
       const sqlite = join(dir, `sigterm-${Date.now()}.sqlite`);
       const yaml = gatewayYaml(prosody, `storage:\n  sqlite: ${sqlite}\nmodules_enabled: [audit-geoip]\n`, { listen: "127.0.0.1:0" })
         .replace(/service: .*/, `service: ${silent.service}`)
-        .replace(/log:\n  level: debug\n/, "log:\n  level: info\n  format: json\n");
+        .replace(/log:\n {2}level: debug\n/, "log:\n  level: info\n  format: json\n");
       const path = configFile(yaml);
       const g = spawnGateway(path, { GATEWAY_SECRET: "x" });
       await silent.nextConnection(15_000); // start-up is waiting for the stream header
       g.child.kill("SIGTERM");
       const { code } = await g.exited;
       expect(code, g.seen.out).toBe(0);
-      const msgs = g.seen.out.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
+      const msgs = g.seen.out
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { msg: string }).msg);
       expect(msgs).toEqual(expect.arrayContaining(["signal received", "shutting down", "stopped before start-up finished"]));
       expect(msgs).not.toContain("reconnecting");
       const table = await runCli(["audit", "--config", path, "--json"]);
-      const types = table.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { type: string }).type);
+      const types = table.stdout
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { type: string }).type);
       expect(types).toEqual(["gateway-stopped", "gateway-started"]);
     } finally {
       await silent.close();
@@ -145,7 +168,9 @@ describe("xmppkit-gateway CLI", () => {
       const path = configFile(gatewayYaml(prosody).replace(/service: .*/, `service: xmpp://127.0.0.1:${port}`));
       const r = await runCli(["--config", path], { GATEWAY_SECRET: prosody.component.secret });
       expect(r.code).toBe(4);
-      expect(r.stderr.trim()).toMatch(/^xmppkit-gateway: cannot connect to xmpp:\/\/127\.0\.0\.1:\d+ as gateway\.localhost: not-xmpp: xmpp:\/\/127\.0\.0\.1:\d+ does not speak XMPP: it answered "HTTP\/1\.1 400 Bad Request/);
+      expect(r.stderr.trim()).toMatch(
+        /^xmppkit-gateway: cannot connect to xmpp:\/\/127\.0\.0\.1:\d+ as gateway\.localhost: not-xmpp: xmpp:\/\/127\.0\.0\.1:\d+ does not speak XMPP: it answered "HTTP\/1\.1 400 Bad Request/,
+      );
     } finally {
       web.close();
     }
@@ -172,7 +197,8 @@ describe("xmppkit-gateway CLI against ejabberd", () => {
     writeFileSync(path, edit(gatewayYaml(ejabberd)));
     const r = await runCli(["--config", path], { GATEWAY_SECRET: secret ?? ejabberd.component.secret });
     expect(r.code).toBe(4);
-    expect(r.stderr.trim()).toMatch(/not-authorized: the server refused the credentials \(for a component: a wrong shared secret, or a domain the server does not know as a component; ejabberd says not-authorized for both\)$/);
+    expect(r.stderr.trim()).toMatch(
+      /not-authorized: the server refused the credentials \(for a component: a wrong shared secret, or a domain the server does not know as a component; ejabberd says not-authorized for both\)$/,
+    );
   });
 });
-

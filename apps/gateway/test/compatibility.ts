@@ -70,18 +70,62 @@ export const MATRIX: { feature: string; cell(b: Behaviour): string; test: string
   { feature: "component link, ping, disco, reconnect after a restart", cell: () => "works", test: "gateway.e2e" },
   { feature: "XEP-0356 privileges announced", cell: (b) => `\`${b.privilegeNs}\``, test: "gateway.e2e" },
   { feature: "XEP-0355 delegation (XEP-0489 queries)", cell: (b) => `\`${b.delegationNs}\``, test: "gateway.e2e, report-affiliations.e2e" },
-  { feature: "privileged roster set (XEP-0356)", cell: (b) => (b.privilegedRosterSet === "works" ? "works, with a push" : "`internal-server-error` \"Module failed to handle the query\" (ejabberd #3942)"), test: "gateway.e2e" },
-  { feature: "http-roster-admin: add, rename, remove with pushes", cell: (b) => (b.rosterWriter === "privilege" ? "works (`http_roster_writer: privilege`)" : "works through the admin API (`http_roster_writer: ejabberd_api`)"), test: "http-roster-admin.e2e" },
-  { feature: "a second connection of the component", cell: (b) => (b.secondConnection === "refused" ? "refused (`conflict`)" : "accepted; when it leaves the first loses its grants: detected at the next keepalive, link rebuilt"), test: "gateway.e2e" },
-  { feature: "users' own MUC presences forwarded to the component", cell: (b) => (b.forwardsUserRoomPresence ? "yes, with `presence: roster`: ignored (only the gateway's own joins count); grant `managed_entity`" : "no"), test: "rooms.e2e" },
+  {
+    feature: "privileged roster set (XEP-0356)",
+    cell: (b) => (b.privilegedRosterSet === "works" ? "works, with a push" : '`internal-server-error` "Module failed to handle the query" (ejabberd #3942)'),
+    test: "gateway.e2e",
+  },
+  {
+    feature: "http-roster-admin: add, rename, remove with pushes",
+    cell: (b) =>
+      b.rosterWriter === "privilege" ? "works (`http_roster_writer: privilege`)" : "works through the admin API (`http_roster_writer: ejabberd_api`)",
+    test: "http-roster-admin.e2e",
+  },
+  {
+    feature: "a second connection of the component",
+    cell: (b) =>
+      b.secondConnection === "refused"
+        ? "refused (`conflict`)"
+        : "accepted; when it leaves the first loses its grants: detected at the next keepalive, link rebuilt",
+    test: "gateway.e2e",
+  },
+  {
+    feature: "users' own MUC presences forwarded to the component",
+    cell: (b) => (b.forwardsUserRoomPresence ? "yes, with `presence: roster`: ignored (only the gateway's own joins count); grant `managed_entity`" : "no"),
+    test: "rooms.e2e",
+  },
   { feature: "rooms kept: kick and destroy while the link was down (XEP-0410)", cell: (b) => `works (ghost: \`${b.ghostCondition}\`)`, test: "rooms.e2e" },
-  { feature: "a room with occupants after a server restart", cell: (b) => (b.roomsAfterRestart === "kept" ? "the gateway is in it again (Prosody restores it)" : "the gateway is in it again (gone: ping-muc finds out, the gateway re-creates it)"), test: "rooms.e2e, report-forward.e2e" },
-  { feature: "reports to staff users and rooms, third parties, the origin (XEP-0157)", cell: (b) => `works (origin address: ${b.contactInfo})`, test: "report-forward.e2e" },
+  {
+    feature: "a room with occupants after a server restart",
+    cell: (b) =>
+      b.roomsAfterRestart === "kept"
+        ? "the gateway is in it again (Prosody restores it)"
+        : "the gateway is in it again (gone: ping-muc finds out, the gateway re-creates it)",
+    test: "rooms.e2e, report-forward.e2e",
+  },
+  {
+    feature: "reports to staff users and rooms, third parties, the origin (XEP-0157)",
+    cell: (b) => `works (origin address: ${b.contactInfo})`,
+    test: "report-forward.e2e",
+  },
   { feature: "reports accepted during a restart, delivered after it", cell: () => "works", test: "report-forward.e2e" },
   { feature: "session start forwarded (XEP-0356 presence)", cell: () => "yes", test: "audit-geoip.e2e" },
-  { feature: "session end forwarded", cell: (b) => (b.sessionEndForwarded === "always" ? "yes" : "only an explicit `unavailable`, not a closed stream"), test: "audit-geoip.e2e" },
-  { feature: "presence of online users replayed on connect", cell: (b) => (b.replaysPresence ? "yes" : "no (a returning user is synced at the next presence)"), test: "server behaviour; the gateway's answer (sync on any presence) by http-roster-admin's unit tests" },
-  { feature: "hostile input (forged announcements and presence, deep payloads, bad characters)", cell: (b) => `handled (payloads tested ${b.deepPayload.toLocaleString("en")} levels deep${b.deepPayload < 8000 ? "; ejabberd 23.01 itself crashes at ~5,000" : ""})`, test: "hostile.e2e" },
+  {
+    feature: "session end forwarded",
+    cell: (b) => (b.sessionEndForwarded === "always" ? "yes" : "only an explicit `unavailable`, not a closed stream"),
+    test: "audit-geoip.e2e",
+  },
+  {
+    feature: "presence of online users replayed on connect",
+    cell: (b) => (b.replaysPresence ? "yes" : "no (a returning user is synced at the next presence)"),
+    test: "server behaviour; the gateway's answer (sync on any presence) by http-roster-admin's unit tests",
+  },
+  {
+    feature: "hostile input (forged announcements and presence, deep payloads, bad characters)",
+    cell: (b) =>
+      `handled (payloads tested ${b.deepPayload.toLocaleString("en")} levels deep${b.deepPayload < 8000 ? "; ejabberd 23.01 itself crashes at ~5,000" : ""})`,
+    test: "hostile.e2e",
+  },
   { feature: "a wrong secret (ejabberd: also an unknown domain)", cell: (b) => `\`${b.refusedComponent}\`: exit 4, both causes named`, test: "cli.e2e" },
 ];
 

@@ -20,7 +20,9 @@ describe("quick-start demo", () => {
     expect(out).toMatch(/alice entered mods@conference.localhost: the gateway is there as "abuse-desk" \(owner, moderator\)/);
     expect(out).toMatch(/a moderation tool calls POST http:\/\/127.0.0.1:\d+\/reports: 202 \{"status":"accepted"/);
     expect(out).toContain(`alice read in mods@conference.localhost: "Spam report about spammer@elsewhere.example"`);
-    expect(out).toMatch(/the audit log has \d+ events \(.*gateway-started.*http-request.*report-forwarded.*report-received.*roster-synced.*session-available.*\); read them at http:\/\/127.0.0.1:\d+\/audit\//);
+    expect(out).toMatch(
+      /the audit log has \d+ events \(.*gateway-started.*http-request.*report-forwarded.*report-received.*roster-synced.*session-available.*\); read them at http:\/\/127.0.0.1:\d+\/audit\//,
+    );
     expect(out).toContain("stopped (gateway exit code 0)");
     expect(out).not.toContain("link to the server lost");
   });

@@ -17,7 +17,13 @@ const testDelegation = defineModule({
   name: "test-delegation",
   description: "answers delegated urn:xmpp:raa:0 queries (test only)",
   options: z.strictObject({ affiliation: z.string().default("registered") }),
-  requires: { delegations: [RAA], permissions: [{ access: "roster", type: "both" }, { access: "iq", namespace: "urn:xmpp:ping", type: "get" }] },
+  requires: {
+    delegations: [RAA],
+    permissions: [
+      { access: "roster", type: "both" },
+      { access: "iq", namespace: "urn:xmpp:ping", type: "get" },
+    ],
+  },
   setup(ctx, options) {
     ctx.kit.disco.addFeature("urn:xmppkit:test");
     ctx.kit.delegation.handle(RAA, ({ element, to }) => {
@@ -104,7 +110,9 @@ describe.each(SERVERS)("gateway against a real %s", (kind) => {
   it("round-trips a privileged roster set and get through the core helpers, and alice's client gets the push", async () => {
     await alice.fetchRoster();
     if (BEHAVIOUR[kind].privilegedRosterSet !== "works") {
-      const err = await gateway.kit.privilege.rosterSet("alice@localhost", [{ jid: "marie@example.com", name: "Marie", subscription: "both", groups: [] }]).catch((e: unknown) => e);
+      const err = await gateway.kit.privilege
+        .rosterSet("alice@localhost", [{ jid: "marie@example.com", name: "Marie", subscription: "both", groups: [] }])
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ condition: "internal-server-error", text: "Module failed to handle the query" });
       return;
     }
@@ -128,7 +136,10 @@ describe.each(SERVERS)("gateway against a real %s", (kind) => {
   });
 
   it("returns a handler's error answer to the client", async () => {
-    const err = (await bob.request(xml("iq", { type: "get", to: "alice@localhost" }, xml("query", { xmlns: RAA, deny: "1" }))).catch((e: unknown) => e)) as { condition?: string; text?: string };
+    const err = (await bob.request(xml("iq", { type: "get", to: "alice@localhost" }, xml("query", { xmlns: RAA, deny: "1" }))).catch((e: unknown) => e)) as {
+      condition?: string;
+      text?: string;
+    };
     expect(err.condition).toBe("forbidden");
     expect(err.text).toBe("not for you");
   });
@@ -150,13 +161,21 @@ describe.each(SERVERS)("gateway against a real %s", (kind) => {
 
   it("a second connection of the same component: refused (Prosody), or stealing the grants when it leaves (ejabberd), which the gateway notices at the next keepalive and heals", async () => {
     const { component } = (await import("@xmpp/component")) as unknown as {
-      component(o: object): { start(): Promise<unknown>; stop(): Promise<unknown>; on(e: string, f: (e: Error & { condition?: string }) => void): void; reconnect: { stop(): void } };
+      component(o: object): {
+        start(): Promise<unknown>;
+        stop(): Promise<unknown>;
+        on(e: string, f: (e: Error & { condition?: string }) => void): void;
+        reconnect: { stop(): void };
+      };
     };
     const second = component({ service: prosody.component.service, domain: prosody.component.domain, password: prosody.component.secret });
     second.reconnect.stop(); // one attempt: a retrying second connection would race the gateway for the slot later
     const errors: string[] = [];
     second.on("error", (e) => void errors.push(e.condition ?? e.message));
-    const started = await second.start().then(() => "online", () => "refused");
+    const started = await second.start().then(
+      () => "online",
+      () => "refused",
+    );
     if (BEHAVIOUR[kind].secondConnection === "refused") {
       expect(started).toBe("refused");
       expect(errors).toContain("conflict");

@@ -11,7 +11,9 @@ import { parseConfig, type GatewayConfig, type SourceMap } from "../src/config.j
 
 /** Gateway YAML for a test Prosody; `extra` is appended verbatim. Storage goes to a fresh temp dir unless `extra` sets it. */
 export function gatewayYaml(prosody: Pick<XmppServer, "component" | "domain">, extra = "", overrides: { listen?: string; token?: string } = {}): string {
-  const storage = /^storage:/m.test(extra) ? "" : `storage:
+  const storage = /^storage:/m.test(extra)
+    ? ""
+    : `storage:
   data_dir: ${mkdtempSync(join(tmpdir(), "xmppkit-gateway-data-"))}
 `;
   return `${storage}component:

@@ -31,7 +31,9 @@ const nested = (depth: number) => `${"<x>".repeat(depth)}${"</x>".repeat(depth)}
 
 /** An IQ whose payload holds raw XML text (deep nesting). */
 function iqWith(attrs: Record<string, string>, payloadName: string, ns: string, inner: string): string {
-  const a = Object.entries(attrs).map(([k, v]) => ` ${k}="${v}"`).join("");
+  const a = Object.entries(attrs)
+    .map(([k, v]) => ` ${k}="${v}"`)
+    .join("");
   return `<iq${a}><${payloadName} xmlns="${ns}">${inner}</${payloadName}></iq>`;
 }
 
@@ -66,7 +68,9 @@ describe.each(SERVERS)("the gateway against hostile peers and bad input (real %s
   }
 
   beforeAll(async () => {
-    webApp = await startHttpBackend(() => ({ body: { "ok@example.com": { name: "OK" }, "bell@example.com": { name: "Ring\u0007Bell" }, "esc@example.com": { groups: ["Work\u001B"] } } }));
+    webApp = await startHttpBackend(() => ({
+      body: { "ok@example.com": { name: "OK" }, "bell@example.com": { name: "Ring\u0007Bell" }, "esc@example.com": { groups: ["Work\u001B"] } },
+    }));
     prosody = await startServer(kind, {
       users: { alice: "alicepw", mallory: "mallorypw", mod: "modpw" },
       component: { delegations: [NS_RAA] },
@@ -116,7 +120,9 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
     await evil.send(xml("message", { from: EVIL, to: GW }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "roster", type: "both" }))));
     await evil.send(xml("message", { from: EVIL, to: GW }, xml("delegation", "urn:xmpp:delegation:2", xml("delegated", { namespace: NS_RAA }))));
     const query = xml("iq", { xmlns: "jabber:client", type: "get", id: "q1", from: "rtbl.example", to: `boss@${EVIL}` }, xml("query", NS_RAA));
-    await evil.send(xml("iq", { type: "set", id: "forged-1", from: EVIL, to: GW }, xml("delegation", "urn:xmpp:delegation:2", xml("forwarded", "urn:xmpp:forward:0", query))));
+    await evil.send(
+      xml("iq", { type: "set", id: "forged-1", from: EVIL, to: GW }, xml("delegation", "urn:xmpp:delegation:2", xml("forwarded", "urn:xmpp:forward:0", query))),
+    );
     const reply = await waitFor(() => evilSeen.find((s) => s.attrs.id === "forged-1"), "the answer to the forged delegated IQ");
     expect(reply.attrs.type).toBe("error");
     expect(reply.getChild("error")!.getChild("forbidden")).toBeDefined();
@@ -158,11 +164,21 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
     const user = await fetch(`${gateway.http.url}/roster_admin/refresh/bell%07`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(user.status).toBe(400);
 
-    const refresh = await fetch(`${gateway.http.url}/roster_admin/refresh`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: '["alice"]' });
+    const refresh = await fetch(`${gateway.http.url}/roster_admin/refresh`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: '["alice"]',
+    });
     expect(await refresh.json()).toEqual({ status: "ok", message: "roster update complete", updated: 1, errors: 0 });
-    const items = (await alice.fetchRoster()).getChild("query")!.getChildren("item").map((i) => i.attrs.jid);
+    const items = (await alice.fetchRoster())
+      .getChild("query")!
+      .getChildren("item")
+      .map((i) => i.attrs.jid);
     expect(items).toEqual(["ok@example.com"]);
-    const skipped = log.lines().filter((l) => l.msg === "skipped an invalid contact in the web roster").map((l) => l.reason);
+    const skipped = log
+      .lines()
+      .filter((l) => l.msg === "skipped an invalid contact in the web roster")
+      .map((l) => l.reason);
     expect(skipped).toEqual(expect.arrayContaining(["name holds U+0007, which XML forbids", "a group name holds U+001B, which XML forbids"]));
   });
 
@@ -185,7 +201,8 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
       () => iqWith({ type: "get", to: `alice@${prosody.domain}` }, "query", NS_RAA, nested(3000)),
       () => xml("iq", { type: "get", to: GW }, xml("query", NS_DISCO_INFO, xml("x", { node: "\u00e9".repeat(100) }))),
       () => xml("presence", { to: `room${Math.random()}@${GW}/nick` }, xml("x", NS_MUC_USER, xml("status", { code: "110" }), xml("status", { code: "201" }))),
-      () => xml("message", { to: GW }, xml("report", { xmlns: "urn:xmpp:reporting:1", reason: "urn:xmpp:reporting:spam" }, xml("jid", "urn:xmpp:jid:0", "x@y"))), // an unlisted source
+      () =>
+        xml("message", { to: GW }, xml("report", { xmlns: "urn:xmpp:reporting:1", reason: "urn:xmpp:reporting:spam" }, xml("jid", "urn:xmpp:jid:0", "x@y"))), // an unlisted source
       () => xml("message", { to: GW, type: "error" }, xml("error", { type: "cancel" }, xml("undefined-condition", "urn:ietf:params:xml:ns:xmpp-stanzas"))),
     ];
     const stanzas = Array.from({ length: 2000 }, (_, i) => kinds[i % kinds.length]!());

@@ -29,7 +29,10 @@ describe.each(SERVERS)("http-roster-admin in the gateway, against a real %s", (k
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...headers },
     });
   const rosterOf = async (client: TestClient) =>
-    (await client.fetchRoster()).getChild("query")!.getChildren("item").map((i) => ({ ...i.attrs, groups: i.getChildren("group").map((g) => g.getText()) }));
+    (await client.fetchRoster())
+      .getChild("query")!
+      .getChildren("item")
+      .map((i) => ({ ...i.attrs, groups: i.getChildren("group").map((g) => g.getText()) }));
   const pushedItems = (from: number) => alice.rosterPushes.slice(from).map((iq) => iq.getChild("query")!.getChild("item")!);
 
   beforeAll(async () => {
@@ -42,7 +45,10 @@ describe.each(SERVERS)("http-roster-admin in the gateway, against a real %s", (k
       return { body: roster ?? {} };
     });
     prosody = await startServer(kind);
-    const writer = BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n` : "";
+    const writer =
+      BEHAVIOUR[kind].rosterWriter === "ejabberd_api"
+        ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n`
+        : "";
     const { config, sourceMap } = testConfig(
       prosody,
       `modules_enabled: [http-roster-admin]
@@ -80,15 +86,31 @@ ${writer}`,
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok", message: "roster update complete", updated: 1, errors: 0 });
     await waitFor(() => alice.rosterPushes.length >= before + 2, "two roster pushes");
-    const items = pushedItems(before).map((i) => ({ jid: i.attrs.jid, name: i.attrs.name, subscription: i.attrs.subscription, groups: i.getChildren("group").map((g) => g.getText()).sort() }));
+    const items = pushedItems(before).map((i) => ({
+      jid: i.attrs.jid,
+      name: i.attrs.name,
+      subscription: i.attrs.subscription,
+      groups: i
+        .getChildren("group")
+        .map((g) => g.getText())
+        .sort(),
+    }));
     expect(items).toEqual(
       expect.arrayContaining([
         { jid: "marie@example.com", name: "Marie", subscription: "both", groups: ["Friends"] },
         { jid: "michael@example.com", name: "Michael", subscription: "both", groups: ["Friends", "Work"] },
       ]),
     );
-    expect(events).toContainEqual(expect.objectContaining({ type: "refresh-requested", module: "http-roster-admin", payload: expect.objectContaining({ ip: "127.0.0.1", users: ["alice"] }) }));
-    expect(events).toContainEqual(expect.objectContaining({ type: "roster-synced", payload: expect.objectContaining({ user: "alice", trigger: "http", added: 2 }) }));
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: "refresh-requested",
+        module: "http-roster-admin",
+        payload: expect.objectContaining({ ip: "127.0.0.1", users: ["alice"] }),
+      }),
+    );
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: "roster-synced", payload: expect.objectContaining({ user: "alice", trigger: "http", added: 2 }) }),
+    );
   });
 
   it("a changed name and a removed contact are pushed; unchanged data pushes nothing", async () => {
@@ -187,4 +209,3 @@ ${writer}`,
     expect((await refresh('["alice"]')).status).toBe(200);
   });
 });
-

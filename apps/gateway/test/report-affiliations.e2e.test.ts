@@ -71,14 +71,19 @@ report-affiliations:
     await accounts?.close();
   });
 
-  it("a trusted server asks about alice@ and gets <info affiliation=\"registered\"/> from alice's JID", async () => {
+  it('a trusted server asks about alice@ and gets <info affiliation="registered"/> from alice\'s JID', async () => {
     const reply = await rtblAsks(`alice@${prosody.domain}`);
     expect(reply.attrs).toMatchObject({ type: "result", from: `alice@${prosody.domain}` });
     expect(reply.getChild("info", NS_RAA)!.attrs).toEqual({ xmlns: NS_RAA, affiliation: "registered", trust: "50" });
   });
 
   it("the HTTP provider's creation date is rounded down to the UTC day; config admins are admin", async () => {
-    expect((await rtblAsks(`carol@${prosody.domain}`)).getChild("info", NS_RAA)!.attrs).toEqual({ xmlns: NS_RAA, affiliation: "registered", since: "2026-11-01T00:00:00Z", trust: "70" });
+    expect((await rtblAsks(`carol@${prosody.domain}`)).getChild("info", NS_RAA)!.attrs).toEqual({
+      xmlns: NS_RAA,
+      affiliation: "registered",
+      since: "2026-11-01T00:00:00Z",
+      trust: "70",
+    });
     expect((await rtblAsks(`admin@${prosody.domain}`)).getChild("info", NS_RAA)!.attrs).toEqual({ xmlns: NS_RAA, affiliation: "admin" });
   });
 

@@ -50,7 +50,13 @@ describe.each(SERVERS)("report-forward against a real %s", (kind) => {
     // The origin publishes its abuse address (XEP-0157): Prosody's contact_info, ejabberd's server_info.
     prosody = await startServer(kind, {
       users: { forwarder: "fpw", mallory: "mpw", mod: "modpw", list: "lpw", bob: "bobpw", alice: "alicepw", carol: "carolpw" },
-      virtualHosts: [{ domain: ORIGIN, users: { abuse: "abusepw", spammer: "spammerpw" }, contactInfo: { "abuse-addresses": [`mailto:abuse@${ORIGIN}`, `xmpp:abuse@${ORIGIN}`] } }],
+      virtualHosts: [
+        {
+          domain: ORIGIN,
+          users: { abuse: "abusepw", spammer: "spammerpw" },
+          contactInfo: { "abuse-addresses": [`mailto:abuse@${ORIGIN}`, `xmpp:abuse@${ORIGIN}`] },
+        },
+      ],
     });
     room = `moderators@${prosody.muc}`;
     [forwarder, mallory, mod, list, abuse, bob] = await Promise.all([
@@ -141,7 +147,10 @@ report-forward:
     await forwarder.xmpp.send(serverReport(prosody.component.domain, reported, [], "sid-dup"));
     await mod.next(about(reported), 10_000);
     await forwarder.xmpp.send(serverReport(prosody.component.domain, reported, [], "sid-dup"));
-    await waitFor(() => events.find((e) => e.type === "report-rejected" && (e.payload as { reason: string }).reason === "duplicate"), "the duplicate to be refused");
+    await waitFor(
+      () => events.find((e) => e.type === "report-rejected" && (e.payload as { reason: string }).reason === "duplicate"),
+      "the duplicate to be refused",
+    );
     const forwards = events.filter((e) => e.type === "report-forwarded" && (e.payload as { reported: string }).reported === reported);
     expect(forwards).toHaveLength(1);
     expect(mod.received.filter(about(reported))).toHaveLength(0); // the first was taken by next() above; no second came
@@ -153,7 +162,11 @@ report-forward:
     const bad = await fetch(url, { method: "POST", headers, body: '{"jid": "x@y"' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toMatch(/not valid JSON/);
-    const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jid: `web@${ORIGIN}`, reason: "abuse", reporter: `bob@${prosody.domain}`, text: "threats" }) });
+    const res = await fetch(url, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ jid: `web@${ORIGIN}`, reason: "abuse", reporter: `bob@${prosody.domain}`, text: "threats" }),
+    });
     expect(res.status).toBe(202);
     const toMod = await mod.next(about(`web@${ORIGIN}`), 10_000);
     expect(toMod.getChildText("body")).toMatch(/^Abuse report about web@elsewhere\.test\nReported by: bob@localhost\nReporter says: threats/);
@@ -190,13 +203,23 @@ report-forward:
 
   it("the per-reporter limit holds for reports the server forwards (25 from carol, limit 20)", async () => {
     for (let i = 0; i < 25; i++) {
-      const el = parseXml(modReportForward.byReporter({ id: `carol-${i}`, reporter: `carol@${prosody.domain}`, reported: `flood${i}@${ORIGIN}`, sid: `sid-carol-${i}` }));
+      const el = parseXml(
+        modReportForward.byReporter({ id: `carol-${i}`, reporter: `carol@${prosody.domain}`, reported: `flood${i}@${ORIGIN}`, sid: `sid-carol-${i}` }),
+      );
       el.attrs.to = prosody.component.domain;
       delete el.attrs.from;
       await forwarder.xmpp.send(el);
     }
-    await waitFor(() => events.filter((e) => e.type === "report-rejected" && (e.payload as { error: string }).error === `too many reports from carol@${prosody.domain}`).length === 5, "5 reports over carol's limit");
-    await waitFor(() => mod.received.filter((el) => isReport(el) && /flood\d+@/.test(el.getChild("report", NS_REPORTING)!.getChildText("jid", NS_JID) ?? "")).length === 20, "20 of carol's reports at the staff");
+    await waitFor(
+      () =>
+        events.filter((e) => e.type === "report-rejected" && (e.payload as { error: string }).error === `too many reports from carol@${prosody.domain}`)
+          .length === 5,
+      "5 reports over carol's limit",
+    );
+    await waitFor(
+      () => mod.received.filter((el) => isReport(el) && /flood\d+@/.test(el.getChild("report", NS_REPORTING)!.getChildText("jid", NS_JID) ?? "")).length === 20,
+      "20 of carol's reports at the staff",
+    );
   });
 
   // Last: it restarts Prosody, which ends every client's session.
@@ -210,7 +233,11 @@ report-forward:
     await down;
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jid: `outage${i}@${ORIGIN}`, reason: "spam", text: `during the outage ${i}` }) });
+      const res = await fetch(url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ jid: `outage${i}@${ORIGIN}`, reason: "spam", text: `during the outage ${i}` }),
+      });
       expect(res.status).toBe(202);
       ids.push(((await res.json()) as { id: string }).id);
     }
@@ -225,4 +252,3 @@ report-forward:
     expect(delivered).toHaveLength(5); // each recorded once, as delivered
   });
 });
-

@@ -22,7 +22,8 @@ describe.each(SERVERS)("the gateway's own rooms, against a real %s MUC", (kind) 
   const log = captureLogger();
 
   const bobEnters = async (client: TestClient) => (await enterRoom(client, room, "bob")).occupants;
-  const deskEnters = (client: TestClient, timeoutMs = 15_000) => client.next((el) => el.is("presence") && !el.attrs.type && el.attrs.from === `${room}/abuse-desk`, timeoutMs);
+  const deskEnters = (client: TestClient, timeoutMs = 15_000) =>
+    client.next((el) => el.is("presence") && !el.attrs.type && el.attrs.from === `${room}/abuse-desk`, timeoutMs);
 
   beforeAll(async () => {
     prosody = await startServer(kind);
@@ -86,7 +87,13 @@ ping-muc:
     await gateway.kit.lifecycle.start();
     await back;
     const ghost = events.find((e) => e.type === "muc-ghost-detected");
-    expect(ghost?.payload).toMatchObject({ jid: prosody.component.domain, room, nick: "abuse-desk", trigger: "link-restored", outcome: { kind: "error", condition: BEHAVIOUR[kind].ghostCondition } });
+    expect(ghost?.payload).toMatchObject({
+      jid: prosody.component.domain,
+      room,
+      nick: "abuse-desk",
+      trigger: "link-restored",
+      outcome: { kind: "error", condition: BEHAVIOUR[kind].ghostCondition },
+    });
     expect(events.find((e) => e.type === "muc-left")?.payload).toMatchObject({ room, reason: { kind: "error", codes: ["110", "333"] } });
     const metrics = await (await fetch(`${gateway.http.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     expect(metrics).toMatch(/ping_muc_ghosts_total\S* 1/);
@@ -101,7 +108,9 @@ ping-muc:
     const rejoined = await waitFor(() => events.slice(before).find((e) => e.type === "muc-joined"), "the rejoin", 15_000);
     expect(rejoined.payload).toMatchObject({ room, nick: "abuse-desk", created: true });
     // Prosody answers a ping to a room that does not exist from the service, with item-not-found.
-    expect(events.slice(before).find((e) => e.type === "muc-ghost-detected")?.payload).toMatchObject({ outcome: { kind: "error", condition: "item-not-found" } });
+    expect(events.slice(before).find((e) => e.type === "muc-ghost-detected")?.payload).toMatchObject({
+      outcome: { kind: "error", condition: "item-not-found" },
+    });
     // muc-joined comes with the self-presence, a moment before the gateway's instant-room form unlocks the new
     // room; until then Prosody refuses others with item-not-found. Bob tries until it is unlocked.
     const occupants = await waitFor(
@@ -120,7 +129,7 @@ ping-muc:
     expect(verdict.payload).toMatchObject({ room, trigger: "link-restored" });
     const bob2 = await loginClient(prosody, "bob", { resource: "after-restart" });
     try {
-      await waitFor(() => (gateway.module(trackMucJoins)!).isJoined(room), "the gateway in the room", 15_000);
+      await waitFor(() => gateway.module(trackMucJoins)!.isJoined(room), "the gateway in the room", 15_000);
       expect(await bobEnters(bob2)).toContain("abuse-desk");
     } finally {
       await bob2.stop();
@@ -137,7 +146,10 @@ ping-muc:
   });
 
   it("a shutdown while the server goes away never reconnects, and does not wait for rooms that cannot answer", async () => {
-    const { config, sourceMap } = testConfig(prosody, `modules_enabled: [track-muc-joins]\ntrack-muc-joins:\n  rooms:\n    - room: ${room}\n      nick: abuse-desk\n`);
+    const { config, sourceMap } = testConfig(
+      prosody,
+      `modules_enabled: [track-muc-joins]\ntrack-muc-joins:\n  rooms:\n    - room: ${room}\n      nick: abuse-desk\n`,
+    );
     const own = captureLogger();
     const g = await startGateway(config, { sourceMap, logger: own.logger });
     await waitFor(() => g.module(trackMucJoins)!.isJoined(room), "the gateway in the room");

@@ -61,7 +61,9 @@ async function printEvents(store: Store, ctx: CommandContext<unknown>, query: Au
     for (const e of page.events) ctx.stdout(`${JSON.stringify(eventJson(e))}\n`);
     return;
   }
-  const footer = page.next ? `(older events: --limit ${Math.min(1000, (query.limit ?? 100) * 2)}, or --until ${page.events.at(-1)!.time.toISOString()})` : undefined;
+  const footer = page.next
+    ? `(older events: --limit ${Math.min(1000, (query.limit ?? 100) * 2)}, or --until ${page.events.at(-1)!.time.toISOString()})`
+    : undefined;
   ctx.stdout(formatAuditTable(page.events, { ...(ctx.columns ? { width: ctx.columns } : {}), ...(footer ? { footer } : {}) }));
 }
 

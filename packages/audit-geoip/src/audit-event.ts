@@ -47,7 +47,9 @@ export interface AuditEventInput {
 export function cleanText(value: string | undefined, max = 1000): string | undefined {
   if (value === undefined || value === null) return undefined;
   // eslint-disable-next-line no-control-regex
-  const s = String(value).replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  const s = String(value)
+    .replace(/[\u0000-\u001f\u007f]+/g, " ")
+    .trim();
   if (!s) return undefined;
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }

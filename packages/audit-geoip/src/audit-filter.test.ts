@@ -6,7 +6,22 @@ const now = new Date("2026-11-21T12:00:00Z");
 
 describe("audit filters (CLI flags, GET /audit, the page)", () => {
   it("parses every filter", () => {
-    expect(parseAuditQuery({ user: "alice@localhost/phone", type: "session-available, http-request", module: "core", country: "gb", ip: "81.2.69.142", since: "7d", until: "2026-11-21", limit: "50", cursor: "abc" }, now)).toEqual({
+    expect(
+      parseAuditQuery(
+        {
+          user: "alice@localhost/phone",
+          type: "session-available, http-request",
+          module: "core",
+          country: "gb",
+          ip: "81.2.69.142",
+          since: "7d",
+          until: "2026-11-21",
+          limit: "50",
+          cursor: "abc",
+        },
+        now,
+      ),
+    ).toEqual({
       user: "alice@localhost/phone",
       type: ["session-available", "http-request"],
       module: "core",

@@ -21,7 +21,10 @@ export function parseAuditQuery(text: Record<string, unknown>, now: Date = new D
         q.user = v;
         break;
       case "type": {
-        const types = v.split(",").map((t) => t.trim()).filter(Boolean);
+        const types = v
+          .split(",")
+          .map((t) => t.trim())
+          .filter(Boolean);
         const bad = types.find((t) => !/^[a-z0-9][a-z0-9-]*$/.test(t));
         if (bad !== undefined) throw new AuditQueryError("type", `not an event type: ${JSON.stringify(bad)} (e.g. session-available)`);
         q.type = types;

@@ -11,7 +11,10 @@ describe("setupAuditGeoip (the library use: a bus and a store)", () => {
   it("records the bus, with location, and stop() writes everything with the stop event", async () => {
     store = await openSqliteStore(":memory:");
     const events = new EventBus();
-    const audit = await setupAuditGeoip({ events, store }, { host: "bot@localhost", runStatus: { subject: "bot", module: "my-bot" }, batch: { maxDelayMs: 60_000 } });
+    const audit = await setupAuditGeoip(
+      { events, store },
+      { host: "bot@localhost", runStatus: { subject: "bot", module: "my-bot" }, batch: { maxDelayMs: 60_000 } },
+    );
     events.emit("http-request", { method: "GET", path: "/x", status: 200, ip: "81.2.69.142", durationMs: 1 });
     await audit.stop("done");
     const { events: got } = await audit.log.query();
@@ -24,7 +27,10 @@ describe("setupAuditGeoip (the library use: a bus and a store)", () => {
     store = await openSqliteStore(":memory:");
     const { logger, lines } = captureLogger();
     const events = new EventBus();
-    const audit = await setupAuditGeoip({ events, store, logger }, { host: "h", geoipDatabase: "/nonexistent/GeoLite2-Country.mmdb", batch: { maxDelayMs: 1 } });
+    const audit = await setupAuditGeoip(
+      { events, store, logger },
+      { host: "h", geoipDatabase: "/nonexistent/GeoLite2-Country.mmdb", batch: { maxDelayMs: 1 } },
+    );
     expect(audit.geoip).toBeUndefined();
     expect(audit.locationUnavailable).toMatch(/cannot open the GeoIP database \/nonexistent\/GeoLite2-Country\.mmdb/);
     const e1 = await audit.record({ type: "http-request", module: "core", ip: "81.2.69.142" });

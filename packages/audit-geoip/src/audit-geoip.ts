@@ -76,7 +76,12 @@ export async function setupAuditGeoip(
   };
   const purgeEvery = options.purgeIntervalMs ?? 3_600_000;
   let purging: Promise<void> = purge();
-  const timer = purgeEvery > 0 ? setInterval(() => void (purging = purge()), purgeEvery) : undefined;
+  const timer =
+    purgeEvery > 0
+      ? setInterval(() => {
+          purging = purge();
+        }, purgeEvery)
+      : undefined;
   timer?.unref();
 
   let stopped = false;

@@ -16,7 +16,17 @@ describe("GET /audit, /audit/summary and the page", () => {
     audit = await openAuditLog({ store }, { host: "gw.localhost", batch: { maxDelayMs: 1 } });
     http = createHttpServer({ listen: "127.0.0.1:0", token: TOKEN });
     registerAuditRoutes(http, audit);
-    await Promise.all(Array.from({ length: 5 }, (_, i) => audit.record({ type: i % 2 ? "link-up" : "session-available", module: "core", user: i % 2 ? undefined : "alice@localhost", resource: "r", time: new Date(Date.UTC(2026, 10, 20, 10, i)) })));
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        audit.record({
+          type: i % 2 ? "link-up" : "session-available",
+          module: "core",
+          user: i % 2 ? undefined : "alice@localhost",
+          resource: "r",
+          time: new Date(Date.UTC(2026, 10, 20, 10, i)),
+        }),
+      ),
+    );
   });
   afterEach(async () => {
     await http.close();
@@ -34,11 +44,21 @@ describe("GET /audit, /audit/summary and the page", () => {
     expect(first.statusCode).toBe(200);
     const body = first.json() as { events: { type: string; time: string; user: string }[]; next: string };
     expect(body.events.map((e) => e.time)).toEqual(["2026-11-20T10:04:00.000Z", "2026-11-20T10:02:00.000Z"]);
-    const second = (await http.app.inject({ url: `/audit?type=session-available&limit=2&cursor=${body.next}`, headers: auth })).json() as { events: unknown[]; next?: string };
+    const second = (await http.app.inject({ url: `/audit?type=session-available&limit=2&cursor=${body.next}`, headers: auth })).json() as {
+      events: unknown[];
+      next?: string;
+    };
     expect(second.events).toHaveLength(1);
     expect(second.next).toBeUndefined();
     const summary = (await http.app.inject({ url: "/audit/summary?since=2026-11-01", headers: auth })).json();
-    expect(summary).toMatchObject({ total: 5, perDay: [{ day: "2026-11-20", count: 5 }], perType: [{ type: "session-available", count: 3 }, { type: "link-up", count: 2 }] });
+    expect(summary).toMatchObject({
+      total: 5,
+      perDay: [{ day: "2026-11-20", count: 5 }],
+      perType: [
+        { type: "session-available", count: 3 },
+        { type: "link-up", count: 2 },
+      ],
+    });
   });
 
   it("a bad filter is a 400 that names it", async () => {

@@ -6,7 +6,8 @@ import { AuditQueryError, type AuditLog } from "./audit-log.js";
 import { eventJson } from "./audit-table.js";
 import { AUDIT_PAGE_HTML, AUDIT_PAGE_JS } from "./web-page.js";
 
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export interface AuditHttpOptions {
   /** Serve the page at /audit/ (default true). */

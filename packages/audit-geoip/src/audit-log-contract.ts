@@ -32,8 +32,13 @@ export function auditLogContract(openStore: () => Promise<Store>) {
     const audit = await fresh();
     const time = new Date("2026-11-20T10:00:00.123Z");
     const recorded = await audit.record({
-      type: "http-request", module: "core", time, actor: "81.2.69.142", ip: "::ffff:81.2.69.142",
-      details: { method: "POST", status: 200 }, note: "POST /roster_admin/refresh → 200",
+      type: "http-request",
+      module: "core",
+      time,
+      actor: "81.2.69.142",
+      ip: "::ffff:81.2.69.142",
+      details: { method: "POST", status: 200 },
+      note: "POST /roster_admin/refresh → 200",
     });
     expect(recorded).toMatchObject({ ip: "81.2.69.142", location: { countryCode: "GB", countryName: "United Kingdom" }, host: "gateway.localhost" });
     const { events, next } = await audit.query();
@@ -73,7 +78,8 @@ export function auditLogContract(openStore: () => Promise<Store>) {
       audit.record({ type: "session-available", module: "core", user: "bob@localhost", resource: "r", time: new Date(t0 + 3 * DAY) }),
       audit.record({ type: "http-request", module: "core", ip: "81.2.69.142", time: new Date(t0 + 4 * DAY) }),
     ]);
-    const types = async (q: Parameters<AuditLog["query"]>[0]) => (await audit.query(q)).events.map((e) => `${e.type} ${e.user ?? e.ip}${e.resource ? `/${e.resource}` : ""}`);
+    const types = async (q: Parameters<AuditLog["query"]>[0]) =>
+      (await audit.query(q)).events.map((e) => `${e.type} ${e.user ?? e.ip}${e.resource ? `/${e.resource}` : ""}`);
     expect(await types({ user: "alice@localhost" })).toEqual([
       "session-unavailable alice@localhost/phone",
       "session-available alice@localhost/laptop",
@@ -92,7 +98,11 @@ export function auditLogContract(openStore: () => Promise<Store>) {
   it("pages newest first with a cursor, without losing or repeating events that share a millisecond", async () => {
     const audit = await fresh({ batch: { maxRows: 100, maxDelayMs: 10 } });
     const same = new Date("2026-11-15T12:00:00Z");
-    await Promise.all(Array.from({ length: 250 }, (_, i) => audit.record({ type: "t", module: "m", time: i < 150 ? same : new Date(same.getTime() + i * 1000), note: String(i) })));
+    await Promise.all(
+      Array.from({ length: 250 }, (_, i) =>
+        audit.record({ type: "t", module: "m", time: i < 150 ? same : new Date(same.getTime() + i * 1000), note: String(i) }),
+      ),
+    );
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
@@ -121,9 +131,15 @@ export function auditLogContract(openStore: () => Promise<Store>) {
     ]);
     const s = await audit.summary();
     expect(s.total).toBe(4);
-    expect(s.perDay).toEqual([{ day: "2026-11-18", count: 1 }, { day: "2026-11-19", count: 3 }]);
+    expect(s.perDay).toEqual([
+      { day: "2026-11-18", count: 1 },
+      { day: "2026-11-19", count: 3 },
+    ]);
     expect(s.perCountry).toEqual([{ country: "GB", name: "United Kingdom", count: 2 }]);
-    expect(s.perType).toEqual([{ type: "http-request", count: 3 }, { type: "link-up", count: 1 }]);
+    expect(s.perType).toEqual([
+      { type: "http-request", count: 3 },
+      { type: "link-up", count: 1 },
+    ]);
     expect((await audit.summary({ type: "link-up" })).perCountry).toEqual([]);
   });
 
@@ -151,7 +167,14 @@ export function auditLogContract(openStore: () => Promise<Store>) {
     const audit = await fresh();
     const cyclic: Record<string, unknown> = { n: 10n, err: new Error("boom"), fn: () => 1 };
     cyclic.self = cyclic;
-    const e = await audit.record({ type: "odd", module: "m", details: cyclic, note: "line one\nline two\u0007", user: "x".repeat(5000), time: new Date("nonsense") });
+    const e = await audit.record({
+      type: "odd",
+      module: "m",
+      details: cyclic,
+      note: "line one\nline two\u0007",
+      user: "x".repeat(5000),
+      time: new Date("nonsense"),
+    });
     expect(e.details).toEqual({ n: "10", err: "boom", self: "[circular]" });
     expect(e.note).toBe("line one line two");
     expect(e.user!.length).toBeLessThanOrEqual(3071);

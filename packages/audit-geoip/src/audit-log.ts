@@ -26,7 +26,22 @@ export const AUDIT_MIGRATIONS: Migration[] = [
   { version: 1, name: "audit events", sql: { sqlite: auditTableSql("INTEGER"), postgres: auditTableSql("BIGINT") } },
 ];
 
-const COLUMNS = ["id", "time_ms", "type", "actor", "user_jid", "host", "resource", "ip", "country_code", "country_name", "continent", "module", "details", "note"];
+const COLUMNS = [
+  "id",
+  "time_ms",
+  "type",
+  "actor",
+  "user_jid",
+  "host",
+  "resource",
+  "ip",
+  "country_code",
+  "country_name",
+  "continent",
+  "module",
+  "details",
+  "note",
+];
 
 export interface AuditLogOptions {
   /** The host of events that name none (the gateway's component domain, or the server domain). */
@@ -102,7 +117,10 @@ export interface AuditLog {
 
 export class AuditQueryError extends Error {
   override name = "AuditQueryError";
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`${field}: ${message}`);
   }
 }
@@ -128,7 +146,10 @@ export async function openAuditLog(
       await store.insertMany(AUDIT_TABLE, COLUMNS, rows);
       if (outage) {
         const lost = writer.dropped - outage.droppedBefore;
-        logger?.info({ downMs: Date.now() - outage.since, dropped: lost }, lost ? `audit writes work again; ${lost} events were dropped while the database was unreachable` : "audit writes work again; nothing was lost");
+        logger?.info(
+          { downMs: Date.now() - outage.since, dropped: lost },
+          lost ? `audit writes work again; ${lost} events were dropped while the database was unreachable` : "audit writes work again; nothing was lost",
+        );
         outage = undefined;
       }
     },
@@ -138,10 +159,14 @@ export async function openAuditLog(
     onError: (err, rows) => {
       if (outage) return;
       outage = { since: Date.now(), droppedBefore: writer.dropped };
-      logger?.error({ err, rows, maxQueued: options.maxQueued ?? 100_000 }, "writing audit events failed; they are kept in memory (up to maxQueued) and retried");
+      logger?.error(
+        { err, rows, maxQueued: options.maxQueued ?? 100_000 },
+        "writing audit events failed; they are kept in memory (up to maxQueued) and retried",
+      );
     },
     onDrop: () => {
-      if (outage && writer.dropped - outage.droppedBefore === 1) logger?.error({ maxQueued: options.maxQueued ?? 100_000 }, "the audit queue is full: events are dropped until the database is back");
+      if (outage && writer.dropped - outage.droppedBefore === 1)
+        logger?.error({ maxQueued: options.maxQueued ?? 100_000 }, "the audit queue is full: events are dropped until the database is back");
       deps.onDrop?.();
     },
   });
@@ -176,9 +201,20 @@ export async function openAuditLog(
 
   function toRow(e: AuditEvent): unknown[] {
     return [
-      e.id, e.time.getTime(), e.type, e.actor ?? null, e.user ?? null, e.host, e.resource ?? null, e.ip ?? null,
-      e.location?.countryCode ?? null, e.location?.countryName ?? null, e.location?.continent ?? null,
-      e.module, e.details ? JSON.stringify(e.details) : null, e.note ?? null,
+      e.id,
+      e.time.getTime(),
+      e.type,
+      e.actor ?? null,
+      e.user ?? null,
+      e.host,
+      e.resource ?? null,
+      e.ip ?? null,
+      e.location?.countryCode ?? null,
+      e.location?.countryName ?? null,
+      e.location?.continent ?? null,
+      e.module,
+      e.details ? JSON.stringify(e.details) : null,
+      e.note ?? null,
     ];
   }
 
@@ -233,7 +269,13 @@ export async function openAuditLog(
       } catch (err) {
         // A producer's payload must never take the event down with it: record what is certain.
         logger?.warn({ err, type: input?.type }, "audit event had unusable fields; recorded without them");
-        event = { id: eventId(), time: new Date(), type: String(input?.type ?? "unknown").slice(0, 100), host: options.host, module: String(input?.module ?? "unknown").slice(0, 100) };
+        event = {
+          id: eventId(),
+          time: new Date(),
+          type: String(input?.type ?? "unknown").slice(0, 100),
+          host: options.host,
+          module: String(input?.module ?? "unknown").slice(0, 100),
+        };
       }
       return writer.push(toRow(event)).then(() => event);
     },
@@ -247,10 +289,10 @@ export async function openAuditLog(
         sql.push("(time_ms < ? OR (time_ms = ? AND id < ?))");
         params.push(c.time, c.time, c.id);
       }
-      const rows = await store.query<Row>(
-        `SELECT ${COLUMNS.join(", ")} FROM ${AUDIT_TABLE}${whereClause(sql)} ORDER BY time_ms DESC, id DESC LIMIT ?`,
-        [...params, limit + 1],
-      );
+      const rows = await store.query<Row>(`SELECT ${COLUMNS.join(", ")} FROM ${AUDIT_TABLE}${whereClause(sql)} ORDER BY time_ms DESC, id DESC LIMIT ?`, [
+        ...params,
+        limit + 1,
+      ]);
       const events = rows.slice(0, limit).map(fromRow);
       const last = events.at(-1);
       return rows.length > limit && last ? { events, next: encodeCursor(last.time.getTime(), last.id) } : { events };
@@ -260,7 +302,10 @@ export async function openAuditLog(
       const { sql, params } = where(filter);
       const w = whereClause(sql);
       const [days, countries, types] = await Promise.all([
-        store.query<{ day: number | string; n: number | string }>(`SELECT time_ms / ${DAY_MS} AS day, COUNT(*) AS n FROM ${AUDIT_TABLE}${w} GROUP BY time_ms / ${DAY_MS} ORDER BY day`, params),
+        store.query<{ day: number | string; n: number | string }>(
+          `SELECT time_ms / ${DAY_MS} AS day, COUNT(*) AS n FROM ${AUDIT_TABLE}${w} GROUP BY time_ms / ${DAY_MS} ORDER BY day`,
+          params,
+        ),
         store.query<{ country_code: string; country_name: string | null; n: number | string }>(
           `SELECT country_code, MAX(country_name) AS country_name, COUNT(*) AS n FROM ${AUDIT_TABLE}${w}${sql.length ? " AND" : " WHERE"} country_code IS NOT NULL GROUP BY country_code ORDER BY n DESC, country_code`,
           params,
@@ -286,7 +331,8 @@ export async function openAuditLog(
         const [c] = await store.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${AUDIT_TABLE}`);
         const excess = Number(c?.n ?? 0) - maxRows;
         if (excess > 0) {
-          overQuota = (await store.run(`DELETE FROM ${AUDIT_TABLE} WHERE id IN (SELECT id FROM ${AUDIT_TABLE} ORDER BY time_ms ASC, id ASC LIMIT ?)`, [excess])).changes;
+          overQuota = (await store.run(`DELETE FROM ${AUDIT_TABLE} WHERE id IN (SELECT id FROM ${AUDIT_TABLE} ORDER BY time_ms ASC, id ASC LIMIT ?)`, [excess]))
+            .changes;
         }
       }
       return { expired, overQuota };

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Store } from "@xmppkit/core";
+import type { Store } from "@xmppkit/core";
 import { openSqliteStore } from "@xmppkit/runtime";
 import { captureLogger } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";

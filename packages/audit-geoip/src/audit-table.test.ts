@@ -3,7 +3,14 @@ import type { AuditEvent } from "./audit-event.js";
 import { eventId } from "./audit-log.js";
 import { eventJson, formatAuditTable, localDateTime, whoOf } from "./audit-table.js";
 
-const ev = (over: Partial<AuditEvent>): AuditEvent => ({ id: "1", time: new Date(2026, 10, 21, 9, 5, 3), type: "session-available", host: "localhost", module: "core", ...over });
+const ev = (over: Partial<AuditEvent>): AuditEvent => ({
+  id: "1",
+  time: new Date(2026, 10, 21, 9, 5, 3),
+  type: "session-available",
+  host: "localhost",
+  module: "core",
+  ...over,
+});
 
 describe("event ids", () => {
   it("are UUIDv7s that sort in recording order, also within one millisecond", () => {
@@ -18,7 +25,13 @@ describe("the CLI table (prosodyctl mod_audit's layout)", () => {
   it("dash line, header, dash line, rows, dash line, count", () => {
     const out = formatAuditTable([
       ev({ user: "alice@localhost", resource: "phone", actor: "alice@localhost/phone" }),
-      ev({ type: "http-request", actor: "81.2.69.142", ip: "81.2.69.142", location: { countryCode: "GB", countryName: "United Kingdom" }, note: "POST /reports → 202" }),
+      ev({
+        type: "http-request",
+        actor: "81.2.69.142",
+        ip: "81.2.69.142",
+        location: { countryCode: "GB", countryName: "United Kingdom" },
+        note: "POST /reports → 202",
+      }),
     ]).split("\n");
     expect(out[0]).toMatch(/^-{40,}$/);
     expect(out[1]).toMatch(/^Date\s+Source\s+Event\s+User\s+IP\s+Location\s+Note$/);

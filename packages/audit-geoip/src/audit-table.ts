@@ -32,7 +32,10 @@ export function formatAuditTable(events: AuditEvent[], options: TableOptions = {
   const widths = header.map((h, i) => (i === header.length - 1 ? 0 : Math.min(max, Math.max(h.length, ...rows.map((r) => r[i]!.length)))));
   const cut = (s: string, w: number) => (s.length > w ? `${s.slice(0, Math.max(1, w - 1))}…` : s.padEnd(w));
   const line = (cells: string[]) => {
-    const fixed = cells.slice(0, -1).map((c, i) => cut(c, widths[i]!)).join(" ");
+    const fixed = cells
+      .slice(0, -1)
+      .map((c, i) => cut(c, widths[i]!))
+      .join(" ");
     let note = cells.at(-1)!;
     if (options.width && fixed.length + 1 + note.length > options.width) note = cut(note, Math.max(8, options.width - fixed.length - 1)).trimEnd();
     return `${fixed} ${note}`.trimEnd();

@@ -19,7 +19,11 @@ const bare = (jid: string | undefined) => jid?.split("/")[0];
 
 /** How each recorded event type becomes an audit event. */
 export const EVENT_MAPPERS: Record<string, Mapper> = {
-  "link-up": (p) => ({ actor: str(p.jid), note: p.resumed ? "stream resumed" : p.reconnected ? "reconnected to the server" : "connected to the server", details: { reconnected: p.reconnected, resumed: p.resumed } }),
+  "link-up": (p) => ({
+    actor: str(p.jid),
+    note: p.resumed ? "stream resumed" : p.reconnected ? "reconnected to the server" : "connected to the server",
+    details: { reconnected: p.reconnected, resumed: p.resumed },
+  }),
   "link-down": (p) => ({ note: `link to the server lost: ${str(p.reason) ?? "unknown reason"}` }),
   "permissions-granted": (p) => ({
     host: str(p.server),
@@ -57,7 +61,15 @@ export const EVENT_MAPPERS: Record<string, Mapper> = {
     user: c.account(p.user),
     host: domainOf(c.account(p.user)),
     note: `roster synced (${str(p.trigger) ?? "?"}): ${Number(p.added)} added, ${Number(p.changed)} changed, ${Number(p.removed)} removed`,
-    details: { trigger: p.trigger, added: p.added, changed: p.changed, removed: p.removed, unchanged: p.unchanged, skipped: Array.isArray(p.skipped) ? p.skipped.length : 0, durationMs: p.durationMs },
+    details: {
+      trigger: p.trigger,
+      added: p.added,
+      changed: p.changed,
+      removed: p.removed,
+      unchanged: p.unchanged,
+      skipped: Array.isArray(p.skipped) ? p.skipped.length : 0,
+      durationMs: p.durationMs,
+    },
   }),
   "roster-sync-failed": (p, c) => ({
     user: c.account(p.user),
@@ -116,7 +128,10 @@ export interface RecordBusEventsOptions {
 }
 
 /** The audit input for one bus record, or undefined when it is not recorded. */
-export function auditInputOf(record: EventRecord, options: Pick<RecordBusEventsOptions, "httpExclude" | "extraTypes" | "serverDomain"> = {}): AuditEventInput | undefined {
+export function auditInputOf(
+  record: EventRecord,
+  options: Pick<RecordBusEventsOptions, "httpExclude" | "extraTypes" | "serverDomain"> = {},
+): AuditEventInput | undefined {
   const p = (record.payload ?? {}) as Payload;
   if (record.type === "http-request" && (options.httpExclude ?? DEFAULT_HTTP_EXCLUDE).includes(String(p.path))) return undefined;
   const mapper = EVENT_MAPPERS[record.type];

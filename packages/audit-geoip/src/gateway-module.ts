@@ -9,7 +9,8 @@ import { auditGeoipOptions } from "./options.js";
 
 export const gatewayModule = defineModule({
   name: "audit-geoip",
-  description: "an audit log of the gateway's events with GeoIP location for HTTP callers, in the gateway's store, with GET /audit and a page at /audit/ (Prosody's mod_audit)",
+  description:
+    "an audit log of the gateway's events with GeoIP location for HTTP callers, in the gateway's store, with GET /audit and a page at /audit/ (Prosody's mod_audit)",
   options: auditGeoipOptions,
   requires: { store: true, http: true },
   commands: { audit: auditCommand },

@@ -6,11 +6,18 @@ describe("normalizeRecord: both record shapes", () => {
     expect(normalizeRecord({ country_code: "GB" })).toEqual({ countryCode: "GB", countryName: "United Kingdom" });
   });
   it("MaxMind's Country/City shape, with its English name and continent", () => {
-    const rec = { continent: { code: "EU", names: { en: "Europe" } }, country: { iso_code: "DE", names: { en: "Germany", de: "Deutschland" } }, registered_country: { iso_code: "DE" } };
+    const rec = {
+      continent: { code: "EU", names: { en: "Europe" } },
+      country: { iso_code: "DE", names: { en: "Germany", de: "Deutschland" } },
+      registered_country: { iso_code: "DE" },
+    };
     expect(normalizeRecord(rec)).toEqual({ countryCode: "DE", countryName: "Germany", continent: "EU" });
   });
   it("falls back to registered_country (anycast and satellite ranges have no country)", () => {
-    expect(normalizeRecord({ registered_country: { iso_code: "US", names: { en: "United States" } } })).toEqual({ countryCode: "US", countryName: "United States" });
+    expect(normalizeRecord({ registered_country: { iso_code: "US", names: { en: "United States" } } })).toEqual({
+      countryCode: "US",
+      countryName: "United States",
+    });
   });
   it("nothing usable → undefined", () => {
     for (const r of [null, undefined, {}, { country_code: "" }, { country_code: "GBR" }, { country: {} }, "GB"]) expect(normalizeRecord(r)).toBeUndefined();

@@ -17,10 +17,24 @@ describe("normalizeIp", () => {
 });
 
 describe("isLocatable: private, loopback and link-local addresses get no location", () => {
-  it.each(["127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.1.1", "100.64.0.1", "0.0.0.0", "224.0.0.1", "203.0.113.7", "::1", "::", "fe80::1", "fd12:3456::1", "ff02::1", "2001:db8::1"])(
-    "%s is not locatable",
-    (ip) => expect(isLocatable(ip)).toBe(false),
-  );
+  it.each([
+    "127.0.0.1",
+    "10.1.2.3",
+    "172.16.0.1",
+    "172.31.255.255",
+    "192.168.1.1",
+    "169.254.1.1",
+    "100.64.0.1",
+    "0.0.0.0",
+    "224.0.0.1",
+    "203.0.113.7",
+    "::1",
+    "::",
+    "fe80::1",
+    "fd12:3456::1",
+    "ff02::1",
+    "2001:db8::1",
+  ])("%s is not locatable", (ip) => expect(isLocatable(ip)).toBe(false));
   it.each(["81.2.69.142", "8.8.8.8", "172.32.0.1", "2001:4860:4860::8888"])("%s is", (ip) => expect(isLocatable(ip)).toBe(true));
 });
 

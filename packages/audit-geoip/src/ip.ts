@@ -5,14 +5,32 @@ import { BlockList, isIP } from "node:net";
 
 /** Special-purpose ranges (RFC 6890 and friends) that no GeoIP database locates. */
 const SPECIAL_V4: [string, number][] = [
-  ["0.0.0.0", 8], ["10.0.0.0", 8], ["100.64.0.0", 10], ["127.0.0.0", 8], ["169.254.0.0", 16], ["172.16.0.0", 12],
-  ["192.0.0.0", 24], ["192.0.2.0", 24], ["192.168.0.0", 16], ["198.18.0.0", 15], ["198.51.100.0", 24],
-  ["203.0.113.0", 24], ["224.0.0.0", 4], ["240.0.0.0", 4],
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
+  ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
 ];
 const special6 = new BlockList();
 for (const [net, bits] of [
-  ["::", 128], ["::1", 128], ["fc00::", 7], ["fe80::", 10], ["ff00::", 8], ["2001:db8::", 32], ["64:ff9b:1::", 48],
-] as const) special6.addSubnet(net, bits, "ipv6");
+  ["::", 128],
+  ["::1", 128],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["ff00::", 8],
+  ["2001:db8::", 32],
+  ["64:ff9b:1::", 48],
+] as const)
+  special6.addSubnet(net, bits, "ipv6");
 
 const v4Number = (ip: string) => ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
 /** IPv4 ranges as [network, mask] numbers: a plain loop is ~5× faster than BlockList for the common case. */
@@ -24,7 +42,10 @@ const special4 = SPECIAL_V4.map(([net, bits]) => {
 /** `::ffff:192.0.2.1` → `192.0.2.1`; a zone id is dropped; IPv6 is written in its shortest form. Undefined when not an IP. */
 export function normalizeIp(value: string | undefined | null): string | undefined {
   if (!value) return undefined;
-  let ip = value.trim().replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  let ip = value
+    .trim()
+    .replace(/^\[|\]$/g, "")
+    .replace(/%.*$/, "");
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (mapped) ip = mapped[1]!;
   const v = isIP(ip);
@@ -38,7 +59,7 @@ export function isLocatable(ip: string): boolean {
   const v = isIP(ip);
   if (v === 4) {
     const n = v4Number(ip);
-    return !special4.some(([net, mask]) => ((n & mask) >>> 0) === net);
+    return !special4.some(([net, mask]) => (n & mask) >>> 0 === net);
   }
   return v === 6 && !special6.check(ip, "ipv6");
 }
@@ -48,7 +69,7 @@ function expandV6(ip: string): number[] {
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
     const [a, b, c, d] = v4[1]!.split(".").map(Number) as [number, number, number, number];
-    text = text.slice(0, -v4[1]!.length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    text = `${text.slice(0, -v4[1]!.length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
   const [head, tail] = text.split("::") as [string, string | undefined];
   const h = head ? head.split(":") : [];

@@ -3,8 +3,7 @@
 import { duration, z, moduleOptions } from "@xmppkit/runtime";
 
 /** A period, or "never" / false for no expiry (mod_audit accepts both). */
-const period = () =>
-  z.union([z.literal(false), z.literal("never"), duration()]).transform((v) => (v === false || v === "never" ? null : v));
+const period = () => z.union([z.literal(false), z.literal("never"), duration()]).transform((v) => (v === false || v === "never" ? null : v));
 
 export const auditGeoipSchema = z.strictObject({
   /** mod_audit's option: events older than this are purged ("never" keeps them). */

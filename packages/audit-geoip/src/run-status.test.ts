@@ -1,4 +1,4 @@
-import { type Store } from "@xmppkit/core";
+import type { Store } from "@xmppkit/core";
 import { openSqliteStore } from "@xmppkit/runtime";
 import { afterEach, describe, expect, it } from "vitest";
 import { openAuditLog } from "./audit-log.js";

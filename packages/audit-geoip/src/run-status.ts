@@ -56,7 +56,12 @@ export async function trackRunStatus(deps: { store: Pick<Store, "kv">; audit: Au
       module,
       time: last,
       note: `the previous run (started ${new Date(previous.startedAt).toISOString()}) ended without a shutdown; last heartbeat ${last.toISOString()}`,
-      details: { instance: key, startedAt: new Date(previous.startedAt).toISOString(), lastHeartbeat: last.toISOString(), ...(previous.pid ? { pid: previous.pid } : {}) },
+      details: {
+        instance: key,
+        startedAt: new Date(previous.startedAt).toISOString(),
+        lastHeartbeat: last.toISOString(),
+        ...(previous.pid ? { pid: previous.pid } : {}),
+      },
     });
   }
   const startedAt = Date.now();
@@ -77,7 +82,12 @@ export async function trackRunStatus(deps: { store: Pick<Store, "kv">; audit: Au
       stopped = true;
       clearInterval(timer);
       await beating;
-      await recordNow({ type: `${subject}-stopped`, module, note: reason ? `${key} stopped: ${reason}` : `${key} stopped`, details: { instance: key, uptimeMs: Date.now() - startedAt } });
+      await recordNow({
+        type: `${subject}-stopped`,
+        module,
+        note: reason ? `${key} stopped: ${reason}` : `${key} stopped`,
+        details: { instance: key, uptimeMs: Date.now() - startedAt },
+      });
       await kv.set(key, { status: "stopped", heartbeat: Date.now(), startedAt });
     },
   };

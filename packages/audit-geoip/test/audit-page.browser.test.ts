@@ -30,8 +30,20 @@ describe("the audit page in headless Chromium", () => {
     await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
         i % 3 === 0
-          ? audit.record({ type: "session-available", module: "core", user: i % 2 ? "alice@localhost" : "bob@localhost", resource: `r${i}`, time: new Date(now - (i % 6) * day - i * 1000) })
-          : audit.record({ type: "http-request", module: "core", ip: ips[i % ips.length], note: `POST /roster_admin/refresh → 200`, time: new Date(now - (i % 6) * day - i * 1000) }),
+          ? audit.record({
+              type: "session-available",
+              module: "core",
+              user: i % 2 ? "alice@localhost" : "bob@localhost",
+              resource: `r${i}`,
+              time: new Date(now - (i % 6) * day - i * 1000),
+            })
+          : audit.record({
+              type: "http-request",
+              module: "core",
+              ip: ips[i % ips.length],
+              note: `POST /roster_admin/refresh → 200`,
+              time: new Date(now - (i % 6) * day - i * 1000),
+            }),
       ),
     );
     // A note that tries to be HTML must show as text.

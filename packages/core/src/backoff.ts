@@ -19,7 +19,7 @@ export const DEFAULT_BACKOFF: Required<BackoffOptions> = { initial: 1000, max: 6
  */
 export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
   const { initial, max, factor, jitter } = { ...DEFAULT_BACKOFF, ...options };
-  const base = Math.min(max, initial * Math.pow(factor, Math.max(0, attempt)));
+  const base = Math.min(max, initial * factor ** Math.max(0, attempt));
   const j = Math.min(1, Math.max(0, jitter));
   return Math.round(base * (1 - j * random()));
 }

@@ -43,7 +43,10 @@ describe("wrap/unwrap", () => {
   });
 
   it("an error travels as an inner <iq type=error> echoing the request payload by name and namespace only", () => {
-    const reply = innerReply(forwardedIq({ from: "bob@localhost/r1", to: "alice@localhost" }, xml("query", { xmlns: RAA, x: "1" }, xml("deep"))), new StanzaError("forbidden", "auth"));
+    const reply = innerReply(
+      forwardedIq({ from: "bob@localhost/r1", to: "alice@localhost" }, xml("query", { xmlns: RAA, x: "1" }, xml("deep"))),
+      new StanzaError("forbidden", "auth"),
+    );
     expect(reply.attrs.type).toBe("error");
     expect(reply.getChild("query", RAA)!.toString()).toBe(`<query xmlns="${RAA}"/>`);
     expect(reply.getChild("error")!.attrs.type).toBe("auth");
@@ -61,11 +64,15 @@ describe("delegation on a component", () => {
   beforeEach(async () => {
     mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
     kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
-    kit.delegation.handle(RAA, ({ element, to }) => {
-      if (element.attrs.fail) throw new StanzaError("forbidden", "auth");
-      if (element.attrs.crash) throw new Error("boom");
-      return xml("info", { xmlns: RAA, affiliation: "registered", for: to });
-    }, { bareFeatures: [RAA] });
+    kit.delegation.handle(
+      RAA,
+      ({ element, to }) => {
+        if (element.attrs.fail) throw new StanzaError("forbidden", "auth");
+        if (element.attrs.crash) throw new Error("boom");
+        return xml("info", { xmlns: RAA, affiliation: "registered", for: to });
+      },
+      { bareFeatures: [RAA] },
+    );
   });
 
   async function announce(ns = NS) {
@@ -74,7 +81,9 @@ describe("delegation on a component", () => {
 
   it("answers the disco-nesting queries keeping the node attribute", async () => {
     for (const node of [`${NS}::${RAA}`, `${NS}:bare:${RAA}`, `urn:xmpp:delegation:1::${RAA}`]) {
-      await mock.receive(xml("iq", { type: "get", id: "q", from: "localhost", to: "gateway.localhost" }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info", node })));
+      await mock.receive(
+        xml("iq", { type: "get", id: "q", from: "localhost", to: "gateway.localhost" }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info", node })),
+      );
       const reply = mock.sent.at(-1)!;
       expect(reply.attrs.type).toBe("result");
       const query = reply.getChild("query", "http://jabber.org/protocol/disco#info")!;

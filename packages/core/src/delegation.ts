@@ -112,7 +112,10 @@ export function setupDelegation({ stanzas, iq, disco, trustedServers, logger, on
     const server = normalizeJid(stanza.attrs.from as string | undefined) ?? undefined;
     // Only our own server delegates: a remote server announcing a delegation to itself is ignored.
     if (!isServerJid(server) || !trustedServers.has(server)) {
-      logger?.warn({ from: stanza.attrs.from, trusted: [...trustedServers] }, "ignored a XEP-0355 delegation announcement from a sender that is not our server");
+      logger?.warn(
+        { from: stanza.attrs.from, trusted: [...trustedServers] },
+        "ignored a XEP-0355 delegation announcement from a sender that is not our server",
+      );
       return true;
     }
     const set = delegated.get(server) ?? new Set<string>();

@@ -7,9 +7,15 @@ import { xml } from "./xml.js";
 describe("disco and ping on a component", () => {
   it("answers disco#info with the identity and the features of what is loaded", async () => {
     const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
-    const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 }, identity: { category: "component", type: "generic", name: "test gateway" } });
+    const kit = setupKit(mock.entity, {
+      serverDomain: "localhost",
+      ping: { interval: 0 },
+      identity: { category: "component", type: "generic", name: "test gateway" },
+    });
     kit.disco.addFeature("urn:example:feature");
-    await mock.receive(xml("iq", { type: "get", id: "d", from: "alice@localhost/r", to: "gateway.localhost" }, xml("query", "http://jabber.org/protocol/disco#info")));
+    await mock.receive(
+      xml("iq", { type: "get", id: "d", from: "alice@localhost/r", to: "gateway.localhost" }, xml("query", "http://jabber.org/protocol/disco#info")),
+    );
     const q = mock.sent.at(-1)!.getChild("query", "http://jabber.org/protocol/disco#info")!;
     expect(q.getChild("identity")!.attrs).toEqual({ category: "component", type: "generic", name: "test gateway" });
     const features = q.getChildren("feature").map((f) => f.attrs.var);
@@ -19,7 +25,13 @@ describe("disco and ping on a component", () => {
   it("answers item-not-found for an unknown node", async () => {
     const mock = await mockComponent<XmppEntity>();
     setupKit(mock.entity, { ping: { interval: 0 } });
-    await mock.receive(xml("iq", { type: "get", id: "d", from: "a@b/r", to: "component.localhost" }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info", node: "nope" })));
+    await mock.receive(
+      xml(
+        "iq",
+        { type: "get", id: "d", from: "a@b/r", to: "component.localhost" },
+        xml("query", { xmlns: "http://jabber.org/protocol/disco#info", node: "nope" }),
+      ),
+    );
     expect(mock.sent.at(-1)!.getChild("error")!.getChild("item-not-found")).toBeDefined();
   });
 

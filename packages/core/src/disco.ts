@@ -61,7 +61,9 @@ export function setupDisco({ iq }: { iq: Iq }): Disco {
 
   return {
     addIdentity: (identity) => void identities.push(identity),
-    addFeature: (...f) => f.forEach((x) => features.add(x)),
+    addFeature: (...f) => {
+      for (const x of f) features.add(x);
+    },
     addItem: (item) => void items.push(item),
     addNode: (prefix, provider) => void nodes.push({ prefix, provider }),
     info: () => ({ identities: [...identities], features: [...features] }),

@@ -25,7 +25,10 @@ export class TypedEmitter<E extends EventMap> {
 
   on<K extends keyof E>(event: K, listener: Listener<E[K]>): () => void {
     let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
     set.add(listener as Listener<never>);
     return () => this.off(event, listener);
   }
@@ -57,10 +60,13 @@ export class TypedEmitter<E extends EventMap> {
   /** Resolve with the next payload of `event`; reject after `timeoutMs` if given. */
   next<K extends keyof E>(event: K, timeoutMs?: number): Promise<E[K]> {
     return new Promise((resolve, reject) => {
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-        off();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for "${String(event)}"`));
-      }, timeoutMs);
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              off();
+              reject(new Error(`timed out after ${timeoutMs} ms waiting for "${String(event)}"`));
+            }, timeoutMs);
       const off = this.once(event, (payload) => {
         clearTimeout(timer);
         resolve(payload);

@@ -70,7 +70,7 @@ export function trustedServerDomains(entity: XmppEntity, configured?: string | r
   if (list.length === 0) {
     const own = entity.options.domain ?? entity.jid?.domain;
     if (own && entityKind(entity) === "client") list.push(own);
-    else if (own && own.includes(".")) list.push(own.slice(own.indexOf(".") + 1));
+    else if (own?.includes(".")) list.push(own.slice(own.indexOf(".") + 1));
   }
   return new Set(list.map((d) => d.toLowerCase()));
 }

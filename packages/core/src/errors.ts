@@ -71,7 +71,10 @@ export class IqTimeoutError extends Error {
   static isInstance(value: unknown): value is IqTimeoutError {
     return hasErrorBrand(value, "IqTimeoutError");
   }
-  constructor(readonly to: string | undefined, readonly timeoutMs: number) {
+  constructor(
+    readonly to: string | undefined,
+    readonly timeoutMs: number,
+  ) {
     super(`no reply from ${to ?? "the server"} within ${timeoutMs} ms`);
     brandError(this, "IqTimeoutError");
   }

@@ -4,7 +4,11 @@ import type { XmppEntity } from "./entity.js";
 import { setupKit } from "./kit.js";
 import { xml } from "./xml.js";
 
-const ANNOUNCEMENT = xml("message", { from: "localhost", to: "gateway.localhost" }, xml("privilege", "urn:xmpp:privilege:1", xml("perm", { access: "roster", type: "both" })));
+const ANNOUNCEMENT = xml(
+  "message",
+  { from: "localhost", to: "gateway.localhost" },
+  xml("privilege", "urn:xmpp:privilege:1", xml("perm", { access: "roster", type: "both" })),
+);
 
 describe("grant watch", () => {
   it("a privileged IQ answered forbidden: the grants are forgotten, the state says revoked, and a component rebuilds its link", async () => {
@@ -15,7 +19,15 @@ describe("grant watch", () => {
     let forbidden = false;
     mock.replyToIq(
       (s) => s.getChild("query", "jabber:iq:roster") !== undefined,
-      () => (forbidden ? xml("error", { type: "auth" }, xml("forbidden", "urn:ietf:params:xml:ns:xmpp-stanzas"), xml("text", "urn:ietf:params:xml:ns:xmpp-stanzas", "Query to another users is forbidden")) : xml("query", "jabber:iq:roster")),
+      () =>
+        forbidden
+          ? xml(
+              "error",
+              { type: "auth" },
+              xml("forbidden", "urn:ietf:params:xml:ns:xmpp-stanzas"),
+              xml("text", "urn:ietf:params:xml:ns:xmpp-stanzas", "Query to another users is forbidden"),
+            )
+          : xml("query", "jabber:iq:roster"),
     );
     expect(await kit.privilege.verify()).toBe(true);
     expect(kit.grants.state).toBe("ok");

@@ -30,7 +30,10 @@ export function watchGrants({ privilege, lifecycle }: { privilege: Privilege; li
   const offRevoked = privilege.on("revoked", ({ server, reason }) => {
     if (state === "revoked") return;
     state = "revoked";
-    options.logger?.error({ server, reason }, "the server withdrew the XEP-0356 grants (another connection of this component on ejabberd?); rebuilding the link to get them back");
+    options.logger?.error(
+      { server, reason },
+      "the server withdrew the XEP-0356 grants (another connection of this component on ejabberd?); rebuilding the link to get them back",
+    );
     if (options.reconnect && lifecycle.online) lifecycle.dropLink(`the server withdrew the XEP-0356 grants (${reason})`);
   });
   const offGranted = privilege.on("granted", () => {

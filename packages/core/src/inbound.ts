@@ -58,7 +58,10 @@ export function guardInbound(entity: XmppEntity, options: { maxBytes?: number; o
     discard = true;
     options.onOversize(`the server sent a stanza over the ${maxBytes}-byte limit; the stream was closed (policy-violation)`);
     const error = xml("stream:error", {}, xml("policy-violation", NS_STREAMS), xml("text", NS_STREAMS, `stanza over ${maxBytes} bytes`));
-    void entity.send(error).catch(() => undefined).finally(() => entitySocket(entity)?.destroy?.());
+    void entity
+      .send(error)
+      .catch(() => undefined)
+      .finally(() => entitySocket(entity)?.destroy?.());
   }
 
   const onData = conn._onData;

@@ -45,8 +45,11 @@ describe("IQ requests", () => {
     const p = iq.set(xml("query", "jabber:iq:roster"), "alice@localhost").catch((e: unknown) => e);
     const sent = await mock.nextSent((s) => s.name === "iq");
     await mock.receive(
-      xml("iq", { type: "error", id: sent.attrs.id, from: "alice@localhost" },
-        xml("error", { type: "auth" }, xml("forbidden", "urn:ietf:params:xml:ns:xmpp-stanzas"), xml("text", "urn:ietf:params:xml:ns:xmpp-stanzas", "no"))),
+      xml(
+        "iq",
+        { type: "error", id: sent.attrs.id, from: "alice@localhost" },
+        xml("error", { type: "auth" }, xml("forbidden", "urn:ietf:params:xml:ns:xmpp-stanzas"), xml("text", "urn:ietf:params:xml:ns:xmpp-stanzas", "no")),
+      ),
     );
     const err = (await p) as StanzaError;
     expect(err).toBeInstanceOf(StanzaError);
@@ -77,7 +80,11 @@ describe("IQ requests", () => {
     iq.handle("get", "urn:example", "c", () => {
       throw new StanzaError("not-allowed", "cancel", "nope");
     });
-    for (const [name, expected] of [["a", "result"], ["b", "result"], ["c", "error"]] as const) {
+    for (const [name, expected] of [
+      ["a", "result"],
+      ["b", "result"],
+      ["c", "error"],
+    ] as const) {
       await mock.receive(xml("iq", { type: "get", id: name, from: "u@localhost/r", to: "gateway.localhost" }, xml(name, "urn:example")));
       const reply = mock.sent.at(-1)!;
       expect(reply.attrs).toMatchObject({ type: expected, id: name, to: "u@localhost/r" });

@@ -72,10 +72,7 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
   const lifecycle = setupLifecycle({ entity }, { onListenerError, ...options.lifecycle });
   const serverDomains = trustedServerDomains(entity, options.serverDomain ? [options.serverDomain, ...(options.serverDomains ?? [])] : options.serverDomains);
   const serverDomain = options.serverDomain ?? (kind === "client" ? entity.options.domain : undefined);
-  const ping = setupPing(
-    { entity, iq, disco, lifecycle },
-    { ...(serverDomain ? { target: serverDomain } : {}), ...options.ping },
-  );
+  const ping = setupPing({ entity, iq, disco, lifecycle }, { ...(serverDomain ? { target: serverDomain } : {}), ...options.ping });
   const privilege = setupPrivilege({ entity, stanzas, iq, logger }, { server: serverDomain, trustedServers: [...serverDomains], onListenerError });
   const delegation = setupDelegation({ stanzas, iq, disco, trustedServers: serverDomains, logger, onListenerError });
   const sessions = setupSessions({ stanzas, privilege, lifecycle, onListenerError });
@@ -102,13 +99,16 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
   return { entity, kind, serverDomain, serverDomains, stanzas, iq, disco, lifecycle, ping, privilege, delegation, sessions, grants, events };
 }
 
-function instrument(
-  { stanzas, iq, lifecycle, entity }: { stanzas: Stanzas; iq: Iq; lifecycle: Lifecycle; entity: XmppEntity },
-  metrics: Metrics,
-) {
+function instrument({ stanzas, iq, lifecycle, entity }: { stanzas: Stanzas; iq: Iq; lifecycle: Lifecycle; entity: XmppEntity }, metrics: Metrics) {
   const stanzasIn = metrics.counter("", "stanzas_in_total", "Stanzas received, by name", ["name"]);
   const stanzasOut = metrics.counter("", "stanzas_out_total", "Stanzas sent, by name", ["name"]);
-  const iqDuration = metrics.histogram("", "iq_request_duration_seconds", "Round trip of IQ requests sent by xmppkit", ["outcome"], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+  const iqDuration = metrics.histogram(
+    "",
+    "iq_request_duration_seconds",
+    "Round trip of IQ requests sent by xmppkit",
+    ["outcome"],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
   const reconnects = metrics.counter("", "reconnects_total", "Reconnect attempts to the server");
   const linkUp = metrics.gauge("", "link_up", "1 while the link to the server is up");
   entity.on("stanza", (el: { name: string }) => stanzasIn.inc({ name: el.name }));

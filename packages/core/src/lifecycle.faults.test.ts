@@ -44,7 +44,10 @@ describe("the link against a misbehaving server", () => {
   ])("an HTTP port is a clear fatal error, not a crash: %s", async (_, script) => {
     server = await startFaultServer({ script });
     const k = gateway(server);
-    const err = await k.lifecycle.start().then(() => undefined, (e: unknown) => e);
+    const err = await k.lifecycle.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FatalConnectionError);
     expect((err as Error).message).toMatch(/^not-xmpp: xmpp:\/\/127\.0\.0\.1:\d+ does not speak XMPP: it answered "HTTP\/1\.1 400 Bad Request/);
     expect(server.connections).toHaveLength(1);
@@ -86,10 +89,12 @@ describe("the link against a misbehaving server", () => {
   });
 
   it("each link loss has its own reason, never the previous outage's", async () => {
-    server = await startFaultServer({ script: async (c) => {
-      await c.online();
-      await c.streamError("conflict", "replaced by a new connection");
-    } });
+    server = await startFaultServer({
+      script: async (c) => {
+        await c.online();
+        await c.streamError("conflict", "replaced by a new connection");
+      },
+    });
     const k = gateway(server);
     const lost: string[] = [];
     k.lifecycle.on("link-lost", ({ reason }) => lost.push(reason));
@@ -103,11 +108,13 @@ describe("the link against a misbehaving server", () => {
   });
 
   it("a stanza over the inbound limit ends the stream with policy-violation instead of filling memory", async () => {
-    server = await startFaultServer({ script: async (c) => {
-      await c.online();
-      await c.write(`<message from='localhost' to='gateway.localhost'><body>${"x".repeat(200_000)}`);
-      await c.write("y".repeat(200_000));
-    } });
+    server = await startFaultServer({
+      script: async (c) => {
+        await c.online();
+        await c.write(`<message from='localhost' to='gateway.localhost'><body>${"x".repeat(200_000)}`);
+        await c.write("y".repeat(200_000));
+      },
+    });
     const k = gateway(server, { maxInboundStanzaBytes: 100_000 });
     const lost = k.lifecycle.next("link-lost", 5000);
     await k.lifecycle.start();
@@ -119,7 +126,10 @@ describe("the link against a misbehaving server", () => {
   it("stop() while connecting: start() rejects, nothing reconnects", async () => {
     server = await startFaultServer({ script: scripts.silence });
     const k = gateway(server);
-    const started = k.lifecycle.start().then(() => undefined, (e: unknown) => e);
+    const started = k.lifecycle.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await server.nextConnection();
     await k.lifecycle.stop();
     expect(await started).toBeInstanceOf(LinkStoppedError);

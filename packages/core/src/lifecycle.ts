@@ -23,13 +23,13 @@ import { DEFAULT_LINK_TIMEOUTS, OpeningStoppedError, openLink, type LinkTimeouts
 
 /** Stream errors that no retry will fix (RFC 6120 §4.9.3). */
 const FATAL_CONDITIONS: Record<string, string> = {
-  "not-authorized": "the server refused the credentials (for a component: a wrong shared secret, or a domain the server does not know as a component; ejabberd says not-authorized for both)",
+  "not-authorized":
+    "the server refused the credentials (for a component: a wrong shared secret, or a domain the server does not know as a component; ejabberd says not-authorized for both)",
   "host-unknown": "the server does not serve this domain (for a component: no such Component in the server config)",
   "improper-addressing": "the stream header has no or a wrong `to`",
   "invalid-namespace": "the server expected another stream namespace",
   "invalid-from": "the server rejected a stanza's `from` and closed the stream",
 };
-
 
 export interface LifecycleEvents extends Record<string, unknown> {
   /** The link is up (first connect, reconnect, or stream resumption). */
@@ -79,7 +79,10 @@ export class FatalConnectionError extends Error {
   static isInstance(value: unknown): value is FatalConnectionError {
     return hasErrorBrand(value, "FatalConnectionError");
   }
-  constructor(readonly condition: string, detail: string) {
+  constructor(
+    readonly condition: string,
+    detail: string,
+  ) {
     super(`${condition}: ${detail}`);
     brandError(this, "FatalConnectionError");
   }
@@ -216,7 +219,10 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
 
   function notXmpp() {
     const service = String(entity.options.service ?? "the service");
-    return new FatalConnectionError("not-xmpp", `${service} does not speak XMPP: it answered ${quote(inbound.firstBytes)} (is the service the server's ${entityKindWord()} port?)`);
+    return new FatalConnectionError(
+      "not-xmpp",
+      `${service} does not speak XMPP: it answered ${quote(inbound.firstBytes)} (is the service the server's ${entityKindWord()} port?)`,
+    );
   }
 
   function entityKindWord() {
@@ -285,13 +291,22 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
     const status = entity.status;
     if (status === "online") {
       const cut = new Promise<void>((r) => setTimeout(r, timeouts.close).unref());
-      await Promise.race([entity.stop().then(() => undefined, () => undefined), cut]);
+      await Promise.race([
+        entity.stop().then(
+          () => undefined,
+          () => undefined,
+        ),
+        cut,
+      ]);
     }
     const socket = entitySocket(entity);
     if (socket?.destroy) {
       const gone = new Promise<void>((r) => {
         const t = setTimeout(r, 1000).unref();
-        entity.once("disconnect", () => (clearTimeout(t), r()));
+        entity.once("disconnect", () => {
+          clearTimeout(t);
+          r();
+        });
       });
       socket.destroy();
       await gone;

@@ -46,9 +46,18 @@ function authenticated(entity: XmppEntity): Promise<void> {
       entity.off("error", onError);
       entity.off("disconnect", onGone);
     };
-    const onOnline = () => (done(), resolve());
-    const onError = (err: Error) => (done(), reject(err));
-    const onGone = () => (done(), reject(new Error("the connection closed during authentication")));
+    const onOnline = () => {
+      done();
+      resolve();
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const onGone = () => {
+      done();
+      reject(new Error("the connection closed during authentication"));
+    };
     entity.on("online", onOnline);
     entity.on("error", onError);
     entity.on("disconnect", onGone);
@@ -62,6 +71,10 @@ export async function openLink(entity: XmppEntity, timeouts: Required<LinkTimeou
   if (stopping()) throw new OpeningStoppedError("stopped");
   const auth = authenticated(entity);
   auth.catch(() => undefined);
-  await step(entity.open({ domain, ...(lang ? { lang } : {}) } as { domain?: string }), timeouts.open, `${service} accepted the connection but sent no XMPP stream header within ${seconds(timeouts.open)}`);
+  await step(
+    entity.open({ domain, ...(lang ? { lang } : {}) } as { domain?: string }),
+    timeouts.open,
+    `${service} accepted the connection but sent no XMPP stream header within ${seconds(timeouts.open)}`,
+  );
   await step(auth, timeouts.authenticate, `the server did not complete authentication within ${seconds(timeouts.authenticate)}`);
 }

@@ -52,7 +52,12 @@ describe("parsePrivilegeAnnouncement", () => {
   });
 
   it("ignores unknown access types and invalid values", () => {
-    const el = xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "roster", type: "everything" }), xml("perm", { access: "teleport", type: "both" }));
+    const el = xml(
+      "privilege",
+      "urn:xmpp:privilege:2",
+      xml("perm", { access: "roster", type: "everything" }),
+      xml("perm", { access: "teleport", type: "both" }),
+    );
     expect(parsePrivilegeAnnouncement(el, "localhost")).toMatchObject({ roster: "none", message: "none", presence: "none" });
   });
 
@@ -86,9 +91,21 @@ describe("privilege helpers on a component", () => {
   });
 
   it("does not take an announcement from a user JID or a full JID", async () => {
-    await mock.receive(xml("message", { from: "mallory@localhost/x", to: "gateway.localhost" }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { type: "both", access: "roster" }))));
+    await mock.receive(
+      xml(
+        "message",
+        { from: "mallory@localhost/x", to: "gateway.localhost" },
+        xml("privilege", "urn:xmpp:privilege:2", xml("perm", { type: "both", access: "roster" })),
+      ),
+    );
     expect(kit.privilege.servers.size).toBe(0);
-    await mock.receive(xml("message", { from: "localhost/resource", to: "gateway.localhost" }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { type: "both", access: "roster" }))));
+    await mock.receive(
+      xml(
+        "message",
+        { from: "localhost/resource", to: "gateway.localhost" },
+        xml("privilege", "urn:xmpp:privilege:2", xml("perm", { type: "both", access: "roster" })),
+      ),
+    );
     expect(kit.privilege.servers.size).toBe(0);
   });
 
@@ -146,12 +163,31 @@ describe("privilege helpers on a component", () => {
   });
 
   it("sendIq wraps in <privileged_iq/> and unwraps the forwarded reply", async () => {
-    await mock.receive(xml("message", { from: "localhost" }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "iq" }, xml("namespace", { ns: "urn:xmpp:ping", type: "get" })))));
+    await mock.receive(
+      xml(
+        "message",
+        { from: "localhost" },
+        xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "iq" }, xml("namespace", { ns: "urn:xmpp:ping", type: "get" }))),
+      ),
+    );
     mock.replyToIq(
       (iq) => !!iq.getChild("privileged_iq"),
       (iq) =>
-        xml("privilege", "urn:xmpp:privilege:2", xml("forwarded", "urn:xmpp:forward:0",
-          xml("iq", { xmlns: "jabber:client", type: "result", from: "bob@localhost", to: "alice@localhost", id: iq.getChild("privileged_iq")!.getChild("iq")!.attrs.id }))),
+        xml(
+          "privilege",
+          "urn:xmpp:privilege:2",
+          xml(
+            "forwarded",
+            "urn:xmpp:forward:0",
+            xml("iq", {
+              xmlns: "jabber:client",
+              type: "result",
+              from: "bob@localhost",
+              to: "alice@localhost",
+              id: iq.getChild("privileged_iq")!.getChild("iq")!.attrs.id,
+            }),
+          ),
+        ),
     );
     const reply = await kit.privilege.sendIq("alice@localhost", xml("iq", { type: "get", to: "bob@localhost" }, xml("ping", "urn:xmpp:ping")));
     expect(reply.attrs).toMatchObject({ type: "result", from: "bob@localhost" });
@@ -179,4 +215,3 @@ describe("which servers a kit believes", () => {
     expect([...setupKit(client.entity, { ping: { interval: 0 } }).serverDomains]).toEqual(["example.org"]);
   });
 });
-

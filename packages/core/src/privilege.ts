@@ -268,9 +268,7 @@ export function setupPrivilege(
     const server = domainOf(from)!;
     const perms = requireGrant({ access: "message", type: "outgoing" }, server);
     message.attrs.xmlns = "jabber:client";
-    await stanzas.send(
-      xml("message", { to: server }, xml("privilege", perms.namespace, xml("forwarded", NS_FORWARD, message))),
-    );
+    await stanzas.send(xml("message", { to: server }, xml("privilege", perms.namespace, xml("forwarded", NS_FORWARD, message))));
   }
 
   async function sendIq(user: string, inner: Element, opts?: IqRequestOptions) {
@@ -282,7 +280,11 @@ export function setupPrivilege(
     }
     const perms = requireGrant({ access: "iq", namespace: payload.attrs.xmlns, type }, domainOf(bare)!);
     if (perms.namespace !== NS_PRIVILEGE_2) {
-      throw new PermissionError(`the server speaks ${perms.namespace}, which has no IQ permission`, "iq", "upgrade the server (Prosody mod_privilege ≥ 2022-05, ejabberd ≥ 24.10)");
+      throw new PermissionError(
+        `the server speaks ${perms.namespace}, which has no IQ permission`,
+        "iq",
+        "upgrade the server (Prosody mod_privilege ≥ 2022-05, ejabberd ≥ 24.10)",
+      );
     }
     inner.attrs.xmlns = "jabber:client";
     inner.attrs.id ??= randomId();
@@ -310,7 +312,7 @@ export function setupPrivilege(
 
 function checkUser(user: string): string {
   const j = parseJid(user);
-  if (!j || !j.local || j.resource) throw new TypeError(`not a user's bare JID: ${user}`);
+  if (!j?.local || j.resource) throw new TypeError(`not a user's bare JID: ${user}`);
   return j.toString();
 }
 
@@ -320,4 +322,3 @@ export function summary(perms: Permissions): string {
   if (iqs.length) parts.push(`iq={${iqs.join(", ")}}`);
   return parts.join(" ");
 }
-

@@ -52,7 +52,17 @@ export interface Sessions extends TypedEmitter<SessionEvents> {
  * (no new events for those); resources that went away while the link was down are not noticed until they
  * come back (ejabberd does not replay, so there is nothing to sweep against).
  */
-export function setupSessions({ stanzas, privilege, lifecycle, onListenerError }: { stanzas: Stanzas; privilege: Privilege; lifecycle?: Lifecycle; onListenerError?: ListenerErrorHandler }): Sessions {
+export function setupSessions({
+  stanzas,
+  privilege,
+  lifecycle,
+  onListenerError,
+}: {
+  stanzas: Stanzas;
+  privilege: Privilege;
+  lifecycle?: Lifecycle;
+  onListenerError?: ListenerErrorHandler;
+}): Sessions {
   const emitter = new TypedEmitter<SessionEvents>(onListenerError);
   const online = new Map<string, Set<string>>();
   let size = 0;
@@ -83,7 +93,10 @@ export function setupSessions({ stanzas, privilege, lifecycle, onListenerError }
     emitter.emit("presence", { jid, user, resource, replayed });
     if (set?.has(resource)) return; // a presence change of a known session
     const first = !set;
-    if (!set) online.set(user, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      online.set(user, set);
+    }
     set.add(resource);
     size++;
     emitter.emit("available", { jid, user, resource, replayed });

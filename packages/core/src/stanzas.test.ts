@@ -79,7 +79,10 @@ describe("stanza hooks", () => {
     const stanzas = setupStanzas({ entity: mock.entity });
     const seen: string[] = [];
     stanzas.onIncoming((s) => void seen.push(`hook:${s.attrs.id}`));
-    mock.entity.middleware.use((ctx, next) => (seen.push(`middleware:${ctx.stanza.attrs.id}`), next()));
+    mock.entity.middleware.use((ctx, next) => {
+      seen.push(`middleware:${ctx.stanza.attrs.id}`);
+      return next();
+    });
     mock.entity.on("stanza", (s: { attrs: { id: string } }) => seen.push(`listener:${s.attrs.id}`));
     stanzas.deliver(xml("presence", { id: "p1", type: "unavailable", from: "room@muc/nick", to: "component.localhost" }));
     await new Promise((r) => setImmediate(r));
@@ -92,13 +95,21 @@ describe("stanza hooks", () => {
     const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
     const stanzas = setupStanzas({ entity: mock.entity }, { maxStanzaBytes: 10_000 });
     for (const bad of ["\u0007", "\u0000", "\u001B", "\uFFFE", "\uD800", "a\uDC00"]) {
-      const err = await stanzas.send(xml("message", { to: "alice@localhost" }, xml("body", {}, `x${bad}y`))).then(() => undefined, (e: unknown) => e);
+      const err = await stanzas.send(xml("message", { to: "alice@localhost" }, xml("body", {}, `x${bad}y`))).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(StanzaRefusedError);
       expect((err as StanzaRefusedError).reason).toBe("forbidden-character");
     }
-    const big = await stanzas.send(xml("message", { to: "alice@localhost" }, xml("body", {}, "é".repeat(6000)))).then(() => undefined, (e: unknown) => e);
+    const big = await stanzas.send(xml("message", { to: "alice@localhost" }, xml("body", {}, "é".repeat(6000)))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((big as StanzaRefusedError).reason).toBe("too-large");
-    expect((big as Error).message).toMatch(/^refused to send <message to="alice@localhost" from="gateway.localhost">: 12\d{3} bytes is over the 10000-byte stanza limit/);
+    expect((big as Error).message).toMatch(
+      /^refused to send <message to="alice@localhost" from="gateway.localhost">: 12\d{3} bytes is over the 10000-byte stanza limit/,
+    );
     await stanzas.send(xml("message", { to: "alice@localhost" }, xml("body", {}, "tab\tnewline\n😀 fine")));
     expect(mock.sent).toHaveLength(1);
     expect(mock.entity.status).toBe("online");
@@ -142,4 +153,3 @@ describe("stanza hooks", () => {
     expect(errors).toEqual([]);
   });
 });
-

@@ -83,7 +83,12 @@ export function setupStanzas({ entity, logger }: StanzasDeps, options: WireOptio
   const rawSend = entity.send.bind(entity);
   const component = entityKind(entity) === "component";
 
-  const isStanzaElement = (v: unknown): v is Element => typeof v === "object" && v !== null && typeof (v as Element).name === "string" && typeof (v as Element).attrs === "object" && Array.isArray((v as Element).children);
+  const isStanzaElement = (v: unknown): v is Element =>
+    typeof v === "object" &&
+    v !== null &&
+    typeof (v as Element).name === "string" &&
+    typeof (v as Element).attrs === "object" &&
+    Array.isArray((v as Element).children);
 
   function applyOutgoing(stanza: Element): Element | null {
     let current: Element = stanza;

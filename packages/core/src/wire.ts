@@ -35,12 +35,18 @@ export function wireProblem(data: string, maxBytes: number = DEFAULT_MAX_STANZA_
   if (data.length * 3 > maxBytes) {
     const bytes = Buffer.byteLength(data);
     if (bytes > maxBytes) {
-      return new StanzaRefusedError("too-large", `refused to send ${head(data)}: ${bytes} bytes is over the ${maxBytes}-byte stanza limit (the server would close the stream)`);
+      return new StanzaRefusedError(
+        "too-large",
+        `refused to send ${head(data)}: ${bytes} bytes is over the ${maxBytes}-byte stanza limit (the server would close the stream)`,
+      );
     }
   }
   const bad = xmlForbiddenChar(data);
   if (bad) {
-    return new StanzaRefusedError("forbidden-character", `refused to send ${head(data)}: it holds ${bad.char} at offset ${bad.index}, which XML 1.0 forbids (the server would close the stream)`);
+    return new StanzaRefusedError(
+      "forbidden-character",
+      `refused to send ${head(data)}: it holds ${bad.char} at offset ${bad.index}, which XML 1.0 forbids (the server would close the stream)`,
+    );
   }
   return undefined;
 }

@@ -34,4 +34,3 @@ describe("parseXml", () => {
     expect(() => parseXml("<a><b></a>")).toThrow();
   });
 });
-

@@ -113,4 +113,3 @@ export function parseXml(text: string): Element {
   if (!root) throw new Error("no element in the text");
   return root;
 }
-

@@ -13,7 +13,10 @@ describe("fetching a web roster over real HTTP", () => {
     createRosterFetcher({ url: `${app.url}/contacts/%s`, timeout: 300, retries: 0, backoff: { initial: 10, max: 20 }, ...extra });
 
   const failure = async (p: Promise<unknown>) => {
-    const err = await p.then(() => undefined, (e: unknown) => e);
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(RosterFetchError);
     return err as RosterFetchError;
   };
@@ -56,7 +59,10 @@ describe("fetching a web roster over real HTTP", () => {
     const r = await fetcher({ retries: 2 })("retry");
     expect(r.attempts).toBe(3);
     n = 0;
-    app.handle(() => (++n, { status: 403, body: "no" }));
+    app.handle(() => {
+      n += 1;
+      return { status: 403, body: "no" };
+    });
     await failure(fetcher({ retries: 2 })("forbidden"));
     expect(n).toBe(1);
   });

@@ -26,19 +26,37 @@ async function loadModule(perms: Record<string, string>, serverName: string) {
     optionalModule: () => undefined,
     onStop: (fn) => void stops.push(fn),
   };
-  mock.replyToIq((iq) => iq.attrs.to === "localhost" && !!iq.getChild("query", "http://jabber.org/protocol/disco#info"), xml("query", "http://jabber.org/protocol/disco#info", xml("identity", { category: "server", type: "im", name: serverName })));
+  mock.replyToIq(
+    (iq) => iq.attrs.to === "localhost" && !!iq.getChild("query", "http://jabber.org/protocol/disco#info"),
+    xml("query", "http://jabber.org/protocol/disco#info", xml("identity", { category: "server", type: "im", name: serverName })),
+  );
   const options = rosterAdminSchema.parse({ http_roster_url: "http://127.0.0.1:9/%s" });
   const admin = await gatewayModule.setup(ctx, options);
-  await mock.receive(xml("message", { from: "localhost", to: "gateway.localhost" }, xml("privilege", "urn:xmpp:privilege:2", ...Object.entries(perms).map(([access, type]) => xml("perm", { access, type })))));
+  await mock.receive(
+    xml(
+      "message",
+      { from: "localhost", to: "gateway.localhost" },
+      xml("privilege", "urn:xmpp:privilege:2", ...Object.entries(perms).map(([access, type]) => xml("perm", { access, type }))),
+    ),
+  );
   mock.entity.emit("online", mock.entity.jid);
   await new Promise((r) => setTimeout(r, 50));
-  return { lines: logLines(), admin, stop: async () => { for (const s of stops) await s(); await http.close(); } };
+  return {
+    lines: logLines(),
+    admin,
+    stop: async () => {
+      for (const s of stops) await s();
+      await http.close();
+    },
+  };
 }
 
 describe("the http-roster-admin gateway module", () => {
   it("warns at start when the presence permission is missing: users are then synced only on request", async () => {
     const m = await loadModule({ roster: "both" }, "Prosody");
-    expect(m.lines).toContainEqual(expect.objectContaining({ level: 40, msg: expect.stringContaining("no XEP-0356 presence permission: users are synced only through the HTTP API") }));
+    expect(m.lines).toContainEqual(
+      expect.objectContaining({ level: 40, msg: expect.stringContaining("no XEP-0356 presence permission: users are synced only through the HTTP API") }),
+    );
     await m.stop();
   });
 

@@ -15,13 +15,21 @@ export const gatewayModule = defineModule({
   description: "mirrors a web application's contact lists into the server's rosters (Prosody's mod_http_roster_admin)",
   options: rosterAdminOptions,
   // With ejabberd's API writing the rosters, XEP-0356 is needed only for the presence of logging-in users.
-  requires: (o) => ({ http: true, permissions: [...(o.http_roster_writer === "privilege" ? [ROSTER] : []), ...(o.http_roster_sync_on_login ? [PRESENCE] : [])] }),
+  requires: (o) => ({
+    http: true,
+    permissions: [...(o.http_roster_writer === "privilege" ? [ROSTER] : []), ...(o.http_roster_sync_on_login ? [PRESENCE] : [])],
+  }),
   setup(ctx, o): RosterAdmin {
     const { kit, log, events, metrics } = ctx;
     const server = kit.serverDomain;
     const roster =
       o.http_roster_writer === "ejabberd_api"
-        ? ejabberdApiRoster({ url: o.http_roster_ejabberd_api_url!, domain: server ?? "", user: o.http_roster_ejabberd_api_user, password: o.http_roster_ejabberd_api_password })
+        ? ejabberdApiRoster({
+            url: o.http_roster_ejabberd_api_url!,
+            domain: server ?? "",
+            user: o.http_roster_ejabberd_api_user,
+            password: o.http_roster_ejabberd_api_password,
+          })
         : privilegedRoster({ privilege: kit.privilege }, { server });
     const admin = setupRosterAdmin(
       { roster, sessions: kit.sessions, logger: log },
@@ -64,13 +72,18 @@ export const gatewayModule = defineModule({
       if (!domain) return;
       void serverSoftware(kit.iq, domain, { version: false }).then((software) => {
         if (software?.kind !== "ejabberd") {
-          if (o.http_roster_writer === "ejabberd_api" && software) log.warn({ server: domain, software: software.name }, `http_roster_writer is ejabberd_api but the server is ${software.name}`);
+          if (o.http_roster_writer === "ejabberd_api" && software)
+            log.warn({ server: domain, software: software.name }, `http_roster_writer is ejabberd_api but the server is ${software.name}`);
           return;
         }
         if (o.http_roster_writer === "ejabberd_api") return; // the API keeps subscription "both" and pushes
         roster.honoursSubscription = !ignoresPrivilegedSubscription(software.name);
         log.error(
-          { server: domain, software: software.name, fix: "http_roster_writer: ejabberd_api, http_roster_ejabberd_api_url: http://127.0.0.1:5280/api (ejabberd: mod_http_api on a listener, mod_admin_extra, api_permissions allowing add_rosteritem, delete_rosteritem, get_roster, check_account)" },
+          {
+            server: domain,
+            software: software.name,
+            fix: "http_roster_writer: ejabberd_api, http_roster_ejabberd_api_url: http://127.0.0.1:5280/api (ejabberd: mod_http_api on a listener, mod_admin_extra, api_permissions allowing add_rosteritem, delete_rosteritem, get_roster, check_account)",
+          },
           "ejabberd's XEP-0356 roster writes do not work (ejabberd 23.01 answers internal-server-error, #3942; later versions store subscription none): use ejabberd's admin API",
         );
       });

@@ -27,10 +27,19 @@ describe("the roster_admin HTTP API", () => {
   afterEach(() => http.close());
 
   function setup(opts: { token?: string; bodyLimit?: number; maxUsers?: number; link?: { online: boolean; downReason?: string } } = { token: TOKEN }) {
-    http = createHttpServer({ listen: "127.0.0.1:0", logger: silentLogger(), ...(opts.token ? { token: opts.token } : {}), bodyLimit: opts.bodyLimit ?? 1024 * 1024 });
+    http = createHttpServer({
+      listen: "127.0.0.1:0",
+      logger: silentLogger(),
+      ...(opts.token ? { token: opts.token } : {}),
+      bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    });
     const stub = stubAdmin();
     const requests: { ip: string; users: string[] }[] = [];
-    registerRosterAdminRoutes(http, stub.admin, { maxUsers: opts.maxUsers ?? 10_000, onRequest: (r) => void requests.push(r), ...(opts.link ? { link: opts.link } : {}) });
+    registerRosterAdminRoutes(http, stub.admin, {
+      maxUsers: opts.maxUsers ?? 10_000,
+      onRequest: (r) => void requests.push(r),
+      ...(opts.link ? { link: opts.link } : {}),
+    });
     return { ...stub, requests };
   }
 

@@ -25,7 +25,10 @@ export interface RosterAdminRoutesOptions {
 
 export class BadRefreshBody extends Error {
   override name = "BadRefreshBody";
-  constructor(message: string, readonly status: 400 | 413) {
+  constructor(
+    message: string,
+    readonly status: 400 | 413,
+  ) {
     super(message);
   }
 }

@@ -1,7 +1,20 @@
 // Where the rosters live. A component edits any local user's roster through XEP-0356 (`roster` permission);
 // a client bot edits its own roster with plain RFC 6121 roster sets.
 // https://xmpp.org/extensions/xep-0356.html#roster  https://www.rfc-editor.org/rfc/rfc6121#section-2
-import { NS_ROSTER, StanzaError, normalizeJid, parseRosterItems, rosterItemElement, xml, type Iq, type IqRequestOptions, type Privilege, type RosterItem, type Stanzas, type XmppEntity } from "@xmppkit/core";
+import {
+  NS_ROSTER,
+  StanzaError,
+  normalizeJid,
+  parseRosterItems,
+  rosterItemElement,
+  xml,
+  type Iq,
+  type IqRequestOptions,
+  type Privilege,
+  type RosterItem,
+  type Stanzas,
+  type XmppEntity,
+} from "@xmppkit/core";
 
 export type RosterChange = "add" | "change" | "remove";
 

@@ -21,12 +21,22 @@ function memoryRoster(domain = "localhost") {
       if (failSet?.(item.jid)) throw new Error("internal-server-error");
       sets.push({ user, jid: item.jid, change });
       let r = rosters.get(user);
-      if (!r) rosters.set(user, (r = new Map()));
+      if (!r) {
+        r = new Map();
+        rosters.set(user, r);
+      }
       if (item.subscription === "remove") r.delete(item.jid);
       else r.set(item.jid, { ...item });
     },
   };
-  return { access, rosters, sets, failSetWhen: (f: (jid: string) => boolean) => void (failSet = f) };
+  return {
+    access,
+    rosters,
+    sets,
+    failSetWhen: (f: (jid: string) => boolean) => {
+      failSet = f;
+    },
+  };
 }
 
 describe("setupRosterAdmin", () => {
@@ -60,7 +70,12 @@ describe("setupRosterAdmin", () => {
   it("adds, changes and removes, and sends nothing when the roster already matches", async () => {
     const first = await admin.sync("alice");
     expect(first).toMatchObject({ user: "alice", added: 2, changed: 0, removed: 0, unchanged: 0 });
-    expect(mem.rosters.get("alice@localhost")!.get("marie@example.com")).toEqual({ jid: "marie@example.com", name: "Marie", subscription: "both", groups: ["Friends"] });
+    expect(mem.rosters.get("alice@localhost")!.get("marie@example.com")).toEqual({
+      jid: "marie@example.com",
+      name: "Marie",
+      subscription: "both",
+      groups: ["Friends"],
+    });
 
     mem.sets.length = 0;
     expect(await admin.sync("alice")).toMatchObject({ added: 0, changed: 0, removed: 0, unchanged: 2 });
@@ -146,7 +161,11 @@ describe("syncing users as they log in (XEP-0356 presence)", () => {
   });
   afterAll(() => app.close());
 
-  const grant = xml("message", { from: "localhost", to: "gateway.localhost" }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "roster", type: "both" }), xml("perm", { access: "presence", type: "roster" })));
+  const grant = xml(
+    "message",
+    { from: "localhost", to: "gateway.localhost" },
+    xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "roster", type: "both" }), xml("perm", { access: "presence", type: "roster" })),
+  );
   const presence = (from: string, type?: string) => xml("presence", { from, to: "gateway.localhost", ...(type ? { type } : {}) });
 
   it("syncs on a user's first available presence, once per login, with a debounce", async () => {
@@ -175,19 +194,28 @@ describe("syncing users as they log in (XEP-0356 presence)", () => {
     const mock = await mockClient<XmppEntity>({ jid: "bot@localhost/r" });
     const kit = setupKit(mock.entity);
     const roster = ownRoster({ entity: mock.entity, iq: kit.iq, stanzas: kit.stanzas });
-    mock.replyToIq((iq) => iq.attrs.type === "get" && !!iq.getChild("query", "jabber:iq:roster"), xml("query", "jabber:iq:roster", xml("item", { jid: "old@example.com", subscription: "both" })));
+    mock.replyToIq(
+      (iq) => iq.attrs.type === "get" && !!iq.getChild("query", "jabber:iq:roster"),
+      xml("query", "jabber:iq:roster", xml("item", { jid: "old@example.com", subscription: "both" })),
+    );
     mock.replyToIq((iq) => iq.attrs.type === "set", true);
     const admin = setupRosterAdmin({ roster }, { url: `${app.url}/%s` });
     const result = await admin.sync("bot");
     expect(result).toMatchObject({ added: 1, removed: 1 });
     const sets = mock.sent.filter((s) => s.name === "iq" && s.attrs.type === "set").map((s) => s.getChild("query")!.getChild("item")!.attrs);
-    expect(sets).toEqual(expect.arrayContaining([{ jid: "marie@example.com", name: "Marie" }, { jid: "old@example.com", subscription: "remove" }]));
+    expect(sets).toEqual(
+      expect.arrayContaining([
+        { jid: "marie@example.com", name: "Marie" },
+        { jid: "old@example.com", subscription: "remove" },
+      ]),
+    );
     const presences = mock.sent.filter((s) => s.name === "presence").map((s) => `${s.attrs.type} ${s.attrs.to}`);
     expect(presences).toEqual(["subscribed marie@example.com", "subscribe marie@example.com"]);
     await expect(admin.sync("someoneelse")).rejects.toThrow(/can only sync its own roster/);
 
     // Roster pushes from the server are answered with a result; a "push" from anyone else is refused.
-    const push = (from: string, id: string) => xml("iq", { type: "set", id, from, to: "bot@localhost/r" }, xml("query", "jabber:iq:roster", xml("item", { jid: "x@example.com" })));
+    const push = (from: string, id: string) =>
+      xml("iq", { type: "set", id, from, to: "bot@localhost/r" }, xml("query", "jabber:iq:roster", xml("item", { jid: "x@example.com" })));
     await mock.receive(push("bot@localhost", "push1"));
     await mock.receive(push("mallory@evil.example", "push2"));
     expect(mock.sent.find((s) => s.attrs.id === "push1")!.attrs.type).toBe("result");

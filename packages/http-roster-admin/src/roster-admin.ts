@@ -136,7 +136,8 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
     if (current.status === "rejected") {
       throw new RosterSyncError(username, "roster-get", `getting the roster of ${user}: ${(current.reason as Error).message}`, { cause: current.reason });
     }
-    for (const s of web.value.skipped) log.warn({ user: username, key: s.key, reason: s.reason, url: web.value.url }, "skipped an invalid contact in the web roster");
+    for (const s of web.value.skipped)
+      log.warn({ user: username, key: s.key, reason: s.reason, url: web.value.url }, "skipped an invalid contact in the web roster");
 
     const diff = diffRoster(current.value, web.value.items, { compareSubscription: roster.honoursSubscription });
     const edits: [RosterItem, RosterChange][] = [
@@ -149,7 +150,12 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
     if (failed.length) {
       const applied = edits.flatMap(([item, change], i) => (outcomes[i]!.status === "fulfilled" ? [{ jid: item.jid, change }] : []));
       const what = applied.length ? `; ${applied.length} were applied` : "";
-      throw new RosterSyncError(username, "roster-set", `${failed.length} of ${edits.length} roster sets for ${user} failed (first: ${failed[0]!.jid}: ${failed[0]!.error})${what}`, { applied });
+      throw new RosterSyncError(
+        username,
+        "roster-set",
+        `${failed.length} of ${edits.length} roster sets for ${user} failed (first: ${failed[0]!.jid}: ${failed[0]!.error})${what}`,
+        { applied },
+      );
     }
     lastSynced.set(username, Date.now());
     return {
@@ -168,7 +174,18 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
     try {
       const result = await runSync(username, trigger);
       const changes = result.added + result.changed + result.removed;
-      log[changes ? "info" : "debug"]({ user: username, trigger, added: result.added, changed: result.changed, removed: result.removed, skipped: result.skipped.length, ms: result.durationMs }, changes ? "roster synced" : "roster unchanged");
+      log[changes ? "info" : "debug"](
+        {
+          user: username,
+          trigger,
+          added: result.added,
+          changed: result.changed,
+          removed: result.removed,
+          skipped: result.skipped.length,
+          ms: result.durationMs,
+        },
+        changes ? "roster synced" : "roster unchanged",
+      );
       emitter.emit("synced", result);
       return result;
     } catch (err) {
@@ -193,7 +210,10 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
 
   function schedule(username: string, trigger: SyncTrigger): Promise<SyncResult> {
     let entry = inflight.get(username);
-    if (!entry) inflight.set(username, (entry = {}));
+    if (!entry) {
+      entry = {};
+      inflight.set(username, entry);
+    }
     const e = entry;
     if (e.queued) return e.queued;
     const start = (): Promise<SyncResult> => {
@@ -229,7 +249,14 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
   }
 
   async function refresh(usernames: string[], trigger: SyncTrigger = "api"): Promise<RefreshResult> {
-    const unique = [...new Set(usernames.map((u) => { const c = normalizeUsername(u); return "username" in c ? c.username : String(u); }))];
+    const unique = [
+      ...new Set(
+        usernames.map((u) => {
+          const c = normalizeUsername(u);
+          return "username" in c ? c.username : String(u);
+        }),
+      ),
+    ];
     const results = await Promise.allSettled(unique.map((u) => sync(u, trigger)));
     const errors = results.filter((r) => r.status === "rejected").length;
     const updated = unique.length - errors;
@@ -237,7 +264,12 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
       const only = unique.length === 1 ? `: ${((results[0] as PromiseRejectedResult).reason as Error).message}` : " (see the log for each user)";
       return { status: "error", message: `roster update failed${only}`, updated, errors };
     }
-    return { status: "ok", message: errors ? `roster update complete; ${errors} of ${unique.length} users failed (see the log)` : "roster update complete", updated, errors };
+    return {
+      status: "ok",
+      message: errors ? `roster update complete; ${errors} of ${unique.length} users failed (see the log)` : "roster update complete",
+      updated,
+      errors,
+    };
   }
 
   const offs: (() => void)[] = [];

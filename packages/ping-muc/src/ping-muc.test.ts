@@ -1,7 +1,7 @@
 import { NS_PING, NS_STANZAS, setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
-import { mockClient, mockComponent, type MockEntity } from "@xmppkit/testing";
+import { fakeTime, mockClient, mockComponent, type MockEntity } from "@xmppkit/testing";
 import { NS_MUC, NS_MUC_USER, setupMucJoins, type MucJoins } from "@xmppkit/track-muc-joins";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { setupPingMuc, type PingMuc, type PingMucOptions, type SelfPingResult } from "./ping-muc.js";
 
 const GW = "gateway.localhost";
@@ -13,13 +13,19 @@ const pingTo = (target: string) => (s: Element) => isPing(s) && s.attrs.to === t
 const errorEl = (condition: string, text?: string) =>
   xml("error", { type: "cancel" }, xml(condition, NS_STANZAS), ...(text ? [xml("text", NS_STANZAS, text)] : []));
 const selfPresence = (to: string, r: string, nick: string, codes: string[], type?: string) =>
-  xml("presence", { from: `${r}/${nick}`, to, ...(type ? { type } : {}) }, xml("x", NS_MUC_USER, xml("item", { affiliation: "none", role: type ? "none" : "participant" }), ...codes.map((code) => xml("status", { code }))));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Poll until `done()` holds: timers armed in different milliseconds fire in different turns on a slow machine. */
-async function until(done: () => boolean, timeoutMs = 1000) {
-  const end = Date.now() + timeoutMs;
-  while (!done() && Date.now() < end) await sleep(5);
-}
+  xml(
+    "presence",
+    { from: `${r}/${nick}`, to, ...(type ? { type } : {}) },
+    xml("x", NS_MUC_USER, xml("item", { affiliation: "none", role: type ? "none" : "participant" }), ...codes.map((code) => xml("status", { code }))),
+  );
+// Time is fake (delays, jitter, retries, ping timeouts); the mock's replies and xmpp.js's own turns are real.
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+const { sleep, until, settle } = fakeTime(vi);
 
 interface Setup {
   mock: MockEntity<XmppEntity>;
@@ -79,7 +85,7 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
     linkRestored(s);
     expect(s.ping.scheduled).toBe(3);
     expect(s.mock.sent.filter(isPing)).toEqual([]); // nothing before the delay
-    const ghost = await s.ping.next("ghost", 2000);
+    const ghost = await settle(s.ping.next("ghost", 2000));
     expect(ghost).toMatchObject({ jid: GW, room: room(1), nick: "desk", reason: "You are not currently connected to this chat", trigger: "link-restored" });
 
     await until(() => s.results.length === 3);
@@ -98,7 +104,7 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
 
     // track-muc-joins saw it too, and the rejoin went out with the same nick.
     expect(s.joins.isJoined(room(1))).toBe(false);
-    const rejoin = await s.mock.nextSent((p) => p.name === "presence" && p.attrs.to === `${room(1)}/desk`, 1000);
+    const rejoin = await settle(s.mock.nextSent((p) => p.name === "presence" && p.attrs.to === `${room(1)}/desk`, 1000));
     expect(rejoin.getChild("x", NS_MUC)).toBeDefined();
     await s.mock.receive(selfPresence(GW, room(1), "desk", ["110"]));
     expect(s.joins.isJoined(room(1))).toBe(true);
@@ -118,7 +124,7 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
     await s.enter(room(1), "desk");
     s.mock.replyToIq(pingTo(`${room(1)}/desk`), errorEl("not-acceptable"));
     s.mock.clear();
-    await s.ping.check(room(1));
+    await settle(s.ping.check(room(1)));
     await sleep(60);
     expect(s.mock.sent.filter((p) => p.name === "presence")).toEqual([]);
     expect(s.joins.isJoined(room(1))).toBe(false);
@@ -132,7 +138,7 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
     const undecided: number[] = [];
     s.ping.on("undecided", (u) => undecided.push(u.retryInMs));
     s.ping.schedule("manual", {}, 0);
-    await sleep(150);
+    await until(() => s.results.length === 2, 500);
     expect(s.results.map((r) => r.verdict)).toEqual(["undecided", "joined"]);
     expect(undecided).toEqual([30]);
     expect(s.joins.isJoined(room(1))).toBe(true);
@@ -143,7 +149,7 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
     const s = await setup("component");
     await s.enter(room(1), "desk");
     const checking = s.ping.check(room(1));
-    const sent = await s.mock.nextSent(isPing);
+    const sent = await settle(s.mock.nextSent(isPing));
     // The room removes us for real while the ping is out, then answers the ping.
     await s.mock.receive(selfPresence(GW, room(1), "desk", ["110", "307"], "unavailable"));
     await s.mock.receive(xml("iq", { type: "error", id: sent.attrs.id, from: sent.attrs.to, to: GW }, errorEl("not-acceptable")));
@@ -151,7 +157,9 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
     expect(result).toMatchObject({ verdict: "not-joined", stale: true });
     await sleep(60);
     expect(s.appSaw.filter((p) => p.name === "presence" && p.attrs.type === "unavailable")).toHaveLength(1); // the real kick only
-    expect(s.mock.sent.filter((p) => p.name === "presence")).toEqual(s.mock.sent.filter((p) => p.name === "presence" && p.attrs.to === `${room(1)}/desk`).slice(0, 1));
+    expect(s.mock.sent.filter((p) => p.name === "presence")).toEqual(
+      s.mock.sent.filter((p) => p.name === "presence" && p.attrs.to === `${room(1)}/desk`).slice(0, 1),
+    );
     expect(s.joins.isJoined(room(1))).toBe(false);
   });
 
@@ -189,7 +197,12 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
     expect(s.results.map((r) => [r.room, r.trigger])).toEqual([[room(1), "room-error"]]);
     await s.mock.receive(xml("message", { type: "error", from: MUC, to: GW }, errorEl("remote-server-timeout")));
     await sleep(40);
-    expect(s.results.slice(1).map((r) => r.room).sort()).toEqual([room(1), room(2)]);
+    expect(
+      s.results
+        .slice(1)
+        .map((r) => r.room)
+        .sort(),
+    ).toEqual([room(1), room(2)]);
     // An IQ the room refuses (say, a disco query) says nothing about occupancy.
     await s.mock.receive(xml("iq", { type: "error", id: "x", from: room(1), to: GW }, errorEl("feature-not-implemented")));
     await sleep(40);
@@ -211,8 +224,7 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
 
   it("pings a room that has been silent for `interval`", async () => {
     // Fake timers: the idle check's 1,000 ms tick, not a sleep that races it on a slow machine.
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
-    try {
+    {
       const s = await setup("component", { interval: 1000 });
       await s.enter(room(1), "desk");
       s.mock.replyToIq(isPing, true);
@@ -220,10 +232,8 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
       expect(s.results).toEqual([]);
       await vi.advanceTimersByTimeAsync(1); // the tick finds the room silent for `interval`
       await vi.advanceTimersByTimeAsync(1); // the self-ping it schedules (a 0 ms timer, 1 ms inside a tick) goes out
-      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // the (real) reply comes back
+      await sleep(0); // the (real) reply comes back
       expect(s.results.map((r) => [r.room, r.trigger, r.verdict])).toEqual([[room(1), "idle", "joined"]]);
-    } finally {
-      vi.useRealTimers();
     }
   });
 
@@ -232,7 +242,7 @@ describe("ping-muc in a component (the gateway, bridges)", () => {
     await s.enter(room(1), "desk");
     const ghost = s.ping.next("ghost", 2000);
     void s.ping.check(room(1));
-    expect(await ghost).toMatchObject({ reason: "IQ stanza timed out", outcome: { kind: "timeout" } });
+    expect(await settle(ghost)).toMatchObject({ reason: "IQ stanza timed out", outcome: { kind: "timeout" } });
   });
 });
 
@@ -248,7 +258,7 @@ describe("ping-muc in a client (bots)", () => {
 
     s.mock.clear();
     linkRestored(s); // a new stream: the server has left every room for us
-    const rejoin = await s.mock.nextSent((p) => p.name === "presence" && p.attrs.to === `${room(1)}/bot`, 1000);
+    const rejoin = await settle(s.mock.nextSent((p) => p.name === "presence" && p.attrs.to === `${room(1)}/bot`, 1000));
     expect(rejoin.getChild("x", NS_MUC)).toBeDefined();
     await sleep(80);
     expect(s.mock.sent.filter(isPing)).toEqual([]);

@@ -11,18 +11,7 @@
 // joined it, at most `concurrency` at once, each spread by up to `jitter`. A client's new stream without
 // resumption needs no ping: the server has left every room, track-muc-joins ends them (stream-ended), and
 // `rejoin` rejoins at once.
-import {
-  TypedEmitter,
-  backoffDelay,
-  createLimiter,
-  extend,
-  normalizeJid,
-  parseJid,
-  StanzaError,
-  type BackoffOptions,
-  type Iq,
-  type Kit,
-} from "@xmppkit/core";
+import { TypedEmitter, backoffDelay, createLimiter, extend, normalizeJid, parseJid, StanzaError, type BackoffOptions, type Iq, type Kit } from "@xmppkit/core";
 import type { MucJoins } from "@xmppkit/track-muc-joins";
 import { ghostPresence } from "./ghost-presence.js";
 import { classifySelfPing, ghostReason, selfPing, type PingOutcome, type Verdict } from "./self-ping.js";
@@ -114,7 +103,6 @@ export function setupPingMuc({ joins, iq, stanzas, lifecycle, kind }: PingMucDep
   const ghosts = new Set<string>();
   let stopped = false;
 
-
   function* joinedRooms(filter: { jid?: string; room?: string; domain?: string } = {}) {
     const jids = filter.jid ? [joins.jidOf(filter.jid)] : joins.jids();
     const room = filter.room ? normalizeJid(filter.room) : undefined;
@@ -185,9 +173,7 @@ export function setupPingMuc({ joins, iq, stanzas, lifecycle, kind }: PingMucDep
     }
     const { nick, epoch } = before;
     const started = performance.now();
-    const outcome = await limit(() =>
-      selfPing(iq, { room: slot.room, nick, timeoutMs: timeout, ...(kind === "component" ? { from: slot.jid } : {}) }),
-    );
+    const outcome = await limit(() => selfPing(iq, { room: slot.room, nick, timeoutMs: timeout, ...(kind === "component" ? { from: slot.jid } : {}) }));
     const ms = Math.round(performance.now() - started);
     const verdict = classifySelfPing(outcome, { prosodyCompat: compat });
     const now = joins.tracker.entry(slot.jid, slot.room);
@@ -258,7 +244,7 @@ export function setupPingMuc({ joins, iq, stanzas, lifecycle, kind }: PingMucDep
     }
     const room = from.bare().toString();
     const entry = joins.tracker.entry(jid, room);
-    if (!entry || entry.state !== "joined") return; // a join or rename error is track-muc-joins' business
+    if (entry?.state !== "joined") return; // a join or rename error is track-muc-joins' business
     if (stanza.name === "iq" && !remote) return; // an IQ the room refused says nothing about occupancy
     schedule("room-error", remote ? { jid, domain: from.domain } : { jid, room });
   });
@@ -266,14 +252,17 @@ export function setupPingMuc({ joins, iq, stanzas, lifecycle, kind }: PingMucDep
   let idleTimer: NodeJS.Timeout | undefined;
   const interval = options.interval ?? 0;
   if (interval > 0) {
-    idleTimer = setInterval(() => {
-      if (!lifecycle.online) return;
-      const now = Date.now();
-      for (const { jid, room } of joinedRooms()) {
-        const e = joins.tracker.entry(jid, room);
-        if (e && now - e.lastSeen >= interval) schedule("idle", { jid, room }, 0);
-      }
-    }, Math.max(1000, Math.floor(interval / 4)));
+    idleTimer = setInterval(
+      () => {
+        if (!lifecycle.online) return;
+        const now = Date.now();
+        for (const { jid, room } of joinedRooms()) {
+          const e = joins.tracker.entry(jid, room);
+          if (e && now - e.lastSeen >= interval) schedule("idle", { jid, room }, 0);
+        }
+      },
+      Math.max(1000, Math.floor(interval / 4)),
+    );
     idleTimer.unref?.();
   }
 

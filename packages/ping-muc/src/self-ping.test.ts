@@ -35,7 +35,11 @@ describe("ghostReason", () => {
 describe("selfPing", () => {
   const requester = (answer: (iq: Element) => Promise<Element>) => {
     const sent: Element[] = [];
-    return { sent, iq: { request: (iq: Element) => (sent.push(iq), answer(iq)) } };
+    const request = (iq: Element) => {
+      sent.push(iq);
+      return answer(iq);
+    };
+    return { sent, iq: { request } };
   };
 
   it("pings room/nick from the given JID and reports a result", async () => {
@@ -53,7 +57,13 @@ describe("selfPing", () => {
       text: "You are not currently connected to this chat",
       by: "r@muc.example",
     });
-    await expect(selfPing(requester(() => Promise.reject(new IqTimeoutError("r@m/n", 10))).iq, { room: "r@m", nick: "n", timeoutMs: 10 })).resolves.toEqual({ kind: "timeout", timeoutMs: 10 });
-    await expect(selfPing(requester(() => Promise.reject(new Error("socket closed"))).iq, { room: "r@m", nick: "n", timeoutMs: 10 })).resolves.toEqual({ kind: "not-sent", message: "socket closed" });
+    await expect(selfPing(requester(() => Promise.reject(new IqTimeoutError("r@m/n", 10))).iq, { room: "r@m", nick: "n", timeoutMs: 10 })).resolves.toEqual({
+      kind: "timeout",
+      timeoutMs: 10,
+    });
+    await expect(selfPing(requester(() => Promise.reject(new Error("socket closed"))).iq, { room: "r@m", nick: "n", timeoutMs: 10 })).resolves.toEqual({
+      kind: "not-sent",
+      message: "socket closed",
+    });
   });
 });

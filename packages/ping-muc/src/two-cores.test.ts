@@ -60,11 +60,15 @@ describe("two copies of @xmppkit/core", () => {
     const failures: { retryInMs?: number }[] = [];
     joins.on("rejoin-failed", (e) => failures.push(e));
     const joining = joins.join(ROOM, { nick: "desk", from: GW }).catch((e: unknown) => e);
-    await mock.receive(xml("presence", { from: `${ROOM}/desk`, to: GW, type: "error" }, xml("error", { type: "auth" }, xml("forbidden", firstCore.NS_STANZAS))));
+    await mock.receive(
+      xml("presence", { from: `${ROOM}/desk`, to: GW, type: "error" }, xml("error", { type: "auth" }, xml("forbidden", firstCore.NS_STANZAS))),
+    );
     expect(firstCore.StanzaError.isInstance(await joining)).toBe(true);
     joins.rejoin(ROOM, { from: GW, nick: "desk" });
     await new Promise((r) => setTimeout(r, 20));
-    await mock.receive(xml("presence", { from: `${ROOM}/desk`, to: GW, type: "error" }, xml("error", { type: "auth" }, xml("forbidden", firstCore.NS_STANZAS))));
+    await mock.receive(
+      xml("presence", { from: `${ROOM}/desk`, to: GW, type: "error" }, xml("error", { type: "auth" }, xml("forbidden", firstCore.NS_STANZAS))),
+    );
     await new Promise((r) => setTimeout(r, 100));
     expect(failures).toHaveLength(1);
     expect(failures[0]!.retryInMs).toBeUndefined(); // gave up: a permanent error

@@ -74,7 +74,10 @@ describe("ping-muc: a bot that became a ghost finds out and comes back (real Pro
 
     const removal = appSaw.find((s) => s.name === "presence" && s.attrs.type === "unavailable" && s.attrs.from === `${room}/bot`)!;
     expect(removal).toBeDefined();
-    const codes = removal.getChild("x", NS_MUC_USER)!.getChildren("status").map((s) => s.attrs.code);
+    const codes = removal
+      .getChild("x", NS_MUC_USER)!
+      .getChildren("status")
+      .map((s) => s.attrs.code);
     expect(codes).toEqual(["110", "333"]);
     expect(removal.getChild("x", NS_MUC_USER)!.getChild("item")!.getChildText("reason")).toBe(g.reason);
 

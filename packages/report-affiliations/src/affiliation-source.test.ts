@@ -35,7 +35,9 @@ describe("sources", () => {
   afterEach(async () => backend?.close());
 
   it("config lists, then the next source", async () => {
-    const source = chainSources(staticSource({ admins: ["boss@localhost"], members: ["m@localhost/phone"] }), async (jid) => (jid === "x@localhost" ? { trust: 1 } : undefined));
+    const source = chainSources(staticSource({ admins: ["boss@localhost"], members: ["m@localhost/phone"] }), async (jid) =>
+      jid === "x@localhost" ? { trust: 1 } : undefined,
+    );
     expect(await source("boss@localhost")).toEqual({ affiliation: "admin" });
     expect(await source("m@localhost")).toEqual({ affiliation: "member" });
     expect(await source("x@localhost")).toEqual({ trust: 1 });
@@ -44,9 +46,11 @@ describe("sources", () => {
 
   it("the HTTP provider: %s is the URL-encoded username; 404 is no record", async () => {
     backend = await startHttpBackend((req) =>
-      req.url === "/accounts/alice" ? { body: { affiliation: null, since: "2024-11-22T10:00:00Z", trust: 70, roles: ["prosody:user"], extra: "ignored" } }
-      : req.url === "/accounts/a%2Bb" ? { body: { since: 1732269600 } }
-      : { status: 404 },
+      req.url === "/accounts/alice"
+        ? { body: { affiliation: null, since: "2024-11-22T10:00:00Z", trust: 70, roles: ["prosody:user"], extra: "ignored" } }
+        : req.url === "/accounts/a%2Bb"
+          ? { body: { since: 1732269600 } }
+          : { status: 404 },
     );
     const source = httpSource({ url: `${backend.url}/accounts/%s`, headers: { authorization: "Bearer t" } });
     expect(await source("alice@localhost")).toEqual({ since: new Date("2024-11-22T10:00:00Z"), trust: 70, roles: ["prosody:user"] });
@@ -57,10 +61,13 @@ describe("sources", () => {
 
   it("the HTTP provider's failures are errors that say what went wrong", async () => {
     backend = await startHttpBackend((req) =>
-      req.url === "/a/broken" ? { body: "<html>" }
-      : req.url === "/a/bad" ? { body: { affiliation: "guest" } }
-      : req.url === "/a/slow" ? { body: {}, delayMs: 500 }
-      : { status: 503 },
+      req.url === "/a/broken"
+        ? { body: "<html>" }
+        : req.url === "/a/bad"
+          ? { body: { affiliation: "guest" } }
+          : req.url === "/a/slow"
+            ? { body: {}, delayMs: 500 }
+            : { status: 503 },
     );
     const source = httpSource({ url: `${backend.url}/a/%s`, timeout: 200 });
     await expect(source("broken@localhost")).rejects.toThrow(/not JSON/);

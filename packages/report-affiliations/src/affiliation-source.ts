@@ -62,11 +62,13 @@ export function chainSources(...sources: AffiliationSource[]): AffiliationSource
 
 /** Validate what an HTTP provider answered. */
 export function parseAccountRecord(body: unknown): AccountRecord {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new AffiliationSourceError("expected a JSON object like {\"affiliation\": \"registered\", \"since\": \"2024-11-22T00:00:00Z\"}");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new AffiliationSourceError('expected a JSON object like {"affiliation": "registered", "since": "2024-11-22T00:00:00Z"}');
   const b = body as Record<string, unknown>;
   const record: AccountRecord = {};
   if (b.affiliation !== undefined && b.affiliation !== null) {
-    if (!isAffiliation(b.affiliation)) throw new AffiliationSourceError(`affiliation must be anonymous, registered, member or admin (got ${JSON.stringify(b.affiliation)})`);
+    if (!isAffiliation(b.affiliation))
+      throw new AffiliationSourceError(`affiliation must be anonymous, registered, member or admin (got ${JSON.stringify(b.affiliation)})`);
     record.affiliation = b.affiliation;
   }
   if (b.since !== undefined && b.since !== null) {
@@ -75,7 +77,8 @@ export function parseAccountRecord(body: unknown): AccountRecord {
     record.since = d;
   }
   if (b.trust !== undefined && b.trust !== null) {
-    if (typeof b.trust !== "number" || !Number.isInteger(b.trust) || b.trust < 0 || b.trust > 100) throw new AffiliationSourceError(`trust must be an integer 0–100 (got ${JSON.stringify(b.trust)})`);
+    if (typeof b.trust !== "number" || !Number.isInteger(b.trust) || b.trust < 0 || b.trust > 100)
+      throw new AffiliationSourceError(`trust must be an integer 0–100 (got ${JSON.stringify(b.trust)})`);
     record.trust = b.trust;
   }
   if (b.roles !== undefined && b.roles !== null) {

@@ -1,7 +1,14 @@
 import { NS_DISCO_INFO, NS_FORWARD, NS_STANZAS, setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
 import { mockClient, mockComponent, type MockEntity } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { setupReportAffiliations, queryAffiliation, embedKind, type ReportAffiliations, type ReportAffiliationsEvents, type ReportAffiliationsOptions } from "./affiliations.js";
+import {
+  setupReportAffiliations,
+  queryAffiliation,
+  embedKind,
+  type ReportAffiliations,
+  type ReportAffiliationsEvents,
+  type ReportAffiliationsOptions,
+} from "./affiliations.js";
 import { staticSource } from "./affiliation-source.js";
 import { EMBED_FEATURES, NS_RAA } from "./info.js";
 
@@ -34,10 +41,20 @@ async function component(options: ReportAffiliationsOptions = {}) {
 }
 
 /** What the server forwards for `<iq type="get" from=requester to=user><query xmlns=raa/></iq>`; resolves with the inner reply. */
-async function delegated(mock: MockEntity<XmppEntity>, requester: string, user: string, payload: Element = xml("query", NS_RAA), type = "get"): Promise<Element> {
+async function delegated(
+  mock: MockEntity<XmppEntity>,
+  requester: string,
+  user: string,
+  payload: Element = xml("query", NS_RAA),
+  type = "get",
+): Promise<Element> {
   const id = `d${Math.random().toString(36).slice(2)}`;
   await mock.receive(
-    xml("iq", { type: "set", from: "localhost", to: GW, id }, xml("delegation", NS_DELEGATION, xml("forwarded", NS_FORWARD, xml("iq", { xmlns: "jabber:client", type, from: requester, to: user, id: "q1" }, payload)))),
+    xml(
+      "iq",
+      { type: "set", from: "localhost", to: GW, id },
+      xml("delegation", NS_DELEGATION, xml("forwarded", NS_FORWARD, xml("iq", { xmlns: "jabber:client", type, from: requester, to: user, id: "q1" }, payload))),
+    ),
   );
   const outer = await sentWithId(mock, id);
   expect(outer.attrs.type).toBe("result");
@@ -95,7 +112,12 @@ describe("XEP-0489 queries through delegation", () => {
     for (const node of [`${NS_DELEGATION}::${NS_RAA}`, `${NS_DELEGATION}:bare:${NS_RAA}`]) {
       await mock.receive(xml("iq", { type: "get", from: "localhost", to: GW, id: node }, xml("query", { xmlns: NS_DISCO_INFO, node })));
       const reply = await sentWithId(mock, node);
-      expect(reply.getChild("query")!.getChildren("feature").map((f) => f.attrs.var)).toEqual([NS_RAA]);
+      expect(
+        reply
+          .getChild("query")!
+          .getChildren("feature")
+          .map((f) => f.attrs.var),
+      ).toEqual([NS_RAA]);
     }
   });
 });
@@ -113,7 +135,9 @@ describe("the component's own JIDs", () => {
 
   it("stamps subscription requests and directed presence, replacing any <info/> already there", async () => {
     const { mock, kit } = await component();
-    await kit.stanzas.send(xml("presence", { type: "subscribe", from: `bot@${GW}`, to: "alice@localhost" }, xml("info", { xmlns: NS_RAA, affiliation: "admin" })));
+    await kit.stanzas.send(
+      xml("presence", { type: "subscribe", from: `bot@${GW}`, to: "alice@localhost" }, xml("info", { xmlns: NS_RAA, affiliation: "admin" })),
+    );
     await kit.stanzas.send(xml("presence", { from: GW, to: "room@conference.localhost/desk" }));
     await kit.stanzas.send(xml("presence", { from: GW })); // broadcast: not stamped (Prosody's module stamps it)
     await kit.stanzas.send(xml("message", { from: GW, to: "alice@localhost" }, xml("body", {}, "hi"))); // messages: not enabled
@@ -147,11 +171,19 @@ describe("reading <info/> and asking for it", () => {
     mock.replyToIq((s) => s.attrs.to === "rtbl.example", serverInfo(NS_RAA, EMBED_FEATURES["presence-sub"]));
     const info = xml("info", { xmlns: NS_RAA, affiliation: "registered", since: "2024-11-22T00:00:00Z", trust: "40" });
     const sub = xml("presence", { type: "subscribe", from: "eve@rtbl.example", to: `bot@${GW}` }, info);
-    expect(await raa.readInfo(sub)).toEqual({ affiliation: "registered", since: new Date("2024-11-22T00:00:00Z"), trust: 40, server: "rtbl.example", kind: "presence-sub" });
+    expect(await raa.readInfo(sub)).toEqual({
+      affiliation: "registered",
+      since: new Date("2024-11-22T00:00:00Z"),
+      trust: 40,
+      server: "rtbl.example",
+      kind: "presence-sub",
+    });
     const msg = xml("message", { from: "eve@rtbl.example/x", to: `bot@${GW}` }, info);
     expect(await raa.readInfo(msg)).toBeUndefined(); // rtbl.example does not advertise #embed-message
     expect(await raa.readInfo(xml("presence", { type: "subscribe", from: "eve@elsewhere.example" }, info))).toBeUndefined();
-    expect(await raa.readInfo(xml("presence", { type: "subscribe", from: "eve@rtbl.example" }, xml("info", { xmlns: NS_RAA, affiliation: "guest" })))).toBeUndefined();
+    expect(
+      await raa.readInfo(xml("presence", { type: "subscribe", from: "eve@rtbl.example" }, xml("info", { xmlns: NS_RAA, affiliation: "guest" }))),
+    ).toBeUndefined();
     expect(mock.sent.filter((s) => s.attrs.to === "rtbl.example" && s.name === "iq")).toHaveLength(1); // features cached
   });
 

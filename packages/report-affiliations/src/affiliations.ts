@@ -105,10 +105,13 @@ export function embedKind(stanza: Element): EmbedKind | undefined {
 
 /** Ask `jid`'s server what it vouches for (XEP-0489 query); a component passes its `from`. */
 export async function queryAffiliation({ iq }: { iq: Iq }, jid: string, options: { from?: string; timeout?: number } = {}): Promise<AffiliationInfo> {
-  const reply = await iq.request(xml("iq", { type: "get", to: jid, ...(options.from ? { from: options.from } : {}) }, xml("query", NS_RAA)), options.timeout ? { timeout: options.timeout } : {});
+  const reply = await iq.request(
+    xml("iq", { type: "get", to: jid, ...(options.from ? { from: options.from } : {}) }, xml("query", NS_RAA)),
+    options.timeout ? { timeout: options.timeout } : {},
+  );
   const payload = firstChildElement(reply);
   const info = payload?.name === "info" ? payload : payload?.getChild("info", NS_RAA);
-  if (!info) throw new StanzaError("undefined-condition", "cancel", "the answer carries no <info xmlns=\"urn:xmpp:raa:0\"/>");
+  if (!info) throw new StanzaError("undefined-condition", "cancel", 'the answer carries no <info xmlns="urn:xmpp:raa:0"/>');
   return parseInfo(info);
 }
 
@@ -124,7 +127,11 @@ export function setupReportAffiliations(deps: ReportAffiliationsDeps, options: R
 
   async function infoFor(jid: string): Promise<AffiliationInfo> {
     const record = options.source ? await options.source(jid) : undefined;
-    return resolveInfo(record, { ...(options.roles ? { roles: options.roles } : {}), ...(options.defaultTrust !== undefined ? { defaultTrust: options.defaultTrust } : {}), anonymousHost: options.anonymousHost ?? false });
+    return resolveInfo(record, {
+      ...(options.roles ? { roles: options.roles } : {}),
+      ...(options.defaultTrust !== undefined ? { defaultTrust: options.defaultTrust } : {}),
+      anonymousHost: options.anonymousHost ?? false,
+    });
   }
 
   async function answer(requester: string, target: string, via: "delegation" | "direct", lookup: () => Promise<AffiliationInfo>): Promise<Element> {
@@ -149,7 +156,8 @@ export function setupReportAffiliations(deps: ReportAffiliationsDeps, options: R
   delegation?.handle(
     NS_RAA,
     async (ctx) => {
-      if (ctx.type !== "get" || ctx.element.name !== "query") throw new StanzaError("bad-request", "modify", "XEP-0489 defines only <iq type=\"get\"><query/></iq>");
+      if (ctx.type !== "get" || ctx.element.name !== "query")
+        throw new StanzaError("bad-request", "modify", 'XEP-0489 defines only <iq type="get"><query/></iq>');
       const target = ctx.to || ctx.server;
       if (!isBareJid(bareJid(target) ?? "") || domainOf(target) !== ctx.server) throw new StanzaError("item-not-found", "cancel");
       return answer(ctx.from, target, "delegation", () => infoFor(bareJid(target)!));

@@ -9,7 +9,8 @@ import type {} from "./events.js"; // the bus events this module emits
 
 export const gatewayModule = defineModule({
   name: "report-affiliations",
-  description: "answers XEP-0489 account-affiliation queries for the server's users through delegation, and stamps the gateway's own stanzas (Prosody's mod_report_affiliations)",
+  description:
+    "answers XEP-0489 account-affiliation queries for the server's users through delegation, and stamps the gateway's own stanzas (Prosody's mod_report_affiliations)",
   options: reportAffiliationsOptions,
   requires: { delegations: [NS_RAA] },
   setup(ctx, o): ReportAffiliations {

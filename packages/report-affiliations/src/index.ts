@@ -27,4 +27,15 @@ export {
   type ResolveOptions,
   type RoleMap,
 } from "./affiliation-source.js";
-export { AFFILIATIONS, EMBED_FEATURES, InfoParseError, NS_RAA, infoElement, isAffiliation, parseInfo, type Affiliation, type AffiliationInfo, type EmbedKind } from "./info.js";
+export {
+  AFFILIATIONS,
+  EMBED_FEATURES,
+  InfoParseError,
+  NS_RAA,
+  infoElement,
+  isAffiliation,
+  parseInfo,
+  type Affiliation,
+  type AffiliationInfo,
+  type EmbedKind,
+} from "./info.js";

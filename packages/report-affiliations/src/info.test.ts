@@ -33,7 +33,13 @@ describe("<info/>", () => {
   });
 
   it("replaceInfo removes every forged <info/> and adds ours", () => {
-    const p = xml("presence", { type: "subscribe" }, xml("info", { xmlns: NS_RAA, affiliation: "admin" }), xml("status", {}, "hi"), xml("info", { xmlns: NS_RAA, affiliation: "admin" }));
+    const p = xml(
+      "presence",
+      { type: "subscribe" },
+      xml("info", { xmlns: NS_RAA, affiliation: "admin" }),
+      xml("status", {}, "hi"),
+      xml("info", { xmlns: NS_RAA, affiliation: "admin" }),
+    );
     replaceInfo(p, infoElement({ affiliation: "member" }));
     expect(p.getChildren("info", NS_RAA).map((i) => i.attrs.affiliation)).toEqual(["member"]);
     expect(p.getChildText("status")).toBe("hi");

@@ -50,7 +50,8 @@ export function infoElement(info: AffiliationInfo): Element {
 export function parseInfo(el: Element): AffiliationInfo {
   if (el.name !== "info" || el.attrs.xmlns !== NS_RAA) throw new InfoParseError(`not a XEP-0489 <info/>: <${el.name} xmlns="${el.attrs.xmlns ?? ""}">`);
   const { affiliation, since, trust } = el.attrs as Record<string, string | undefined>;
-  if (!isAffiliation(affiliation)) throw new InfoParseError(`affiliation must be one of ${AFFILIATIONS.join(", ")} (got ${JSON.stringify(affiliation ?? null)})`);
+  if (!isAffiliation(affiliation))
+    throw new InfoParseError(`affiliation must be one of ${AFFILIATIONS.join(", ")} (got ${JSON.stringify(affiliation ?? null)})`);
   const info: AffiliationInfo = { affiliation };
   if (since !== undefined) {
     const d = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(since) ? new Date(since) : new Date(NaN);

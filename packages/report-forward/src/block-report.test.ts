@@ -18,7 +18,12 @@ describe("the XEP-0191 + XEP-0377 report builder", () => {
       `<report xmlns="${NS_REPORTING}" reason="${REASON_SPAM}"><text xml:lang="en">Buy now</text><text xml:lang="de">Jetzt kaufen</text>` +
         `<stanza-id xmlns="urn:xmpp:sid:0" by="spammer@bad.example" id="s1"/><report-origin/><third-party/></report>`,
     );
-    expect(parseReport(report, "spammer@bad.example")).toMatchObject({ reason: "spam", texts: { en: "Buy now", de: "Jetzt kaufen" }, reportOrigin: true, thirdParty: true });
+    expect(parseReport(report, "spammer@bad.example")).toMatchObject({
+      reason: "spam",
+      texts: { en: "Buy now", de: "Jetzt kaufen" },
+      reportOrigin: true,
+      thirdParty: true,
+    });
   });
 
   it("opt-ins are left out unless given; a string text takes `lang`", () => {
@@ -44,7 +49,12 @@ describe("the XEP-0191 + XEP-0377 report builder", () => {
     const iq = mock.sent.find((s) => s.name === "iq")!;
     expect(iq.attrs).toMatchObject({ type: "set" });
     expect(iq.attrs.to).toBeUndefined();
-    expect(iq.getChild("block", NS_BLOCKING)?.getChildren("item").map((i) => i.attrs.jid)).toEqual(["spammer@bad.example", "troll@bad.example"]);
+    expect(
+      iq
+        .getChild("block", NS_BLOCKING)
+        ?.getChildren("item")
+        .map((i) => i.attrs.jid),
+    ).toEqual(["spammer@bad.example", "troll@bad.example"]);
   });
 
   it("fileReport rejects with the server's error", async () => {

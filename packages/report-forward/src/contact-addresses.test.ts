@@ -3,13 +3,16 @@ import { describe, expect, it } from "vitest";
 import { SERVERINFO_FORM_TYPE, reportAddress, serverInfoFields, xmppAddress } from "./contact-addresses.js";
 
 const field = (name: string, ...values: string[]) => xml("field", { var: name, type: "list-multi" }, ...values.map((v) => xml("value", {}, v)));
-const form = (formType: string, ...fields: Element[]) => xml("x", { xmlns: NS_DATA, type: "result" }, xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, formType)), ...fields);
+const form = (formType: string, ...fields: Element[]) =>
+  xml("x", { xmlns: NS_DATA, type: "result" }, xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, formType)), ...fields);
 const discoInfo = (...forms: Element[]) =>
   xml("iq", { type: "result" }, xml("query", "http://jabber.org/protocol/disco#info", xml("identity", { category: "server", type: "im" }), ...forms));
 
 describe("XEP-0157 report address", () => {
   it("report-addresses before abuse-addresses, whatever their order in the form", () => {
-    const info = discoInfo(form(SERVERINFO_FORM_TYPE, field("abuse-addresses", "xmpp:abuse@example.org"), field("report-addresses", "xmpp:reports@example.org")));
+    const info = discoInfo(
+      form(SERVERINFO_FORM_TYPE, field("abuse-addresses", "xmpp:abuse@example.org"), field("report-addresses", "xmpp:reports@example.org")),
+    );
     expect(reportAddress(info)).toBe("reports@example.org");
     expect(reportAddress(discoInfo(form(SERVERINFO_FORM_TYPE, field("abuse-addresses", "xmpp:abuse@example.org"))))).toBe("abuse@example.org");
   });
@@ -18,7 +21,15 @@ describe("XEP-0157 report address", () => {
     const info = discoInfo(
       form(
         SERVERINFO_FORM_TYPE,
-        field("abuse-addresses", "mailto:abuse@example.org", "https://example.org/abuse", "xmpp:abuse@example.org?message", "xmpp://abuse@example.org", "xmpp:second@example.org", "xmpp:third@example.org"),
+        field(
+          "abuse-addresses",
+          "mailto:abuse@example.org",
+          "https://example.org/abuse",
+          "xmpp:abuse@example.org?message",
+          "xmpp://abuse@example.org",
+          "xmpp:second@example.org",
+          "xmpp:third@example.org",
+        ),
       ),
     );
     expect(reportAddress(info)).toBe("second@example.org");
@@ -33,7 +44,10 @@ describe("XEP-0157 report address", () => {
   });
 
   it("only the serverinfo form counts, and it may come after other forms", () => {
-    const info = discoInfo(form("urn:example:other", field("abuse-addresses", "xmpp:wrong@example.org")), form(SERVERINFO_FORM_TYPE, field("abuse-addresses", "xmpp:right@example.org")));
+    const info = discoInfo(
+      form("urn:example:other", field("abuse-addresses", "xmpp:wrong@example.org")),
+      form(SERVERINFO_FORM_TYPE, field("abuse-addresses", "xmpp:right@example.org")),
+    );
     expect(reportAddress(info)).toBe("right@example.org");
     expect(serverInfoFields(discoInfo(form("urn:example:other")))).toBeUndefined();
     expect(reportAddress(discoInfo())).toBeUndefined();

@@ -15,13 +15,19 @@ export function serverInfoFields(discoInfo: Element): Record<string, string[]> |
   const query = discoInfo.name === "query" ? discoInfo : discoInfo.getChild("query");
   for (const form of query?.getChildren("x", NS_DATA) ?? []) {
     const fields = form.getChildren("field");
-    const formType = fields.find((f) => f.attrs.var === "FORM_TYPE")?.getChildText("value")?.trim();
+    const formType = fields
+      .find((f) => f.attrs.var === "FORM_TYPE")
+      ?.getChildText("value")
+      ?.trim();
     if (formType !== SERVERINFO_FORM_TYPE) continue;
     const out: Record<string, string[]> = {};
     for (const f of fields) {
       const name = f.attrs.var as string | undefined;
       if (!name || name === "FORM_TYPE") continue;
-      out[name] = childElements(f).filter((v) => v.name === "value").map((v) => v.getText().trim()).filter(Boolean);
+      out[name] = childElements(f)
+        .filter((v) => v.name === "value")
+        .map((v) => v.getText().trim())
+        .filter(Boolean);
     }
     return out;
   }
@@ -31,7 +37,7 @@ export function serverInfoFields(discoInfo: Element): Record<string, string[]> |
 /** `xmpp:abuse@example.org` → `abuse@example.org`; anything else (mailto:, https:, a query, `xmpp://`) → undefined. */
 export function xmppAddress(uri: string): string | undefined {
   const m = /^xmpp:([^?#]*)$/i.exec(uri.trim());
-  if (!m || !m[1] || m[1].startsWith("//")) return undefined;
+  if (!m?.[1] || m[1].startsWith("//")) return undefined;
   let path: string;
   try {
     path = decodeURIComponent(m[1]);

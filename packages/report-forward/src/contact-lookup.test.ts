@@ -9,7 +9,12 @@ const info = (...fields: [string, string[]][]) =>
     "query",
     NS_DISCO_INFO,
     xml("identity", { category: "server", type: "im" }),
-    xml("x", { xmlns: NS_DATA, type: "result" }, xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, SERVERINFO_FORM_TYPE)), ...fields.map(([v, values]) => xml("field", { var: v }, ...values.map((x) => xml("value", {}, x))))),
+    xml(
+      "x",
+      { xmlns: NS_DATA, type: "result" },
+      xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, SERVERINFO_FORM_TYPE)),
+      ...fields.map(([v, values]) => xml("field", { var: v }, ...values.map((x) => xml("value", {}, x)))),
+    ),
   );
 const isDisco = (to: string) => (s: Element) => s.name === "iq" && s.attrs.to === to && s.getChild("query", NS_DISCO_INFO) !== undefined;
 
@@ -24,7 +29,10 @@ async function setup(options: ContactLookupOptions = {}) {
 describe("the XEP-0157 origin lookup", () => {
   it("asks from the component's JID, prefers report-addresses, and caches for the TTL", async () => {
     const { mock, lookup, advance } = await setup();
-    mock.replyToIq(isDisco("bad.example"), info(["abuse-addresses", ["xmpp:abuse@bad.example"]], ["report-addresses", ["mailto:r@bad.example", "xmpp:reports@bad.example"]]));
+    mock.replyToIq(
+      isDisco("bad.example"),
+      info(["abuse-addresses", ["xmpp:abuse@bad.example"]], ["report-addresses", ["mailto:r@bad.example", "xmpp:reports@bad.example"]]),
+    );
     expect(await lookup.lookup("bad.example")).toEqual({ domain: "bad.example", address: "reports@bad.example", kind: "published", cached: false });
     expect(mock.sent.filter(isDisco("bad.example"))[0]!.attrs.from).toBe("gateway.localhost");
     expect(await lookup.lookup("bad.example")).toMatchObject({ address: "reports@bad.example", cached: true });

@@ -74,7 +74,15 @@ export function createDelivery({ stanzas, iq }: { stanzas: Stanzas; iq: Iq }, op
       };
       const waiter: Waiter = { to, room: !!o.room, settle };
       waiting.set(id, waiter);
-      timer = setTimeout(() => settle(new DeliveryTimeoutError(o.room ? `the room did not reflect the message within ${timeoutMs} ms` : `the server did not confirm within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          settle(
+            new DeliveryTimeoutError(
+              o.room ? `the room did not reflect the message within ${timeoutMs} ms` : `the server did not confirm within ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
     });
     outcome.catch(() => undefined);
     try {

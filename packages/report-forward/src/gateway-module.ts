@@ -11,7 +11,8 @@ const MESSAGE: PermissionRequirement = { access: "message", type: "outgoing" };
 
 export const gatewayModule = defineModule({
   name: "report-forward",
-  description: "forwards XEP-0377 abuse reports to staff, third parties and the reported server's XEP-0157 address, as the reporter opted in (Prosody's mod_report_forward)",
+  description:
+    "forwards XEP-0377 abuse reports to staff, third parties and the reported server's XEP-0157 address, as the reporter opted in (Prosody's mod_report_forward)",
   options: reportForwardOptions,
   // The store keeps accepted reports until they are delivered (the outbox).
   requires: (o) => ({ http: o.report_forward_http, store: true, permissions: o.report_forward_as_server ? [MESSAGE] : [], optionalModules: [trackMucJoins] }),

@@ -18,7 +18,14 @@ describe("parseHttpReport", () => {
       third_party: false,
       message: { from: "spammer@bad.example/x", body: "you are…", id: "m7", time: "2024-11-20T10:11:12Z" },
     });
-    expect(r).toMatchObject({ reported: "spammer@bad.example", reason: "abuse", reporter: "alice@localhost", reportOrigin: true, thirdParty: false, texts: { en: "rude", de: "unhöflich" } });
+    expect(r).toMatchObject({
+      reported: "spammer@bad.example",
+      reason: "abuse",
+      reporter: "alice@localhost",
+      reportOrigin: true,
+      thirdParty: false,
+      texts: { en: "rude", de: "unhöflich" },
+    });
     expect(r.element.attrs.xmlns).toBe(NS_REPORTING);
     expect(r.forwarded!.stamp!.toISOString()).toBe("2024-11-20T10:11:12.000Z");
     expect(r.forwarded!.message.attrs).toMatchObject({ from: "spammer@bad.example/x", to: "alice@localhost/phone", id: "m7", type: "chat" });

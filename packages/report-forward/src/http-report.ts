@@ -37,8 +37,11 @@ function checkCharacters(value: unknown, path: string): void {
   if (typeof value === "string") {
     const bad = xmlForbiddenChar(value);
     if (bad) throw new BadReportBody(`${path}: holds ${bad.char} at offset ${bad.index}, which XML forbids`);
-  } else if (Array.isArray(value)) value.forEach((v, i) => checkCharacters(v, `${path}[${i}]`));
-  else if (isObject(value)) for (const [k, v] of Object.entries(value)) checkCharacters(v, path ? `${path}.${k}` : k);
+  } else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) checkCharacters(v, `${path}[${i}]`);
+  } else if (isObject(value)) {
+    for (const [k, v] of Object.entries(value)) checkCharacters(v, path ? `${path}.${k}` : k);
+  }
 }
 
 /** Validate a JSON report (already parsed); every problem names its field. */
@@ -49,13 +52,22 @@ export function parseHttpReport(body: unknown): AcceptedReport {
   if (unknown.length) throw new BadReportBody(`unknown field${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`);
   const jid = field(typeof body.jid === "string" && !!parseJid(body.jid), "jid", "the reported JID", body.jid) as string;
   const reason = field(typeof body.reason === "string" && body.reason !== "", "reason", '"spam", "abuse" or a reason URI', body.reason) as string;
-  const reporter = body.reporter === undefined ? undefined : (field(typeof body.reporter === "string" && !!parseJid(body.reporter), "reporter", "the reporter's JID", body.reporter) as string);
+  const reporter =
+    body.reporter === undefined
+      ? undefined
+      : (field(typeof body.reporter === "string" && !!parseJid(body.reporter), "reporter", "the reporter's JID", body.reporter) as string);
   const text = body.text;
   field(optString(text) || (isObject(text) && Object.values(text).every((t) => typeof t === "string")), "text", 'a string or {"lang": "text"}', text);
   field(optString(body.lang), "lang", "a language tag", body.lang);
   const ids = body.stanza_ids ?? [];
-  field(Array.isArray(ids) && ids.every((s) => isObject(s) && typeof s.id === "string" && typeof s.by === "string" && !!parseJid(s.by)), "stanza_ids", '[{"by": JID, "id": string}]', ids);
-  for (const flag of ["report_origin", "third_party"] as const) field(body[flag] === undefined || typeof body[flag] === "boolean", flag, "true or false", body[flag]);
+  field(
+    Array.isArray(ids) && ids.every((s) => isObject(s) && typeof s.id === "string" && typeof s.by === "string" && !!parseJid(s.by)),
+    "stanza_ids",
+    '[{"by": JID, "id": string}]',
+    ids,
+  );
+  for (const flag of ["report_origin", "third_party"] as const)
+    field(body[flag] === undefined || typeof body[flag] === "boolean", flag, "true or false", body[flag]);
 
   const spec: ReportSpec = {
     jid,
@@ -131,7 +143,11 @@ async function submitReport(desk: ReportForward, req: HttpRequest): Promise<Http
     case "too-large":
       return httpError(413, result.error, id);
     case "rate-limited":
-      return { status: 429, headers: { "retry-after": String(Math.ceil((result.retryAfterMs ?? 1000) / 1000)) }, body: { status: "rate-limited", id: result.id, message: result.error } };
+      return {
+        status: 429,
+        headers: { "retry-after": String(Math.ceil((result.retryAfterMs ?? 1000) / 1000)) },
+        body: { status: "rate-limited", id: result.id, message: result.error },
+      };
     default:
       return { status: 409, body: { status: "duplicate", id: result.id, message: result.error } };
   }

@@ -28,10 +28,22 @@ async function desk(options: ReportForwardOptions = {}): Promise<Desk> {
   const mock = await mockComponent<XmppEntity>({ domain: GW });
   const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
   mock.replyToIq((s) => s.getChild("ping", NS_PING) !== undefined, true);
-  mock.replyToIq((s) => s.attrs.to === "localhost" && s.getChild("query", NS_DISCO_INFO) !== undefined, xml("query", NS_DISCO_INFO, xml("identity", { category: "server", type: "im" })));
+  mock.replyToIq(
+    (s) => s.attrs.to === "localhost" && s.getChild("query", NS_DISCO_INFO) !== undefined,
+    xml("query", NS_DISCO_INFO, xml("identity", { category: "server", type: "im" })),
+  );
   mock.replyToIq(
     (s) => s.attrs.to === "spamhost.test" && s.getChild("query", NS_DISCO_INFO) !== undefined,
-    xml("query", NS_DISCO_INFO, xml("x", { xmlns: NS_DATA, type: "result" }, xml("field", { var: "FORM_TYPE" }, xml("value", {}, SERVERINFO_FORM_TYPE)), xml("field", { var: "abuse-addresses" }, xml("value", {}, `xmpp:${ORIGIN_ABUSE}`)))),
+    xml(
+      "query",
+      NS_DISCO_INFO,
+      xml(
+        "x",
+        { xmlns: NS_DATA, type: "result" },
+        xml("field", { var: "FORM_TYPE" }, xml("value", {}, SERVERINFO_FORM_TYPE)),
+        xml("field", { var: "abuse-addresses" }, xml("value", {}, `xmpp:${ORIGIN_ABUSE}`)),
+      ),
+    ),
   );
   const d = setupReportForward(kit, { staff: [STAFF], thirdParties: [LIST], ...options });
   const out: Desk = { mock, desk: d, forwarded: [], rejected: [] };

@@ -50,10 +50,12 @@ export const reportForwardSchema = z.strictObject({
   report_forward_max_age: duration().prefault(7 * 86400),
   /** Serve `POST {path}` for web moderation tools (the gateway's bearer token). */
   report_forward_http: z.boolean().default(true),
-  report_forward_http_path: z.string().regex(/^\/[A-Za-z0-9._~\-/]*$/, "must be a path starting with /").default("/reports"),
+  report_forward_http_path: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~\-/]*$/, "must be a path starting with /")
+    .default("/reports"),
 });
 
 export const reportForwardOptions = moduleOptions(reportForwardSchema);
 
 export type ReportForwardGatewayOptions = z.output<typeof reportForwardSchema>;
-

@@ -17,7 +17,11 @@ const ROOM = "mods@conference.localhost";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const report = (id: string) =>
-  xml("message", { from: "localhost", to: GW, id }, xml("report", { xmlns: NS_REPORTING, reason: REASON_SPAM }, xml("text", {}, `report ${id}`), xml("jid", NS_JID, `spammer-${id}@bad.example`)));
+  xml(
+    "message",
+    { from: "localhost", to: GW, id },
+    xml("report", { xmlns: NS_REPORTING, reason: REASON_SPAM }, xml("text", {}, `report ${id}`), xml("jid", NS_JID, `spammer-${id}@bad.example`)),
+  );
 
 interface Desk {
   mock: MockEntity<XmppEntity>;
@@ -36,12 +40,19 @@ async function desk(options: ReportForwardOptions = {}, store?: Store, room?: { 
   const mock = await mockComponent<XmppEntity>({ domain: GW });
   const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
   mock.replyToIq((s) => s.getChild("ping", NS_PING) !== undefined, true);
-  mock.replyToIq((s) => s.attrs.to === "conference.localhost" && !!s.getChild("query"), xml("query", "http://jabber.org/protocol/disco#info", xml("identity", { category: "conference", type: "text" })));
+  mock.replyToIq(
+    (s) => s.attrs.to === "conference.localhost" && !!s.getChild("query"),
+    xml("query", "http://jabber.org/protocol/disco#info", xml("identity", { category: "conference", type: "text" })),
+  );
   mock.entity.on("send", (m: Element) => {
     if (m.name !== "message" || m.attrs.type !== "groupchat") return;
     const bounced = room?.bounce() ?? false;
     const answer = bounced
-      ? xml("message", { type: "error", id: m.attrs.id, from: m.attrs.to, to: GW }, xml("error", { type: "modify" }, xml("not-acceptable", "urn:ietf:params:xml:ns:xmpp-stanzas")))
+      ? xml(
+          "message",
+          { type: "error", id: m.attrs.id, from: m.attrs.to, to: GW },
+          xml("error", { type: "modify" }, xml("not-acceptable", "urn:ietf:params:xml:ns:xmpp-stanzas")),
+        )
       : xml("message", { type: "groupchat", id: m.attrs.id, from: `${m.attrs.to}/desk`, to: GW }, xml("body", {}, "…"));
     setImmediate(() => void mock.receive(answer));
   });
@@ -104,7 +115,13 @@ describe("the report outbox", () => {
     d.mock.entity.on("send", (m: Element) => {
       if (m.name !== "message" || m.attrs.type === "error") return;
       const bounce = (condition: string) =>
-        void d.mock.receive(xml("message", { type: "error", id: m.attrs.id, from: m.attrs.to, to: GW }, xml("error", { type: "cancel" }, xml(condition, "urn:ietf:params:xml:ns:xmpp-stanzas"))));
+        void d.mock.receive(
+          xml(
+            "message",
+            { type: "error", id: m.attrs.id, from: m.attrs.to, to: GW },
+            xml("error", { type: "cancel" }, xml(condition, "urn:ietf:params:xml:ns:xmpp-stanzas")),
+          ),
+        );
       if (m.attrs.to === "nobody@localhost") bounce("item-not-found");
       if (m.attrs.to === "offline@localhost" && offline-- > 0) bounce("service-unavailable");
     });

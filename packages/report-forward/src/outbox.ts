@@ -76,7 +76,11 @@ export async function sqlOutboxStore(store: Store): Promise<OutboxStore> {
       return rows.map((r) => JSON.parse(r.entry) as OutboxEntry);
     },
     async put(e) {
-      await store.run(`INSERT INTO ${OUTBOX_TABLE} (id, accepted_at, entry) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET entry = excluded.entry`, [e.id, e.acceptedAt, JSON.stringify(e)]);
+      await store.run(`INSERT INTO ${OUTBOX_TABLE} (id, accepted_at, entry) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET entry = excluded.entry`, [
+        e.id,
+        e.acceptedAt,
+        JSON.stringify(e),
+      ]);
     },
     async remove(id) {
       await store.run(`DELETE FROM ${OUTBOX_TABLE} WHERE id = ?`, [id]);

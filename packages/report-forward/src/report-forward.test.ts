@@ -1,4 +1,17 @@
-import { NS_DELAY, NS_DISCO_INFO, NS_FORWARD, NS_PING, NS_STANZAS, TypedEmitter, extend, setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
+import {
+  NS_DELAY,
+  NS_DISCO_INFO,
+  NS_FORWARD,
+  NS_PING,
+  NS_STANZAS,
+  TypedEmitter,
+  extend,
+  setupKit,
+  xml,
+  type Element,
+  type Kit,
+  type XmppEntity,
+} from "@xmppkit/core";
 import { mockComponent, type MockEntity } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { NS_DATA } from "@xmppkit/core";
@@ -29,7 +42,12 @@ function serverReport(o: { from?: string; reported?: string; reporter?: string; 
       "forwarded",
       NS_FORWARD,
       xml("delay", { xmlns: NS_DELAY, stamp: "2024-11-20T10:11:12Z" }),
-      xml("message", { xmlns: "jabber:client", from: `${reported}/bot`, to: `${o.reporter ?? "alice@localhost"}/phone`, type: "chat", id: "orig-1" }, xml("body", {}, "cheap pills"), xml("stanza-id", { xmlns: NS_SID, by: o.reporter ?? "alice@localhost", id: "mam-9" })),
+      xml(
+        "message",
+        { xmlns: "jabber:client", from: `${reported}/bot`, to: `${o.reporter ?? "alice@localhost"}/phone`, type: "chat", id: "orig-1" },
+        xml("body", {}, "cheap pills"),
+        xml("stanza-id", { xmlns: NS_SID, by: o.reporter ?? "alice@localhost", id: "mam-9" }),
+      ),
     ),
   );
 }
@@ -51,15 +69,35 @@ async function setup(options: ReportForwardOptions = {}, joins?: StaffRoomJoins)
   const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
   mock.replyToIq(
     (s) => s.attrs.to === "bad.example" && s.getChild("query", NS_DISCO_INFO) !== undefined,
-    xml("query", NS_DISCO_INFO, xml("x", { xmlns: NS_DATA, type: "result" }, xml("field", { var: "FORM_TYPE" }, xml("value", {}, SERVERINFO_FORM_TYPE)), xml("field", { var: "abuse-addresses" }, xml("value", {}, "xmpp:abuse@bad.example")))),
+    xml(
+      "query",
+      NS_DISCO_INFO,
+      xml(
+        "x",
+        { xmlns: NS_DATA, type: "result" },
+        xml("field", { var: "FORM_TYPE" }, xml("value", {}, SERVERINFO_FORM_TYPE)),
+        xml("field", { var: "abuse-addresses" }, xml("value", {}, "xmpp:abuse@bad.example")),
+      ),
+    ),
   );
-  mock.replyToIq((s) => s.attrs.to === "localhost" && s.getChild("query", NS_DISCO_INFO) !== undefined, xml("query", NS_DISCO_INFO, xml("identity", { category: "server", type: "im" })));
-  mock.replyToIq((s) => s.attrs.to === "conference.localhost" && s.getChild("query", NS_DISCO_INFO) !== undefined, xml("query", NS_DISCO_INFO, xml("identity", { category: "conference", type: "text" })));
+  mock.replyToIq(
+    (s) => s.attrs.to === "localhost" && s.getChild("query", NS_DISCO_INFO) !== undefined,
+    xml("query", NS_DISCO_INFO, xml("identity", { category: "server", type: "im" })),
+  );
+  mock.replyToIq(
+    (s) => s.attrs.to === "conference.localhost" && s.getChild("query", NS_DISCO_INFO) !== undefined,
+    xml("query", NS_DISCO_INFO, xml("identity", { category: "conference", type: "text" })),
+  );
   mock.replyToIq((s) => s.getChild("ping", NS_PING) !== undefined, true); // the server's answer confirms a delivery
   // A MUC room reflects every groupchat message to its sender (XEP-0045 §7.4).
   mock.entity.on("send", (m: Element) => {
     if (m.name !== "message" || m.attrs.type !== "groupchat") return;
-    setImmediate(() => void mock.receive(xml("message", { type: "groupchat", id: m.attrs.id, from: `${m.attrs.to}/desk`, to: GW }, xml("body", {}, m.getChildText("body") ?? ""))));
+    setImmediate(
+      () =>
+        void mock.receive(
+          xml("message", { type: "groupchat", id: m.attrs.id, from: `${m.attrs.to}/desk`, to: GW }, xml("body", {}, m.getChildText("body") ?? "")),
+        ),
+    );
   });
   const desk = setupReportForward({ ...kit, joins }, { staff: [STAFF], thirdParties: [LIST], ...options });
   const events = { received: [], forwarded: [], rejected: [] } as Setup["events"];
@@ -82,7 +120,13 @@ describe("report-forward: intake from the server, and the XEP-0377 v0.4 opt-ins"
     await s.mock.receive(serverReport());
     const done = await forwardedOnce(s);
     expect(done.destinations).toEqual([{ jid: STAFF, audience: "staff", room: false, ok: true }]);
-    expect(s.events.received[0]).toMatchObject({ via: "message", source: "localhost", reporter: "alice@localhost", reported: "spammer@bad.example", reason: "spam" });
+    expect(s.events.received[0]).toMatchObject({
+      via: "message",
+      source: "localhost",
+      reporter: "alice@localhost",
+      reported: "spammer@bad.example",
+      reason: "spam",
+    });
     const [m] = messagesTo(s.mock, STAFF);
     expect(m!.attrs.from).toBe(GW);
     expect(m!.getChildText("body")).toContain("Reported by: alice@localhost");
@@ -209,7 +253,9 @@ describe("report-forward: what is refused", () => {
 describe("report-forward: sending", () => {
   it("report_forward_as_server sends through the XEP-0356 message permission, from the server domain", async () => {
     const s = await setup({ asServer: true });
-    await s.mock.receive(xml("message", { from: "localhost", to: GW }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "message", type: "outgoing" }))));
+    await s.mock.receive(
+      xml("message", { from: "localhost", to: GW }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "message", type: "outgoing" }))),
+    );
     await s.mock.receive(serverReport());
     await forwardedOnce(s);
     const wrapper = s.mock.sent.find((m) => m.name === "message" && m.getChild("privilege", "urn:xmpp:privilege:2"))!;
@@ -224,7 +270,9 @@ describe("report-forward: sending", () => {
     await sleep(50);
     expect(s.events.forwarded).toHaveLength(0);
     expect(s.desk.pending).toBe(1);
-    await s.mock.receive(xml("message", { from: "localhost", to: GW }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "message", type: "outgoing" }))));
+    await s.mock.receive(
+      xml("message", { from: "localhost", to: GW }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "message", type: "outgoing" }))),
+    );
     s.mock.entity.emit("online", s.mock.entity.jid); // a reconnect: the outbox tries again at once
     const done = await forwardedOnce(s);
     expect(done.destinations[0]).toMatchObject({ jid: STAFF, ok: true });
@@ -269,4 +317,3 @@ describe("report-forward: sending", () => {
     ]);
   });
 });
-

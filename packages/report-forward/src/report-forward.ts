@@ -33,12 +33,22 @@ import {
   type Store,
 } from "@xmppkit/core";
 import { createDelivery, DeliveryTimeoutError } from "./delivery.js";
-import { createOutbox, loadReport, memoryOutboxStore, sqlOutboxStore, storeReport, type OutboxEntry, type OutboxOptions, type OutboxStore, type Round } from "./outbox.js";
+import {
+  createOutbox,
+  loadReport,
+  memoryOutboxStore,
+  sqlOutboxStore,
+  storeReport,
+  type OutboxEntry,
+  type OutboxOptions,
+  type OutboxStore,
+  type Round,
+} from "./outbox.js";
 import { DEFAULT_BODY_TEMPLATE, DEFAULT_STAFF_BODY_TEMPLATE } from "./body-template.js";
 import { createContactLookup, type ContactLookup } from "./contact-lookup.js";
 import { forwardMessage, type AcceptedReport, type Audience } from "./forward-message.js";
 import { DedupeWindow, SlidingWindowLimit } from "./report-limits.js";
-import { ReportParseError, findReport, parseReportMessage } from "./report.js";
+import { ReportParseError, findReport, parseReportMessage, type ParsedReport } from "./report.js";
 import { createStaffRooms, type StaffRoomJoins } from "./staff-rooms.js";
 
 export type { StaffRoomJoins } from "./staff-rooms.js";
@@ -187,8 +197,10 @@ export function dedupeKey(report: AcceptedReport, source: ReportSource): string 
   if (!report.reporter) return source.messageId ? `${source.via} ${source.source} message ${source.messageId}` : undefined;
   const message = report.forwarded?.message;
   const stanza =
-    report.stanzaIds.map((s) => `${s.by} ${s.id}`).sort().join(",") ||
-    (message ? `${message.attrs.from ?? ""} ${message.attrs.id ?? ""} ${message.getChildText("body") ?? ""}` : "");
+    report.stanzaIds
+      .map((s) => `${s.by} ${s.id}`)
+      .sort()
+      .join(",") || (message ? `${message.attrs.from ?? ""} ${message.attrs.id ?? ""} ${message.getChildText("body") ?? ""}` : "");
   return `${report.reporter}\n${report.reported}\n${stanza}\n${JSON.stringify(report.texts)}`;
 }
 
@@ -268,11 +280,14 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   lifecycle.on("online", onOnline);
   if (lifecycle.online) onOnline();
 
-  const delivery = createDelivery({ stanzas, iq }, {
-    server,
-    from: kind === "component" ? entity.options.domain : undefined,
-    timeoutMs: options.deliveryTimeout ?? 30_000,
-  });
+  const delivery = createDelivery(
+    { stanzas, iq },
+    {
+      server,
+      from: kind === "component" ? entity.options.domain : undefined,
+      timeoutMs: options.deliveryTimeout ?? 30_000,
+    },
+  );
 
   /** Send through XEP-0356 as the server (report_forward_as_server), or as this entity. */
   async function sendAsServer(message: Element) {
@@ -314,7 +329,12 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     try {
       room = t.audience === "staff" && (await rooms.isRoom(t.jid));
       const template = t.audience === "staff" ? (options.staffBodyTemplate ?? DEFAULT_STAFF_BODY_TEMPLATE) : (options.bodyTemplate ?? DEFAULT_BODY_TEMPLATE);
-      const message = forwardMessage(report, t.audience, { to: t.jid, template, servedDomains: serverDomains, ...(room ? { type: "groupchat" as const } : {}) });
+      const message = forwardMessage(report, t.audience, {
+        to: t.jid,
+        template,
+        servedDomains: serverDomains,
+        ...(room ? { type: "groupchat" as const } : {}),
+      });
       message.attrs.id = messageId(reportId, t.key);
       if (room) {
         await rooms.joined(t.jid);
@@ -346,10 +366,17 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     const settledNow = results.filter((r) => !r.retry || final);
     const again = results.filter((r) => r.retry && !final);
     const destinations: Destination[] = [...settledNow.map(({ retry: _retry, ...d }) => d), ...unreachable];
-    for (const d of destinations.filter((x) => !x.ok)) log.warn({ id: entry.id, to: d.jid, audience: d.audience, error: d.error }, final ? "forwarding a report failed; giving up" : "forwarding a report failed");
+    for (const d of destinations.filter((x) => !x.ok))
+      log.warn(
+        { id: entry.id, to: d.jid, audience: d.audience, error: d.error },
+        final ? "forwarding a report failed; giving up" : "forwarding a report failed",
+      );
     for (const d of again) log.warn({ id: entry.id, to: d.jid, audience: d.audience, error: d.error }, "forwarding a report failed; it will be tried again");
     if (!entry.done.length && !destinations.length && !again.length) {
-      log.warn({ id: entry.id, reported: report.reported, reportOrigin: report.reportOrigin, thirdParty: report.thirdParty }, "a report has no destination: configure report_forward_to_staff");
+      log.warn(
+        { id: entry.id, reported: report.reported, reportOrigin: report.reportOrigin, thirdParty: report.thirdParty },
+        "a report has no destination: configure report_forward_to_staff",
+      );
     }
     if (destinations.length || (!again.length && !entry.done.length)) {
       emitter.emit("forwarded", { ...summary, destinations, pending: again.map((d) => d.jid) });
@@ -383,7 +410,10 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   const ready = outboxReady.then((box) => box.start());
   ready.catch((err: unknown) => log.error({ err }, "the report outbox could not be loaded"));
   let outbox: Awaited<typeof outboxReady> | undefined;
-  void outboxReady.then((b) => (outbox = b), () => undefined);
+  void outboxReady.then(
+    (b) => (outbox = b),
+    () => undefined,
+  );
 
   function summaryOf(id: string, report: AcceptedReport, source: ReportSource): ReportSummary {
     return {
@@ -400,9 +430,17 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
 
   /** Would any copy of this report be refused on the wire (a forbidden character, too large)? Said at intake. */
   function wireCheck(report: AcceptedReport): StanzaRefusedError | undefined {
-    const copies: [Audience, string][] = [["staff", options.staffBodyTemplate ?? DEFAULT_STAFF_BODY_TEMPLATE], ["third-party", options.bodyTemplate ?? DEFAULT_BODY_TEMPLATE]];
+    const copies: [Audience, string][] = [
+      ["staff", options.staffBodyTemplate ?? DEFAULT_STAFF_BODY_TEMPLATE],
+      ["third-party", options.bodyTemplate ?? DEFAULT_BODY_TEMPLATE],
+    ];
     for (const [audience, template] of copies) {
-      const m = forwardMessage(report, audience, { to: "placeholder@example.org", from: entity.options.domain ?? server, template, servedDomains: serverDomains });
+      const m = forwardMessage(report, audience, {
+        to: "placeholder@example.org",
+        from: entity.options.domain ?? server,
+        template,
+        servedDomains: serverDomains,
+      });
       const problem = wireProblem(m.toString(), options.maxStanzaBytes);
       if (problem) return problem;
     }
@@ -411,14 +449,16 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
 
   function submit(report: AcceptedReport, source: ReportSource): SubmitResult {
     const id = randomId();
-    const reject = (reason: "duplicate" | "rate-limited" | "malformed" | "too-large", error: string, retryAfterMs?: number) => {
+    const reject = (reason: "duplicate" | "rate-limited" | "malformed" | "too-large", error: string, _retryAfterMs?: number) => {
       log.warn({ id, via: source.via, source: source.source, reporter: report.reporter, reported: report.reported, reason }, `report not forwarded: ${error}`);
       emitter.emit("rejected", { via: source.via, source: source.source, reason, error, id, reporter: report.reporter, reported: report.reported });
     };
     const problem = wireCheck(report);
     if (problem) {
       const tooLarge = problem.reason === "too-large";
-      const error = tooLarge ? `the report is too large to forward over XMPP (${problem.message.replace(/^refused to send [^:]*: /, "")})` : `the report holds a character XML forbids (${problem.message.replace(/^refused to send [^:]*: /, "")})`;
+      const error = tooLarge
+        ? `the report is too large to forward over XMPP (${problem.message.replace(/^refused to send [^:]*: /, "")})`
+        : `the report holds a character XML forbids (${problem.message.replace(/^refused to send [^:]*: /, "")})`;
       reject(tooLarge ? "too-large" : "malformed", error);
       return { status: tooLarge ? "too-large" : "invalid", id, error };
     }
@@ -476,7 +516,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
       rejectIntake(stanza, "forbidden", "auth", "unlisted-source", `${from || "(no sender)"} is not in report_forward_sources`);
       return true;
     }
-    let parsed;
+    let parsed: ParsedReport;
     try {
       parsed = parseReportMessage(stanza);
     } catch (err) {
@@ -486,7 +526,10 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     }
     const reporter = deriveReporter(parsed, serverDomains);
     const reporterHint = reporter ? undefined : `a user of ${domainOf(from) ?? from}; the server did not name them`;
-    submit({ ...parsed, element: findReport(stanza)!, reporter, reporterHint }, { via: "message", source: from, messageId: stanza.attrs.id as string | undefined });
+    submit(
+      { ...parsed, element: findReport(stanza)!, reporter, reporterHint },
+      { via: "message", source: from, messageId: stanza.attrs.id as string | undefined },
+    );
     return true;
   });
 

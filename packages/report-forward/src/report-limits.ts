@@ -11,7 +11,10 @@ export type Clock = () => number;
 export class DedupeWindow {
   private readonly until = new Map<string, number>();
   private ops = 0;
-  constructor(readonly windowMs: number, private readonly now: Clock = Date.now) {}
+  constructor(
+    readonly windowMs: number,
+    private readonly now: Clock = Date.now,
+  ) {}
 
   seen(key: string): boolean {
     const t = this.now();
@@ -41,7 +44,11 @@ export class DedupeWindow {
 export class SlidingWindowLimit {
   private readonly hits = new Map<string, number[]>();
   private ops = 0;
-  constructor(readonly limit: number, readonly windowMs: number, private readonly now: Clock = Date.now) {}
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+    private readonly now: Clock = Date.now,
+  ) {}
 
   /** Count one event for `key`; false (and nothing counted) when the key is over its limit. */
   take(key: string): boolean {

@@ -61,10 +61,19 @@ describe("parseReportMessage: the format Prosody's mod_report_forward sends", ()
     ["no report", xml("message", {}, xml("body", {}, "hi")), /no <report/],
     ["no reported JID", xml("message", {}, xml("report", { xmlns: NS_REPORTING, reason: REASON_SPAM })), /names no reported JID/],
     ["an invalid JID", xml("message", {}, xml("report", { xmlns: NS_REPORTING }, xml("jid", NS_JID, "@@@"))), /not a valid JID/],
-    ["a forwarded without message", xml("message", {}, xml("report", { xmlns: NS_REPORTING }, xml("jid", NS_JID, "a@b")), xml("forwarded", NS_FORWARD)), /carries no <message>/],
+    [
+      "a forwarded without message",
+      xml("message", {}, xml("report", { xmlns: NS_REPORTING }, xml("jid", NS_JID, "a@b")), xml("forwarded", NS_FORWARD)),
+      /carries no <message>/,
+    ],
     [
       "a bad delay stamp",
-      xml("message", {}, xml("report", { xmlns: NS_REPORTING }, xml("jid", NS_JID, "a@b")), xml("forwarded", NS_FORWARD, xml("delay", { xmlns: NS_DELAY, stamp: "yesterday" }), xml("message"))),
+      xml(
+        "message",
+        {},
+        xml("report", { xmlns: NS_REPORTING }, xml("jid", NS_JID, "a@b")),
+        xml("forwarded", NS_FORWARD, xml("delay", { xmlns: NS_DELAY, stamp: "yesterday" }), xml("message")),
+      ),
       /not a XEP-0082 date/,
     ],
     ["not a message", xml("iq"), /expected a <message>/],

@@ -107,7 +107,7 @@ export function parseForwarded(forwarded: Element): { message: Element; stamp?: 
 export function parseReportMessage(message: Element): ParsedReport {
   if (message.name !== "message") throw new ReportParseError(`expected a <message>, got <${message.name}>`);
   const report = findReport(message);
-  if (!report) throw new ReportParseError("the message carries no <report xmlns=\"urn:xmpp:reporting:1\">");
+  if (!report) throw new ReportParseError('the message carries no <report xmlns="urn:xmpp:reporting:1">');
   const parsed = parseReport(report);
   const forwarded = message.getChild("forwarded", NS_FORWARD);
   return forwarded ? { ...parsed, forwarded: parseForwarded(forwarded) } : parsed;

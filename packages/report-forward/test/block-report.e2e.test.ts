@@ -30,6 +30,11 @@ describe("fileReport against a real Prosody (mod_blocklist)", () => {
       thirdParty: true,
     });
     const list = await alice.request(xml("iq", { type: "get" }, xml("blocklist", NS_BLOCKING)));
-    expect(list.getChild("blocklist", NS_BLOCKING)!.getChildren("item").map((i) => i.attrs.jid)).toEqual(["spammer@bad.example"]);
+    expect(
+      list
+        .getChild("blocklist", NS_BLOCKING)!
+        .getChildren("item")
+        .map((i) => i.attrs.jid),
+    ).toEqual(["spammer@bad.example"]);
   });
 });

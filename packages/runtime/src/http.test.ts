@@ -13,10 +13,19 @@ describe("HTTP server", () => {
     server = createHttpServer({ listen: "127.0.0.1:0", ...options });
     server.route({ method: "POST", path: "/echo", handler: (req) => ({ body: { got: JSON.parse(req.body) as unknown } }) });
     server.route({ method: "GET", path: "/ip", auth: false, handler: (req) => ({ body: { ip: req.ip } }) });
-    server.route({ method: "GET", path: "/echo/:name", handler: (req) => ({ status: 201, headers: { "content-type": "text/plain; charset=utf-8" }, body: `${req.params.name} ${String(req.query.x)}` }) });
-    server.route({ method: "GET", path: "/boom", auth: false, handler: () => {
-      throw new Error("secret detail");
-    } });
+    server.route({
+      method: "GET",
+      path: "/echo/:name",
+      handler: (req) => ({ status: 201, headers: { "content-type": "text/plain; charset=utf-8" }, body: `${req.params.name} ${String(req.query.x)}` }),
+    });
+    server.route({
+      method: "GET",
+      path: "/boom",
+      auth: false,
+      handler: () => {
+        throw new Error("secret detail");
+      },
+    });
     await server.start();
     return server.url!;
   }
@@ -29,7 +38,11 @@ describe("HTTP server", () => {
     const down = await fetch(`${server.url}/work`, { method: "POST" });
     expect(down.status).toBe(503);
     expect(down.headers.get("retry-after")).toBe("5");
-    expect(await down.json()).toEqual({ status: "error", message: "not connected to the XMPP server (connect ECONNREFUSED 127.0.0.1:5347); try again later", reason: "connect ECONNREFUSED 127.0.0.1:5347" });
+    expect(await down.json()).toEqual({
+      status: "error",
+      message: "not connected to the XMPP server (connect ECONNREFUSED 127.0.0.1:5347); try again later",
+      reason: "connect ECONNREFUSED 127.0.0.1:5347",
+    });
     link.online = true;
     expect(await (await fetch(`${server.url}/work`, { method: "POST" })).json()).toEqual({ done: true });
   });

@@ -3,7 +3,17 @@
 // trusted-proxy rule for X-Forwarded-For.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
-import { ConfigError, linkDownResponse, type EventBus, type HttpMethod, type HttpRequest, type HttpResponse, type HttpRoute, type HttpServer, type Logger } from "@xmppkit/core";
+import {
+  ConfigError,
+  linkDownResponse,
+  type EventBus,
+  type HttpMethod,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpRoute,
+  type HttpServer,
+  type Logger,
+} from "@xmppkit/core";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 
 export interface HttpOptions {
@@ -31,7 +41,8 @@ export interface RunningHttpServer extends HttpServer {
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(listen.trim());
-  if (!m || !m[1]) throw new ConfigError(`http.listen: expected "host:port", got ${JSON.stringify(listen)}`, [{ path: "http.listen", message: "expected host:port" }]);
+  if (!m?.[1])
+    throw new ConfigError(`http.listen: expected "host:port", got ${JSON.stringify(listen)}`, [{ path: "http.listen", message: "expected host:port" }]);
   const port = Number(m[2]);
   if (port > 65535) throw new ConfigError(`http.listen: port ${port} is out of range`, [{ path: "http.listen", message: "port out of range" }]);
   return { host: m[1], port };
@@ -55,7 +66,11 @@ function bearerCheck(token: string | undefined): (authorization: string | undefi
     if (!expected) return undefined; // loopback without a token: open
     const m = /^Bearer\s+(.+)$/i.exec(authorization ?? "");
     if (m && timingSafeEqual(digest(m[1]!.trim()), expected)) return undefined;
-    return { status: 401, headers: { "www-authenticate": 'Bearer realm="xmppkit"' }, body: { status: "error", message: m ? "invalid token" : "missing bearer token" } };
+    return {
+      status: 401,
+      headers: { "www-authenticate": 'Bearer realm="xmppkit"' },
+      body: { status: "error", message: m ? "invalid token" : "missing bearer token" },
+    };
   };
 }
 
@@ -108,10 +123,9 @@ function createApp(options: HttpOptions): FastifyInstance {
 export function createHttpServer(options: HttpOptions = {}): RunningHttpServer {
   const { host, port } = parseListen(options.listen ?? "127.0.0.1:5281");
   if (!options.token && !isLoopback(host)) {
-    throw new ConfigError(
-      `http.token is required when http.listen is not a loopback address (${host}); set http.token or listen on 127.0.0.1`,
-      [{ path: "http.token", message: "required when listening beyond loopback" }],
-    );
+    throw new ConfigError(`http.token is required when http.listen is not a loopback address (${host}); set http.token or listen on 127.0.0.1`, [
+      { path: "http.token", message: "required when listening beyond loopback" },
+    ]);
   }
   const app = createApp(options);
   const unauthorized = bearerCheck(options.token);

@@ -18,7 +18,10 @@ export function createMetrics(): PrometheusMetrics {
   function make<M extends Made>(module: string, name: string, create: (full: string) => M): M {
     const full = metricName(module, name);
     let m = made.get(full);
-    if (!m) made.set(full, (m = create(full)));
+    if (!m) {
+      m = create(full);
+      made.set(full, m);
+    }
     return m as M;
   }
   // prom-client keeps (and annotates) the labels object it is given: pass a copy.

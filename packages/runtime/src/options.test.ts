@@ -11,11 +11,22 @@ const schema = z.strictObject({
 
 describe("parseOptions", () => {
   it("applies defaults", () => {
-    expect(parseOptions(schema, { http_roster_url: "http://x/%s" }, "http-roster-admin")).toEqual({ http_roster_url: "http://x/%s", retries: 2, headers: {}, rooms: [] });
+    expect(parseOptions(schema, { http_roster_url: "http://x/%s" }, "http-roster-admin")).toEqual({
+      http_roster_url: "http://x/%s",
+      retries: 2,
+      headers: {},
+      rooms: [],
+    });
   });
 
   it("names the option path of a wrong type", () => {
-    const err = (() => { try { parseOptions(schema, { http_roster_url: 42 }, "http-roster-admin"); } catch (e) { return e; } })() as ConfigError;
+    const err = (() => {
+      try {
+        parseOptions(schema, { http_roster_url: 42 }, "http-roster-admin");
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.issues).toEqual([{ path: "http-roster-admin.http_roster_url", message: "expected string, got number (42)" }]);
   });
@@ -25,7 +36,13 @@ describe("parseOptions", () => {
   });
 
   it("reports each unknown key with its path, array indexes included", () => {
-    const err = (() => { try { parseOptions(schema, { http_roster_url: "u", tiemout: 3, rooms: [{ room: "r", nick: "n", pasword: "x" }] }, "m"); } catch (e) { return e; } })() as ConfigError;
+    const err = (() => {
+      try {
+        parseOptions(schema, { http_roster_url: "u", tiemout: 3, rooms: [{ room: "r", nick: "n", pasword: "x" }] }, "m");
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
     expect(err.issues.map((i) => i.path).sort()).toEqual(["m.rooms[0].pasword", "m.tiemout"]);
     expect(err.issues.every((i) => i.message === "unknown option")).toBe(true);
   });

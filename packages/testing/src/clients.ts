@@ -12,7 +12,10 @@ export interface TestClient {
     stop(): Promise<unknown>;
     on(event: string, fn: (...args: never[]) => void): unknown;
     iqCaller: { request(el: Element, timeout?: number): Promise<Element> };
-    iqCallee: { set(ns: string, name: string, fn: (ctx: { stanza: Element; element: Element }) => unknown): void; get(ns: string, name: string, fn: (ctx: { stanza: Element; element: Element }) => unknown): void };
+    iqCallee: {
+      set(ns: string, name: string, fn: (ctx: { stanza: Element; element: Element }) => unknown): void;
+      get(ns: string, name: string, fn: (ctx: { stanza: Element; element: Element }) => unknown): void;
+    };
   };
   readonly jid: string;
   /** Every stanza received, in order. */
@@ -37,7 +40,9 @@ export interface LoginOptions {
 
 /** Log `username` (or `user@host` on another VirtualHost) into `prosody` and return a started client with handy waiters. */
 export async function loginClient(prosody: Pick<XmppServer, "c2s" | "domain" | "users">, username: string, options: LoginOptions = {}): Promise<TestClient> {
-  const { client } = (await importPeer("@xmpp/client")) as unknown as { client(o: object): TestClient["xmpp"] & { start(): Promise<unknown>; reconnect: { stop(): void } } };
+  const { client } = (await importPeer("@xmpp/client")) as unknown as {
+    client(o: object): TestClient["xmpp"] & { start(): Promise<unknown>; reconnect: { stop(): void } };
+  };
   // "user@other.host" logs in to another VirtualHost of the same Prosody.
   const at = username.indexOf("@");
   const [local, domain] = at < 0 ? [username, prosody.domain] : [username.slice(0, at), username.slice(at + 1)];
@@ -84,7 +89,12 @@ export async function loginClient(prosody: Pick<XmppServer, "c2s" | "domain" | "
       }
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`${self.jid}: no matching stanza within ${timeoutMs} ms`)), timeoutMs);
-        waiters.push({ match, resolve: (el) => (clearTimeout(timer), received.splice(received.indexOf(el), 1), resolve(el)) });
+        const settle = (el: Element) => {
+          clearTimeout(timer);
+          received.splice(received.indexOf(el), 1);
+          resolve(el);
+        };
+        waiters.push({ match, resolve: settle });
       });
     },
     request: (iq, timeoutMs = 10_000) => xmpp.iqCaller.request(iq, timeoutMs),

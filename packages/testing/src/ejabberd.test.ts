@@ -15,7 +15,9 @@ describe("startEjabberd", () => {
       await carol.stop();
       expect(await ej.command("check_account", { user: "carol", host: "localhost" })).toBe(0);
 
-      const { component } = (await importPeer("@xmpp/component")) as unknown as { component(o: object): { start(): Promise<unknown>; stop(): Promise<unknown>; on(e: string, f: (el: Element) => void): void } };
+      const { component } = (await importPeer("@xmpp/component")) as unknown as {
+        component(o: object): { start(): Promise<unknown>; stop(): Promise<unknown>; on(e: string, f: (el: Element) => void): void };
+      };
       const gw = component({ service: ej.component.service, domain: ej.component.domain, password: ej.secret });
       const seen: Element[] = [];
       gw.on("stanza", (el) => void seen.push(el));
@@ -24,7 +26,13 @@ describe("startEjabberd", () => {
       for (let i = 0; i < 50 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
       const privilege = seen.find((m) => m.getChild("privilege", "urn:xmpp:privilege:1"));
       expect(privilege?.attrs.from).toBe("localhost");
-      expect(privilege!.getChild("privilege")!.getChildren("perm").map((p) => `${p.attrs.access}=${p.attrs.type}`).sort()).toEqual(["message=outgoing", "presence=roster", "roster=both"]);
+      expect(
+        privilege!
+          .getChild("privilege")!
+          .getChildren("perm")
+          .map((p) => `${p.attrs.access}=${p.attrs.type}`)
+          .sort(),
+      ).toEqual(["message=outgoing", "presence=roster", "roster=both"]);
       await gw.stop();
 
       await ej.createUser("dave");

@@ -79,7 +79,8 @@ export const scripts = {
   /** Answer like an HTTP server (nginx's real 400 page: text before any element, then mismatched tags). */
   http: (async (c) => {
     await c.waitFor("<stream:stream");
-    const page = "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+    const page =
+      "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
     await c.write(`HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: ${page.length}\r\nConnection: close\r\n\r\n${page}`);
     c.end();
   }) as FaultScript,

@@ -1,5 +1,6 @@
 export * from "./mock-entity.js";
 export * from "./capture-logger.js";
+export * from "./fake-time.js";
 export * from "./prosody.js";
 export * from "./ejabberd.js";
 export * from "./server.js";

@@ -142,8 +142,15 @@ function wrap<E>(raw: RawEntity, jidString: string, jidFn: (s: string) => unknow
     },
     nextSent(match = () => true, timeoutMs = 2000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching stanza sent within ${timeoutMs} ms; sent so far:\n${sent.map(String).join("\n")}`)), timeoutMs);
-        waiters.push({ match, resolve: (el) => (clearTimeout(timer), resolve(el)) });
+        const timer = setTimeout(
+          () => reject(new Error(`no matching stanza sent within ${timeoutMs} ms; sent so far:\n${sent.map(String).join("\n")}`)),
+          timeoutMs,
+        );
+        const settle = (el: Element) => {
+          clearTimeout(timer);
+          resolve(el);
+        };
+        waiters.push({ match, resolve: settle });
       });
     },
     replyToIq(match, reply) {

@@ -39,7 +39,9 @@ export async function enterRoom(client: TestClient, room: string, nick: string, 
 
 /** A moderator kicks `nick` out of `room` (role none), with a reason. */
 export function kickOccupant(client: TestClient, room: string, nick: string, reason: string): Promise<Element> {
-  return client.request(xml("iq", { type: "set", to: room }, xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { nick, role: "none" }, xml("reason", {}, reason)))));
+  return client.request(
+    xml("iq", { type: "set", to: room }, xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { nick, role: "none" }, xml("reason", {}, reason)))),
+  );
 }
 
 /** The owner destroys `room`, optionally naming where it moved. */

@@ -22,7 +22,10 @@ export async function waitForPort(port: number, timeoutMs = 10_000, alive: () =>
     if (!alive()) throw new Error("process exited");
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once("error", () => resolve(false));
     });
     if (ok) return;

@@ -36,23 +36,36 @@ export async function startPostgres(): Promise<Postgres> {
   const bin = binDir();
   if (!hooked) {
     hooked = true;
-    process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
+    process.on("exit", () => {
+      for (const c of children) c.kill("SIGKILL");
+    });
   }
   const isRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "xmppkit-pg-"));
   const data = join(dir, "data");
   const asUser = (cmd: string, args: string[]) => (isRoot ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args]) as [string, string[]];
   if (isRoot) {
-    const { uid, gid } = await run("id", ["-u", "postgres"]).then(async (u) => ({ uid: Number(u.stdout), gid: Number((await run("id", ["-g", "postgres"])).stdout) }));
+    const { uid, gid } = await run("id", ["-u", "postgres"]).then(async (u) => ({
+      uid: Number(u.stdout),
+      gid: Number((await run("id", ["-g", "postgres"])).stdout),
+    }));
     chownSync(dir, uid, gid);
     chmodSync(dir, 0o700);
   }
   await run(...asUser(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]));
   const port = await freePort();
-  const proc = spawn(...asUser(join(bin, "postgres"), ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]), { stdio: "ignore" });
+  const proc = spawn(...asUser(join(bin, "postgres"), ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]), {
+    stdio: "ignore",
+  });
   children.add(proc);
   let alive = true;
-  const exited = new Promise<void>((r) => proc.once("exit", () => ((alive = false), children.delete(proc), r())));
+  const exited = new Promise<void>((r) =>
+    proc.once("exit", () => {
+      alive = false;
+      children.delete(proc);
+      r();
+    }),
+  );
   await waitForPort(port, 20_000, () => alive);
   const base = `postgres://postgres@127.0.0.1:${port}`;
   // Accepting TCP is not quite ready for queries; wait for pg_isready.

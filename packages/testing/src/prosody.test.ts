@@ -47,7 +47,10 @@ describe("startProsody", () => {
   it("writes privileges and delegations for each component", async () => {
     const prosody = await startProsody({
       users: {},
-      component: { privileges: { roster: "get", message: "none", presence: "managed_entity", iq: { "urn:xmpp:ping": "get" } }, delegations: ["urn:xmpp:raa:0"] },
+      component: {
+        privileges: { roster: "get", message: "none", presence: "managed_entity", iq: { "urn:xmpp:ping": "get" } },
+        delegations: ["urn:xmpp:raa:0"],
+      },
       components: [{ domain: "other.localhost", privileges: false }],
     });
     try {

@@ -156,13 +156,13 @@ function renderConfig(o: {
   const privileged = o.components.filter((c) => c.privileges !== false);
   const priv = privileged.map((c) => {
     const p = c.privileges || {};
-    const fields = [
-      `roster = ${lua(p.roster ?? "both")}`,
-      `message = ${lua(p.message ?? "outgoing")}`,
-      `presence = ${lua(p.presence ?? "roster")}`,
-    ];
+    const fields = [`roster = ${lua(p.roster ?? "both")}`, `message = ${lua(p.message ?? "outgoing")}`, `presence = ${lua(p.presence ?? "roster")}`];
     if (p.iq && Object.keys(p.iq).length) {
-      fields.push(`iq = { ${Object.entries(p.iq).map(([ns, t]) => `[${lua(ns)}] = ${lua(t)}`).join("; ")} }`);
+      fields.push(
+        `iq = { ${Object.entries(p.iq)
+          .map(([ns, t]) => `[${lua(ns)}] = ${lua(t)}`)
+          .join("; ")} }`,
+      );
     }
     return `\t\t[${lua(c.domain)}] = { ${fields.join("; ")} };`;
   });
@@ -214,10 +214,7 @@ ${o.components.map((c) => `Component ${lua(c.domain)}\n\tcomponent_secret = ${lu
 /** Start a throw-away Prosody. Always `await prosody.stop()` (e.g. in afterAll). */
 export async function startProsody(options: ProsodyOptions = {}): Promise<Prosody> {
   const domain = options.domain ?? "localhost";
-  const componentOpts = [
-    ...(options.component === false ? [] : [options.component ?? {}]),
-    ...(options.components ?? []),
-  ];
+  const componentOpts = [...(options.component === false ? [] : [options.component ?? {}]), ...(options.components ?? [])];
   assertProsodyInstalled(componentOpts.length > 0);
   installExitHook();
 

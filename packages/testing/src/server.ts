@@ -24,7 +24,20 @@ export async function startServer(kind: ServerKind, options: ServerOptions = {})
   const { virtualHosts, ...rest } = options;
   return startProsody({
     ...rest,
-    ...(virtualHosts ? { virtualHosts: virtualHosts.map(({ contactInfo, ...v }) => ({ ...v, ...(contactInfo ? { config: `\tcontact_info = { ${Object.entries(contactInfo).map(([k, urls]) => `${k.replace(/-addresses$/, "")} = { ${urls.map((u) => JSON.stringify(u)).join(", ")} }`).join("; ")} }` } : {}) })) } : {}),
+    ...(virtualHosts
+      ? {
+          virtualHosts: virtualHosts.map(({ contactInfo, ...v }) => ({
+            ...v,
+            ...(contactInfo
+              ? {
+                  config: `\tcontact_info = { ${Object.entries(contactInfo)
+                    .map(([k, urls]) => `${k.replace(/-addresses$/, "")} = { ${urls.map((u) => JSON.stringify(u)).join(", ")} }`)
+                    .join("; ")} }`,
+                }
+              : {}),
+          })),
+        }
+      : {}),
     ...(virtualHosts?.some((v) => v.contactInfo) ? { modules: ["server_contact_info"] } : {}),
   });
 }

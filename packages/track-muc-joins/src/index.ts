@@ -14,7 +14,16 @@ export {
   type MucJoinsEvents,
   type MucJoinsOptions,
 } from "./muc-joins.js";
-export { MucJoinError, MucTimeoutError, PERMANENT_JOIN_CONDITIONS, NS_MUC_OWNER, instantRoomForm, joinPresence, type HistoryOptions, type JoinPresenceOptions } from "./join-room.js";
+export {
+  MucJoinError,
+  MucTimeoutError,
+  PERMANENT_JOIN_CONDITIONS,
+  NS_MUC_OWNER,
+  instantRoomForm,
+  joinPresence,
+  type HistoryOptions,
+  type JoinPresenceOptions,
+} from "./join-room.js";
 export {
   JoinTracker,
   NS_MUC,

@@ -57,7 +57,11 @@ export class MucTimeoutError extends Error {
   static isInstance(value: unknown): value is MucTimeoutError {
     return hasErrorBrand(value, "MucTimeoutError");
   }
-  constructor(readonly room: string, readonly action: "join" | "leave", readonly timeoutMs: number) {
+  constructor(
+    readonly room: string,
+    readonly action: "join" | "leave",
+    readonly timeoutMs: number,
+  ) {
     super(`no self-presence from ${room} within ${timeoutMs} ms (${action})`);
     brandError(this, "MucTimeoutError");
   }
@@ -70,7 +74,11 @@ export class MucJoinError extends StanzaError {
   static override isInstance(value: unknown): value is MucJoinError {
     return hasErrorBrand(value, "MucJoinError");
   }
-  constructor(readonly room: string, readonly nick: string, error: StanzaError) {
+  constructor(
+    readonly room: string,
+    readonly nick: string,
+    error: StanzaError,
+  ) {
     super(error.condition, error.type, error.text, error.element, error.by);
     this.message = `joining ${room} as ${nick} failed: ${error.message}`;
     brandError(this, "MucJoinError");

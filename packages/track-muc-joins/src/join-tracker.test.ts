@@ -7,9 +7,18 @@ const ROOM = "room@conference.example.org";
 
 const join = (nick: string) => xml("presence", { to: `${ROOM}/${nick}` }, xml("x", NS_MUC));
 const self = (nick: string, codes: string[], attrs: Record<string, string> = {}, ...extra: Element[]) =>
-  xml("presence", { from: `${ROOM}/${nick}`, to: ME, ...attrs }, xml("x", NS_MUC_USER, xml("item", { affiliation: "member", role: "participant" }, ...extra), ...codes.map((code) => xml("status", { code }))));
+  xml(
+    "presence",
+    { from: `${ROOM}/${nick}`, to: ME, ...attrs },
+    xml("x", NS_MUC_USER, xml("item", { affiliation: "member", role: "participant" }, ...extra), ...codes.map((code) => xml("status", { code }))),
+  );
 const error = (nick: string, condition: string) =>
-  xml("presence", { from: `${ROOM}/${nick}`, to: ME, type: "error" }, xml("x", NS_MUC), xml("error", { type: "cancel" }, xml(condition, "urn:ietf:params:xml:ns:xmpp-stanzas")));
+  xml(
+    "presence",
+    { from: `${ROOM}/${nick}`, to: ME, type: "error" },
+    xml("x", NS_MUC),
+    xml("error", { type: "cancel" }, xml(condition, "urn:ietf:params:xml:ns:xmpp-stanzas")),
+  );
 
 describe("JoinTracker: the XEP-0045 state machine", () => {
   let t: JoinTracker;
@@ -54,7 +63,11 @@ describe("JoinTracker: the XEP-0045 state machine", () => {
   it("nick change rewritten by the service (303 then 110+210)", () => {
     joined();
     t.outgoing(xml("presence", { to: `${ROOM}/Robot` }), ME);
-    const x303 = xml("presence", { from: `${ROOM}/bot`, to: ME, type: "unavailable" }, xml("x", NS_MUC_USER, xml("item", { nick: "robot" }), xml("status", { code: "303" }), xml("status", { code: "110" })));
+    const x303 = xml(
+      "presence",
+      { from: `${ROOM}/bot`, to: ME, type: "unavailable" },
+      xml("x", NS_MUC_USER, xml("item", { nick: "robot" }), xml("status", { code: "303" }), xml("status", { code: "110" })),
+    );
     expect(t.incoming(x303)).toEqual([]);
     expect(t.incoming(self("robot", ["110", "210"]))).toEqual([{ type: "nick-changed", jid: ME, room: ROOM, from: "bot", to: "robot", nickAssigned: true }]);
   });
@@ -62,12 +75,23 @@ describe("JoinTracker: the XEP-0045 state machine", () => {
   it("a refused rename keeps the old nick; a refused join is reported and forgotten", () => {
     joined();
     t.outgoing(xml("presence", { to: `${ROOM}/taken` }), ME);
-    expect(t.incoming(error("taken", "conflict"))).toEqual([{ type: "rename-failed", jid: ME, room: ROOM, nick: "bot", requestedNick: "taken", condition: "conflict" }]);
+    expect(t.incoming(error("taken", "conflict"))).toEqual([
+      { type: "rename-failed", jid: ME, room: ROOM, nick: "bot", requestedNick: "taken", condition: "conflict" },
+    ]);
     expect(t.nick(ME, ROOM)).toBe("bot");
 
     const other = "other@conference.example.org";
     t.outgoing(xml("presence", { to: `${other}/bot` }, xml("x", NS_MUC)), ME);
-    const refused = xml("presence", { from: `${other}/bot`, to: ME, type: "error" }, xml("error", { type: "auth" }, xml("registration-required", "urn:ietf:params:xml:ns:xmpp-stanzas"), xml("text", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }, "members only")));
+    const refused = xml(
+      "presence",
+      { from: `${other}/bot`, to: ME, type: "error" },
+      xml(
+        "error",
+        { type: "auth" },
+        xml("registration-required", "urn:ietf:params:xml:ns:xmpp-stanzas"),
+        xml("text", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }, "members only"),
+      ),
+    );
     expect(t.incoming(refused)).toEqual([{ type: "join-failed", jid: ME, room: other, nick: "bot", condition: "registration-required", text: "members only" }]);
     expect(t.entries(ME).map((e) => e.room)).toEqual([ROOM]);
   });
@@ -75,7 +99,9 @@ describe("JoinTracker: the XEP-0045 state machine", () => {
   it("voluntary leave", () => {
     joined();
     t.outgoing(xml("presence", { to: `${ROOM}/bot`, type: "unavailable" }), ME);
-    expect(t.incoming(self("bot", ["110"], { type: "unavailable" }))).toEqual([{ type: "left", jid: ME, room: ROOM, nick: "bot", reason: { kind: "left", codes: ["110"] } }]);
+    expect(t.incoming(self("bot", ["110"], { type: "unavailable" }))).toEqual([
+      { type: "left", jid: ME, room: ROOM, nick: "bot", reason: { kind: "left", codes: ["110"] } },
+    ]);
     expect(t.rooms(ME).size).toBe(0);
   });
 
@@ -94,9 +120,21 @@ describe("JoinTracker: the XEP-0045 state machine", () => {
 
   it("room destroyed, with or without 110", () => {
     const destroy = (codes: string[]) =>
-      xml("presence", { from: `${ROOM}/bot`, to: ME, type: "unavailable" }, xml("x", NS_MUC_USER, xml("item", { affiliation: "none", role: "none" }), xml("destroy", { jid: "new@conference.example.org" }, xml("reason", {}, "moved")), ...codes.map((code) => xml("status", { code }))));
+      xml(
+        "presence",
+        { from: `${ROOM}/bot`, to: ME, type: "unavailable" },
+        xml(
+          "x",
+          NS_MUC_USER,
+          xml("item", { affiliation: "none", role: "none" }),
+          xml("destroy", { jid: "new@conference.example.org" }, xml("reason", {}, "moved")),
+          ...codes.map((code) => xml("status", { code })),
+        ),
+      );
     joined();
-    expect(t.incoming(destroy([]))).toEqual([{ type: "left", jid: ME, room: ROOM, nick: "bot", reason: { kind: "destroyed", codes: [], reason: "moved", alternate: "new@conference.example.org" } }]);
+    expect(t.incoming(destroy([]))).toEqual([
+      { type: "left", jid: ME, room: ROOM, nick: "bot", reason: { kind: "destroyed", codes: [], reason: "moved", alternate: "new@conference.example.org" } },
+    ]);
     joined();
     expect(t.incoming(destroy(["110"]))[0]).toMatchObject({ type: "left", reason: { kind: "destroyed" } });
   });

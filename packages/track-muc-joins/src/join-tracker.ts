@@ -38,7 +38,17 @@ interface Entry extends RoomJoin {
 }
 
 /** Why an occupancy ended. Status codes from XEP-0045 §15.2. */
-export type LeaveKind = "left" | "kicked" | "banned" | "affiliation-changed" | "members-only" | "shutdown" | "error" | "destroyed" | "unavailable" | "stream-ended";
+export type LeaveKind =
+  | "left"
+  | "kicked"
+  | "banned"
+  | "affiliation-changed"
+  | "members-only"
+  | "shutdown"
+  | "error"
+  | "destroyed"
+  | "unavailable"
+  | "stream-ended";
 
 export interface LeaveReason {
   kind: LeaveKind;
@@ -74,7 +84,12 @@ const KIND_BY_CODE: Record<string, LeaveKind> = {
 };
 
 function statusCodes(x: Element | undefined): string[] {
-  return x ? x.getChildren("status").map((s) => String(s.attrs.code ?? "")).filter(Boolean) : [];
+  return x
+    ? x
+        .getChildren("status")
+        .map((s) => String(s.attrs.code ?? ""))
+        .filter(Boolean)
+    : [];
 }
 
 /** The XEP-0045 status codes of a MUC presence (`<x xmlns="…muc#user"><status code/>`), as strings. */
@@ -168,7 +183,10 @@ export class JoinTracker {
 
   #set(jid: string, join: Entry) {
     let rooms = this.#joins.get(jid);
-    if (!rooms) this.#joins.set(jid, (rooms = new Map()));
+    if (!rooms) {
+      rooms = new Map();
+      this.#joins.set(jid, rooms);
+    }
     rooms.set(join.room, join);
   }
 
@@ -201,7 +219,17 @@ export class JoinTracker {
     if (!existing || existing.state === "leaving") {
       if (mucX) {
         const password = mucX.getChildText("password") ?? undefined;
-        this.#set(from, { room, nick, requestedNick: nick, state: "joining", created: false, nickAssigned: false, epoch: ++epochs, lastSeen: this.#now(), ...(password ? { password } : {}) });
+        this.#set(from, {
+          room,
+          nick,
+          requestedNick: nick,
+          state: "joining",
+          created: false,
+          nickAssigned: false,
+          epoch: ++epochs,
+          lastSeen: this.#now(),
+          ...(password ? { password } : {}),
+        });
       }
       return [];
     }
@@ -275,13 +303,29 @@ export class JoinTracker {
       const created = codes.includes("201");
       const nickAssigned = assigned || existing.requestedNick !== nick;
       const password = existing.password;
-      this.#set(jid, { room, nick, requestedNick: nick, state: "joined", created, nickAssigned, epoch: ++epochs, lastSeen: this.#now(), ...(password ? { password } : {}) });
+      this.#set(jid, {
+        room,
+        nick,
+        requestedNick: nick,
+        state: "joined",
+        created,
+        nickAssigned,
+        epoch: ++epochs,
+        lastSeen: this.#now(),
+        ...(password ? { password } : {}),
+      });
       return [{ type: "joined", jid, room, nick, created, nickAssigned }];
     }
     if (existing.state !== "renaming" || nick === existing.nick || !answersRequest) return []; // a presence update, or not ours
     const old = existing.nick;
     const nickAssigned = assigned || existing.requestedNick !== nick;
-    Object.assign(existing, { nick, requestedNick: nick, state: "joined" as const, nickAssigned: existing.nickAssigned || nickAssigned, lastSeen: this.#now() });
+    Object.assign(existing, {
+      nick,
+      requestedNick: nick,
+      state: "joined" as const,
+      nickAssigned: existing.nickAssigned || nickAssigned,
+      lastSeen: this.#now(),
+    });
     return [{ type: "nick-changed", jid, room, from: old, to: nick, nickAssigned }];
   }
 

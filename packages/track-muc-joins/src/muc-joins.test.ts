@@ -1,9 +1,18 @@
 import { parseJid, setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
-import { mockClient, mockComponent, type MockEntity } from "@xmppkit/testing";
+import { fakeTime, mockClient, mockComponent, type MockEntity } from "@xmppkit/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MucJoinError, MucTimeoutError, NS_MUC_OWNER } from "./join-room.js";
 import { NS_MUC, NS_MUC_USER } from "./join-tracker.js";
 import { setupMucJoins, type MucJoins } from "./muc-joins.js";
+
+// Fake timers file-wide: join timeouts and rejoin backoff pass in fake time, not in sleeps that race them.
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+const { sleep, settle } = fakeTime(vi);
 
 const ME = "bot@localhost/r1";
 const ROOM = "room@conference.localhost";
@@ -12,13 +21,23 @@ const selfPresence = (to: string, nick: string, codes: string[], attrs: Record<s
   xml(
     "presence",
     { from: `${ROOM}/${nick}`, to, ...attrs },
-    xml("x", NS_MUC_USER, xml("item", { affiliation: "member", role: attrs.type === "unavailable" ? "none" : "participant" }, ...extra), ...codes.map((code) => xml("status", { code }))),
+    xml(
+      "x",
+      NS_MUC_USER,
+      xml("item", { affiliation: "member", role: attrs.type === "unavailable" ? "none" : "participant" }, ...extra),
+      ...codes.map((code) => xml("status", { code })),
+    ),
   );
 /** The first stanza sent that matches and was not taken yet, waiting for it if need be. */
 const taken = new WeakSet<Element>();
 async function sentOnce(mock: MockEntity<XmppEntity>, match: (s: Element) => boolean, timeoutMs = 2000): Promise<Element> {
   const already = mock.sent.find((s) => !taken.has(s) && match(s));
-  const el = already ?? (await mock.nextSent((s) => !taken.has(s) && match(s), timeoutMs));
+  const el =
+    already ??
+    (await settle(
+      mock.nextSent((s) => !taken.has(s) && match(s), timeoutMs),
+      timeoutMs,
+    ));
   taken.add(el);
   return el;
 }
@@ -73,7 +92,12 @@ describe("setupMucJoins in a client", () => {
     const joining = joins.join(ROOM, { nick: "bot", password: "wrong" }).catch((e: unknown) => e);
     await sentOnce(mock, isJoinTo("bot"));
     await mock.receive(
-      xml("presence", { from: `${ROOM}/bot`, to: ME, type: "error" }, xml("x", NS_MUC), xml("error", { type: "auth" }, xml("not-authorized", "urn:ietf:params:xml:ns:xmpp-stanzas"))),
+      xml(
+        "presence",
+        { from: `${ROOM}/bot`, to: ME, type: "error" },
+        xml("x", NS_MUC),
+        xml("error", { type: "auth" }, xml("not-authorized", "urn:ietf:params:xml:ns:xmpp-stanzas")),
+      ),
     );
     const err = await joining;
     expect(err).toBeInstanceOf(MucJoinError);
@@ -81,7 +105,7 @@ describe("setupMucJoins in a client", () => {
     expect(failed).toHaveBeenCalledWith({ jid: ME, room: ROOM, nick: "bot", condition: "not-authorized" });
     expect(joins.entries()).toEqual([]);
 
-    await expect(joins.join("quiet@conference.localhost", { nick: "bot", timeout: 30 })).rejects.toBeInstanceOf(MucTimeoutError);
+    await expect(settle(joins.join("quiet@conference.localhost", { nick: "bot", timeout: 30 }))).rejects.toBeInstanceOf(MucTimeoutError);
   });
 
   it("join() refuses a full JID or a bare domain as the room", async () => {
@@ -110,7 +134,7 @@ describe("setupMucJoins in a client", () => {
     await mock.receive(selfPresence(ME, "hand", ["110"]));
     expect(joins.nick(ROOM)).toBe("hand");
     const before = joins.entries()[0]!.lastSeen;
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
     await mock.receive(xml("message", { from: `${ROOM}/alice`, to: ME, type: "groupchat" }, xml("body", {}, "hi")));
     expect(joins.entries()[0]!.lastSeen).toBeGreaterThan(before);
   });
@@ -136,7 +160,7 @@ describe("setupMucJoins in a client", () => {
     mock.entity.emit("online", mock.entity.jid);
     await sentOnce(mock, isJoinTo("bot"));
     await mock.receive(selfPresence(NEW, "bot", ["110"]));
-    await new Promise((r) => setTimeout(r, 700)); // longer than joinTimeout: a join waiting on the old JID would retry
+    await sleep(700); // longer than joinTimeout: a join waiting on the old JID would retry
     expect(joins.rooms()).toEqual(new Map([[ROOM, "bot"]]));
     expect(joins.jids()).toEqual([NEW]);
     expect(mock.sent.filter(isJoinTo("bot"))).toHaveLength(2); // no retry loop on the old JID
@@ -166,13 +190,18 @@ describe("setupMucJoins in a client", () => {
     const failures: { attempt: number; retryInMs?: number; condition?: string }[] = [];
     joins.on("rejoin-failed", (e) => failures.push({ attempt: e.attempt, retryInMs: e.retryInMs, condition: (e.error as MucJoinError).condition }));
     const errorReply = (condition: string) =>
-      xml("presence", { from: `${ROOM}/bot`, to: ME, type: "error" }, xml("x", NS_MUC), xml("error", { type: "cancel" }, xml(condition, "urn:ietf:params:xml:ns:xmpp-stanzas")));
+      xml(
+        "presence",
+        { from: `${ROOM}/bot`, to: ME, type: "error" },
+        xml("x", NS_MUC),
+        xml("error", { type: "cancel" }, xml(condition, "urn:ietf:params:xml:ns:xmpp-stanzas")),
+      );
     joins.rejoin(ROOM);
     await sentOnce(mock, isJoinTo("bot"));
     await mock.receive(errorReply("service-unavailable")); // room full: try again
     await sentOnce(mock, isJoinTo("bot"), 1000);
     await mock.receive(errorReply("forbidden"));
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     expect(failures).toEqual([
       { attempt: 1, retryInMs: 20, condition: "service-unavailable" },
       { attempt: 2, condition: "forbidden", retryInMs: undefined },
@@ -202,9 +231,7 @@ describe("setupMucJoins in a component", () => {
     await mock.receive(selfPresence(GW, "abuse-desk", ["110"]));
     await joining;
     for (let i = 0; i < 2000; i++) {
-      await mock.receive(
-        xml("presence", { from: "mallory@localhost/x", to: `n${i}@${GW}` }, xml("x", NS_MUC_USER, xml("status", { code: "110" }))),
-      );
+      await mock.receive(xml("presence", { from: "mallory@localhost/x", to: `n${i}@${GW}` }, xml("x", NS_MUC_USER, xml("status", { code: "110" }))));
     }
     expect(joins.jids()).toEqual([GW]);
     expect(joins.entries().map((e) => e.room)).toEqual([ROOM]);
@@ -230,7 +257,10 @@ describe("setupMucJoins in a component", () => {
     await mock.receive(selfPresence(GW, "desk", ["110"]));
     await joining;
     const leaving = joins.leave(ROOM, { timeout: 30_000 });
-    const other = joins.join("other@conference.localhost", { nick: "desk", timeout: 30_000 }).then(() => "joined", (e: Error) => e.message);
+    const other = joins.join("other@conference.localhost", { nick: "desk", timeout: 30_000 }).then(
+      () => "joined",
+      (e: Error) => e.message,
+    );
     mock.dropLink();
     expect(await leaving).toEqual({ kind: "stream-ended", codes: [] });
     expect(await other).toMatch(/^the link to the server dropped before the room answered/);
@@ -275,7 +305,7 @@ describe("setupMucJoins in a component", () => {
     await sentOnce(mock, (s) => s.attrs.type === "unavailable");
     await mock.receive(selfPresence(GW, "desk", ["110"], { type: "unavailable" }));
     await leaving;
-    await new Promise((r) => setTimeout(r, 60));
+    await sleep(60);
     expect(mock.sent.filter(isJoinTo("desk"))).toEqual([]);
     expect(joins.kept()).toEqual([]);
   });
@@ -285,7 +315,12 @@ describe("setupMucJoins in a component", () => {
     for (let i = 0; i < 3; i++) {
       await sentOnce(mock, isJoinTo("desk"), 1000);
       await mock.receive(
-        xml("presence", { from: `${ROOM}/desk`, to: GW, type: "error" }, xml("x", NS_MUC), xml("error", { type: "auth" }, xml("forbidden", "urn:ietf:params:xml:ns:xmpp-stanzas"))),
+        xml(
+          "presence",
+          { from: `${ROOM}/desk`, to: GW, type: "error" },
+          xml("x", NS_MUC),
+          xml("error", { type: "auth" }, xml("forbidden", "urn:ietf:params:xml:ns:xmpp-stanzas")),
+        ),
       );
     }
     await sentOnce(mock, isJoinTo("desk"), 1000);

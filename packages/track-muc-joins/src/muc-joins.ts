@@ -7,27 +7,9 @@
 // every room (it sends unavailable on the client's behalf): all occupancies end. A resumed stream, and a
 // component's reconnect, keep them: the server does not leave rooms for a component, so whether the
 // component is still an occupant is a question for a self-ping (@xmppkit/ping-muc).
-import {
-  StanzaError,
-  TypedEmitter,
-  backoffDelay,
-  extend,
-  normalizeJid,
-  parseJid,
-  xml,
-  type BackoffOptions,
-  type Element,
-  type Kit,
-} from "@xmppkit/core";
+import { StanzaError, TypedEmitter, backoffDelay, extend, normalizeJid, parseJid, xml, type BackoffOptions, type Element, type Kit } from "@xmppkit/core";
 import { JoinTracker, mucStatusCodes, type LeaveReason, type RoomJoin, type TrackerEvent, type TrackerOptions } from "./join-tracker.js";
-import {
-  MucJoinError,
-  MucTimeoutError,
-  PERMANENT_JOIN_CONDITIONS,
-  instantRoomForm,
-  joinPresence,
-  type HistoryOptions,
-} from "./join-room.js";
+import { MucJoinError, MucTimeoutError, PERMANENT_JOIN_CONDITIONS, instantRoomForm, joinPresence, type HistoryOptions } from "./join-room.js";
 
 type EventOf<T extends TrackerEvent["type"]> = Omit<Extract<TrackerEvent, { type: T }>, "type">;
 
@@ -243,7 +225,8 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
       if (type === "error") w.reject(StanzaError.fromStanza(presence));
       else w.resolve(presence);
     };
-    const ours = type === undefined && mucStatusCodes(presence).includes("110") && tracker.entry(jid, room)?.nick === nick && tracker.entry(jid, room)?.state === "joined";
+    const ours =
+      type === undefined && mucStatusCodes(presence).includes("110") && tracker.entry(jid, room)?.nick === nick && tracker.entry(jid, room)?.state === "joined";
     if (type === "error" || ours) {
       for (const w of [...joinWaiters]) if (w.jid === jid && w.room === room) settle(w);
     }
@@ -258,7 +241,18 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
         clearTimeout(timer);
         set.delete(waiter);
       };
-      waiter = { jid, room, resolve: (v) => (done(), resolve(v)), reject: (e) => (done(), reject(e)) };
+      waiter = {
+        jid,
+        room,
+        resolve: (v) => {
+          done();
+          resolve(v);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      };
     });
     set.add(waiter);
     return { answer, fail: (err: unknown) => waiter.reject(err instanceof Error ? err : new Error(String(err))) };
@@ -306,7 +300,9 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
     if (!entry) return undefined;
     const timeout = o.timeout ?? joinTimeout;
     const { answer, fail } = awaitRoom(leaveWaiters, jid, room, timeout, () => new MucTimeoutError(room, "leave", timeout));
-    stanzas.send(xml("presence", { type: "unavailable", to: `${room}/${entry.nick}`, ...sendFrom(jid) }, ...(o.status ? [xml("status", {}, o.status)] : []))).catch(fail);
+    stanzas
+      .send(xml("presence", { type: "unavailable", to: `${room}/${entry.nick}`, ...sendFrom(jid) }, ...(o.status ? [xml("status", {}, o.status)] : [])))
+      .catch(fail);
     return answer;
   }
 

@@ -54,7 +54,6 @@ describe("track-muc-joins against Prosody's MUC", () => {
     expect(joins.nick(room)).toBe("bot");
     expect(events.at(-1)).toMatchObject({ type: "rename-failed", payload: { room, nick: "bot", requestedNick: "bob", condition: "conflict" } });
 
-
     await enterRoom(bob, `busy@${muc}`, "bob");
     const refused = await joins.join(`busy@${muc}`, { nick: "bob" }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(MucJoinError);
@@ -119,7 +118,11 @@ describe("track-muc-joins for a component's JIDs against Prosody's MUC", () => {
   beforeAll(async () => {
     prosody = await startProsody({ users: { bob: "bobpw" } });
     bob = await loginClient(prosody, "bob");
-    const xmpp = component({ service: prosody.component.service, domain: prosody.component.domain, password: prosody.component.secret }) as unknown as XmppEntity;
+    const xmpp = component({
+      service: prosody.component.service,
+      domain: prosody.component.domain,
+      password: prosody.component.secret,
+    }) as unknown as XmppEntity;
     kit = setupKit(xmpp, { serverDomain: prosody.domain });
     joins = setupMucJoins(kit, { joinTimeout: 5000 });
     await kit.lifecycle.start();

@@ -26,7 +26,11 @@ let tarballs: Record<string, string>;
 let registry: { url: string; close(): Promise<void> };
 
 /** Run a command without blocking this process, which serves what it talks to (the registry, a web app). */
-function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string; out: string }> {
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<{ code: number | null; stdout: string; stderr: string; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -78,10 +82,21 @@ describe("the tarballs", () => {
     for (const name of published) {
       const files = execFileSync("tar", ["-tzf", tar(name)], { encoding: "utf8" }).split("\n");
       expect(files, name).toEqual(expect.arrayContaining(["package/LICENSE", "package/README.md", "package/package.json"]));
-      expect(files.some((f) => f.startsWith("package/dist/")), name).toBe(true);
-      expect(files.filter((f) => /\.test\.|\/src\//.test(f)), name).toEqual([]);
+      expect(
+        files.some((f) => f.startsWith("package/dist/")),
+        name,
+      ).toBe(true);
+      expect(
+        files.filter((f) => /\.test\.|\/src\//.test(f)),
+        name,
+      ).toEqual([]);
       const pkg = JSON.parse(execFileSync("tar", ["-xzOf", tar(name), "package/package.json"], { encoding: "utf8" })) as Record<string, unknown>;
-      expect(pkg, name).toMatchObject({ license: "MIT", repository: { type: "git", directory: expect.any(String) }, homepage: expect.stringContaining("github.com"), bugs: { url: expect.any(String) } });
+      expect(pkg, name).toMatchObject({
+        license: "MIT",
+        repository: { type: "git", directory: expect.any(String) },
+        homepage: expect.stringContaining("github.com"),
+        bugs: { url: expect.any(String) },
+      });
       expect(JSON.stringify(pkg), `${name}: workspace: ranges left in the tarball`).not.toContain("workspace:");
     }
   });
@@ -110,9 +125,16 @@ describe("a bot's project: core + track-muc-joins + ping-muc + @xmpp/client", ()
   });
 
   it("runs: a client, its kit, rooms and self-pings, from ESM and CommonJS", () => {
-    const use = "const kit = setupKit(client({ service: 'xmpp://127.0.0.1:1', domain: 'localhost', username: 'bot', password: 'x' }));\nconst ping = setupPingMuc({ ...kit, joins: setupMucJoins(kit) });\nconsole.log(typeof ping.check, classifySelfPing({ kind: 'error', condition: 'not-acceptable' }));";
-    writeFileSync(join(dir, "bot.mjs"), `import { client } from "@xmpp/client";\nimport { setupKit } from "@xmppkit/core";\nimport { setupMucJoins } from "@xmppkit/track-muc-joins";\nimport { classifySelfPing, setupPingMuc } from "@xmppkit/ping-muc";\n${use}\n`);
-    writeFileSync(join(dir, "bot.cjs"), `const { client } = require("@xmpp/client");\nconst { setupKit } = require("@xmppkit/core");\nconst { setupMucJoins } = require("@xmppkit/track-muc-joins");\nconst { classifySelfPing, setupPingMuc } = require("@xmppkit/ping-muc");\n${use}\n`);
+    const use =
+      "const kit = setupKit(client({ service: 'xmpp://127.0.0.1:1', domain: 'localhost', username: 'bot', password: 'x' }));\nconst ping = setupPingMuc({ ...kit, joins: setupMucJoins(kit) });\nconsole.log(typeof ping.check, classifySelfPing({ kind: 'error', condition: 'not-acceptable' }));";
+    writeFileSync(
+      join(dir, "bot.mjs"),
+      `import { client } from "@xmpp/client";\nimport { setupKit } from "@xmppkit/core";\nimport { setupMucJoins } from "@xmppkit/track-muc-joins";\nimport { classifySelfPing, setupPingMuc } from "@xmppkit/ping-muc";\n${use}\n`,
+    );
+    writeFileSync(
+      join(dir, "bot.cjs"),
+      `const { client } = require("@xmpp/client");\nconst { setupKit } = require("@xmppkit/core");\nconst { setupMucJoins } = require("@xmppkit/track-muc-joins");\nconst { classifySelfPing, setupPingMuc } = require("@xmppkit/ping-muc");\n${use}\n`,
+    );
     for (const file of ["bot.mjs", "bot.cjs"]) expect(execFileSync("node", [file], { cwd: dir, encoding: "utf8" }).trim()).toBe("function not-joined");
   });
 });
@@ -130,9 +152,16 @@ describe("a TypeScript user's project with every package", () => {
       const pkg = JSON.parse(readFileSync(join(dir, "node_modules", name, "package.json"), "utf8")) as { exports: Record<string, unknown> };
       for (const entry of Object.keys(pkg.exports).filter((e) => e !== "./package.json")) {
         const spec = entry === "." ? name : `${name}/${entry.slice(2)}`;
-        const esm = spawnSync("node", ["--input-type=module", "-e", `const m = await import(${JSON.stringify(spec)}); if (!Object.keys(m).length) throw new Error("no exports");`], { cwd: dir, encoding: "utf8" });
+        const esm = spawnSync(
+          "node",
+          ["--input-type=module", "-e", `const m = await import(${JSON.stringify(spec)}); if (!Object.keys(m).length) throw new Error("no exports");`],
+          { cwd: dir, encoding: "utf8" },
+        );
         expect(esm.stderr, `import ${spec}`).toBe("");
-        const cjs = spawnSync("node", ["-e", `const m = require(${JSON.stringify(spec)}); if (!Object.keys(m).length) throw new Error("no exports");`], { cwd: dir, encoding: "utf8" });
+        const cjs = spawnSync("node", ["-e", `const m = require(${JSON.stringify(spec)}); if (!Object.keys(m).length) throw new Error("no exports");`], {
+          cwd: dir,
+          encoding: "utf8",
+        });
         expect(cjs.stderr, `require ${spec}`).toBe("");
       }
     }
@@ -143,7 +172,20 @@ describe("a TypeScript user's project with every package", () => {
     expect(snippets.length).toBeGreaterThanOrEqual(15);
     mkdirSync(join(dir, "snippets"), { recursive: true });
     for (const s of snippets) writeFileSync(join(dir, "snippets", s.file), `${s.code}\nexport {};\n`);
-    const tsconfig = { compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2023"], types: ["node"], outDir: "out", rootDir: "snippets", skipLibCheck: true }, include: ["snippets/*.ts"] };
+    const tsconfig = {
+      compilerOptions: {
+        strict: true,
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        target: "es2022",
+        lib: ["es2023"],
+        types: ["node"],
+        outDir: "out",
+        rootDir: "snippets",
+        skipLibCheck: true,
+      },
+      include: ["snippets/*.ts"],
+    };
     writeFileSync(join(dir, "tsconfig.json"), JSON.stringify(tsconfig));
     const tsc = spawnSync(join(dir, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], { cwd: dir, encoding: "utf8" });
     expect(readmeErrors(tsc.stdout, snippets)).toEqual([]);
@@ -151,7 +193,11 @@ describe("a TypeScript user's project with every package", () => {
 
     // Negative control: the check would see a wrong type.
     writeFileSync(join(dir, "wrong.ts"), `import { xml } from "@xmppkit/core";\nconst n: number = xml("iq").name;\nexport { n };\n`);
-    const wrong = spawnSync(join(dir, "node_modules/.bin/tsc"), ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "wrong.ts"], { cwd: dir, encoding: "utf8" });
+    const wrong = spawnSync(
+      join(dir, "node_modules/.bin/tsc"),
+      ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "wrong.ts"],
+      { cwd: dir, encoding: "utf8" },
+    );
     expect(wrong.stdout).toMatch(/wrong\.ts.*Type 'string' is not assignable to type 'number'/);
   });
 
@@ -200,7 +246,16 @@ describe("a TypeScript user's project with every package", () => {
   it("the gateway from its tarball loads a third party's module by package name, with its command", async () => {
     const mod = join(work, "xmppkit-module-hello");
     mkdirSync(mod, { recursive: true });
-    writeFileSync(join(mod, "package.json"), JSON.stringify({ name: "xmppkit-module-hello", version: "1.0.0", type: "module", exports: { "./gateway": "./gateway.js" }, peerDependencies: { "@xmppkit/core": "*", "@xmppkit/runtime": "*" } }));
+    writeFileSync(
+      join(mod, "package.json"),
+      JSON.stringify({
+        name: "xmppkit-module-hello",
+        version: "1.0.0",
+        type: "module",
+        exports: { "./gateway": "./gateway.js" },
+        peerDependencies: { "@xmppkit/core": "*", "@xmppkit/runtime": "*" },
+      }),
+    );
     writeFileSync(
       join(mod, "gateway.js"),
       `import { defineModule } from "@xmppkit/core";

@@ -77,4 +77,3 @@ describe("batch writer", () => {
     expect(written).toEqual([1, 2, 3, 4, 5]);
   });
 });
-

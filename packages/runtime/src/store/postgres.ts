@@ -2,7 +2,7 @@
 // advisory lock per owner.
 import pg from "pg";
 import { CORE_MIGRATIONS, MIGRATIONS_TABLE, checkMigrations, ident, keyValue, migrationSql } from "./sql.js";
-import { type Migration, type Queryable, type Store } from "@xmppkit/core";
+import type { Migration, Queryable, Store } from "@xmppkit/core";
 
 /** `?` → `$1, $2 …`, leaving quoted strings and identifiers alone. */
 export function toPgPlaceholders(sql: string): string {
@@ -80,7 +80,12 @@ export async function openPostgresStore(url: string, options: { max?: number } =
           const done = await tx.query("SELECT 1 FROM xmppkit_migrations WHERE owner = ? AND version = ?", [owner, m.version]);
           if (done.length) return;
           await tx.run(migrationSql(m, "postgres"));
-          await tx.run("INSERT INTO xmppkit_migrations (owner, version, name, applied_at) VALUES (?, ?, ?, ?)", [owner, m.version, m.name, new Date().toISOString()]);
+          await tx.run("INSERT INTO xmppkit_migrations (owner, version, name, applied_at) VALUES (?, ?, ?, ?)", [
+            owner,
+            m.version,
+            m.name,
+            new Date().toISOString(),
+          ]);
         });
       }
     },

@@ -7,15 +7,19 @@ export const CORE_MIGRATIONS: Migration[] = [
     version: 1,
     name: "key/value table",
     sql: {
-      sqlite: "CREATE TABLE IF NOT EXISTS xmppkit_kv (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER, PRIMARY KEY (namespace, key))",
-      postgres: "CREATE TABLE IF NOT EXISTS xmppkit_kv (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at BIGINT, PRIMARY KEY (namespace, key))",
+      sqlite:
+        "CREATE TABLE IF NOT EXISTS xmppkit_kv (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER, PRIMARY KEY (namespace, key))",
+      postgres:
+        "CREATE TABLE IF NOT EXISTS xmppkit_kv (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at BIGINT, PRIMARY KEY (namespace, key))",
     },
   },
 ];
 
 export const MIGRATIONS_TABLE = {
-  sqlite: "CREATE TABLE IF NOT EXISTS xmppkit_migrations (owner TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (owner, version))",
-  postgres: "CREATE TABLE IF NOT EXISTS xmppkit_migrations (owner TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (owner, version))",
+  sqlite:
+    "CREATE TABLE IF NOT EXISTS xmppkit_migrations (owner TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (owner, version))",
+  postgres:
+    "CREATE TABLE IF NOT EXISTS xmppkit_migrations (owner TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (owner, version))",
 };
 
 export function migrationSql(m: Migration, dialect: Dialect): string {

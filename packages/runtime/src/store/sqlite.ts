@@ -10,7 +10,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "libsql";
 import { CORE_MIGRATIONS, MIGRATIONS_TABLE, checkMigrations, ident, keyValue, migrationSql } from "./sql.js";
-import { type Migration, type Queryable, type Store } from "@xmppkit/core";
+import type { Migration, Queryable, Store } from "@xmppkit/core";
 
 type Db = InstanceType<typeof Database>;
 interface Stmt {
@@ -20,9 +20,7 @@ interface Stmt {
 
 /** SQLite has no booleans or dates: store them as integers and ISO strings. */
 function bind(params: unknown[] = []): unknown[] {
-  return params.map((p) =>
-    typeof p === "boolean" ? (p ? 1 : 0) : p instanceof Date ? p.toISOString() : p === undefined ? null : p,
-  );
+  return params.map((p) => (typeof p === "boolean" ? (p ? 1 : 0) : p instanceof Date ? p.toISOString() : p === undefined ? null : p));
 }
 
 export async function openSqliteStore(path: string): Promise<Store> {
@@ -88,7 +86,12 @@ export async function openSqliteStore(path: string): Promise<Store> {
           const done = await tx.query("SELECT 1 FROM xmppkit_migrations WHERE owner = ? AND version = ?", [owner, m.version]);
           if (done.length) return;
           db.exec(migrationSql(m, "sqlite"));
-          await tx.run("INSERT INTO xmppkit_migrations (owner, version, name, applied_at) VALUES (?, ?, ?, ?)", [owner, m.version, m.name, new Date().toISOString()]);
+          await tx.run("INSERT INTO xmppkit_migrations (owner, version, name, applied_at) VALUES (?, ?, ?, ?)", [
+            owner,
+            m.version,
+            m.name,
+            new Date().toISOString(),
+          ]);
         });
       }
     },

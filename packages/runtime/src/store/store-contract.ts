@@ -78,7 +78,10 @@ export function storeContract(open: () => Promise<Store>) {
     await kv.set("gone", { n: 5 }, { ttlMs: -1 });
     expect(await kv.get("user:alice")).toEqual({ n: 2 });
     expect(await kv.get("gone")).toBeUndefined();
-    expect(await kv.entries("user:")).toEqual([["user:alice", { n: 2 }], ["user:bob", { n: 3 }]]);
+    expect(await kv.entries("user:")).toEqual([
+      ["user:alice", { n: 2 }],
+      ["user:bob", { n: 3 }],
+    ]);
     expect(await kv.delete("user:bob")).toBe(true);
     expect(await kv.delete("user:bob")).toBe(false);
     expect(await kv.purgeExpired()).toBeGreaterThanOrEqual(1);
