@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 need_apt=()
-dpkg -s prosody prosody-modules >/dev/null 2>&1 || need_apt+=(prosody prosody-modules)
+dpkg -s prosody prosody-modules lua-dbi-sqlite3 >/dev/null 2>&1 || need_apt+=(prosody prosody-modules lua-dbi-sqlite3) # lua-dbi-sqlite3: Prosody's SQL storage (roster batch e2e, bench)
 dpkg -s ejabberd >/dev/null 2>&1 || need_apt+=(ejabberd) # the second server target of the e2e suite
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium) # the audit page's browser test (playwright-core drives it)

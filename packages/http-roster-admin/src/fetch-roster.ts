@@ -4,6 +4,7 @@
 // say why; Prosody's module hangs forever on connection errors and invalid JSON (modules-spec §6.2).
 import { backoffDelay, type BackoffOptions } from "@xmppkit/core";
 import { parseWebRoster, WebRosterError, type WebRoster } from "./roster-json.js";
+import { createHttpGet, TooLargeError, type HttpGet, type HttpGetResult } from "./http-get.js";
 import { rosterUrl } from "./roster-url.js";
 
 export type FetchFailure = "http-status" | "timeout" | "network" | "invalid-json" | "invalid-roster" | "too-large";
@@ -36,8 +37,25 @@ export interface FetcherOptions {
   headers?: Record<string, string>;
   /** Largest accepted response body in bytes (default 8 MiB). */
   maxBodyBytes?: number;
-  /** The fetch implementation (default: Node's global fetch). */
+  /** A fetch implementation to use instead of node:http with keep-alive connections. */
   fetch?: typeof globalThis.fetch;
+  /** Connections to the web app kept open at most (default 64; the sync concurrency is a good value). */
+  maxSockets?: number;
+}
+
+/** GET through a fetch implementation (one given in the options). */
+function viaFetch(doFetch: typeof globalThis.fetch): HttpGet {
+  return async (url, { headers, timeout, maxBodyBytes }) => {
+    const res = await doFetch(url, { method: "GET", headers, signal: AbortSignal.timeout(timeout), redirect: "follow" });
+    const length = Number(res.headers.get("content-length") ?? 0);
+    if (length > maxBodyBytes) {
+      await res.body?.cancel();
+      throw new TooLargeError(length);
+    }
+    const text = await res.text();
+    if (text.length > maxBodyBytes) throw new TooLargeError(text.length);
+    return { status: res.status, text };
+  };
 }
 
 export type RosterFetcher = (username: string) => Promise<WebRoster & { url: string; attempts: number }>;
@@ -53,32 +71,26 @@ export function createRosterFetcher(options: FetcherOptions): RosterFetcher {
   const timeout = options.timeout ?? 10_000;
   const retries = options.retries ?? 2;
   const maxBody = options.maxBodyBytes ?? 8 * 1024 * 1024;
-  const doFetch = options.fetch ?? globalThis.fetch;
   const backoff = { initial: 250, max: 5_000, ...options.backoff };
   const headers = { accept: "application/json", ...options.headers };
 
+  const httpGet = options.fetch ? viaFetch(options.fetch) : createHttpGet({ maxSockets: options.maxSockets });
+
   async function attempt(url: string): Promise<WebRoster> {
-    let res: Response;
-    let text: string;
+    let res: HttpGetResult;
     try {
-      res = await doFetch(url, { method: "GET", headers, signal: AbortSignal.timeout(timeout), redirect: "follow" });
-      const length = Number(res.headers.get("content-length") ?? 0);
-      if (length > maxBody) {
-        await res.body?.cancel();
-        throw new RosterFetchError("too-large", `response of ${length} bytes is over the ${maxBody}-byte limit`, url, res.status);
-      }
-      text = await res.text();
+      res = await httpGet(url, { headers, timeout, maxBodyBytes: maxBody });
     } catch (err) {
-      if (err instanceof RosterFetchError) throw err;
-      const e = err as Error & { cause?: { code?: string; message?: string } };
+      if (err instanceof TooLargeError) throw new RosterFetchError("too-large", `${err.message} is over the ${maxBody}-byte limit`, url);
+      const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
       if (e.name === "TimeoutError" || e.name === "AbortError") throw new RosterFetchError("timeout", `no answer within ${timeout} ms`, url);
-      const detail = e.cause?.code ?? e.cause?.message ?? e.message;
+      const detail = e.code ?? e.cause?.code ?? e.cause?.message ?? e.message;
       throw new RosterFetchError("network", `request failed: ${detail}`, url);
     }
+    const text = res.text;
     if (res.status !== 200) {
       throw new RosterFetchError("http-status", `HTTP ${res.status}${text ? `: ${firstLine(text)}` : ""}`, url, res.status);
     }
-    if (text.length > maxBody) throw new RosterFetchError("too-large", `response is over the ${maxBody}-byte limit`, url, 200);
     let body: unknown;
     try {
       body = JSON.parse(text);

@@ -3,7 +3,8 @@ import { defineModule, serverSoftware, type PermissionRequirement } from "@xmppk
 import { registerRosterAdminRoutes } from "./http-api.js";
 import { rosterAdminOptions } from "./options.js";
 import { ejabberdApiRoster } from "./ejabberd-api.js";
-import { ignoresPrivilegedSubscription, privilegedRoster } from "./roster-access.js";
+import { ignoresPrivilegedSubscription, privilegedRoster, type RosterBatching } from "./roster-access.js";
+import { supportsRosterBatch } from "./roster-batch.js";
 import { setupRosterAdmin, type RosterAdmin } from "./roster-admin.js";
 import type {} from "./events.js"; // the bus events this module emits
 
@@ -30,7 +31,7 @@ export const gatewayModule = defineModule({
             user: o.http_roster_ejabberd_api_user,
             password: o.http_roster_ejabberd_api_password,
           })
-        : privilegedRoster({ privilege: kit.privilege }, { server });
+        : privilegedRoster({ privilege: kit.privilege, iq: kit.iq }, { server, batchSize: o.http_roster_batch_size });
     const admin = setupRosterAdmin(
       { roster, sessions: kit.sessions, logger: log },
       {
@@ -46,12 +47,14 @@ export const gatewayModule = defineModule({
     );
 
     const syncs = metrics.counter(ctx.name, "syncs_total", "Roster syncs by outcome and trigger", ["outcome", "trigger"]);
-    const edits = metrics.counter(ctx.name, "roster_edits_total", "Privileged roster sets by kind", ["kind"]);
+    const edits = metrics.counter(ctx.name, "roster_edits_total", "Roster edits by kind", ["kind"]);
+    const requests = metrics.counter(ctx.name, "roster_sets_total", "Roster set requests sent (one per edit, or one per batch)");
     admin.on("synced", (r) => {
       syncs.inc({ outcome: "ok", trigger: r.trigger });
       if (r.added) edits.inc({ kind: "add" }, r.added);
       if (r.changed) edits.inc({ kind: "change" }, r.changed);
       if (r.removed) edits.inc({ kind: "remove" }, r.removed);
+      if (r.requests) requests.inc({}, r.requests);
       events.emit("roster-synced", r);
     });
     admin.on("sync-failed", (f) => {
@@ -70,6 +73,7 @@ export const gatewayModule = defineModule({
     kit.lifecycle.on("online", () => {
       const domain = server ?? kit.privilege.permissions()?.server;
       if (!domain) return;
+      if ("useBatch" in roster && o.http_roster_batch !== false) void detectBatch(roster, domain);
       void serverSoftware(kit.iq, domain, { version: false }).then((software) => {
         if (software?.kind !== "ejabberd") {
           if (o.http_roster_writer === "ejabberd_api" && software)
@@ -88,6 +92,15 @@ export const gatewayModule = defineModule({
         );
       });
     });
+
+    // Checked on every (re)connect: the operator may have loaded or removed the module while we were away.
+    async function detectBatch(access: RosterBatching, domain: string) {
+      const on = await supportsRosterBatch(kit.iq, domain);
+      access.useBatch(on);
+      if (on) log.info({ server: domain, batchSize: o.http_roster_batch_size }, "the server batches roster sets (mod_xmppkit_roster_batch): one set per user");
+      else if (o.http_roster_batch === true)
+        log.warn({ server: domain }, "http_roster_batch is true but the server does not advertise mod_xmppkit_roster_batch: one roster set per contact");
+    }
 
     registerRosterAdminRoutes(ctx.http!, admin, {
       path: o.http_roster_path,

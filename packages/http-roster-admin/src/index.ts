@@ -16,7 +16,17 @@ export {
   type SyncResult,
   type SyncTrigger,
 } from "./roster-admin.js";
-export { ownRoster, privilegedRoster, type RosterAccess, type RosterChange } from "./roster-access.js";
+export { ownRoster, privilegedRoster, type PrivilegedRosterOptions, type RosterAccess, type RosterBatching, type RosterChange } from "./roster-access.js";
+export {
+  NS_ROSTER_BATCH,
+  rosterBatchElement,
+  rosterBatchOutcomes,
+  rosterReplaceElement,
+  rosterReplaceResult,
+  supportsRosterBatch,
+  type RosterEdit,
+  type RosterReplaceResult,
+} from "./roster-batch.js";
 export { EjabberdApiError, ejabberdApiRoster, type EjabberdApiOptions } from "./ejabberd-api.js";
 export { BadRefreshBody, parseRefreshBody, registerRosterAdminRoutes, type RosterAdminRoutesOptions } from "./http-api.js";
 export { RosterFetchError, createRosterFetcher, type FetchFailure, type FetcherOptions, type RosterFetcher } from "./fetch-roster.js";

@@ -36,6 +36,13 @@ export const rosterAdminSchema = z
      * mod_http_api + mod_admin_extra; ejabberd 23.01's privileged roster set does not work).
      */
     http_roster_writer: z.enum(["privilege", "ejabberd_api"]).default("privilege"),
+    /**
+     * Many edits of a user in one privileged set, when Prosody runs the companion mod_xmppkit_roster_batch
+     * (shipped in this package's prosody/ folder): `auto` uses it when the server advertises it, `false` never.
+     */
+    http_roster_batch: z.union([z.literal("auto"), z.boolean()]).default("auto"),
+    /** Edits per batch set (the companion module takes up to 1000). */
+    http_roster_batch_size: z.number().int().min(2).max(1000).default(250),
     /** ejabberd's API base URL, e.g. http://127.0.0.1:5280/api (with http_roster_writer: ejabberd_api). */
     http_roster_ejabberd_api_url: z
       .string()

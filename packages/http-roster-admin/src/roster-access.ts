@@ -2,6 +2,15 @@
 // a client bot edits its own roster with plain RFC 6121 roster sets.
 // https://xmpp.org/extensions/xep-0356.html#roster  https://www.rfc-editor.org/rfc/rfc6121#section-2
 import {
+  ROSTER_BATCH_MAX,
+  rosterBatchElement,
+  rosterBatchOutcomes,
+  rosterReplaceElement,
+  rosterReplaceResult,
+  type RosterEdit,
+  type RosterReplaceResult,
+} from "./roster-batch.js";
+import {
   NS_ROSTER,
   StanzaError,
   normalizeJid,
@@ -32,20 +41,45 @@ export interface RosterAccess {
   readonly self?: string | undefined;
   get(user: string): Promise<RosterItem[]>;
   set(user: string, item: RosterItem, change: RosterChange): Promise<void>;
+  /**
+   * Edits one `setMany` call may carry; 0 or absent: one `set` per edit. The privileged path turns this on
+   * when the server advertises the roster batch feature (Prosody with mod_xmppkit_roster_batch).
+   */
+  batchSize?: number;
+  /** Apply several edits of one user's roster in one request: per edit, undefined when applied or the error. */
+  setMany?(user: string, edits: readonly RosterEdit[]): Promise<(Error | undefined)[]>;
+  /**
+   * Make `items` the user's whole roster in one request (the server compares), when `batchSize` > 0;
+   * undefined when the server cannot after all (then get, diff and set).
+   */
+  replace?(user: string, items: readonly RosterItem[]): Promise<RosterReplaceResult | undefined>;
 }
 
-/** Any local user's roster, through the XEP-0356 roster permission of `server`. */
-export function privilegedRoster(
-  { privilege }: { privilege: Privilege },
-  { server, iqTimeout }: { server: string | undefined; iqTimeout?: number },
-): RosterAccess {
+export interface PrivilegedRosterOptions {
+  server: string | undefined;
+  iqTimeout?: number;
+  /** Edits per batch set once the server advertises the roster batch feature (default 250; 0: never batch). */
+  batchSize?: number;
+}
+
+/**
+ * Any local user's roster, through the XEP-0356 roster permission of `server`. With `iq`, and once
+ * `useBatch()` found the server's roster batch feature (`supportsRosterBatch`), a user's edits go in one set.
+ */
+export function privilegedRoster({ privilege, iq }: { privilege: Privilege; iq?: Iq }, options: PrivilegedRosterOptions): RosterAccess & RosterBatching {
+  const { server, iqTimeout } = options;
   const opts: IqRequestOptions = iqTimeout ? { timeout: iqTimeout } : {};
-  return {
+  const wanted = options.batchSize ?? 250;
+  const access: RosterAccess & RosterBatching = {
     kind: "privileged",
     get domain() {
       return server ?? privilege.permissions()?.server;
     },
     honoursSubscription: true,
+    batchSize: 0,
+    useBatch(on) {
+      access.batchSize = on && iq ? Math.min(wanted, ROSTER_BATCH_MAX) : 0;
+    },
     get: (user) => privilege.rosterGet(user, opts),
     async set(user, item, change) {
       try {
@@ -56,8 +90,40 @@ export function privilegedRoster(
         throw err;
       }
     },
+    async replace(user, items) {
+      if (!iq || !access.batchSize || items.length > ROSTER_BATCH_MAX) return undefined;
+      try {
+        return rosterReplaceResult(await iq.set(rosterReplaceElement(items), user, opts));
+      } catch (err) {
+        if (!StanzaError.isInstance(err) || !FALL_BACK.has(err.condition)) throw err;
+        if (err.condition !== "forbidden" && err.condition !== "policy-violation") access.useBatch(false);
+        return undefined;
+      }
+    },
+    async setMany(user, edits) {
+      const perItem = () => Promise.all(edits.map(({ item, change }) => access.set(user, item, change).then(noError, (err: Error) => err)));
+      if (!iq || !access.batchSize) return perItem();
+      try {
+        return rosterBatchOutcomes(edits, await iq.set(rosterBatchElement(edits), user, opts));
+      } catch (err) {
+        if (!StanzaError.isInstance(err) || !FALL_BACK.has(err.condition)) return edits.map(() => err as Error);
+        // The module went away (or the grant did: per-item sets let the privilege layer notice the revocation).
+        if (err.condition !== "forbidden") access.useBatch(false);
+        return perItem();
+      }
+    },
   };
+  return access;
 }
+
+export interface RosterBatching {
+  /** Turn batch sets on (the server advertises the feature) or off. */
+  useBatch(on: boolean): void;
+}
+
+/** Whole-set errors after which the edits are sent again one per set. */
+const FALL_BACK = new Set(["service-unavailable", "feature-not-implemented", "forbidden", "policy-violation"]);
+const noError = () => undefined;
 
 /** ejabberd stores privileged roster items with subscription "none" whatever the set said (modules-spec §12.5). */
 export function ignoresPrivilegedSubscription(software: string | undefined): boolean {

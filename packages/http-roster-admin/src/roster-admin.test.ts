@@ -86,6 +86,67 @@ describe("setupRosterAdmin", () => {
     expect(mem.sets.map((s) => `${s.change} ${s.jid}`).sort()).toEqual(["add new@example.com", "change marie@example.com", "remove michael@example.com"]);
   });
 
+  it("with a roster that batches, a user's edits go in sets of batchSize; a refused item fails the sync and names what was applied", async () => {
+    const calls: number[] = [];
+    mem.access.batchSize = 3;
+    mem.access.setMany = async (user, edits) => {
+      calls.push(edits.length);
+      return Promise.all(
+        edits.map(({ item, change }) =>
+          mem.access.set(user, item, change).then(
+            () => undefined,
+            (e: Error) => e,
+          ),
+        ),
+      );
+    };
+    web.alice = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`c${i}@example.com`, { name: `C${i}` }]));
+    expect(await admin.sync("alice")).toMatchObject({ added: 7 });
+    expect(calls).toEqual([3, 3, 1]);
+    expect(mem.rosters.get("alice@localhost")!.size).toBe(7);
+
+    mem.failSetWhen((jid) => jid === "c8@example.com");
+    web.alice = { ...(web.alice as object), "c7@example.com": {}, "c8@example.com": {} };
+    const err = await admin.sync("alice").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RosterSyncError);
+    expect(err).toMatchObject({ reason: "roster-set", applied: [{ jid: "c7@example.com", change: "add" }] });
+    expect(calls).toEqual([3, 3, 1, 2]);
+  });
+
+  it("with a roster that replaces, one request per user and no roster get; a refused contact fails the sync with what was applied", async () => {
+    const replaced: string[][] = [];
+    let gets = 0;
+    const get = mem.access.get;
+    mem.access.get = (user) => {
+      gets++;
+      return get(user);
+    };
+    mem.access.batchSize = 250;
+    mem.access.replace = async (user, items) => {
+      replaced.push(items.map((i) => i.jid));
+      if (items.some((i) => i.jid === user))
+        return { applied: [{ jid: "marie@example.com", change: "add" }], refused: [{ jid: user, error: "not-allowed" }], unchanged: 0 };
+      return {
+        applied: [
+          { jid: "marie@example.com", change: "add" },
+          { jid: "old@example.com", change: "remove" },
+        ],
+        refused: [],
+        unchanged: 1,
+      };
+    };
+    expect(await admin.sync("alice")).toMatchObject({ added: 1, changed: 0, removed: 1, unchanged: 1, requests: 1 });
+    expect(replaced).toEqual([["marie@example.com", "michael@example.com"]]);
+    expect(gets).toBe(0);
+
+    web.alice = { "alice@localhost": {}, "marie@example.com": {} };
+    const err = await admin.sync("alice").catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: "roster-set", applied: [{ jid: "marie@example.com", change: "add" }] });
+    expect((err as Error).message).toMatch(
+      /^the server refused 1 of 2 contacts for alice@localhost \(first: alice@localhost: not-allowed\); 1 changes were applied$/,
+    );
+  });
+
   it("leaves a user's roster alone when the web app fails, and other users are not held up", async () => {
     await admin.sync("alice");
     mem.sets.length = 0;

@@ -9,6 +9,7 @@
 import { TypedEmitter, createLimiter, extend, parseJid, silentLogger, type Lifecycle, type Logger, type RosterItem, type Sessions } from "@xmppkit/core";
 import { createRosterFetcher, RosterFetchError, type FetchFailure, type FetcherOptions } from "./fetch-roster.js";
 import type { RosterAccess, RosterChange } from "./roster-access.js";
+import type { RosterEdit, RosterReplaceResult } from "./roster-batch.js";
 import { diffRoster } from "./roster-diff.js";
 import type { SkippedContact } from "./roster-json.js";
 import { normalizeUsername } from "./username.js";
@@ -25,6 +26,8 @@ export interface SyncResult {
   changed: number;
   removed: number;
   unchanged: number;
+  /** Roster set requests sent to the server: one per edit, or one per batch (mod_xmppkit_roster_batch). */
+  requests: number;
   /** Entries of the web roster that were not valid contacts. */
   skipped: SkippedContact[];
   durationMs: number;
@@ -108,7 +111,7 @@ const noop = () => undefined;
 export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: RosterAdminDeps, options: RosterAdminOptions): RosterAdmin {
   const log = logger ?? silentLogger();
   const emitter = new TypedEmitter<RosterAdminEvents>((err, event) => log.error({ err, event }, "roster-admin listener failed"));
-  const fetchRoster = createRosterFetcher(options);
+  const fetchRoster = createRosterFetcher({ maxSockets: options.concurrency ?? 32, ...options });
   const limit = createLimiter(options.concurrency ?? 32);
   const pipeline = createLimiter(options.pipeline ?? 32);
   const loginDebounce = options.loginDebounce ?? 60_000;
@@ -123,32 +126,94 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
     return `${username}@${domain}`;
   }
 
+  /** Per edit: undefined when the server applied it, or the error. In batches when the roster can, else one set each. */
+  async function applyEdits(user: string, edits: RosterEdit[]): Promise<{ outcomes: (Error | undefined)[]; requests: number }> {
+    const size = roster.batchSize ?? 0;
+    if (roster.setMany && size > 1 && edits.length > 1) {
+      const chunks: RosterEdit[][] = [];
+      for (let i = 0; i < edits.length; i += size) chunks.push(edits.slice(i, i + size));
+      const outcomes = (await Promise.all(chunks.map((chunk) => pipeline(() => roster.setMany!(user, chunk))))).flat();
+      return { outcomes, requests: chunks.length };
+    }
+    const settled = await Promise.allSettled(edits.map(({ item, change }) => pipeline(() => roster.set(user, item, change))));
+    return { outcomes: settled.map((o) => (o.status === "rejected" ? (o.reason as Error) : undefined)), requests: edits.length };
+  }
+
+  /** What a sync did to the server's roster. */
+  interface Outcome {
+    added: number;
+    changed: number;
+    removed: number;
+    unchanged: number;
+    requests: number;
+  }
+
   async function runSync(username: string, trigger: SyncTrigger): Promise<SyncResult> {
     if (stopped) throw new RosterSyncError(username, "stopped", "roster-admin is stopped");
     const started = performance.now();
     const user = userJid(username);
-    const [web, current] = await Promise.allSettled([fetchRoster(username), pipeline(() => roster.get(user))]);
+    // With a roster that replaces in one request, no roster get: the server compares (one round trip).
+    const replacing = !!roster.replace && (roster.batchSize ?? 0) > 0;
+    const [web, current] = await Promise.allSettled([fetchRoster(username), replacing ? undefined : getRoster(username, user)]);
     if (web.status === "rejected") {
       const err = web.reason as unknown;
       if (err instanceof RosterFetchError) throw new RosterSyncError(username, err.reason, `fetching ${err.url}: ${err.message}`, { cause: err });
       throw err;
     }
-    if (current.status === "rejected") {
-      throw new RosterSyncError(username, "roster-get", `getting the roster of ${user}: ${(current.reason as Error).message}`, { cause: current.reason });
-    }
+    if (current.status === "rejected") throw current.reason;
     for (const s of web.value.skipped)
       log.warn({ user: username, key: s.key, reason: s.reason, url: web.value.url }, "skipped an invalid contact in the web roster");
 
-    const diff = diffRoster(current.value, web.value.items, { compareSubscription: roster.honoursSubscription });
-    const edits: [RosterItem, RosterChange][] = [
-      ...diff.add.map((i): [RosterItem, RosterChange] => [i, "add"]),
-      ...diff.change.map((i): [RosterItem, RosterChange] => [i, "change"]),
-      ...diff.remove.map((jid): [RosterItem, RosterChange] => [{ jid, subscription: "remove", groups: [] }, "remove"]),
+    const wanted = web.value.items;
+    const outcome =
+      (replacing ? await replaceRoster(username, user, wanted) : undefined) ??
+      (await syncByDiff(username, user, current.value ?? (await getRoster(username, user)), wanted));
+    lastSynced.set(username, Date.now());
+    return { user: username, trigger, ...outcome, skipped: web.value.skipped, durationMs: Math.round(performance.now() - started) };
+  }
+
+  async function getRoster(username: string, user: string): Promise<RosterItem[]> {
+    try {
+      return await pipeline(() => roster.get(user));
+    } catch (err) {
+      throw new RosterSyncError(username, "roster-get", `getting the roster of ${user}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** The whole web roster in one request; undefined when the roster cannot replace after all (then: diff). */
+  async function replaceRoster(username: string, user: string, wanted: RosterItem[]): Promise<Outcome | undefined> {
+    let result: RosterReplaceResult | undefined;
+    try {
+      result = await pipeline(() => roster.replace!(user, wanted));
+    } catch (err) {
+      throw new RosterSyncError(username, "roster-set", `replacing the roster of ${user}: ${(err as Error).message}`, { cause: err });
+    }
+    if (!result) return undefined;
+    const count = (change: RosterChange) => result.applied.filter((a) => a.change === change).length;
+    if (result.refused.length) {
+      const first = result.refused[0]!;
+      const what = result.applied.length ? `; ${result.applied.length} changes were applied` : "";
+      throw new RosterSyncError(
+        username,
+        "roster-set",
+        `the server refused ${result.refused.length} of ${wanted.length} contacts for ${user} (first: ${first.jid}: ${first.error})${what}`,
+        { applied: result.applied },
+      );
+    }
+    return { added: count("add"), changed: count("change"), removed: count("remove"), unchanged: result.unchanged, requests: 1 };
+  }
+
+  async function syncByDiff(username: string, user: string, current: RosterItem[], wanted: RosterItem[]): Promise<Outcome> {
+    const diff = diffRoster(current, wanted, { compareSubscription: roster.honoursSubscription });
+    const edits: RosterEdit[] = [
+      ...diff.add.map((item): RosterEdit => ({ item, change: "add" })),
+      ...diff.change.map((item): RosterEdit => ({ item, change: "change" })),
+      ...diff.remove.map((jid): RosterEdit => ({ item: { jid, subscription: "remove", groups: [] }, change: "remove" })),
     ];
-    const outcomes = await Promise.allSettled(edits.map(([item, change]) => pipeline(() => roster.set(user, item, change))));
-    const failed = outcomes.flatMap((o, i) => (o.status === "rejected" ? [{ jid: edits[i]![0].jid, error: (o.reason as Error).message }] : []));
+    const { outcomes, requests } = await applyEdits(user, edits);
+    const failed = outcomes.flatMap((err, i) => (err ? [{ jid: edits[i]!.item.jid, error: err.message }] : []));
     if (failed.length) {
-      const applied = edits.flatMap(([item, change], i) => (outcomes[i]!.status === "fulfilled" ? [{ jid: item.jid, change }] : []));
+      const applied = edits.flatMap(({ item, change }, i) => (outcomes[i] ? [] : [{ jid: item.jid, change }]));
       const what = applied.length ? `; ${applied.length} were applied` : "";
       throw new RosterSyncError(
         username,
@@ -157,17 +222,7 @@ export function setupRosterAdmin({ roster, sessions, lifecycle, logger }: Roster
         { applied },
       );
     }
-    lastSynced.set(username, Date.now());
-    return {
-      user: username,
-      trigger,
-      added: diff.add.length,
-      changed: diff.change.length,
-      removed: diff.remove.length,
-      unchanged: diff.unchanged,
-      skipped: web.value.skipped,
-      durationMs: Math.round(performance.now() - started),
-    };
+    return { added: diff.add.length, changed: diff.change.length, removed: diff.remove.length, unchanged: diff.unchanged, requests };
   }
 
   async function reported(username: string, trigger: SyncTrigger): Promise<SyncResult> {

@@ -7,6 +7,7 @@
 // the object form and breaks on arrays). Bad entries are skipped one by one with a reason; a body that is
 // not an object at all fails the whole user (their roster is then left alone).
 import { parseJid, xmlForbiddenChar, type RosterItem } from "@xmppkit/core";
+import { isPlainBareJid } from "./jid-key.js";
 import { FORBIDDEN_LOCALPART } from "./username.js";
 
 export interface SkippedContact {
@@ -39,6 +40,7 @@ export function contactJid(key: string): { jid: string } | { reason: string } {
     return { reason: "not a JID (bad local part)" };
   }
   if (!DOMAIN.test(domain) || domain.length > 1023) return { reason: "not a JID (bad domain)" };
+  if (isPlainBareJid(key)) return { jid: key };
   const j = parseJid(key);
   if (!j) return { reason: "not a JID" };
   return { jid: j.bare().toString() };

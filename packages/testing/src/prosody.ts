@@ -56,6 +56,13 @@ export interface ProsodyOptions {
   virtualHosts?: VirtualHostOptions[];
   /** Extra modules for the whole server. */
   modules?: string[];
+  /** More directories where Prosody looks for modules (`plugin_paths`), e.g. a package's companion modules. */
+  pluginPaths?: string[];
+  /**
+   * Where Prosody stores rosters and the rest: "internal" (files, the default), "memory" (nothing on disk), or
+   * "sql" (SQLite through lua-dbi-sqlite3, in the run's directory). Accounts are always files.
+   */
+  storage?: "internal" | "memory" | "sql";
   /** Raw Lua appended to the global section. */
   globalConfig?: string;
   /** Raw Lua inside the main VirtualHost section. */
@@ -149,6 +156,8 @@ function renderConfig(o: {
   components: (ComponentOptions & { domain: string; secret: string })[];
   virtualHosts: VirtualHostOptions[];
   modules: string[];
+  pluginPaths: string[];
+  storage: "internal" | "memory" | "sql";
   globalConfig?: string | undefined;
   hostConfig?: string | undefined;
   logLevel?: string | undefined;
@@ -190,7 +199,8 @@ s2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_hashed"
 default_iteration_count = 1000 -- test only: SCRAM login in ~60 ms instead of ~500 ms
-storage = "internal"
+${renderStorage(o.storage, o.dir)}
+${o.pluginPaths.length ? `plugin_paths = { ${o.pluginPaths.map(lua).join("; ")} }` : ""}
 log = {
 \t{ levels = { min = ${lua(o.logLevel ?? "debug")} }, to = "file", filename = ${lua(join(o.dir, "prosody.log"))} };
 \t{ levels = { min = "info" }, to = "console" };
@@ -209,6 +219,15 @@ ${o.virtualHosts.map((v) => `\nVirtualHost ${lua(v.domain)}\n${v.config ?? ""}\n
 ${o.muc ? `Component ${lua(o.muc)} "muc"\n\trestrict_room_creation = false\n` : ""}
 ${o.components.map((c) => `Component ${lua(c.domain)}\n\tcomponent_secret = ${lua(c.secret)}\n\tmodules_enabled = { "privilege"; "delegation" }\n`).join("\n")}
 `;
+}
+
+function renderStorage(storage: "internal" | "memory" | "sql", dir: string): string {
+  // Accounts stay in files whatever the storage: prosodyctl registers users from a separate process (gone
+  // with "memory"), and benchmarks write account files directly.
+  if (storage === "sql")
+    return `storage = { default = "sql"; accounts = "internal" }\nsql = { driver = "SQLite3", database = ${lua(join(dir, "data", "prosody.sqlite"))} }`;
+  if (storage === "memory") return `storage = { default = "memory"; accounts = "internal" }`;
+  return `storage = "internal"`;
 }
 
 /** Start a throw-away Prosody. Always `await prosody.stop()` (e.g. in afterAll). */
@@ -242,6 +261,8 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
       components,
       virtualHosts: options.virtualHosts ?? [],
       modules: options.modules ?? [],
+      pluginPaths: options.pluginPaths ?? [],
+      storage: options.storage ?? "internal",
       globalConfig: options.globalConfig,
       hostConfig: options.hostConfig,
       logLevel: options.logLevel,

@@ -1,0 +1,178 @@
+-- mod_xmppkit_roster_batch: many roster items in one privileged roster set, saved once.
+-- Copyright (C) 2026 the xmppkit authors. MIT licensed (see LICENSE in @xmppkit/http-roster-admin).
+--
+-- A companion to mod_privilege (XEP-0356, https://xmpp.org/extensions/xep-0356.html) for
+-- @xmppkit/http-roster-admin. mod_privilege takes one item per roster set and saves the user's whole roster
+-- after each, so filling a roster of n contacts costs O(n^2) serialisation. This module takes all the
+-- items of one set, applies them to the roster in memory, writes the changed keys in ONE storage call, and
+-- pushes each change to the user's interested resources. Advertised on the host's disco#info as
+-- urn:xmppkit:roster-batch:0; the gateway uses it when it sees that feature and falls back to
+-- mod_privilege's per-item sets otherwise.
+--
+--   <iq type="set" to="user@host" id="...">
+--     <query xmlns="urn:xmppkit:roster-batch:0">
+--       <item jid="a@example.com" name="A" subscription="both"><group>G</group></item>
+--       <item jid="b@example.com" subscription="remove"/>
+--     </query>
+--   </iq>
+--
+-- With replace="true" the items are the user's whole roster: contacts not listed are removed, and an item
+-- equal to the stored one (name, groups, and subscription when given) is left alone. The gateway then needs
+-- no roster get and no diff of its own: one request per user, and nothing written when nothing changed.
+--
+-- Reply: the items it changed, with what it did, and the ones it refused:
+--   <query xmlns="urn:xmppkit:roster-batch:0" unchanged="45">
+--     <item jid="a@example.com" change="add"/> <item jid="c@example.com/x" error="bad-request"/>
+--   </query>
+-- A whole-set error (forbidden without mod_privilege's roster "set"/"both" grant, item-not-found for an
+-- account that does not exist, internal-server-error when storage fails) leaves the roster as it was.
+--
+-- Load it on the VirtualHost whose users the gateway serves, next to "privilege":
+--   plugin_paths = { "/usr/lib/node_modules/@xmppkit/gateway/node_modules/@xmppkit/http-roster-admin/prosody" }
+--   modules_enabled = { ...; "privilege"; "xmppkit_roster_batch" }
+
+local jid = require "util.jid";
+local st = require "util.stanza";
+local storagemanager = require "core.storagemanager";
+local rostermanager = require "core.rostermanager";
+local user_exists = require "core.usermanager".user_exists;
+
+local NS = "urn:xmppkit:roster-batch:0";
+local NS_ROSTER = "jabber:iq:roster";
+local SUBSCRIPTIONS = { both = true, to = true, from = true, none = true };
+local max_items = module:get_option_number("roster_batch_max_items", 1000);
+
+module:add_feature(NS);
+
+-- The grant mod_privilege recorded on the component's session when it authenticated.
+local function may_set_roster(session, host)
+	local privileges = session.privileges and session.privileges[host];
+	return privileges ~= nil and (privileges.roster == "set" or privileges.roster == "both");
+end
+
+-- The stored form of one <item/>, or nil and an error condition.
+local function wanted_entry(owner, old, item)
+	local contact = item.attr.jid and jid.prep(item.attr.jid);
+	if not contact or contact == "pending" then return nil, "bad-request"; end
+	local _, _, resource = jid.split(contact);
+	if resource then return nil, "bad-request"; end
+	if contact == owner then return nil, "not-allowed"; end
+	if item.attr.subscription == "remove" then return contact, false; end
+	old = old[contact];
+	local subscription = item.attr.subscription;
+	if not SUBSCRIPTIONS[subscription] then subscription = old and old.subscription or "none"; end
+	local entry = { name = item.attr.name, groups = {}, subscription = subscription };
+	if entry.name == "" then entry.name = nil; end
+	if subscription ~= "both" and subscription ~= "to" then entry.ask = old and old.ask; end
+	for group in item:childtags("group") do
+		local text = group:get_text();
+		if text and text ~= "" then entry.groups[text] = true; end
+	end
+	return contact, entry;
+end
+
+local function same_entry(a, b)
+	if not a or not b or a.name ~= b.name or a.subscription ~= b.subscription or a.ask ~= b.ask then return false; end
+	for group in pairs(a.groups) do if not b.groups[group] then return false; end end
+	for group in pairs(b.groups) do if not a.groups[group] then return false; end end
+	return true;
+end
+
+-- What the set asks for: contact -> new entry (false: remove), the refused items, and how many were unchanged.
+local function plan(roster, owner, items, replace)
+	local changes, refused, listed, unchanged = {}, {}, {}, 0;
+	for _, item in ipairs(items) do
+		local contact, entry = wanted_entry(owner, roster, item);
+		if not contact then
+			refused[#refused + 1] = { jid = item.attr.jid or "", error = entry };
+		else
+			listed[contact] = true;
+			if entry == false then
+				if roster[contact] then changes[contact] = false; end -- absent already: nothing to do
+			elseif same_entry(roster[contact], entry) then
+				unchanged = unchanged + 1;
+			else
+				changes[contact] = entry;
+			end
+		end
+	end
+	if replace then
+		for contact in pairs(roster) do
+			if contact and contact ~= "pending" and not listed[contact] then changes[contact] = false; end
+		end
+	end
+	return changes, refused, unchanged;
+end
+
+-- One storage call: the changed contacts only, where the driver stores a map natively (SQL); else the whole
+-- roster once (file and memory storage keep a roster as one value: storagemanager's map shim would read and
+-- parse it again before writing it).
+local function save(username, host, roster, changed)
+	local store = storagemanager.open(host, "roster", "map");
+	if not (store and store.set_keys) or store.keyval_store then
+		return rostermanager.save_roster(username, host, roster);
+	end
+	local metadata = roster[false];
+	if not metadata then metadata = {}; roster[false] = metadata; end
+	if metadata.broken then return nil, "the stored roster is broken"; end
+	if metadata.version ~= true then metadata.version = (metadata.version or 0) + 1; end
+	local keys = { [false] = metadata };
+	for contact in pairs(changed) do keys[contact] = roster[contact] or store.remove; end
+	return store:set_keys(username, keys);
+end
+
+module:hook("iq-set/bare/" .. NS .. ":query", function(event)
+	local origin, stanza = event.origin, event.stanza;
+	local owner = stanza.attr.to;
+	local username, host = jid.split(owner);
+	if host ~= module.host or not username then return; end
+	if not may_set_roster(origin, host) then
+		origin.send(st.error_reply(stanza, "auth", "forbidden", "needs mod_privilege's roster permission \"set\" or \"both\""));
+		return true;
+	end
+	if not user_exists(username, host) then
+		origin.send(st.error_reply(stanza, "cancel", "item-not-found", "no such account"));
+		return true;
+	end
+	local query = stanza.tags[1];
+	local items = {};
+	for item in query:childtags("item", NS) do items[#items + 1] = item; end
+	if #items > max_items then
+		origin.send(st.error_reply(stanza, "modify", "policy-violation", ("at most %d items per set"):format(max_items)));
+		return true;
+	end
+	local roster = rostermanager.load_roster(username, host);
+	if not roster then
+		origin.send(st.error_reply(stanza, "wait", "internal-server-error", "could not load the roster"));
+		return true;
+	end
+
+	local changes, refused, unchanged = plan(roster, owner, items, query.attr.replace == "true");
+	local before, kinds = {}, {};
+	for contact, entry in pairs(changes) do
+		before[contact] = roster[contact] or false;
+		kinds[contact] = not entry and "remove" or roster[contact] and "change" or "add";
+		roster[contact] = entry or nil;
+	end
+	if next(changes) then
+		local ok, err = save(username, host, roster, changes);
+		if not ok then
+			for contact, old in pairs(before) do roster[contact] = old or nil; end
+			module:log("error", "saving the roster of %s failed: %s", owner, tostring(err));
+			origin.send(st.error_reply(stanza, "wait", "internal-server-error", "could not save the roster"));
+			return true;
+		end
+	end
+
+	local reply = st.reply(stanza):tag("query", { xmlns = NS, unchanged = tostring(unchanged) });
+	for contact, kind in pairs(kinds) do reply:tag("item", { jid = contact, change = kind }):up(); end
+	for _, r in ipairs(refused) do reply:tag("item", { jid = r.jid, error = r.error }):up(); end
+	origin.send(reply);
+	for contact in pairs(changes) do rostermanager.roster_push(username, host, contact); end
+	if next(changes) then
+		module:log("debug", "roster items set for %s in one save: %d items, %d refused, %d unchanged", owner, #items, #refused, unchanged);
+	else
+		module:log("debug", "roster of %s already as asked: %d items, %d refused", owner, #items, #refused);
+	end
+	return true;
+end);

@@ -1,0 +1,64 @@
+// Many roster edits of one user in one privileged IQ, for Prosody with the companion module
+// mod_xmppkit_roster_batch (shipped in this package's prosody/ folder). mod_privilege alone takes one item
+// per roster set and saves the whole roster after each (XEP-0356 §5, https://xmpp.org/extensions/xep-0356.html);
+// the companion applies all items of a set and saves once. The server advertises it on its disco#info
+// (XEP-0030, https://xmpp.org/extensions/xep-0030.html); without it every edit is its own XEP-0356 set.
+import { NS_DISCO_INFO, StanzaError, rosterItemElement, xml, type Element, type Iq, type IqRequestOptions, type RosterItem } from "@xmppkit/core";
+import type { RosterChange } from "./roster-access.js";
+
+export const NS_ROSTER_BATCH = "urn:xmppkit:roster-batch:0";
+
+/** The companion module refuses sets of more items than this by default (its `roster_batch_max_items`). */
+export const ROSTER_BATCH_MAX = 1000;
+
+export interface RosterEdit {
+  item: RosterItem;
+  change: RosterChange;
+}
+
+/** Whether `server` advertises the roster batch feature on its disco#info (false when it does not answer). */
+export async function supportsRosterBatch(iq: Iq, server: string, options: IqRequestOptions = {}): Promise<boolean> {
+  const info = await iq.get(xml("query", NS_DISCO_INFO), server, { timeout: 10_000, ...options }).catch(() => undefined);
+  return !!info?.getChildren("feature").some((f) => f.attrs.var === NS_ROSTER_BATCH);
+}
+
+/** What the server did with a replace: the changes it applied, the items it refused, how many were equal. */
+export interface RosterReplaceResult {
+  applied: { jid: string; change: RosterChange }[];
+  refused: { jid: string; error: string }[];
+  unchanged: number;
+}
+
+/** The batch set's payload: each edit as a roster item (a removal as subscription "remove"). */
+export function rosterBatchElement(edits: readonly RosterEdit[]): Element {
+  const items = edits.map(({ item, change }) => rosterItemElement(change === "remove" ? { jid: item.jid, subscription: "remove", groups: [] } : item));
+  return xml("query", NS_ROSTER_BATCH, ...items);
+}
+
+/** The payload that makes `items` the user's whole roster: the server removes the rest and skips equal items. */
+export function rosterReplaceElement(items: readonly RosterItem[]): Element {
+  return xml("query", { xmlns: NS_ROSTER_BATCH, replace: "true" }, ...items.map(rosterItemElement));
+}
+
+const CHANGES = new Set<string>(["add", "change", "remove"]);
+
+/** The server's answer to a replace. */
+export function rosterReplaceResult(reply: Element | undefined): RosterReplaceResult {
+  const result: RosterReplaceResult = { applied: [], refused: [], unchanged: Number(reply?.attrs.unchanged) || 0 };
+  for (const item of reply?.getChildren("item") ?? []) {
+    const jid = String(item.attrs.jid ?? "");
+    if (item.attrs.error) result.refused.push({ jid, error: String(item.attrs.error) });
+    else if (CHANGES.has(item.attrs.change)) result.applied.push({ jid, change: item.attrs.change as RosterChange });
+  }
+  return result;
+}
+
+/** Per edit: undefined when applied, or the StanzaError the server gave for that item. */
+export function rosterBatchOutcomes(edits: readonly RosterEdit[], reply: Element | undefined): (StanzaError | undefined)[] {
+  const refused = new Map<string, string>();
+  for (const item of reply?.getChildren("item") ?? []) if (item.attrs.error) refused.set(String(item.attrs.jid ?? ""), String(item.attrs.error));
+  return edits.map(({ item }) => {
+    const condition = refused.get(item.jid);
+    return condition ? new StanzaError(condition, "modify", `the server refused ${item.jid}`) : undefined;
+  });
+}
