@@ -103,7 +103,7 @@ describe("the link against a misbehaving server", () => {
     await k.lifecycle.next("link-restored", 5000);
     server.setScript(scripts.online);
     await k.lifecycle.next("link-restored", 5000);
-    expect(lost[0]).toBe("stream error conflict (replaced by a new connection)");
+    expect(lost[0]).toBe("another instance holds gateway.localhost (stream error conflict: replaced by a new connection)");
     expect(lost[1]).toBe("the connection closed");
   });
 

@@ -43,7 +43,9 @@ describe("lifecycle", () => {
     const reconnecting = lc.next("reconnecting", 1000);
     mock.entity.emit("error", streamError("conflict"));
     mock.dropLink();
-    expect((await reconnecting).attempt).toBe(1);
+    const { attempt, reason } = await reconnecting;
+    expect(attempt).toBe(1);
+    expect(reason).toMatch(/^another instance holds component\.localhost \(stream error conflict/);
     await lc.stop();
   });
 

@@ -107,7 +107,12 @@ interface StatusSetter {
 }
 
 /** What an `error` from xmpp.js says, in words for a log line. */
-function describeError(err: Error & { condition?: string; text?: string; code?: string }): string {
+function describeError(err: Error & { condition?: string; text?: string; code?: string }, entity: XmppEntity): string {
+  if (err.condition === "conflict") {
+    // RFC 6120 §4.9.3.3; a component refused because the server already has a link for its domain.
+    const who = entity.options?.domain ?? entity.jid?.toString() ?? "this address";
+    return `another instance holds ${who} (stream error conflict${err.text ? `: ${err.text}` : ""})`;
+  }
   if (err.condition) return `stream error ${err.condition}${err.text ? ` (${err.text})` : ""}`;
   if (err.name === "XMLError") return `the server sent malformed XML (${err.message})`;
   if (err.message === "Unexpected server response") return "the server answered the authentication with something else than success";
@@ -169,7 +174,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
     } else if (err.name === "XMLError" && !everOnline && !everOpened) {
       fatal ??= notXmpp();
     }
-    note(describeError(err));
+    note(describeError(err, entity));
   });
 
   entity.on("online", () => {
@@ -256,7 +261,7 @@ export function setupLifecycle({ entity }: { entity: XmppEntity }, options: Life
     try {
       await openLink(entity, timeouts, () => stopping);
     } catch (err) {
-      if (!(err instanceof OpeningStoppedError)) note(describeError(err as Error));
+      if (!(err instanceof OpeningStoppedError)) note(describeError(err as Error, entity));
       // Close the socket if it is still there: its `disconnect` schedules the next attempt (or reports a
       // fatal error). With no socket, the disconnect has happened already, or the connect never got one.
       const socket = entitySocket(entity);
