@@ -43,9 +43,14 @@ export interface AuditEventInput {
   note?: string | undefined;
 }
 
+/** A string that cleanText leaves as it is: no control characters, no white space at either end. */
+// eslint-disable-next-line no-control-regex
+const CLEAN = /^[^\s\u0000-\u001f\u007f](?:[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f])?$/;
+
 /** Producers' strings end up in a table and a terminal: keep them one line and bounded. */
 export function cleanText(value: string | undefined, max = 1000): string | undefined {
   if (value === undefined || value === null) return undefined;
+  if (typeof value === "string" && value.length <= max && CLEAN.test(value)) return value; // the usual case, one test
   // eslint-disable-next-line no-control-regex
   const s = String(value)
     .replace(/[\u0000-\u001f\u007f]+/g, " ")
@@ -72,4 +77,45 @@ export function detailsJson(details: Record<string, unknown> | undefined): strin
     return value;
   });
   return json === "{}" ? undefined : json;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * Details as they are stored and read back: what `JSON.parse(detailsJson(details))` gives, or undefined
+ * when there is nothing to keep. Flat details (a plain object whose values are strings, booleans, null or
+ * finite numbers), by far the most common, are copied as they are, which is the same value without
+ * writing and parsing JSON; anything else goes through detailsJson's rules.
+ */
+export function cleanDetails(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!details) return undefined;
+  if (typeof details === "object") {
+    const proto = Object.getPrototypeOf(details) as unknown;
+    if (proto === Object.prototype || proto === null) {
+      const copy: Record<string, unknown> = {};
+      let flat = true;
+      let keys = 0;
+      for (const key in details) {
+        const value = details[key];
+        if (
+          !hasOwn.call(details, key) ||
+          key === "__proto__" ||
+          !(
+            typeof value === "string" ||
+            typeof value === "boolean" ||
+            value === null ||
+            (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0))
+          )
+        ) {
+          flat = false;
+          break;
+        }
+        copy[key] = value;
+        keys++;
+      }
+      if (flat) return keys ? copy : undefined;
+    }
+  }
+  const json = detailsJson(details);
+  return json === undefined ? undefined : (JSON.parse(json) as Record<string, unknown>);
 }

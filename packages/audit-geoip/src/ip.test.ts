@@ -1,5 +1,6 @@
+import { isIP } from "node:net";
 import { describe, expect, it } from "vitest";
-import { isLocatable, normalizeIp, truncateIp } from "./ip.js";
+import { isLocatable, normalizeIp, parseIpv4, truncateIp } from "./ip.js";
 
 describe("normalizeIp", () => {
   it.each([
@@ -50,5 +51,38 @@ describe("truncateIp (mod_audit's prefix options)", () => {
   it("keeps a family without a prefix whole, as mod_audit does", () => {
     expect(truncateIp("2001:db8::1", { ipv4: 24 })).toBe("2001:db8::1");
     expect(truncateIp("203.0.113.7", { ipv6: 48 })).toBe("203.0.113.7");
+  });
+});
+
+describe("parseIpv4: exactly what net.isIP calls IPv4, as a number", () => {
+  it("agrees with net.isIP on edge cases and random strings", () => {
+    const cases = [
+      "0.0.0.0",
+      "255.255.255.255",
+      "1.2.3.4",
+      "01.2.3.4",
+      "1.2.3.04",
+      "1.2.3.256",
+      "1.2.3",
+      "1.2.3.4.5",
+      "1..3.4",
+      ".1.2.3",
+      "1.2.3.",
+      "1.2.3.4 ",
+      " 1.2.3.4",
+    ];
+    cases.push("1.2.3.4\n", "1.2.3.-4", "1.2.3.4a", "1000.2.3.4", "0.0.0.00", "::1", "", "١.٢.٣.٤");
+    let seed = 3;
+    const pick = (s: string) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return s[Math.floor((seed / 0x80000000) * s.length)]!;
+    };
+    for (let i = 0; i < 20_000; i++) cases.push(Array.from({ length: 7 + (i % 9) }, () => pick("0123456789.0125.")).join(""));
+    for (const ip of cases) expect(parseIpv4(ip) >= 0, JSON.stringify(ip)).toBe(isIP(ip) === 4);
+  });
+  it("gives the address as an unsigned 32-bit number", () => {
+    expect(parseIpv4("0.0.0.0")).toBe(0);
+    expect(parseIpv4("81.2.69.142")).toBe(((81 << 24) >>> 0) + (2 << 16) + (69 << 8) + 142);
+    expect(parseIpv4("255.255.255.255")).toBe(0xffffffff);
   });
 });

@@ -32,6 +32,37 @@ for (const [net, bits] of [
 ] as const)
   special6.addSubnet(net, bits, "ipv6");
 
+/**
+ * A dotted-quad IPv4 address as an unsigned 32-bit number, or -1 when `ip` is not one. Accepts exactly what
+ * `net.isIP` calls IPv4 (four decimal octets 0–255, no leading zeros, nothing around them), in one pass over
+ * the characters: the audit path parses each address once with it, instead of regexes, splits and the
+ * reader's own parse.
+ */
+export function parseIpv4(ip: string): number {
+  const len = ip.length;
+  if (len < 7 || len > 15) return -1;
+  let n = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < len; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      n = n * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return -1; // a leading zero
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return n * 256 + octet;
+}
+
 const v4Number = (ip: string) => ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
 /** IPv4 ranges as [network, mask] numbers: a plain loop is ~5× faster than BlockList for the common case. */
 const special4 = SPECIAL_V4.map(([net, bits]) => {
@@ -39,9 +70,19 @@ const special4 = SPECIAL_V4.map(([net, bits]) => {
   return [v4Number(net), mask] as const;
 });
 
+/** Is this IPv4 address (as from parseIpv4) in a special-purpose range? */
+export function isSpecialIpv4(n: number): boolean {
+  for (let i = 0; i < special4.length; i++) {
+    const [net, mask] = special4[i]!;
+    if ((n & mask) >>> 0 === net) return true;
+  }
+  return false;
+}
+
 /** `::ffff:192.0.2.1` → `192.0.2.1`; a zone id is dropped; IPv6 is written in its shortest form. Undefined when not an IP. */
 export function normalizeIp(value: string | undefined | null): string | undefined {
   if (!value) return undefined;
+  if (parseIpv4(value) >= 0) return value; // the common case: a plain IPv4 address is already normal
   let ip = value
     .trim()
     .replace(/^\[|\]$/g, "")
@@ -56,12 +97,14 @@ export function normalizeIp(value: string | undefined | null): string | undefine
 
 /** Is this address one a GeoIP lookup makes sense for (a public unicast address)? */
 export function isLocatable(ip: string): boolean {
-  const v = isIP(ip);
-  if (v === 4) {
-    const n = v4Number(ip);
-    return !special4.some(([net, mask]) => (n & mask) >>> 0 === net);
-  }
-  return v === 6 && !special6.check(ip, "ipv6");
+  const n = parseIpv4(ip);
+  if (n >= 0) return !isSpecialIpv4(n);
+  return isIP(ip) === 6 && !special6.check(ip, "ipv6");
+}
+
+/** An IPv6 address (as `net.isIP` accepts it) as its eight 16-bit groups, or undefined when it is not one. */
+export function parseIpv6(ip: string): number[] | undefined {
+  return isIP(ip) === 6 ? expandV6(ip.replace(/%.*$/, "")) : undefined;
 }
 
 function expandV6(ip: string): number[] {
@@ -100,6 +143,7 @@ function compressV6(groups: number[]): string {
  * A family without a configured prefix is kept whole (as mod_audit).
  */
 export function truncateIp(ip: string, prefix: { ipv4?: number | undefined; ipv6?: number | undefined }): string {
+  if (prefix.ipv4 === undefined && prefix.ipv6 === undefined) return ip;
   const v = isIP(ip);
   if (v === 4 && prefix.ipv4 !== undefined) {
     const bits = Math.max(0, Math.min(32, prefix.ipv4));
