@@ -37,8 +37,8 @@ local storagemanager = require "core.storagemanager";
 local rostermanager = require "core.rostermanager";
 local user_exists = require "core.usermanager".user_exists;
 
+local find = string.find;
 local NS = "urn:xmppkit:roster-batch:0";
-local NS_ROSTER = "jabber:iq:roster";
 local SUBSCRIPTIONS = { both = true, to = true, from = true, none = true };
 local max_items = module:get_option_number("roster_batch_max_items", 1000);
 
@@ -50,32 +50,40 @@ local function may_set_roster(session, host)
 	return privileges ~= nil and (privileges.roster == "set" or privileges.roster == "both");
 end
 
--- The stored form of one <item/>, or nil and an error condition.
-local function wanted_entry(owner, old, item)
-	local contact = item.attr.jid and jid.prep(item.attr.jid);
-	if not contact or contact == "pending" then return nil, "bad-request"; end
-	local _, _, resource = jid.split(contact);
-	if resource then return nil, "bad-request"; end
+-- The stored form of one <item/>, or nil and an error condition. (Hot: once per contact per sync.)
+local function wanted_entry(owner, roster, item)
+	local attr = item.attr;
+	local contact = attr.jid and jid.prep(attr.jid);
+	if not contact or contact == "pending" or find(contact, "/", 1, true) then return nil, "bad-request"; end
 	if contact == owner then return nil, "not-allowed"; end
-	if item.attr.subscription == "remove" then return contact, false; end
-	old = old[contact];
-	local subscription = item.attr.subscription;
+	local subscription = attr.subscription;
+	if subscription == "remove" then return contact, false; end
+	local old = roster[contact];
 	if not SUBSCRIPTIONS[subscription] then subscription = old and old.subscription or "none"; end
-	local entry = { name = item.attr.name, groups = {}, subscription = subscription };
-	if entry.name == "" then entry.name = nil; end
+	local name = attr.name;
+	if name == "" then name = nil; end
+	local entry = { name = name, groups = {}, subscription = subscription };
 	if subscription ~= "both" and subscription ~= "to" then entry.ask = old and old.ask; end
-	for group in item:childtags("group") do
-		local text = group:get_text();
-		if text and text ~= "" then entry.groups[text] = true; end
+	local groups = entry.groups;
+	for _, child in ipairs(item.tags) do
+		if child.name == "group" then
+			local text = child[1];
+			if #child ~= 1 or type(text) ~= "string" then text = child:get_text(); end
+			if text and text ~= "" then groups[text] = true; end
+		end
 	end
 	return contact, entry;
 end
 
 local function same_entry(a, b)
-	if not a or not b or a.name ~= b.name or a.subscription ~= b.subscription or a.ask ~= b.ask then return false; end
-	for group in pairs(a.groups) do if not b.groups[group] then return false; end end
-	for group in pairs(b.groups) do if not a.groups[group] then return false; end end
-	return true;
+	if not a or a.name ~= b.name or a.subscription ~= b.subscription or a.ask ~= b.ask then return false; end
+	local n = 0;
+	for group in pairs(a.groups) do
+		if not b.groups[group] then return false; end
+		n = n + 1;
+	end
+	for _ in pairs(b.groups) do n = n - 1; end
+	return n == 0;
 end
 
 -- What the set asks for: contact -> new entry (false: remove), the refused items, and how many were unchanged.
