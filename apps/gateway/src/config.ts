@@ -5,7 +5,7 @@ import { ConfigError, joinPath } from "@xmppkit/core";
 import { describeIssues, duration, z } from "@xmppkit/runtime";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 
-export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "log", "modules_enabled"] as const;
+export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "ha", "log", "modules_enabled"] as const;
 
 const seconds = duration;
 
@@ -64,6 +64,14 @@ export const coreConfigSchema = z.strictObject({
       data_dir: z.string().default("./data"),
     })
     .default({ data_dir: "./data" }),
+  /** Active/standby: the gateway holding a lease in storage.postgres opens the link; the others wait. */
+  ha: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** How often a standby asks for the lease (seconds). */
+      poll_interval: seconds().prefault(1),
+    })
+    .default({ enabled: false, poll_interval: 1000 }),
   log: z
     .strictObject({
       level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -218,6 +226,9 @@ export function parseConfig(
   if (!parsed.success) issues.push(...describeIssues(parsed.error));
   if (parsed.success && parsed.data.storage.sqlite && parsed.data.storage.postgres) {
     issues.push({ path: "storage.postgres", message: "give either storage.sqlite or storage.postgres, not both" });
+  }
+  if (parsed.success && parsed.data.ha.enabled && !parsed.data.storage.postgres) {
+    issues.push({ path: "ha.enabled", message: "needs storage.postgres: the lease and the shared state live in PostgreSQL" });
   }
   const dupes = enabled.filter((m, i) => enabled.indexOf(m) !== i);
   for (const d of new Set(dupes)) issues.push({ path: "modules_enabled", message: `"${d}" is listed twice` });

@@ -1,7 +1,8 @@
 // Composition only: build the component, wire core, load the enabled modules, serve HTTP, and shut down in
 // order. Everything protocol-related lives in @xmppkit/core and the feature packages; the implementations of
 // logs, metrics, HTTP and storage in @xmppkit/runtime.
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import {
   ConfigError,
   EventBus,
@@ -18,8 +19,21 @@ import {
   type Store,
   type XmppEntity,
 } from "@xmppkit/core";
-import { createHttpServer, createLogger, createMetrics, openStore, type PrometheusMetrics, type RunningHttpServer, type StoreOptions } from "@xmppkit/runtime";
+import {
+  createHttpServer,
+  createLogger,
+  createMetrics,
+  fileLock,
+  instanceName,
+  openStore,
+  postgresLease,
+  type Lease,
+  type PrometheusMetrics,
+  type RunningHttpServer,
+  type StoreOptions,
+} from "@xmppkit/runtime";
 import { locatedError, type GatewayConfig, type SourceMap } from "./config.js";
+import type {} from "./events.js"; // the bus events the gateway emits
 import { reportGrants } from "./grants.js";
 import { dependencies, orderModules, resolveModules } from "./modules.js";
 
@@ -130,12 +144,20 @@ function createKit(entity: XmppEntity, config: GatewayConfig, deps: { events: Ev
 }
 
 /** The gateway's own routes: /healthz for probes (no token), /metrics for Prometheus. */
-function gatewayRoutes(http: RunningHttpServer, kit: Kit, metrics: PrometheusMetrics, config: GatewayConfig): void {
+function gatewayRoutes(http: RunningHttpServer, kit: Kit, metrics: PrometheusMetrics, config: GatewayConfig, role: () => Role): void {
   http.route({
     method: "GET",
     path: "/healthz",
     auth: false,
     handler: () => {
+      if (role() === "standby") {
+        const reason = `standby: another instance holds ${config.component.domain}`;
+        return {
+          status: 503,
+          headers: { "retry-after": "5" },
+          body: { status: "standby", link: "down", component: config.component.domain, instance: instanceName(), reason },
+        };
+      }
       const up = kit.lifecycle.online;
       const grants = kit.grants.state === "revoked" ? "revoked" : kit.privilege.permissions(config.server_domain) ? "granted" : "none";
       const ok = up && grants !== "revoked";
@@ -204,6 +226,52 @@ function moduleContext(p: PreparedModule, s: Shared): ModuleContext {
   };
 }
 
+type Role = "active" | "standby";
+
+/** With SQLite, one process per database file: a second one refuses to start (LockedError). */
+function lockSqlite(config: GatewayConfig): { release(): void } | undefined {
+  if (config.storage.postgres) return undefined;
+  const file = config.storage.sqlite ?? join(config.storage.data_dir, "xmppkit.sqlite");
+  if (file === ":memory:") return undefined;
+  mkdirSync(dirname(file), { recursive: true });
+  return fileLock(`${file}.lock`);
+}
+
+/**
+ * Active/standby: wait as a standby until this process holds the PostgreSQL lease for the component's
+ * domain. A holder that loses it (PostgreSQL unreachable, its session ended) stops at once: another may
+ * hold the lease and open the link next.
+ */
+async function takeLease(
+  { log, events }: { log: Logger; events: EventBus },
+  config: GatewayConfig,
+  signal: AbortSignal | undefined,
+  stop: () => Promise<void>,
+): Promise<Lease> {
+  const instance = instanceName();
+  let last: string | undefined; // said once, until it changes
+  const lease = postgresLease({
+    url: config.storage.postgres!,
+    name: config.component.domain,
+    pollMs: config.ha.poll_interval,
+    onWaiting: ({ error }) => {
+      if ((error ?? "held") === last) return;
+      last = error ?? "held";
+      if (error) log.warn({ instance, err: error }, "standby: cannot ask PostgreSQL for the lease; retrying");
+      else log.info({ instance, component: config.component.domain }, `standby: another instance holds ${config.component.domain}; waiting for the lease`);
+    },
+  });
+  const { waited } = await lease.acquire(signal);
+  lease.onLost((reason) => {
+    log.fatal({ instance, reason }, "lost the lease: closing the link so that another instance can take over");
+    events.emit("gateway-lease-lost", { instance, component: config.component.domain, reason }, "gateway");
+    void stop().finally(() => (process.exitCode ??= 1));
+  });
+  log.info({ instance, component: config.component.domain, waited }, waited ? "took over: this instance holds the lease now" : "holding the lease");
+  if (waited) events.emit("gateway-takeover", { instance, component: config.component.domain }, "gateway");
+  return lease;
+}
+
 /** Start a gateway from a validated config. Rejects on invalid module options or a fatal connection error. */
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const log: Logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: "xmppkit-gateway" });
@@ -223,8 +291,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     logger: log,
     events,
   });
-  gatewayRoutes(http, kit, metrics, config);
+  let role: Role = config.ha.enabled ? "standby" : "active";
+  const roleGauge = metrics.gauge("gateway", "ha_active", "1 when this instance holds the lease and opens the link, 0 on a standby");
+  roleGauge.set(role === "active" ? 1 : 0);
+  gatewayRoutes(http, kit, metrics, config, () => role);
   const shared: Shared = { kit, log, events, metrics, http, store: undefined, modules: new Map(), stops: [] };
+  let lease: Lease | undefined;
+  let storeLock: { release(): void } | undefined;
   const link = kit.lifecycle;
   let stopped = false;
   logLink(kit, log, config, () => stopped);
@@ -252,8 +325,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     await http.close().catch((err: unknown) => log.error({ err }, "closing HTTP failed"));
     for (const fn of shared.stops.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.error({ err }, "module stop failed"));
     await shared.store?.close().catch((err: unknown) => log.error({ err }, "closing storage failed"));
+    storeLock?.release();
     kit.ping.stop();
     await link.stop().catch((err: unknown) => log.error({ err }, "closing the stream failed"));
+    // After the link is closed: a standby may open its own at once.
+    await lease?.release().catch((err: unknown) => log.error({ err }, "releasing the lease failed"));
     log.info("stopped");
   }
 
@@ -265,6 +341,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   };
   try {
     if (prepared.some((p) => p.requires.store)) {
+      storeLock = lockSqlite(config);
       shared.store = await openStore(storeOptions(config));
       log.info({ store: config.storage.postgres ? "postgres" : (config.storage.sqlite ?? join(config.storage.data_dir, "xmppkit.sqlite")) }, "storage opened");
     }
@@ -277,6 +354,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     aborted();
     await http.start();
     log.info({ url: http.url }, "HTTP listening");
+    aborted();
+    if (config.ha.enabled) {
+      lease = await takeLease({ log, events }, config, signal, () => stop());
+      role = "active";
+      roleGauge.set(1);
+    }
     aborted();
     const started = link.start();
     if (options.waitOnline === false) {

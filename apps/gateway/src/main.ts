@@ -132,6 +132,7 @@ export async function main(argv: string[], early?: string) {
       process.exit(EXIT.ok);
     }
     if (ConfigError.isInstance(err) || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
+    if ((err as Error).name === "LockedError") die(EXIT.failure, (err as Error).message);
     if (FatalConnectionError.isInstance(err)) {
       die(EXIT.connection, `cannot connect to ${config.component.service} as ${config.component.domain}: ${err.message}`);
     }

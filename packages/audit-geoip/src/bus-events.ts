@@ -25,6 +25,18 @@ export const EVENT_MAPPERS: Record<string, Mapper> = {
     details: { reconnected: p.reconnected, resumed: p.resumed },
   }),
   "link-down": (p) => ({ note: `link to the server lost: ${str(p.reason) ?? "unknown reason"}` }),
+  "gateway-takeover": (p) => ({
+    actor: str(p.instance),
+    host: str(p.component),
+    note: `${str(p.instance) ?? "a standby"} took over ${str(p.component) ?? "the component"}: the previous holder of the lease stopped or died`,
+    details: { instance: p.instance },
+  }),
+  "gateway-lease-lost": (p) => ({
+    actor: str(p.instance),
+    host: str(p.component),
+    note: `${str(p.instance) ?? "the holder"} lost the lease and closed its link: ${str(p.reason) ?? "unknown reason"}`,
+    details: { instance: p.instance, reason: p.reason },
+  }),
   "permissions-granted": (p) => ({
     host: str(p.server),
     actor: str(p.server),

@@ -1,6 +1,7 @@
 // The gateway module: `modules_enabled: [audit-geoip]` and an `audit-geoip:` section. It records what the
 // gateway and every module put on the event bus, into the gateway's store, serves GET /audit and /audit/, and
 // adds the `xmppkit-gateway audit` command.
+import { hostname } from "node:os";
 import { defineModule } from "@xmppkit/core";
 import { auditCommand } from "./audit-command.js";
 import { setupAuditGeoip, type AuditGeoip } from "./audit-geoip.js";
@@ -34,7 +35,9 @@ export const gatewayModule = defineModule({
         geoipDatabase: o.audit_log_geoip_database,
         httpExclude: o.audit_log_http_exclude,
         extraTypes: o.audit_log_extra_events,
-        runStatus: { subject: "gateway", module: "gateway", heartbeatMs: o.audit_status_heartbeat_interval },
+        // One status per gateway machine: an active/standby pair sharing the log must not take each
+        // other's run for a crash. A restart on the same machine finds its own previous run.
+        runStatus: { subject: "gateway", module: "gateway", heartbeatMs: o.audit_status_heartbeat_interval, instance: `${host} on ${hostname()}` },
       },
     );
     if (http) registerAuditRoutes(http, audit.log, { page: o.audit_log_web });

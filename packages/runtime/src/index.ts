@@ -8,3 +8,4 @@ export { openStore, type StoreOptions } from "./store/open-store.js";
 export { openSqliteStore } from "./store/sqlite.js";
 export { openPostgresStore } from "./store/postgres.js";
 export { describeIssues, duration, moduleOptions, parseOptions, z, zodIssues } from "./options.js";
+export { fileLock, instanceName, LockedError, postgresLease, type Lease, type PostgresLeaseOptions } from "./lease.js";

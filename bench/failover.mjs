@@ -1,0 +1,105 @@
+// bench/failover: how long an active/standby pair of gateways takes to hand the component link over.
+//
+//   pnpm --filter @xmppkit/bench run failover [--rounds 20] [--poll 1]
+//
+// A real Prosody and a real PostgreSQL; two gateway processes (`xmppkit-gateway`, as deployed) with the same
+// config, `storage.postgres` and `ha.enabled`. Each round kill -9s the holder and times until the standby's
+// /healthz is 200 (link up, grants honoured), then starts the killed one again as the new standby. Between
+// rounds, Prosody's log is checked: one accepted component link per round, never two at once (a standby
+// never connects). Prints min/median/max takeover and one JSON line.
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { freePort, startPostgres, startProsody } from "@xmppkit/testing";
+
+const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "20" }, poll: { type: "string", default: "1" } } });
+const ROUNDS = Number(args.rounds);
+const require = createRequire(import.meta.url);
+const gatewayCli = join(dirname(require.resolve("@xmppkit/gateway/package.json")), "dist/cli.js");
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const prosody = await startProsody({ logLevel: "info", muc: false });
+const pg = await startPostgres();
+const db = await pg.createDatabase("failover");
+const links = () => prosody.logTail(1_000_000).match(/External component successfully authenticated/g)?.length ?? 0;
+
+async function startGateway() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "xmppkit-failover-"));
+  writeFileSync(
+    join(dir, "gateway.yaml"),
+    `component:
+  service: ${prosody.component.service}
+  domain: ${prosody.component.domain}
+  secret: ${prosody.component.secret}
+server_domain: ${prosody.domain}
+http:
+  listen: 127.0.0.1:${port}
+storage:
+  postgres: ${db}
+ha:
+  enabled: true
+  poll_interval: ${args.poll}
+log:
+  level: warn
+  format: json
+`,
+  );
+  const child = spawn(process.execPath, [gatewayCli, "--config", join(dir, "gateway.yaml")], { stdio: "ignore" });
+  const exited = new Promise((r) => child.once("exit", r));
+  const status = () =>
+    fetch(`http://127.0.0.1:${port}/healthz`).then(
+      async (r) => (await r.json()).status,
+      () => "unreachable",
+    );
+  return { child, exited, status };
+}
+const until = async (fn, timeoutMs = 30_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await sleep(20);
+  }
+};
+
+let holder = await startGateway();
+await until(async () => (await holder.status()) === "ok");
+let standby = await startGateway();
+await until(async () => (await standby.status()) === "standby");
+
+const takeovers = [];
+let doubleLinks = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  const before = links();
+  const killed = performance.now();
+  holder.child.kill("SIGKILL");
+  await holder.exited;
+  await until(async () => (await standby.status()) === "ok");
+  takeovers.push(Math.round(performance.now() - killed));
+  if (links() - before !== 1) doubleLinks++;
+  [holder, standby] = [standby, await startGateway()];
+  await until(async () => (await standby.status()) === "standby");
+  await sleep(200 + Math.random() * 800); // the kill lands anywhere in the standby's poll
+}
+const lastLinks = links();
+await sleep(2000);
+if (links() !== lastLinks) doubleLinks++;
+
+for (const g of [holder, standby]) {
+  g.child.kill("SIGTERM");
+  await g.exited;
+}
+await prosody.stop();
+await pg.stop();
+
+const sorted = [...takeovers].sort((a, b) => a - b);
+const result = { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1) };
+console.log(
+  `\nfailover: ${ROUNDS} kill -9 of the holder, standby poll ${args.poll} s; ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}`,
+);
+console.log(`takeover (kill → standby's /healthz 200): min ${result.min} ms, median ${result.median} ms, max ${result.max} ms`);
+console.log(`rounds with other than one new component link: ${doubleLinks}`);
+console.log(JSON.stringify({ bench: "failover", rounds: ROUNDS, pollSeconds: Number(args.poll), takeoverMs: result, takeovers, doubleLinks }));

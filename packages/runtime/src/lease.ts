@@ -1,0 +1,198 @@
+// Who may open the component link: one holder at a time, for an active/standby pair of gateways.
+//
+// PostgreSQL: a session advisory lock (pg_try_advisory_lock) on a dedicated connection. The server frees it
+// the moment that connection ends, so a holder that dies (kill -9, a crash, its machine gone with the TCP
+// connection reset) is replaced within one poll of the standby, with no clock and no lease row to expire.
+// A holder that cannot reach PostgreSQL any more (a partition) cannot know whether the server still sees
+// its session, so it gives the lease up itself within `checkTimeoutMs` + `checkIntervalMs`; the server side
+// is told (tcp_keepalives_*) to drop a silent session only after that, so the holder fences itself first.
+//
+// SQLite: a lock file beside the database, with the holder's pid. A second process on the same file refuses
+// to start instead of writing the same file and opening a second link.
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
+import type pg from "pg";
+
+export interface Lease {
+  /** Wait until held (a standby polls); rejects when `signal` aborts. Resolves with whether it had to wait. */
+  acquire(signal?: AbortSignal): Promise<{ waited: boolean }>;
+  readonly held: boolean;
+  /** Called once if the lease is lost while held (PostgreSQL unreachable, the session ended). */
+  onLost(fn: (reason: string) => void): void;
+  /** Give the lease up (at once: a standby takes over at its next poll) and close the connection. */
+  release(): Promise<void>;
+}
+
+export interface PostgresLeaseOptions {
+  url: string;
+  /** What is locked: the component's domain (one link per domain). */
+  name: string;
+  /** How often a standby asks for the lock (default 1 s). */
+  pollMs?: number;
+  /** How often the holder checks its session (default 1 s), and how long a check may take (default 2 s). */
+  checkIntervalMs?: number;
+  checkTimeoutMs?: number;
+  onWaiting?: (info: { attempt: number; error?: string }) => void;
+}
+
+/** This process, as the audit log and the logs name it. */
+export const instanceName = (): string => `${hostname()}:${process.pid}`;
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason ?? new Error("aborted"));
+      },
+      { once: true },
+    );
+  });
+
+export function postgresLease(options: PostgresLeaseOptions): Lease {
+  const pollMs = options.pollMs ?? 1000;
+  const checkIntervalMs = options.checkIntervalMs ?? 1000;
+  const checkTimeoutMs = options.checkTimeoutMs ?? 2000;
+  let client: pg.Client | undefined;
+  let held = false;
+  let lostHandlers: ((reason: string) => void)[] = [];
+  let checkTimer: NodeJS.Timeout | undefined;
+
+  async function connect(): Promise<pg.Client> {
+    const { Client } = (await import("pg")).default;
+    const c = new Client({ connectionString: options.url, keepAlive: true, application_name: `xmppkit-gateway lease ${instanceName()}` });
+    c.on("error", (err) => lose(`the lease connection failed: ${err.message}`));
+    await c.connect();
+    // The server drops a silent session after ~idle + interval × count; the holder fences itself sooner.
+    const idle = Math.ceil((checkIntervalMs + checkTimeoutMs) / 1000) + 2;
+    await c.query(`SET tcp_keepalives_idle = ${idle}; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3`).catch(() => undefined);
+    return c;
+  }
+
+  function lose(reason: string) {
+    if (!held) return;
+    held = false;
+    clearInterval(checkTimer);
+    const c = client;
+    client = undefined;
+    void c?.end().catch(() => undefined);
+    const handlers = lostHandlers;
+    lostHandlers = [];
+    for (const fn of handlers) fn(reason);
+  }
+
+  async function check() {
+    const c = client;
+    if (!c || !held) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`PostgreSQL did not answer within ${checkTimeoutMs} ms`)), checkTimeoutMs);
+    });
+    try {
+      await Promise.race([c.query("SELECT 1"), timeout]);
+    } catch (err) {
+      lose(`the lease could not be confirmed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    get held() {
+      return held;
+    },
+    async acquire(signal) {
+      for (let attempt = 1; ; attempt++) {
+        signal?.throwIfAborted();
+        try {
+          client ??= await connect();
+          const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [`xmppkit-gateway:${options.name}`]);
+          if (rows[0]?.ok) {
+            held = true;
+            checkTimer = setInterval(() => void check(), checkIntervalMs);
+            checkTimer.unref();
+            return { waited: attempt > 1 };
+          }
+          options.onWaiting?.({ attempt });
+        } catch (err) {
+          const c = client;
+          client = undefined;
+          await c?.end().catch(() => undefined);
+          options.onWaiting?.({ attempt, error: (err as Error).message });
+        }
+        try {
+          await sleep(pollMs, signal);
+        } catch (err) {
+          // Aborted while waiting: close the connection (the lock was never held).
+          const c = client;
+          client = undefined;
+          await c?.end().catch(() => undefined);
+          throw err;
+        }
+      }
+    },
+    onLost(fn) {
+      lostHandlers.push(fn);
+    },
+    async release() {
+      const c = client;
+      const wasHeld = held;
+      held = false;
+      lostHandlers = [];
+      clearInterval(checkTimer);
+      client = undefined;
+      if (!c) return;
+      if (wasHeld) await c.query("SELECT pg_advisory_unlock(hashtext($1))", [`xmppkit-gateway:${options.name}`]).catch(() => undefined);
+      await c.end().catch(() => undefined);
+    },
+  };
+}
+
+export class LockedError extends Error {
+  override name = "LockedError";
+}
+
+/** A lock file at `path` (e.g. the SQLite file + ".lock"): throws LockedError while a live process holds it. */
+export function fileLock(path: string): { release(): void } {
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      const fd = openSync(path, "wx");
+      writeSync(fd, `${process.pid} ${instanceName()}\n`);
+      closeSync(fd);
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          try {
+            unlinkSync(path);
+          } catch {
+            // gone already
+          }
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const [pidText, who] = readFileSync(path, "utf8").trim().split(" ");
+      const pid = Number(pidText);
+      if (pid && pid !== process.pid && alive(pid)) {
+        throw new LockedError(
+          `another gateway (pid ${pid}${who ? `, ${who}` : ""}) is using ${path.replace(/\.lock$/, "")}; two writers and two component links would clash`,
+        );
+      }
+      unlinkSync(path); // left by a process that is gone
+    }
+  }
+  throw new LockedError(`cannot take the lock ${path}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
