@@ -5,9 +5,11 @@
 // second refuses to start.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startPostgres, startProsody, type Postgres, type Prosody } from "@xmppkit/testing";
+import type { Element } from "@xmppkit/core";
+import { openPostgresStore } from "@xmppkit/runtime";
+import { freePort, loginClient, startPostgres, startProsody, type Postgres, type Prosody } from "@xmppkit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BIN, gatewayYaml, runCli } from "./helpers.js";
 
@@ -61,7 +63,7 @@ describe("active/standby with one PostgreSQL, against a real Prosody", () => {
   const env = () => ({ GATEWAY_SECRET: prosody.component.secret });
 
   beforeAll(async () => {
-    prosody = await startProsody({ logLevel: "info" });
+    prosody = await startProsody({ logLevel: "info", users: { alice: "alicepw", mod: "modpw" } });
     pg = await startPostgres();
     const db = await pg.createDatabase("ha");
     config = gatewayYaml(prosody, `storage:\n  postgres: ${db}\nha:\n  enabled: true\n  poll_interval: 0.5\nlog:\n  level: info\n  format: json\n`).replace(
@@ -108,7 +110,7 @@ describe("active/standby with one PostgreSQL, against a real Prosody", () => {
     await healthy(b, 10_000);
     const takeoverMs = Date.now() - killed;
     expect(takeoverMs).toBeLessThan(10_000);
-    expect(b.out()).toContain("took over: this instance holds the lease now");
+    await until("the takeover in the log", async () => (b.out().includes("took over: this instance holds the lease now") ? true : undefined), 5000);
   });
 
   it("SIGTERM of the holder hands over at once, without waiting for anything to expire", async () => {
@@ -121,6 +123,76 @@ describe("active/standby with one PostgreSQL, against a real Prosody", () => {
     const stopped = Date.now();
     await healthy(b, 5000);
     expect(Date.now() - stopped).toBeLessThan(3000);
+  });
+
+  it("a holder whose lease session ends (PostgreSQL dropped it) closes its link and exits; the standby takes over", async () => {
+    const a = await startCli(config, env());
+    await healthy(a);
+    const b = await startCli(config, env());
+    await standby(b);
+    const before = componentLinks(prosody);
+    // What a partition looks like from PostgreSQL's side, at once: the holder's lease session is gone.
+    const admin = await openPostgresStore(pg.url);
+    const killed = await admin.query<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'xmppkit-gateway lease ' || $1`,
+      [`${hostname()}:${a.child.pid}`],
+    );
+    await admin.close();
+    expect(killed).toEqual([{ ok: true }]);
+    expect(await a.exited).toBe(1);
+    await until(
+      "the loss in the log",
+      async () => (a.out().includes("lost the lease: closing the link so that another instance can take over") ? true : undefined),
+      5000,
+    );
+    await healthy(b, 10_000);
+    expect(componentLinks(prosody) - before).toBe(1);
+  });
+
+  it("reports accepted by a holder killed mid-flow are all delivered by the standby (once each, by id)", async () => {
+    const token = "ha-e2e-token-0123456789abcdef";
+    const withReports =
+      `${config}modules_enabled: [report-forward]\nreport-forward:\n  report_forward_to_staff: [mod@${prosody.domain}]\n  report_forward_reported_limit: 0\n`.replace(
+        "listen: 127.0.0.1:0",
+        `listen: 127.0.0.1:0\n  token: ${token}`,
+      );
+    const staff = await loginClient(prosody, "mod", { password: "modpw" });
+    const got = new Map<string, number>();
+    staff.xmpp.on("stanza", (el: Element) => {
+      if (el.name !== "message" || el.attrs.type === "error" || !el.getChild("report", "urn:xmpp:reporting:1")) return;
+      const id = String(el.attrs.id).split(".")[0]!;
+      got.set(id, (got.get(id) ?? 0) + 1);
+    });
+    try {
+      const a = await startCli(withReports, env());
+      await healthy(a);
+      const b = await startCli(withReports, env());
+      await standby(b);
+      const accepted: string[] = [];
+      const post = async (p: Proc, i: number) => {
+        const res = await fetch(`http://127.0.0.1:${p.port}/reports`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ jid: `spammer${i}@spam.example`, reason: "spam", text: `report ${i}` }),
+        }).catch(() => undefined);
+        if (res?.status === 202) accepted.push(((await res.json()) as { id: string }).id);
+        return res?.status;
+      };
+      let i = 0;
+      while (accepted.length < 30) await post(a, i++);
+      // Many posts at once, and the holder dies while they are being answered and delivered.
+      const burst = Promise.all(Array.from({ length: 30 }, () => post(a, i++)));
+      await new Promise((r) => setTimeout(r, 15));
+      a.child.kill("SIGKILL");
+      await burst;
+      await healthy(b, 10_000);
+      for (let k = 0; k < 20; k++) expect(await post(b, i++)).toBe(202);
+      await until("every accepted report at the staff", async () => (accepted.every((id) => got.has(id)) ? true : undefined), 15_000);
+      expect(accepted.filter((id) => !got.has(id))).toEqual([]);
+      expect(accepted.length).toBeGreaterThanOrEqual(50);
+    } finally {
+      await staff.stop();
+    }
   });
 
   it("a second process on the same SQLite file refuses to start, saying which process holds it", async () => {

@@ -152,6 +152,30 @@ describe("the report outbox", () => {
     await store.close();
   });
 
+  it("a standby sharing the store delivers what the holder accepted after the standby started, and not what it delivered", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "xmppkit-outbox-"));
+    dirs.push(dir);
+    const file = join(dir, "store.sqlite");
+    const holder = await desk({}, await openSqliteStore(file));
+    await holder.mock.receive(report("early")); // accepted while the holder's link is down
+    await until(() => holder.desk.pending === 1);
+    const store = await openSqliteStore(file);
+    const standby = await desk({}, store); // starts now: sees "early"
+    expect(standby.desk.pending).toBe(1);
+    holder.mock.entity.emit("online", holder.mock.entity.jid); // the holder delivers "early"…
+    await until(() => holder.forwarded.length === 1);
+    holder.mock.dropLink();
+    await holder.mock.receive(report("late")); // …and accepts "late", then dies
+    await until(() => holder.desk.pending === 1);
+    standby.mock.entity.emit("online", standby.mock.entity.jid); // the standby takes over
+    await until(() => standby.forwarded.length === 1);
+    expect(standby.forwarded.map((f) => f.reported)).toEqual(["spammer-late@bad.example"]);
+    await sleep(50);
+    expect(standby.forwarded).toHaveLength(1); // "early" was not sent again
+    expect(standby.desk.pending).toBe(0);
+    await store.close();
+  });
+
   it("gives a report up after max age, and says which destinations never got it", async () => {
     let t = 1_000_000;
     const store = memoryOutboxStore();

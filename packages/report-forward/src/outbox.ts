@@ -196,10 +196,25 @@ export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Out
     timer.unref();
   }
 
+  /**
+   * The store is the truth at each (re)connect: an active/standby pair shares it, so a standby that takes
+   * over finds what the old holder accepted after this process started, and forgets what it delivered.
+   */
+  async function reload() {
+    const stored = await store.load();
+    const ids = new Set(stored.map((e) => e.id));
+    for (const id of entries.keys()) if (!ids.has(id) && !inFlight.has(id)) entries.delete(id);
+    for (const e of stored) if (!entries.has(e.id)) entries.set(e.id, e);
+  }
+
   // Back online: everything waiting is due now, whatever its backoff said.
   const onOnline = () => {
-    for (const e of entries.values()) e.nextAt = Math.min(e.nextAt, now());
-    kick();
+    void (store.durable ? reload() : Promise.resolve())
+      .catch((err: unknown) => logger?.error({ err }, "could not read the outbox; delivering what this process knows"))
+      .then(() => {
+        for (const e of entries.values()) e.nextAt = Math.min(e.nextAt, now());
+        kick();
+      });
   };
   lifecycle.on("online", onOnline);
 

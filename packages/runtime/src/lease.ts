@@ -64,6 +64,7 @@ export function postgresLease(options: PostgresLeaseOptions): Lease {
     const { Client } = (await import("pg")).default;
     const c = new Client({ connectionString: options.url, keepAlive: true, application_name: `xmppkit-gateway lease ${instanceName()}` });
     c.on("error", (err) => lose(`the lease connection failed: ${err.message}`));
+    c.on("end", () => lose("the lease connection closed"));
     await c.connect();
     // The server drops a silent session after ~idle + interval × count; the holder fences itself sooner.
     const idle = Math.ceil((checkIntervalMs + checkTimeoutMs) / 1000) + 2;
