@@ -6,14 +6,16 @@
 // config, `storage.postgres` and `ha.enabled`. Each round kill -9s the holder and times until the standby's
 // /healthz is 200 (link up, grants honoured), then starts the killed one again as the new standby. Between
 // rounds, Prosody's log is checked: one accepted component link per round, never two at once (a standby
-// never connects). Prints min/median/max takeover and one JSON line.
+// never connects). Meanwhile reports are posted every 20 ms to whichever gateway answers, and the staff
+// account counts what it receives by report id: accepted reports lost, and delivered more than once.
+// Prints min/median/max takeover and one JSON line.
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, startPostgres, startProsody } from "@xmppkit/testing";
+import { freePort, loginClient, startPostgres, startProsody } from "@xmppkit/testing";
 
 const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "20" }, poll: { type: "string", default: "1" } } });
 const ROUNDS = Number(args.rounds);
@@ -21,7 +23,8 @@ const require = createRequire(import.meta.url);
 const gatewayCli = join(dirname(require.resolve("@xmppkit/gateway/package.json")), "dist/cli.js");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const prosody = await startProsody({ logLevel: "info", muc: false });
+const TOKEN = "failover-token-0123456789abcdef";
+const prosody = await startProsody({ logLevel: "info", muc: false, users: { mod: "modpw" } });
 const pg = await startPostgres();
 const db = await pg.createDatabase("failover");
 const links = () => prosody.logTail(1_000_000).match(/External component successfully authenticated/g)?.length ?? 0;
@@ -38,6 +41,7 @@ async function startGateway() {
 server_domain: ${prosody.domain}
 http:
   listen: 127.0.0.1:${port}
+  token: ${TOKEN}
 storage:
   postgres: ${db}
 ha:
@@ -46,6 +50,10 @@ ha:
 log:
   level: warn
   format: json
+modules_enabled: [report-forward]
+report-forward:
+  report_forward_to_staff: [mod@${prosody.domain}]
+  report_forward_reported_limit: 0
 `,
   );
   const child = spawn(process.execPath, [gatewayCli, "--config", join(dir, "gateway.yaml")], { stdio: "ignore" });
@@ -55,7 +63,13 @@ log:
       async (r) => (await r.json()).status,
       () => "unreachable",
     );
-  return { child, exited, status };
+  const post = (body) =>
+    fetch(`http://127.0.0.1:${port}/reports`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }).catch(() => undefined);
+  return { child, exited, status, post };
 }
 const until = async (fn, timeoutMs = 30_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -69,6 +83,28 @@ let holder = await startGateway();
 await until(async () => (await holder.status()) === "ok");
 let standby = await startGateway();
 await until(async () => (await standby.status()) === "standby");
+
+// The staff: counts reports by id.
+const staff = await loginClient(prosody, "mod", { password: "modpw" });
+const got = new Map();
+staff.xmpp.on("stanza", (el) => {
+  if (el.name !== "message" || el.attrs.type === "error" || !el.getChild("report", "urn:xmpp:reporting:1")) return;
+  const id = String(el.attrs.id).split(".")[0];
+  got.set(id, (got.get(id) ?? 0) + 1);
+});
+const accepted = [];
+let flowing = true;
+let n = 0;
+const reporter = (async () => {
+  while (flowing) {
+    const i = n++;
+    const res =
+      (await holder.post({ jid: `spammer${i}@spam.example`, reason: "spam", text: `report ${i}` })) ??
+      (await standby.post({ jid: `spammer${i}@spam.example`, reason: "spam", text: `report ${i}` }));
+    if (res?.status === 202) accepted.push((await res.json()).id);
+    await sleep(20);
+  }
+})();
 
 const takeovers = [];
 let doubleLinks = 0;
@@ -84,6 +120,14 @@ for (let round = 0; round < ROUNDS; round++) {
   await until(async () => (await standby.status()) === "standby");
   await sleep(200 + Math.random() * 800); // the kill lands anywhere in the standby's poll
 }
+flowing = false;
+await reporter;
+const drainUntil = Date.now() + 30_000;
+while (accepted.some((id) => !got.has(id)) && Date.now() < drainUntil) await sleep(100);
+await sleep(500);
+const lost = accepted.filter((id) => !got.has(id)).length;
+const twice = accepted.filter((id) => (got.get(id) ?? 0) > 1).length;
+await staff.stop();
 const lastLinks = links();
 await sleep(2000);
 if (links() !== lastLinks) doubleLinks++;
@@ -102,4 +146,15 @@ console.log(
 );
 console.log(`takeover (kill → standby's /healthz 200): min ${result.min} ms, median ${result.median} ms, max ${result.max} ms`);
 console.log(`rounds with other than one new component link: ${doubleLinks}`);
-console.log(JSON.stringify({ bench: "failover", rounds: ROUNDS, pollSeconds: Number(args.poll), takeoverMs: result, takeovers, doubleLinks }));
+console.log(`reports: ${accepted.length} accepted (202), ${accepted.length - lost} delivered to staff, ${lost} lost, ${twice} delivered more than once`);
+console.log(
+  JSON.stringify({
+    bench: "failover",
+    rounds: ROUNDS,
+    pollSeconds: Number(args.poll),
+    takeoverMs: result,
+    takeovers,
+    doubleLinks,
+    reports: { accepted: accepted.length, lost, twice },
+  }),
+);
