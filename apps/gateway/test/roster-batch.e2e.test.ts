@@ -19,6 +19,19 @@ const TOKEN = "e2e-roster-batch-token-0123456789";
 const contacts = (n: number, tag = "") =>
   Object.fromEntries(Array.from({ length: n }, (_, i) => [`c${i}@example.com`, { name: `Contact ${i}${tag}`, groups: [`G${i % 3}`] }]));
 
+/** The gateway with http-roster-admin reading `webApp`, syncing on request only, plus one option line. */
+const rosterConfig = (prosody: Prosody, webApp: HttpBackend, option: string) =>
+  testConfig(
+    prosody,
+    `modules_enabled: [http-roster-admin]
+http-roster-admin:
+  http_roster_url: ${webApp.url}/contacts/%s
+  http_roster_sync_on_login: false
+  ${option}
+`,
+    { token: TOKEN },
+  );
+
 describe.each(["internal", "sql"] as const)("roster batches with mod_xmppkit_roster_batch, Prosody storage %s", (storage) => {
   let prosody: Prosody;
   let gateway: Gateway;
@@ -59,16 +72,7 @@ describe.each(["internal", "sql"] as const)("roster batches with mod_xmppkit_ros
     });
     await prosody.createUser("carol", "carolpw");
     await prosody.createUser("dave", "davepw");
-    const { config, sourceMap } = testConfig(
-      prosody,
-      `modules_enabled: [http-roster-admin]
-http-roster-admin:
-  http_roster_url: ${webApp.url}/contacts/%s
-  http_roster_sync_on_login: false
-  http_roster_batch_size: 20
-`,
-      { token: TOKEN },
-    );
+    const { config, sourceMap } = rosterConfig(prosody, webApp, "http_roster_batch_size: 20");
     gateway = await startGateway(config, { logger: log.logger, sourceMap });
     gateway.events.onAny((e) => void events.push(e));
     await waitFor(() => log.lines().find((l) => String(l.msg).startsWith("the server batches roster sets")), "the batch feature detected");
@@ -214,16 +218,7 @@ describe("without the companion module", () => {
   beforeAll(async () => {
     webApp = await startHttpBackend(() => ({ body: contacts(5) }));
     prosody = await startProsody({});
-    const { config, sourceMap } = testConfig(
-      prosody,
-      `modules_enabled: [http-roster-admin]
-http-roster-admin:
-  http_roster_url: ${webApp.url}/contacts/%s
-  http_roster_sync_on_login: false
-  http_roster_batch: true
-`,
-      { token: TOKEN },
-    );
+    const { config, sourceMap } = rosterConfig(prosody, webApp, "http_roster_batch: true");
     gateway = await startGateway(config, { logger: log.logger, sourceMap });
   });
   afterAll(async () => {

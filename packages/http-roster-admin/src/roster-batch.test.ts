@@ -22,6 +22,15 @@ const isBatch = (s: Element) => s.name === "iq" && !!s.getChild("query", NS_ROST
 const isRosterSet = (s: Element) => s.name === "iq" && s.attrs.type === "set" && !!s.getChild("query", NS_ROSTER);
 const stanzaError = (condition: string) => xml("error", { type: "cancel" }, xml(condition, "urn:ietf:params:xml:ns:xmpp-stanzas"));
 
+/** A component online, with the roster grant announced by the server. */
+async function grantedComponent(): Promise<{ mock: MockEntity<XmppEntity>; kit: Kit }> {
+  const mock = await mockComponent<XmppEntity>({ domain: GW });
+  const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
+  mock.entity.emit("online", mock.entity.jid);
+  await mock.receive(xml("message", { from: "localhost", to: GW }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "roster", type: "both" }))));
+  return { mock, kit };
+}
+
 describe("the roster batch protocol", () => {
   it("one <query/> in the batch namespace, one item per edit, a removal as subscription remove", () => {
     const el = rosterBatchElement(edits);
@@ -52,12 +61,7 @@ describe("privilegedRoster with batches", () => {
   let kit: Kit;
 
   beforeEach(async () => {
-    mock = await mockComponent<XmppEntity>({ domain: GW });
-    kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
-    mock.entity.emit("online", mock.entity.jid);
-    await mock.receive(
-      xml("message", { from: "localhost", to: GW }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "roster", type: "both" }))),
-    );
+    ({ mock, kit } = await grantedComponent());
   });
 
   it("finds the feature on the server's disco#info", async () => {
@@ -119,12 +123,7 @@ describe("replacing a whole roster in one request", () => {
   ];
 
   beforeEach(async () => {
-    mock = await mockComponent<XmppEntity>({ domain: GW });
-    kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
-    mock.entity.emit("online", mock.entity.jid);
-    await mock.receive(
-      xml("message", { from: "localhost", to: GW }, xml("privilege", "urn:xmpp:privilege:2", xml("perm", { access: "roster", type: "both" }))),
-    );
+    ({ mock, kit } = await grantedComponent());
   });
 
   it("the payload says replace; the reply's changes, refusals and the unchanged count are read", () => {
