@@ -22,6 +22,27 @@ describe("disco and ping on a component", () => {
     expect(features).toEqual(expect.arrayContaining(["urn:xmpp:ping", "urn:example:feature", "http://jabber.org/protocol/disco#info"]));
   });
 
+  it("the features are answered sorted, and one added after a query is in the next answer", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
+    const features = async () => {
+      await mock.receive(
+        xml("iq", { type: "get", id: "d", from: "alice@localhost/r", to: "gateway.localhost" }, xml("query", "http://jabber.org/protocol/disco#info")),
+      );
+      return mock.sent
+        .at(-1)!
+        .getChild("query", "http://jabber.org/protocol/disco#info")!
+        .getChildren("feature")
+        .map((f) => f.attrs.var as string);
+    };
+    const first = await features();
+    expect(first).toEqual([...first].sort());
+    expect(await features()).toEqual(first);
+    kit.disco.addFeature("a:first:feature", "urn:xmpp:ping");
+    expect(await features()).toEqual(["a:first:feature", ...first]);
+    expect(kit.disco.info().features).toContain("a:first:feature");
+  });
+
   it("answers item-not-found for an unknown node", async () => {
     const mock = await mockComponent<XmppEntity>();
     setupKit(mock.entity, { ping: { interval: 0 } });

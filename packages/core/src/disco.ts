@@ -38,16 +38,21 @@ export function setupDisco({ iq }: { iq: Iq }): Disco {
   const items: { jid: string; name?: string; node?: string }[] = [];
   const nodes: { prefix: string; provider: NodeInfoProvider }[] = [];
 
+  // The entity's own features, sorted once per change rather than once per disco#info.
+  let sortedFeatures: string[] | undefined;
+  const ownInfo = (): DiscoInfo => {
+    if (!sortedFeatures) sortedFeatures = [...features].sort();
+    return { identities, features: sortedFeatures };
+  };
+
   iq.handle("get", NS_DISCO_INFO, "query", ({ element, from }) => {
     const node = element.attrs.node as string | undefined;
+    if (!node) return queryElement(ownInfo());
     let info: DiscoInfo | undefined;
-    if (!node) info = { identities, features: [...features] };
-    else {
-      for (const n of nodes) {
-        if (node.startsWith(n.prefix)) {
-          info = n.provider(node, from);
-          if (info) break;
-        }
+    for (const n of nodes) {
+      if (node.startsWith(n.prefix)) {
+        info = n.provider(node, from);
+        if (info) break;
       }
     }
     if (!info) return errorItemNotFound();
@@ -63,6 +68,7 @@ export function setupDisco({ iq }: { iq: Iq }): Disco {
     addIdentity: (identity) => void identities.push(identity),
     addFeature: (...f) => {
       for (const x of f) features.add(x);
+      sortedFeatures = undefined;
     },
     addItem: (item) => void items.push(item),
     addNode: (prefix, provider) => void nodes.push({ prefix, provider }),
@@ -71,11 +77,16 @@ export function setupDisco({ iq }: { iq: Iq }): Disco {
 }
 
 export function infoElement(info: DiscoInfo, node?: string): Element {
+  return queryElement({ ...info, features: [...new Set(info.features)].sort() }, node);
+}
+
+/** infoElement() for features already unique and sorted (the entity's own, cached). */
+function queryElement(info: DiscoInfo, node?: string): Element {
   return xml(
     "query",
     { xmlns: NS_DISCO_INFO, ...(node ? { node } : {}) },
     ...info.identities.map((i) => xml("identity", { category: i.category, type: i.type, ...(i.name ? { name: i.name } : {}) })),
-    ...[...new Set(info.features)].sort().map((f) => xml("feature", { var: f })),
+    ...info.features.map((f) => xml("feature", { var: f })),
     ...(info.extensions ?? []),
   );
 }

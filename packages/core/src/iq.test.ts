@@ -1,8 +1,8 @@
-import { mockClient, mockComponent, type MockEntity } from "@xmppkit/testing";
+import { captureLogger, mockClient, mockComponent, type MockEntity } from "@xmppkit/testing";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { XmppEntity } from "./entity.js";
 import { IqTimeoutError, StanzaError } from "./errors.js";
-import { setupIq, type Iq } from "./iq.js";
+import { randomId, setupIq, type Iq } from "./iq.js";
 import { setupStanzas } from "./stanzas.js";
 import { xml } from "./xml.js";
 
@@ -97,5 +97,80 @@ describe("IQ requests", () => {
     iq.handle("get", "urn:example", "x", () => undefined);
     await mock.receive(xml("iq", { type: "get", id: "x1", from: "u@localhost/r", to: "gateway.localhost" }, xml("x", "urn:example")));
     expect(mock.sent.at(-1)!.getChild("error")!.getChild("service-unavailable")).toBeDefined();
+  });
+
+  it("handlers of one payload answer in the order registered, the first answer counts; get, set and namespace are told apart", async () => {
+    const calls: string[] = [];
+    iq.handle("get", "urn:example", "q", () => void calls.push("first: nothing"));
+    iq.handle("get", "urn:example:other", "q", () => xml("q", "urn:example:other", "wrong namespace"));
+    iq.handle("set", "urn:example", "q", () => xml("q", "urn:example", "wrong type"));
+    iq.handle("get", "urn:example", "q", async () => {
+      calls.push("second: answers");
+      return xml("q", "urn:example", "second");
+    });
+    iq.handle("get", "urn:example", "q", () => xml("q", "urn:example", "third"));
+    await mock.receive(xml("iq", { type: "get", id: "o1", from: "u@localhost/r", to: "gateway.localhost" }, xml("q", "urn:example")));
+    expect(calls).toEqual(["first: nothing", "second: answers"]);
+    expect(mock.sent.at(-1)!.getChild("q")!.text()).toBe("second");
+    await mock.receive(xml("iq", { type: "set", id: "o2", from: "u@localhost/r", to: "gateway.localhost" }, xml("q", "urn:example")));
+    expect(mock.sent.at(-1)!.getChild("q")!.text()).toBe("wrong type");
+  });
+
+  it("a handler's bug (thrown or rejected) is answered internal-server-error and logged, never the entity's error; async handlers fall through too", async () => {
+    const fresh = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const { logger, lines } = captureLogger();
+    const fiq = setupIq({ entity: fresh.entity, stanzas: setupStanzas({ entity: fresh.entity }), logger });
+    const errors: unknown[] = [];
+    fresh.entity.on("error", (e: unknown) => errors.push(e));
+    fiq.handle("get", "urn:example", "sync", () => {
+      throw new Error("sync bug");
+    });
+    fiq.handle("get", "urn:example", "async", async () => {
+      throw new Error("async bug");
+    });
+    fiq.handle("get", "urn:example", "refused", async () => {
+      throw new StanzaError("forbidden", "auth");
+    });
+    fiq.handle("get", "urn:example", "later", async () => undefined);
+    fiq.handle("get", "urn:example", "later", () => xml("later", "urn:example", "second"));
+    const ask = async (name: string) => {
+      await fresh.receive(xml("iq", { type: "get", id: name, from: "u@localhost/r", to: "gateway.localhost" }, xml(name, "urn:example")));
+      return fresh.sent.at(-1)!;
+    };
+    expect((await ask("sync")).getChild("error")!.getChild("internal-server-error")).toBeDefined();
+    expect((await ask("async")).getChild("error")!.getChild("internal-server-error")).toBeDefined();
+    expect((await ask("refused")).getChild("error")!.getChild("forbidden")).toBeDefined();
+    expect((await ask("later")).getChild("later")!.text()).toBe("second");
+    expect(lines().filter((l) => l.msg === "an IQ handler failed")).toHaveLength(2);
+    expect(errors).toEqual([]);
+  });
+
+  it("one xmpp.js middleware routes every handler (xmpp.js composes its list again per stanza); iqCallee's own routes still answer after", async () => {
+    const fresh = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const stanzas = setupStanzas({ entity: fresh.entity });
+    const use = fresh.entity.middleware.use.bind(fresh.entity.middleware);
+    let added = 0;
+    fresh.entity.middleware.use = (fn) => {
+      added += 1;
+      return use(fn);
+    };
+    const fiq = setupIq({ entity: fresh.entity, stanzas });
+    for (let i = 0; i < 10; i++) fiq.handle("get", `urn:example:${i}`, "q", () => xml("q", `urn:example:${i}`, String(i)));
+    expect(added).toBe(1);
+    fresh.entity.iqCallee.get("urn:example:direct", "q", () => xml("q", "urn:example:direct", "direct"));
+    await fresh.receive(xml("iq", { type: "get", id: "m7", from: "u@localhost/r", to: "gateway.localhost" }, xml("q", "urn:example:7")));
+    expect(fresh.sent.at(-1)!.getChild("q")!.text()).toBe("7");
+    await fresh.receive(xml("iq", { type: "get", id: "md", from: "u@localhost/r", to: "gateway.localhost" }, xml("q", "urn:example:direct")));
+    expect(fresh.sent.at(-1)!.getChild("q")!.text()).toBe("direct");
+  });
+});
+
+describe("randomId", () => {
+  it("gives 72-bit base64url ids, all different, across refills of its pool of random bytes", () => {
+    const ids = Array.from({ length: 5000 }, () => randomId());
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    // Each character position takes many values: the bytes are random, not a counter.
+    for (let pos = 0; pos < 12; pos++) expect(new Set(ids.map((id) => id[pos])).size).toBeGreaterThan(40);
   });
 });

@@ -54,6 +54,59 @@ describe("stanza hooks", () => {
     expect(mock.sent.map((s) => s.attrs.id)).toEqual(["echoed"]);
   });
 
+  it("incoming hooks that answer at once and hooks that return promises run in order; only promises are awaited", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const { logger, lines } = captureLogger();
+    const stanzas = setupStanzas({ entity: mock.entity, logger });
+    const order: string[] = [];
+    stanzas.onIncoming((s) => void order.push(`sync1 ${s.attrs.id}`));
+    stanzas.onIncoming(async (s) => {
+      for (let i = 0; i < 3; i++) await null; // a few microtasks: it answers later than the hooks around it would
+      order.push(`async ${s.attrs.id}`);
+      if (s.attrs.id === "eat") return true;
+      if (s.attrs.id === "answer") return xml("message", { to: s.attrs.from, id: "answered" });
+      if (s.attrs.id === "fail") throw new Error("async hook bug");
+      return undefined;
+    });
+    stanzas.onIncoming((s) => void order.push(`sync2 ${s.attrs.id}`));
+    for (const id of ["pass", "eat", "answer"]) await mock.receive(xml("message", { id, from: "a@localhost", to: "gateway.localhost" }));
+    expect(order).toEqual(["sync1 pass", "async pass", "sync2 pass", "sync1 eat", "async eat", "sync1 answer", "async answer"]);
+    expect(mock.sent.map((s) => s.attrs.id)).toEqual(["answered"]);
+    // A promise that rejects is a failing hook like a throw: an IQ get is still answered.
+    await mock.receive(xml("iq", { type: "get", id: "fail", from: "a@localhost/r", to: "gateway.localhost" }, xml("query", "urn:example")));
+    expect(mock.sent.at(-1)!.attrs).toMatchObject({ type: "error", id: "fail" });
+    expect(mock.sent.at(-1)!.getChild("error")!.getChild("internal-server-error")).toBeDefined();
+    expect(lines().filter((l) => l.msg === "an incoming stanza hook failed")).toHaveLength(1);
+  });
+
+  it("writes of one event-loop turn leave together: the socket is corked at the first and uncorked on the next tick", async () => {
+    for (const coalesceWrites of [true, false]) {
+      const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+      const stanzas = setupStanzas({ entity: mock.entity }, { coalesceWrites });
+      const socket = mock.entity.socket as Record<string, unknown>;
+      const seen: string[] = [];
+      const write = socket.write as (data: string, cb?: (err?: Error) => void) => void;
+      Object.assign(socket, {
+        cork: () => seen.push("cork"),
+        uncork: () => seen.push("uncork"),
+        write: (data: string, cb?: (err?: Error) => void) => {
+          seen.push(`write ${/ id="(\w+)"/.exec(data)?.[1]}`);
+          write(data, cb);
+        },
+      });
+      await Promise.all(["a", "b", "c"].map((id) => stanzas.send(xml("message", { to: "u@localhost", id }))));
+      await new Promise((r) => setImmediate(r)); // a later turn of the event loop
+      await stanzas.send(xml("message", { to: "u@localhost", id: "later" }));
+      await new Promise((r) => setImmediate(r));
+      expect(seen).toEqual(
+        coalesceWrites
+          ? ["cork", "write a", "write b", "write c", "uncork", "cork", "write later", "uncork"]
+          : ["write a", "write b", "write c", "write later"],
+      );
+      expect(mock.sent.map((el) => el.attrs.id)).toEqual(["a", "b", "c", "later"]);
+    }
+  });
+
   it("a component's stanza without `from` is sent from its domain, before the hooks see it; an explicit one is kept", async () => {
     const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
     const stanzas = setupStanzas({ entity: mock.entity });

@@ -129,21 +129,42 @@ export function setupStanzas({ entity, logger }: StanzasDeps, options: WireOptio
     else console.error("xmppkit: an incoming stanza hook failed", where);
   }
 
-  entity.middleware.use(async (ctx, next) => {
-    if (!STANZA_NAMES.has(ctx.stanza.name) || incoming.length === 0) return next();
-    for (const hook of incoming) {
-      let result: Awaited<ReturnType<IncomingHook>>;
+  /** What a throwing hook leaves: an IQ get/set is answered with internal-server-error, anything else dropped. */
+  function afterFailure(err: unknown, stanza: Element): Element | undefined {
+    hookFailed(err, stanza);
+    const request = stanza.name === "iq" && (stanza.attrs.type === "get" || stanza.attrs.type === "set");
+    return request ? new StanzaError("internal-server-error", "wait").toElement() : undefined;
+  }
+
+  /**
+   * The hooks from index `i` on, then xmpp.js's own handlers. Runs on every stanza received, so a hook that
+   * answers synchronously (most do: "not mine") costs a call, not a promise and a microtask; only a hook that
+   * returns a promise is awaited.
+   */
+  function runIncoming(stanza: Element, i: number, next: () => Promise<unknown>): unknown {
+    for (; i < incoming.length; i++) {
+      let result: ReturnType<IncomingHook>;
       try {
-        result = await hook(ctx.stanza);
+        result = incoming[i]!(stanza);
       } catch (err) {
-        hookFailed(err, ctx.stanza);
-        const request = ctx.stanza.name === "iq" && (ctx.stanza.attrs.type === "get" || ctx.stanza.attrs.type === "set");
-        return request ? new StanzaError("internal-server-error", "wait").toElement() : undefined;
+        return afterFailure(err, stanza);
+      }
+      if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
+        const at = i;
+        return Promise.resolve(result).then(
+          (settled) => (settled === true ? undefined : settled || runIncoming(stanza, at + 1, next)),
+          (err: unknown) => afterFailure(err, stanza),
+        );
       }
       if (result === true) return undefined;
       if (result) return result;
     }
     return next();
+  }
+
+  entity.middleware.use((ctx, next) => {
+    if (!STANZA_NAMES.has(ctx.stanza.name) || incoming.length === 0) return next();
+    return runIncoming(ctx.stanza, 0, next);
   });
 
   const handle: Stanzas = {

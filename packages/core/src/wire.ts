@@ -6,6 +6,12 @@
 // stanzas, iqCallee replies, iqCaller requests, the stream header) passes through here, so no code path can
 // do that: the write is refused with a StanzaRefusedError the caller sees, and the link stays up. A write
 // while there is no link fails with a LinkDownError instead of xmpp.js's "Cannot read properties of null".
+//
+// Writes made in the same turn of the event loop leave in one system call: the socket is corked at the first
+// and uncorked on the next tick (Node's own recipe). A burst of stanzas from the server — say 50 IQs in one
+// TCP read — is answered with one writev instead of 50 writes, which costs the component less and lets the
+// server read the answers at once (Prosody's CPU per stanza drops with it). Nothing waits for a timer: the
+// flush comes as soon as the promises of that turn have run.
 import type { XmppEntity } from "./entity.js";
 import { LinkDownError, StanzaRefusedError } from "./errors.js";
 import { xmlForbiddenChar } from "./xml.js";
@@ -16,7 +22,18 @@ export const DEFAULT_MAX_STANZA_BYTES = 480 * 1024;
 export interface WireOptions {
   /** Largest stanza written, in bytes of UTF-8 (default 480 KiB, below Prosody's 512 KiB component limit). */
   maxStanzaBytes?: number;
+  /** Gather the writes of one event-loop turn into one system call (default true; a socket without cork() writes each at once). */
+  coalesceWrites?: boolean;
 }
+
+/** A socket that can hold writes back (net.Socket, tls.TLSSocket; not xmpp.js's WebSocket wrapper). */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+const isCorkable = (s: unknown): s is Corkable =>
+  typeof s === "object" && s !== null && typeof (s as Corkable).cork === "function" && typeof (s as Corkable).uncork === "function";
 
 type Writable = XmppEntity & { write(data: string): Promise<void> };
 
@@ -57,11 +74,24 @@ export function guardWire(entity: XmppEntity, options: WireOptions = {}): void {
   if (guarded.has(e) || typeof e.write !== "function") return;
   guarded.add(e);
   const maxBytes = options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES;
+  const coalesce = options.coalesceWrites ?? true;
   const raw = e.write.bind(e);
-  e.write = async (data: string) => {
-    if (!e.socket) throw new LinkDownError();
+  let corked: Corkable | undefined;
+  // Not an async function: every write passes here, and returning raw()'s own promise saves the extra turns
+  // an async wrapper's promise would take to settle.
+  e.write = (data: string) => {
+    const socket = e.socket;
+    if (!socket) return Promise.reject(new LinkDownError());
     const problem = wireProblem(data, maxBytes);
-    if (problem) throw problem;
+    if (problem) return Promise.reject(problem);
+    if (coalesce && corked !== socket && isCorkable(socket)) {
+      socket.cork();
+      corked = socket;
+      process.nextTick(() => {
+        if (corked === socket) corked = undefined;
+        socket.uncork();
+      });
+    }
     return raw(data);
   };
 }

@@ -180,4 +180,50 @@ describe("JoinTracker: the XEP-0045 state machine", () => {
     expect(t.entries(ME)[0]!.state).toBe("joining");
     expect(t.incoming(self("bot", ["110"]))).toEqual([{ type: "joined", jid: ME, room: ROOM, nick: "bot", created: false, nickAssigned: false }]);
   });
+
+  it("mayConcern() tells, from the raw address, whether a room with an entry may be meant: any case and resource", () => {
+    expect(t.mayConcern(`${ROOM}/alice`)).toBe(false); // no entry at all
+    t.outgoing(join("bot"), ME);
+    expect(t.hasRoom(ROOM)).toBe(true);
+    for (const from of [`${ROOM}/alice`, ROOM, `${ROOM}/Some One/with slash`, "Room@Conference.Example.ORG/x"]) expect(t.mayConcern(from)).toBe(true);
+    for (const from of [undefined, "", "alice@example.org/phone", "other@conference.example.org/bot", "conference.example.org", "example.org"]) {
+      expect(t.mayConcern(from)).toBe(false);
+    }
+    // A local part that XEP-0106 escaping changes cannot be judged on the string: a parse decides.
+    expect(t.mayConcern("o'brien@conference.example.org/x")).toBe(true);
+    expect(t.mayConcern("a\\5cb@conference.example.org/x")).toBe(true);
+  });
+
+  it("the room index follows every way an entry goes: error, leave, stream end; shared rooms count per local JID", () => {
+    const OTHER = "bridge@example.org/b";
+    joined();
+    t.outgoing(join("bridge"), OTHER);
+    t.incoming(xml("presence", { from: `${ROOM}/bridge`, to: OTHER }, xml("x", NS_MUC_USER, xml("status", { code: "110" }))));
+    t.outgoing(xml("presence", { to: `${ROOM}/bot`, type: "unavailable" }), ME);
+    t.incoming(self("bot", ["110"], { type: "unavailable" }));
+    expect(t.jids()).toEqual([OTHER]);
+    expect(t.mayConcern(`${ROOM}/x`)).toBe(true); // still OTHER's
+    expect(t.streamEnded(OTHER)).toHaveLength(1);
+    expect(t.mayConcern(`${ROOM}/x`)).toBe(false);
+    expect(t.hasRoom(ROOM)).toBe(false);
+
+    t.outgoing(join("bot"), ME);
+    expect(t.incoming(error("bot", "not-authorized"))).toMatchObject([{ type: "join-failed" }]);
+    expect(t.mayConcern(`${ROOM}/x`)).toBe(false);
+  });
+
+  it("touchNormalized() updates lastSeen for normalised addresses; touch() normalises first", () => {
+    let now = 1000;
+    const timed = new JoinTracker({}, () => now);
+    timed.outgoing(join("bot"), ME);
+    timed.incoming(self("bot", ["110"]));
+    now = 2000;
+    timed.touchNormalized(ME, ROOM);
+    expect(timed.entry(ME, ROOM)!.lastSeen).toBe(2000);
+    now = 3000;
+    timed.touchNormalized(ME, "Room@conference.example.org"); // not normalised: no entry by that key
+    expect(timed.entry(ME, ROOM)!.lastSeen).toBe(2000);
+    timed.touch("BOT@example.org/r1", "Room@Conference.example.org");
+    expect(timed.entry(ME, ROOM)!.lastSeen).toBe(3000);
+  });
 });

@@ -121,8 +121,16 @@ let epochs = 0;
 /** Lookups accept JIDs as the caller wrote them. */
 const norm = (jid: string) => normalizeJid(jid) ?? jid;
 
+/**
+ * Characters of a local part that make @xmpp/jid apply XEP-0106 escaping (see its `detect`): with none of
+ * them, a bare JID's normalised form is simply its lower-cased form.
+ */
+const ESCAPED_IN_LOCAL = /[ "&'/:<>@\\]/;
+
 export class JoinTracker {
   readonly #joins = new Map<string, Map<string, Entry>>();
+  /** Every room with an entry, whatever the local JID: room → how many local JIDs have one. */
+  readonly #rooms = new Map<string, number>();
   readonly #options: Required<TrackerOptions>;
   readonly #now: () => number;
 
@@ -163,8 +171,34 @@ export class JoinTracker {
 
   /** A stanza from `room` reached `jid`: the occupancy is alive as far as we can tell. */
   touch(jid: string, room: string): void {
-    const e = this.#get(norm(jid), norm(room));
+    this.touchNormalized(norm(jid), norm(room));
+  }
+
+  /** touch() for a local JID and a room already normalised (normalizeJid's output): nothing is parsed. */
+  touchNormalized(jid: string, room: string): void {
+    const e = this.#get(jid, room);
     if (e) e.lastSeen = this.#now();
+  }
+
+  /** Whether any local JID has an entry for `room`, whatever its state. */
+  hasRoom(room: string): boolean {
+    return this.#rooms.has(norm(room));
+  }
+
+  /**
+   * Whether a stanza from `from` (an address as received, in any case) may concern a room with an entry:
+   * false only when it certainly does not. Decided on the string, without parsing a JID: this runs for
+   * every stanza the entity receives. A local part that XEP-0106 escaping would change is left to a real
+   * parse (true).
+   */
+  mayConcern(from: string | undefined): boolean {
+    if (!from || this.#rooms.size === 0) return false;
+    const slash = from.indexOf("/");
+    const bare = slash < 0 ? from : from.slice(0, slash);
+    if (this.#rooms.has(bare)) return true;
+    const at = bare.indexOf("@");
+    if (at > 0 && ESCAPED_IN_LOCAL.test(bare.slice(0, at))) return true;
+    return this.#rooms.has(bare.toLowerCase());
   }
 
   /** How many local JIDs have at least one entry (0: nothing to look at on incoming stanzas). */
@@ -187,13 +221,20 @@ export class JoinTracker {
       rooms = new Map();
       this.#joins.set(jid, rooms);
     }
+    if (!rooms.has(join.room)) this.#rooms.set(join.room, (this.#rooms.get(join.room) ?? 0) + 1);
     rooms.set(join.room, join);
   }
 
   #delete(jid: string, room: string) {
     const rooms = this.#joins.get(jid);
-    rooms?.delete(room);
+    if (rooms?.delete(room)) this.#forgetRoom(room);
     if (rooms?.size === 0) this.#joins.delete(jid);
+  }
+
+  #forgetRoom(room: string) {
+    const n = (this.#rooms.get(room) ?? 0) - 1;
+    if (n > 0) this.#rooms.set(room, n);
+    else this.#rooms.delete(room);
   }
 
   /** A presence the local JID `from` sent (for a client, its own full JID). */
@@ -337,6 +378,7 @@ export class JoinTracker {
         if (entry.state === "joined" || entry.state === "renaming" || entry.state === "leaving") {
           events.push({ type: "left", jid: j, room: entry.room, nick: entry.nick, reason: { kind: "stream-ended", codes: [] } });
         }
+        this.#forgetRoom(entry.room);
       }
       this.#joins.delete(j);
     }

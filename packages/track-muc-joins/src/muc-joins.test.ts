@@ -237,6 +237,48 @@ describe("setupMucJoins in a component", () => {
     expect(joins.entries().map((e) => e.room)).toEqual([ROOM]);
   });
 
+  it("the hot path: stanzas from no tracked room are skipped untouched; a tracked room's (any case) update lastSeen", async () => {
+    const joining = joins.join(ROOM, { nick: "abuse-desk" });
+    await sentOnce(mock, isJoinTo("abuse-desk"));
+    await mock.receive(selfPresence(GW, "abuse-desk", ["110"]));
+    await joining;
+    const touched = vi.spyOn(joins.tracker, "touchNormalized");
+    const looked = vi.spyOn(joins.tracker, "entry");
+    const seen = () => joins.entries()[0]!.lastSeen;
+    const before = seen();
+    await sleep(5);
+    // A user's IQ, another room's message and presence, the MUC service itself: nothing looked up.
+    await mock.receive(xml("iq", { from: "alice@localhost/phone", to: GW, type: "get", id: "d1" }, xml("query", "http://jabber.org/protocol/disco#info")));
+    await mock.receive(xml("message", { from: "other@conference.localhost/bob", to: GW, type: "groupchat" }, xml("body", {}, "hi")));
+    await mock.receive(selfPresence(GW, "abuse-desk", ["110"], { from: "other@conference.localhost/abuse-desk" }));
+    await mock.receive(xml("message", { from: "conference.localhost", to: GW }, xml("body", {}, "service")));
+    expect(touched).not.toHaveBeenCalled();
+    expect(looked).not.toHaveBeenCalled();
+    expect(seen()).toBe(before);
+    expect(joins.entries().map((e) => e.room)).toEqual([ROOM]);
+    // The tracked room, as the server may spell it: lastSeen moves; an error from it is no sign of life.
+    await mock.receive(xml("message", { from: "room@conference.localhost/alice", to: GW, type: "error" }, xml("error", { type: "cancel" })));
+    expect(seen()).toBe(before);
+    await mock.receive(xml("message", { from: "Room@Conference.LOCALHOST/alice", to: GW.toUpperCase(), type: "groupchat" }, xml("body", {}, "hi")));
+    expect(touched).toHaveBeenCalledWith(GW, ROOM);
+    expect(seen()).toBeGreaterThan(before);
+  });
+
+  it("forged room presence for a tracked room to a JID of ours that holds no seat there changes nothing", async () => {
+    const joining = joins.join(ROOM, { nick: "abuse-desk" });
+    await sentOnce(mock, isJoinTo("abuse-desk"));
+    await mock.receive(selfPresence(GW, "abuse-desk", ["110"]));
+    await joining;
+    // Past the fast path (the room is tracked), the state machine still believes only our own seats.
+    await mock.receive(selfPresence(`n1@${GW}`, "abuse-desk", ["110", "201"]));
+    await mock.receive(selfPresence(`n1@${GW}`, "abuse-desk", ["110", "307"], { type: "unavailable" }));
+    await mock.receive(selfPresence(GW, "mallory", ["110", "307"], { type: "unavailable" }));
+    // An escaped-looking local part takes the parsing path, and is no room of ours either.
+    await mock.receive(xml("presence", { from: "o'room@conference.localhost/abuse-desk", to: GW }, xml("x", NS_MUC_USER, xml("status", { code: "110" }))));
+    expect(joins.jids()).toEqual([GW]);
+    expect(joins.entries()).toMatchObject([{ room: ROOM, nick: "abuse-desk", state: "joined" }]);
+  });
+
   it("a user's own room presence forwarded by the server (ejabberd, presence=roster) never changes the gateway's seat", async () => {
     const joining = joins.join(ROOM, { nick: "abuse-desk" });
     await sentOnce(mock, isJoinTo("abuse-desk"));

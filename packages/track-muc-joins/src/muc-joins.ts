@@ -200,21 +200,24 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind }: MucJoins
   });
 
   const offIncoming = stanzas.onIncoming((stanza) => {
-    if (tracker.size === 0) return; // in no room, joining none: nothing to do on this (hot) path
+    // The hot path: every stanza the entity receives comes here. One from no room with an entry (a user's
+    // IQ, a roster push, a ping…) is told apart on its raw `from`, with a Set lookup and no JID parsed.
+    if (!tracker.mayConcern(stanza.attrs.from as string | undefined)) return;
+    // From a room we are in or joining: each address parsed once.
     const jid = normalizeJid(stanza.attrs.to as string | undefined);
     const from = parseJid(stanza.attrs.from as string | undefined);
     if (!jid || !from) return;
-    const room = from.bare().toString();
+    const room = from.local ? `${from.local}@${from.domain}` : from.domain; // from.bare().toString(), without a new JID
     if (stanza.name !== "presence") {
       // An error is no sign of life (ping-muc treats errors from a room as a reason to check).
-      if (stanza.attrs.type !== "error") tracker.touch(jid, room);
+      if (stanza.attrs.type !== "error") tracker.touchNormalized(jid, room);
       return;
     }
     // Keep what a rejoin needs before the entry goes away (the only way entries of joined rooms go).
     if (!tracker.entry(jid, room)) return; // not a room we are in or joining: nothing to learn from it
     if (stanza.attrs.type === "unavailable") remember(jid, room);
     dispatch(tracker.incoming(stanza));
-    tracker.touch(jid, room);
+    tracker.touchNormalized(jid, room);
     settleWaiters(jid, room, from.resource, stanza);
   });
 
