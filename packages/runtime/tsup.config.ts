@@ -1,3 +1,4 @@
 import { packageBuild } from "../../tsup.shared.ts";
 
-export default packageBuild();
+// shims: `import.meta.url` in the CJS build too (the logger loads pino-pretty with createRequire on demand).
+export default packageBuild({ shims: true });

@@ -14,7 +14,9 @@ import {
   type HttpServer,
   type Logger,
 } from "@xmppkit/core";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { createRequire } from "node:module";
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from "fastify";
+import type Fastify from "fastify";
 
 export interface HttpOptions {
   /** `host:port` (default 127.0.0.1:5281, Prosody's HTTPS port number on loopback). */
@@ -92,8 +94,41 @@ async function send(reply: FastifyReply, res: HttpResponse): Promise<FastifyRepl
   return reply.send(res.body);
 }
 
+// fastify is loaded when the first server is created (a bot or a gateway command that serves no HTTP never
+// loads it), and without its JSON-schema compilers: by default a fastify instance loads ajv and
+// fast-json-stringify (~110 modules, ~40 ms, ~1.2 MiB of heap) when it is created, although the route
+// contract has no schemas. They are loaded, from fastify's own dependencies, by the first route given a schema
+// through `app`; `app` behaves as a plain fastify instance.
+const load = createRequire(import.meta.url);
+type SchemaCompilerFactory = (externalSchemas: unknown, options: unknown) => unknown;
+
+/** A compiler factory of fastify's (one pool per server, as fastify keeps it), loaded on its first call. */
+function onFirstCall(fromFastify: NodeJS.Require, id: string): SchemaCompilerFactory {
+  let factory: SchemaCompilerFactory | undefined;
+  return (externalSchemas, options) => {
+    factory ??= (fromFastify(id) as () => SchemaCompilerFactory)();
+    return factory(externalSchemas, options);
+  };
+}
+
+function newFastify(options: FastifyServerOptions): FastifyInstance {
+  const fastify = load("fastify") as typeof Fastify;
+  const fromFastify = createRequire(load.resolve("fastify"));
+  const compilersFactory = {
+    buildValidator: onFirstCall(fromFastify, "@fastify/ajv-compiler"),
+    buildSerializer: onFirstCall(fromFastify, "@fastify/fast-json-stringify-compiler"),
+  };
+  const app = fastify({ ...options, schemaController: { compilersFactory: compilersFactory as never } });
+  // fastify treats any given compiler factory as a custom validator (Joi, TypeBox…) and then stops matching
+  // header schemas case-insensitively; these are its own compilers, so keep its default behaviour.
+  const { kSchemaController } = fromFastify("./lib/symbols.js") as { kSchemaController: symbol };
+  const controller = (app as unknown as Record<symbol, { isCustomValidatorCompiler?: boolean } | undefined>)[kSchemaController];
+  if (controller) controller.isCustomValidatorCompiler = false;
+  return app;
+}
+
 function createApp(options: HttpOptions): FastifyInstance {
-  const app = Fastify({
+  const app = newFastify({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     trustProxy: options.trustedProxies?.length ? options.trustedProxies : false,
     logger: false,

@@ -1,7 +1,10 @@
 // Logging: pino, JSON lines by default, human-readable in a terminal. A pino logger is a core `Logger`.
+// pino is loaded by the first createLogger(), and pino-pretty (with its dependencies) only for a pretty
+// logger: a gateway under systemd or in a container writes JSON and never loads it.
+import { createRequire } from "node:module";
 import type { Logger } from "@xmppkit/core";
-import { pino, type Logger as PinoLogger } from "pino";
-import pretty from "pino-pretty";
+import type { Logger as PinoLogger, pino as Pino } from "pino";
+import type PinoPretty from "pino-pretty";
 
 export type { PinoLogger };
 
@@ -14,12 +17,17 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+/** pino and pino-pretty are CommonJS; createLogger is synchronous, so they are `require`d (from ESM and CJS alike). */
+const load = (id: "pino" | "pino-pretty") => createRequire(import.meta.url)(id) as unknown;
+
 export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const destination = options.destination ?? process.stdout;
   const format = options.format ?? "auto";
   const usePretty = format === "pretty" || (format === "auto" && (destination as { isTTY?: boolean }).isTTY === true);
   const base = { level: options.level ?? "info", ...(options.name ? { name: options.name } : {}) };
+  const { pino } = load("pino") as { pino: typeof Pino };
   if (usePretty) {
+    const pretty = load("pino-pretty") as typeof PinoPretty;
     return pino(base, pretty({ destination, sync: true, colorize: (destination as { isTTY?: boolean }).isTTY === true, ignore: "pid,hostname" }));
   }
   return pino(base, destination);

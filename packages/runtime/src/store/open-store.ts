@@ -12,7 +12,10 @@ export interface StoreOptions {
   dataDir?: string;
 }
 
-/** Open the configured store: PostgreSQL by URL, else the embedded SQLite file. */
+/**
+ * Open the configured store: PostgreSQL by URL, else the embedded SQLite file. Each imports its driver when it
+ * is opened: pg only for PostgreSQL, libsql only for SQLite, and neither before.
+ */
 export function openStore(options: StoreOptions = {}): Promise<Store> {
   if (options.postgres) return openPostgresStore(options.postgres);
   return openSqliteStore(options.sqlite ?? join(options.dataDir ?? "data", "xmppkit.sqlite"));
