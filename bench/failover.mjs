@@ -11,16 +11,14 @@
 // Prints min/median/max takeover and one JSON line.
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { cpus, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, loginClient, startPostgres, startProsody } from "@xmppkit/testing";
+import { gatewayCli, gatewayYamlHead } from "./lib/gateway-process.mjs";
 
 const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "20" }, poll: { type: "string", default: "1" } } });
 const ROUNDS = Number(args.rounds);
-const require = createRequire(import.meta.url);
-const gatewayCli = join(dirname(require.resolve("@xmppkit/gateway/package.json")), "dist/cli.js");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const TOKEN = "failover-token-0123456789abcdef";
@@ -34,15 +32,7 @@ async function startGateway() {
   const dir = mkdtempSync(join(tmpdir(), "xmppkit-failover-"));
   writeFileSync(
     join(dir, "gateway.yaml"),
-    `component:
-  service: ${prosody.component.service}
-  domain: ${prosody.component.domain}
-  secret: ${prosody.component.secret}
-server_domain: ${prosody.domain}
-http:
-  listen: 127.0.0.1:${port}
-  token: ${TOKEN}
-storage:
+    `${gatewayYamlHead(prosody, { port, token: TOKEN })}storage:
   postgres: ${db}
 ha:
   enabled: true

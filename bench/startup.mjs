@@ -23,12 +23,12 @@
 // Prints tables and one JSON line with medians and the ratios gateway ÷ anchor.
 import { spawn } from "node:child_process";
 import { readFileSync, realpathSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { freePort, startHttpBackend, startProsody } from "@xmppkit/testing";
+import { gatewayCli, gatewayYamlHead } from "./lib/gateway-process.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -49,9 +49,7 @@ const IMPORT_RUNS = Number(args.imports);
 const TARGET = { startMs: 350, rssRatio: 1.3 };
 const NS_RAA = "urn:xmpp:raa:0";
 
-const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
-const gatewayCli = join(dirname(require.resolve("@xmppkit/gateway/package.json")), "dist/cli.js");
 const anchorScript = join(here, "lib/bare-component.mjs");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,15 +60,7 @@ const port = await freePort();
 const configPath = join(prosody.dir, "gateway.yaml");
 writeFileSync(
   configPath,
-  `component:
-  service: ${prosody.component.service}
-  domain: ${prosody.component.domain}
-  secret: ${prosody.component.secret}
-server_domain: ${prosody.domain}
-http:
-  listen: 127.0.0.1:${port}
-  token: bench-token-0123456789abcdef
-storage:
+  `${gatewayYamlHead(prosody, { port })}storage:
   sqlite: ${join(prosody.dir, "gateway.sqlite")}
 log:
   level: info

@@ -10,13 +10,25 @@ export const TOKEN = "bench-token-0123456789abcdef";
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const require = createRequire(import.meta.url);
-const gatewayCli = join(dirname(require.resolve("@xmppkit/gateway/package.json")), "dist/cli.js");
+/** The installed gateway's CLI (`xmppkit-gateway`). */
+export const gatewayCli = join(dirname(require.resolve("@xmppkit/gateway/package.json")), "dist/cli.js");
 
 /** Peak resident memory of a process (VmHWM), in MiB. */
 export const peakRssMiB = (pid) => {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 };
+
+/** The head of a gateway.yaml for `prosody`: the component, the server domain, HTTP on `port` with `token`. */
+export const gatewayYamlHead = (prosody, { port, token = TOKEN, component = "" }) => `component:
+  service: ${prosody.component.service}
+  domain: ${prosody.component.domain}
+  secret: ${prosody.component.secret}
+${component}server_domain: ${prosody.domain}
+http:
+  listen: 127.0.0.1:${port}
+  token: ${token}
+`;
 
 /**
  * Write a gateway.yaml for `prosody` (the component, the server domain, HTTP with TOKEN on a free port, a
@@ -28,15 +40,7 @@ export async function startGatewayProcess(prosody, extra, { logLevel = "info", c
   const configPath = join(prosody.dir, "gateway.yaml");
   writeFileSync(
     configPath,
-    `component:
-  service: ${prosody.component.service}
-  domain: ${prosody.component.domain}
-  secret: ${prosody.component.secret}
-${component}server_domain: ${prosody.domain}
-http:
-  listen: 127.0.0.1:${port}
-  token: ${TOKEN}
-log:
+    `${gatewayYamlHead(prosody, { port, component })}log:
   level: ${logLevel}
   format: json
 ${extra}`,
