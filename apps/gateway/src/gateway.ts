@@ -2,7 +2,7 @@
 // order. Everything protocol-related lives in @xmppkit/core and the feature packages; the implementations of
 // logs, metrics, HTTP and storage in @xmppkit/runtime.
 import { mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import {
   ConfigError,
   EventBus,
@@ -27,6 +27,7 @@ import {
   instanceName,
   openStore,
   postgresLease,
+  sqliteFile,
   type Lease,
   type PrometheusMetrics,
   type RunningHttpServer,
@@ -231,7 +232,7 @@ type Role = "active" | "standby";
 /** With SQLite, one process per database file: a second one refuses to start (LockedError). */
 function lockSqlite(config: GatewayConfig): { release(): void } | undefined {
   if (config.storage.postgres) return undefined;
-  const file = config.storage.sqlite ?? join(config.storage.data_dir, "xmppkit.sqlite");
+  const file = sqliteFile(storeOptions(config));
   if (file === ":memory:") return undefined;
   mkdirSync(dirname(file), { recursive: true });
   return fileLock(`${file}.lock`);
@@ -343,7 +344,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     if (prepared.some((p) => p.requires.store)) {
       storeLock = lockSqlite(config);
       shared.store = await openStore(storeOptions(config));
-      log.info({ store: config.storage.postgres ? "postgres" : (config.storage.sqlite ?? join(config.storage.data_dir, "xmppkit.sqlite")) }, "storage opened");
+      log.info({ store: config.storage.postgres ? "postgres" : sqliteFile(storeOptions(config)) }, "storage opened");
     }
     for (const p of prepared) {
       aborted();

@@ -13,6 +13,21 @@ describe("parseJid", () => {
   });
 });
 
+describe("normalizeJid and bareJid without a parse for plain lowercase bare JIDs", () => {
+  it("agree with the parser on plain ones, and parse everything else (case, non-ASCII, resources, a trailing dot)", () => {
+    for (const jid of ["alice@example.com", "a.b+c_d=e-f@mail.example.co.uk", "example.org", "x@localhost"]) {
+      expect(normalizeJid(jid)).toBe(parseJid(jid)!.toString());
+      expect(bareJid(jid)).toBe(parseJid(jid)!.bare().toString());
+    }
+    expect(normalizeJid("Alice@Example.COM")).toBe("alice@example.com");
+    expect(normalizeJid("jürgen@Example.de")).toBe(parseJid("jürgen@Example.de")!.toString());
+    expect(bareJid("alice@example.com/phone")).toBe("alice@example.com");
+    expect(normalizeJid("alice@example.com.")).toBe(parseJid("alice@example.com.")?.toString() ?? null);
+    expect(normalizeJid("a@[::1]")).toBe(parseJid("a@[::1]")?.toString() ?? null);
+    expect(normalizeJid("")).toBeNull();
+  });
+});
+
 describe("XML 1.0 characters", () => {
   it("finds what XML forbids, and lets the rest through", () => {
     expect(xmlForbiddenChar("ok\ttab\nnewline\r😀 é")).toBeUndefined();

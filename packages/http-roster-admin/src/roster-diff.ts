@@ -2,8 +2,7 @@
 // module diffs only the keys, so a renamed contact or a changed group never reaches the server; here a
 // change of name, groups or subscription is an update, and an unchanged roster needs no roster set at all
 // (so the server sends no roster push).
-import type { RosterItem } from "@xmppkit/core";
-import { bareJidKey } from "./jid-key.js";
+import { normalizeJid, type RosterItem } from "@xmppkit/core";
 
 export interface RosterDiff {
   /** In the web roster, not on the server. */
@@ -39,11 +38,11 @@ export function sameItem(current: RosterItem, wanted: RosterItem, options: DiffO
 
 export function diffRoster(current: RosterItem[], wanted: RosterItem[], options: DiffOptions = {}): RosterDiff {
   const now = new Map<string, RosterItem>();
-  for (const item of current) now.set(bareJidKey(item.jid), item);
+  for (const item of current) now.set(normalizeJid(item.jid) ?? item.jid, item);
   const diff: RosterDiff = { add: [], change: [], remove: [], unchanged: 0 };
   const seen = new Set<string>();
   for (const item of wanted) {
-    const key = bareJidKey(item.jid);
+    const key = normalizeJid(item.jid) ?? item.jid;
     seen.add(key);
     const existing = now.get(key);
     if (!existing) diff.add.push(item);

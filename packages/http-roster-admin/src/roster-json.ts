@@ -6,8 +6,7 @@
 // `groups` may be an array of strings or an object whose keys are the groups (Prosody's module only accepts
 // the object form and breaks on arrays). Bad entries are skipped one by one with a reason; a body that is
 // not an object at all fails the whole user (their roster is then left alone).
-import { parseJid, xmlForbiddenChar, type RosterItem } from "@xmppkit/core";
-import { isPlainBareJid } from "./jid-key.js";
+import { bareJid, xmlForbiddenChar, type RosterItem } from "@xmppkit/core";
 import { FORBIDDEN_LOCALPART } from "./username.js";
 
 export interface SkippedContact {
@@ -40,10 +39,8 @@ export function contactJid(key: string): { jid: string } | { reason: string } {
     return { reason: "not a JID (bad local part)" };
   }
   if (!DOMAIN.test(domain) || domain.length > 1023) return { reason: "not a JID (bad domain)" };
-  if (isPlainBareJid(key)) return { jid: key };
-  const j = parseJid(key);
-  if (!j) return { reason: "not a JID" };
-  return { jid: j.bare().toString() };
+  const jid = bareJid(key);
+  return jid ? { jid } : { reason: "not a JID" };
 }
 
 function describe(v: unknown): string {

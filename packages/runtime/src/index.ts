@@ -4,7 +4,7 @@
 export { createLogger, type LoggerOptions, type PinoLogger } from "./logger.js";
 export { createMetrics, type PrometheusMetrics } from "./metrics.js";
 export { createHttpServer, isLoopback, parseListen, type HttpOptions, type RunningHttpServer } from "./http.js";
-export { openStore, type StoreOptions } from "./store/open-store.js";
+export { openStore, sqliteFile, type StoreOptions } from "./store/open-store.js";
 export { openSqliteStore } from "./store/sqlite.js";
 export { openPostgresStore } from "./store/postgres.js";
 export { describeIssues, duration, moduleOptions, parseOptions, z, zodIssues } from "./options.js";

@@ -16,7 +16,11 @@ export interface StoreOptions {
  * Open the configured store: PostgreSQL by URL, else the embedded SQLite file. Each imports its driver when it
  * is opened: pg only for PostgreSQL, libsql only for SQLite, and neither before.
  */
+/** The SQLite file `openStore(options)` opens when no PostgreSQL URL is given. */
+export const sqliteFile = (options: Pick<StoreOptions, "sqlite" | "dataDir"> = {}): string =>
+  options.sqlite ?? join(options.dataDir ?? "data", "xmppkit.sqlite");
+
 export function openStore(options: StoreOptions = {}): Promise<Store> {
   if (options.postgres) return openPostgresStore(options.postgres);
-  return openSqliteStore(options.sqlite ?? join(options.dataDir ?? "data", "xmppkit.sqlite"));
+  return openSqliteStore(sqliteFile(options));
 }

@@ -2,7 +2,7 @@
 // advisory lock per owner. `pg` is imported when a PostgreSQL store is opened, never before: loading it costs
 // ~30 ms and ~3 MiB (and it pulls in Node's fetch implementation), which a gateway on SQLite never needs.
 import type pg from "pg";
-import { CORE_MIGRATIONS, MIGRATIONS_TABLE, checkMigrations, ident, keyValue, migrationSql } from "./sql.js";
+import { CORE_MIGRATIONS, MIGRATIONS_TABLE, applyMigration, checkMigrations, ident, keyValue, migrationSql } from "./sql.js";
 import type { Migration, Queryable, Store } from "@xmppkit/core";
 
 /** `?` → `$1, $2 …`, leaving quoted strings and identifiers alone. */
@@ -79,15 +79,7 @@ export async function openPostgresStore(url: string, options: { max?: number } =
       for (const m of sorted) {
         await transaction(async (tx) => {
           await tx.query("SELECT pg_advisory_xact_lock(hashtext(?))", [`xmppkit:${owner}`]);
-          const done = await tx.query("SELECT 1 FROM xmppkit_migrations WHERE owner = ? AND version = ?", [owner, m.version]);
-          if (done.length) return;
-          await tx.run(migrationSql(m, "postgres"));
-          await tx.run("INSERT INTO xmppkit_migrations (owner, version, name, applied_at) VALUES (?, ?, ?, ?)", [
-            owner,
-            m.version,
-            m.name,
-            new Date().toISOString(),
-          ]);
+          await applyMigration(tx, owner, m, () => tx.run(migrationSql(m, "postgres")));
         });
       }
     },

@@ -81,3 +81,14 @@ export function keyValue<T>(store: Queryable, namespace: string): KeyValue<T> {
     },
   };
 }
+
+/**
+ * Apply `m` for `owner` inside `tx` unless it was applied already, and record it. `apply` runs the
+ * migration's SQL (each driver has its own way to run several statements).
+ */
+export async function applyMigration(tx: Queryable, owner: string, m: Migration, apply: () => Promise<unknown> | unknown): Promise<void> {
+  const done = await tx.query("SELECT 1 FROM xmppkit_migrations WHERE owner = ? AND version = ?", [owner, m.version]);
+  if (done.length) return;
+  await apply();
+  await tx.run("INSERT INTO xmppkit_migrations (owner, version, name, applied_at) VALUES (?, ?, ?, ?)", [owner, m.version, m.name, new Date().toISOString()]);
+}

@@ -12,7 +12,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type Database from "libsql";
-import { CORE_MIGRATIONS, MIGRATIONS_TABLE, checkMigrations, ident, keyValue, migrationSql } from "./sql.js";
+import { CORE_MIGRATIONS, MIGRATIONS_TABLE, applyMigration, checkMigrations, ident, keyValue, migrationSql } from "./sql.js";
 import type { Migration, Queryable, Store } from "@xmppkit/core";
 
 type Db = InstanceType<typeof Database>;
@@ -87,15 +87,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
       db.exec(MIGRATIONS_TABLE.sqlite);
       for (const m of sorted) {
         await transaction(async (tx) => {
-          const done = await tx.query("SELECT 1 FROM xmppkit_migrations WHERE owner = ? AND version = ?", [owner, m.version]);
-          if (done.length) return;
-          db.exec(migrationSql(m, "sqlite"));
-          await tx.run("INSERT INTO xmppkit_migrations (owner, version, name, applied_at) VALUES (?, ?, ?, ?)", [
-            owner,
-            m.version,
-            m.name,
-            new Date().toISOString(),
-          ]);
+          await applyMigration(tx, owner, m, () => db.exec(migrationSql(m, "sqlite")));
         });
       }
     },
