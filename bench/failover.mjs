@@ -48,9 +48,13 @@ report-forward:
   );
   const child = spawn(process.execPath, [gatewayCli, "--config", join(dir, "gateway.yaml")], { stdio: "ignore" });
   const exited = new Promise((r) => child.once("exit", r));
+  // "standby" once PostgreSQL has said another instance holds the lease ("asking" before that).
   const status = () =>
     fetch(`http://127.0.0.1:${port}/healthz`).then(
-      async (r) => (await r.json()).status,
+      async (r) => {
+        const { status, reason } = await r.json();
+        return status === "standby" && !reason?.includes("another instance holds") ? "asking" : status;
+      },
       () => "unreachable",
     );
   const post = (body) =>

@@ -151,8 +151,9 @@ function gatewayRoutes(http: RunningHttpServer, kit: Kit, metrics: PrometheusMet
     path: "/healthz",
     auth: false,
     handler: () => {
-      if (role() === "standby") {
-        const reason = `standby: another instance holds ${config.component.domain}`;
+      if (role() !== "active") {
+        // Until PostgreSQL has answered, this instance does not know who holds the lease.
+        const reason = role() === "asking" ? "standby: asking PostgreSQL for the lease" : `standby: another instance holds ${config.component.domain}`;
         return {
           status: 503,
           headers: { "retry-after": "5" },
@@ -227,7 +228,8 @@ function moduleContext(p: PreparedModule, s: Shared): ModuleContext {
   };
 }
 
-type Role = "active" | "standby";
+/** active: holds the link; standby: another instance holds the lease; asking: PostgreSQL has not answered yet. */
+type Role = "active" | "standby" | "asking";
 
 /** With SQLite, one process per database file: a second one refuses to start (LockedError). */
 function lockSqlite(config: GatewayConfig): { release(): void } | undefined {
@@ -247,7 +249,7 @@ async function takeLease(
   { log, events }: { log: Logger; events: EventBus },
   config: GatewayConfig,
   signal: AbortSignal | undefined,
-  stop: () => Promise<void>,
+  { stop, onStandby }: { stop: () => Promise<void>; onStandby: () => void },
 ): Promise<Lease> {
   const instance = instanceName();
   let last: string | undefined; // said once, until it changes
@@ -256,6 +258,7 @@ async function takeLease(
     name: config.component.domain,
     pollMs: config.ha.poll_interval,
     onWaiting: ({ error }) => {
+      if (!error) onStandby();
       if ((error ?? "held") === last) return;
       last = error ?? "held";
       if (error) log.warn({ instance, err: error }, "standby: cannot ask PostgreSQL for the lease; retrying");
@@ -292,7 +295,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     logger: log,
     events,
   });
-  let role: Role = config.ha.enabled ? "standby" : "active";
+  let role: Role = config.ha.enabled ? "asking" : "active";
   const roleGauge = metrics.gauge("gateway", "ha_active", "1 when this instance holds the lease and opens the link, 0 on a standby");
   roleGauge.set(role === "active" ? 1 : 0);
   gatewayRoutes(http, kit, metrics, config, () => role);
@@ -357,7 +360,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     log.info({ url: http.url }, "HTTP listening");
     aborted();
     if (config.ha.enabled) {
-      lease = await takeLease({ log, events }, config, signal, () => stop());
+      lease = await takeLease({ log, events }, config, signal, { stop: () => stop(), onStandby: () => (role = "standby") });
       role = "active";
       roleGauge.set(1);
     }

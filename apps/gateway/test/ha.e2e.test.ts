@@ -52,7 +52,12 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   }
 }
 const healthy = (p: Proc, timeoutMs?: number) => until("healthy", async () => ((await health(p)).status === 200 ? true : undefined), timeoutMs);
-const standby = (p: Proc) => until("standby", async () => ((await health(p)).body.status === "standby" ? true : undefined));
+/** A standby that PostgreSQL has told the lease is held (before that, healthz says it is asking). */
+const standby = (p: Proc) =>
+  until("standby", async () => {
+    const { body } = await health(p);
+    return body.status === "standby" && body.reason?.includes("another instance holds") ? true : undefined;
+  });
 /** Component connections Prosody accepted so far (its log says so at info). */
 const componentLinks = (prosody: Prosody) => prosody.logTail(100_000).match(/External component successfully authenticated/g)?.length ?? 0;
 
