@@ -166,13 +166,12 @@ async function part(name, fn) {
 const quiet = new (await import("node:stream")).Writable({ write: (_c, _e, cb) => cb() });
 let rt;
 await part("@xmpp/component", () => import("@xmpp/component"));
-await part("yaml", () => import("yaml"));
 await part("@xmppkit/core", () => import("@xmppkit/core"));
-await part("@xmppkit/runtime, with zod", async () => { rt = await import("@xmppkit/runtime"); });
-await part("@xmppkit/gateway", () => import("@xmppkit/gateway"));
+await part("@xmppkit/runtime (zod bundled in)", async () => { rt = await import("@xmppkit/runtime"); });
+await part("@xmppkit/gateway (yaml bundled in)", () => import("@xmppkit/gateway"));
 await part("createLogger: pino", () => rt.createLogger({ format: "json", destination: quiet }));
 await part("createMetrics: prom-client", () => rt.createMetrics());
-await part("createHttpServer + start: fastify", async () => {
+await part("createHttpServer + start", async () => {
   const h = rt.createHttpServer({ listen: "127.0.0.1:0" });
   h.route({ method: "GET", path: "/healthz", auth: false, handler: () => ({ body: { status: "ok" } }) });
   await h.start();

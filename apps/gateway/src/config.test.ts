@@ -58,6 +58,11 @@ describe("gateway config", () => {
     expect(err.message).toContain('http.body_limit (gateway.yaml line 7): expected number, got a string ("lots")');
   });
 
+  it("a trusted proxy that is not an IP or a CIDR is an error at load (--check-config sees it)", () => {
+    const err = errorOf(`${BASE}http:\n  trusted_proxies: [10.0.0.0/8, proxy.internal]\n`);
+    expect(err.message).toContain("http.trusted_proxies[1] (gateway.yaml line 7): expected an IP address or a CIDR like 10.0.0.0/8");
+  });
+
   it("a missing environment secret is an error naming the variable and the key's line", () => {
     const err = errorOf(BASE, {});
     expect(err.message).toContain("component.secret (gateway.yaml line 4): environment variable GATEWAY_SECRET is not set");

@@ -2,7 +2,7 @@
 // the key path and the line.
 import { readFileSync } from "node:fs";
 import { ConfigError, joinPath } from "@xmppkit/core";
-import { describeIssues, duration, z } from "@xmppkit/runtime";
+import { describeIssues, duration, isIpOrCidr, z } from "@xmppkit/runtime";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 
 export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "ha", "log", "modules_enabled"] as const;
@@ -46,7 +46,7 @@ export const coreConfigSchema = z.strictObject({
       listen: z.string().default("127.0.0.1:5281"),
       // An empty value (e.g. `${GATEWAY_HTTP_TOKEN:-}` with the variable unset) means no token.
       token: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "use at least 16 characters").optional()),
-      trusted_proxies: z.array(z.string()).default([]),
+      trusted_proxies: z.array(z.string().refine(isIpOrCidr, "expected an IP address or a CIDR like 10.0.0.0/8")).default([]),
       body_limit: z
         .number()
         .int()

@@ -35,22 +35,22 @@ describe("GET /audit, /audit/summary and the page", () => {
   });
 
   it("needs the token", async () => {
-    expect((await http.app.inject({ url: "/audit" })).statusCode).toBe(401);
-    expect((await http.app.inject({ url: "/audit/summary" })).statusCode).toBe(401);
+    expect((await http.inject({ url: "/audit" })).statusCode).toBe(401);
+    expect((await http.inject({ url: "/audit/summary" })).statusCode).toBe(401);
   });
 
   it("filters and pages, as JSON with ISO times", async () => {
-    const first = await http.app.inject({ url: "/audit?type=session-available&limit=2", headers: auth });
+    const first = await http.inject({ url: "/audit?type=session-available&limit=2", headers: auth });
     expect(first.statusCode).toBe(200);
     const body = first.json() as { events: { type: string; time: string; user: string }[]; next: string };
     expect(body.events.map((e) => e.time)).toEqual(["2026-11-20T10:04:00.000Z", "2026-11-20T10:02:00.000Z"]);
-    const second = (await http.app.inject({ url: `/audit?type=session-available&limit=2&cursor=${body.next}`, headers: auth })).json() as {
+    const second = (await http.inject({ url: `/audit?type=session-available&limit=2&cursor=${body.next}`, headers: auth })).json() as {
       events: unknown[];
       next?: string;
     };
     expect(second.events).toHaveLength(1);
     expect(second.next).toBeUndefined();
-    const summary = (await http.app.inject({ url: "/audit/summary?since=2026-11-01", headers: auth })).json();
+    const summary = (await http.inject({ url: "/audit/summary?since=2026-11-01", headers: auth })).json();
     expect(summary).toMatchObject({
       total: 5,
       perDay: [{ day: "2026-11-20", count: 5 }],
@@ -62,20 +62,20 @@ describe("GET /audit, /audit/summary and the page", () => {
   });
 
   it("a bad filter is a 400 that names it", async () => {
-    const r = await http.app.inject({ url: "/audit?since=yesterday", headers: auth });
+    const r = await http.inject({ url: "/audit?since=yesterday", headers: auth });
     expect(r.statusCode).toBe(400);
     expect(r.json()).toMatchObject({ status: "error", field: "since" });
-    expect((await http.app.inject({ url: "/audit?cursor=zzz", headers: auth })).json()).toMatchObject({ field: "cursor" });
-    expect((await http.app.inject({ url: "/audit/summary?colour=red", headers: auth })).json()).toMatchObject({ field: "colour" });
+    expect((await http.inject({ url: "/audit?cursor=zzz", headers: auth })).json()).toMatchObject({ field: "cursor" });
+    expect((await http.inject({ url: "/audit/summary?colour=red", headers: auth })).json()).toMatchObject({ field: "colour" });
   });
 
   it("serves the page (no data in it) with a strict content security policy", async () => {
-    const page = await http.app.inject({ url: "/audit/" });
+    const page = await http.inject({ url: "/audit/" });
     expect(page.statusCode).toBe(200);
     expect(page.headers["content-type"]).toMatch(/text\/html/);
     expect(page.headers["content-security-policy"]).toMatch(/script-src 'self'/);
     expect(page.body).toContain('<script src="app.js"></script>');
-    const js = await http.app.inject({ url: "/audit/app.js" });
+    const js = await http.inject({ url: "/audit/app.js" });
     expect(js.headers["content-type"]).toMatch(/javascript/);
     expect(js.body).not.toContain("innerHTML");
   });

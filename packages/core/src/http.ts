@@ -1,5 +1,5 @@
 // The HTTP contract: modules declare routes as plain data and handlers as functions from a request to a
-// response, so they run on any server. @xmppkit/runtime serves them with fastify (body limit, bearer token,
+// response, so they run on any server. @xmppkit/runtime serves them with node:http (body limit, bearer token,
 // trusted proxies); a bot can serve them from its own framework with a small adapter.
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";

@@ -44,7 +44,7 @@ describe("the roster_admin HTTP API", () => {
   }
 
   const post = (payload: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }) =>
-    http.app.inject({ method: "POST", url: "/roster_admin/refresh", payload, headers });
+    http.inject({ method: "POST", url: "/roster_admin/refresh", payload, headers });
 
   it("POST refresh → 200 with Prosody's JSON after processing; the caller's IP is reported", async () => {
     const { calls, requests } = setup();
@@ -118,7 +118,7 @@ describe("the roster_admin HTTP API", () => {
     expect(missing.headers["www-authenticate"]).toBe('Bearer realm="xmppkit"');
     const wrong = await post('["john"]', { authorization: "Bearer nope", "content-type": "application/json" });
     expect(wrong.statusCode).toBe(401);
-    const get = await http.app.inject({ method: "GET", url: "/roster_admin/refresh/john" });
+    const get = await http.inject({ method: "GET", url: "/roster_admin/refresh/john" });
     expect(get.statusCode).toBe(401);
     expect(calls).toEqual([]);
   });
@@ -126,11 +126,11 @@ describe("the roster_admin HTTP API", () => {
   it("GET refresh/{username} answers for one user; the name is URL-decoded", async () => {
     const { calls } = setup();
     const auth = { authorization: `Bearer ${TOKEN}` };
-    const res = await http.app.inject({ method: "GET", url: "/roster_admin/refresh/zo%C3%AB", headers: auth });
+    const res = await http.inject({ method: "GET", url: "/roster_admin/refresh/zo%C3%AB", headers: auth });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ status: "ok", message: "roster update complete", updated: 1, errors: 0 });
     expect(calls).toEqual([["zoë"]]);
-    const bad = await http.app.inject({ method: "GET", url: "/roster_admin/refresh/a%40b", headers: auth });
+    const bad = await http.inject({ method: "GET", url: "/roster_admin/refresh/a%40b", headers: auth });
     expect(bad.statusCode).toBe(400);
   });
 

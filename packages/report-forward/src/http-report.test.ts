@@ -62,9 +62,8 @@ describe("POST /reports", () => {
     mock.entity.emit("online", mock.entity.jid);
     const http = createHttpServer({ token: "s3cret" });
     registerReportRoutes(http, desk);
-    await http.app.ready();
     const post = (payload: string, token = "s3cret") =>
-      http.app.inject({ method: "POST", url: "/reports", payload, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } });
+      http.inject({ method: "POST", url: "/reports", payload, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } });
     return { mock, http, post, desk };
   }
 
@@ -84,8 +83,8 @@ describe("POST /reports", () => {
     const rejected: string[] = [];
     s.desk.on("rejected", (r) => rejected.push(r.reason));
     expect((await s.post("{")).statusCode).toBe(400);
-    expect((await s.post("")).json().message).toMatch(/empty/);
-    expect((await s.post(JSON.stringify({ jid: "a@b" }))).json().message).toMatch(/^reason:/);
+    expect((await s.post("")).json<{ message: string }>().message).toMatch(/empty/);
+    expect((await s.post(JSON.stringify({ jid: "a@b" }))).json<{ message: string }>().message).toMatch(/^reason:/);
     expect((await s.post("{}", "wrong")).statusCode).toBe(401);
     const one = JSON.stringify({ jid: "spammer@bad.example", reason: "spam", reporter: "alice@localhost", message: { body: "x", id: "1" } });
     expect((await s.post(one)).statusCode).toBe(202);
@@ -101,12 +100,12 @@ describe("POST /reports", () => {
     const s = await setup();
     const bell = await s.post(JSON.stringify({ jid: "spammer@bad.example", reason: "spam", text: "ring\u0007" }));
     expect(bell.statusCode).toBe(400);
-    expect(bell.json().message).toBe("text: holds U+0007 at offset 4, which XML forbids");
+    expect(bell.json<{ message: string }>().message).toBe("text: holds U+0007 at offset 4, which XML forbids");
     const nested = await s.post(JSON.stringify({ jid: "spammer@bad.example", reason: "spam", message: { body: "ok", id: "x\u001B" } }));
-    expect(nested.json().message).toBe("message.id: holds U+001B at offset 1, which XML forbids");
+    expect(nested.json<{ message: string }>().message).toBe("message.id: holds U+001B at offset 1, which XML forbids");
     const big = await s.post(JSON.stringify({ jid: "spammer@bad.example", reason: "spam", text: "x".repeat(30_000) }));
     expect(big.statusCode).toBe(413);
-    expect(big.json().message).toMatch(/^the report is too large to forward over XMPP \(\d+ bytes is over the 20000-byte stanza limit/);
+    expect(big.json<{ message: string }>().message).toMatch(/^the report is too large to forward over XMPP \(\d+ bytes is over the 20000-byte stanza limit/);
     expect(s.mock.sent.filter((m) => m.name === "message")).toHaveLength(0);
   });
 });

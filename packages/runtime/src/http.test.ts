@@ -1,3 +1,5 @@
+import { request as httpRequest } from "node:http";
+import { Agent } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError, EventBus } from "@xmppkit/core";
 import { createHttpServer, isLoopback, parseListen, type RunningHttpServer } from "./http.js";
@@ -107,6 +109,84 @@ describe("HTTP server", () => {
     url = await start({ trustedProxies: ["127.0.0.1"] });
     const proxied = await fetch(`${url}/ip`, { headers: { "x-forwarded-for": "81.2.69.142" } });
     expect(((await proxied.json()) as { ip: string }).ip).toBe("81.2.69.142");
+  });
+
+  it("HEAD is answered by the GET route, without a body", async () => {
+    const url = await start();
+    const r = await fetch(`${url}/echo/bob?x=2`, { method: "HEAD" });
+    expect(r.status).toBe(201);
+    expect(r.headers.get("content-length")).toBe("5"); // "bob 2"
+    expect(await r.text()).toBe("");
+  });
+
+  it("malformed percent-encoding → 400; a handler error with a 4xx statusCode keeps it; an unsendable header → 500", async () => {
+    const url = await start();
+    server!.route({
+      method: "GET",
+      path: "/teapot",
+      auth: false,
+      handler: () => {
+        throw Object.assign(new Error("short and stout"), { statusCode: 418 });
+      },
+    });
+    server!.route({ method: "GET", path: "/newline", auth: false, handler: () => ({ headers: { "x-bad": "a\r\nset-cookie: x" }, body: "no" }) });
+    const bad = await fetch(`${url}/echo/%E0%A4%A`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ status: "error", message: "malformed URL" });
+    const teapot = await fetch(`${url}/teapot`);
+    expect([teapot.status, await teapot.json()]).toEqual([418, { status: "error", message: "short and stout" }]);
+    const newline = await fetch(`${url}/newline`);
+    expect(newline.status).toBe(500);
+    expect(newline.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("a chunked body is cut off at the limit: 413, and the connection is closed", async () => {
+    await start({ bodyLimit: 64 });
+    const { status, body, connection } = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
+      const req = httpRequest(`${server!.url}/echo`, { method: "POST", headers: { "transfer-encoding": "chunked" } }, (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode!, body: text, connection: res.headers.connection }));
+      });
+      req.on("error", reject);
+      for (let i = 0; i < 10; i++) req.write("x".repeat(32));
+      req.end();
+    });
+    expect(status).toBe(413);
+    expect(JSON.parse(body)).toEqual({ status: "error", message: "request body too large" });
+    expect(connection).toBe("close");
+  });
+
+  it("close() ends idle keep-alive connections at once", async () => {
+    const url = await start();
+    const agent = new Agent({ keepAlive: true });
+    await new Promise<void>((resolve, reject) =>
+      httpRequest(`${url}/ip`, { agent }, (res) => {
+        res.resume();
+        res.on("end", resolve);
+      })
+        .on("error", reject)
+        .end(),
+    );
+    const t0 = performance.now();
+    await server!.close();
+    server = undefined;
+    expect(performance.now() - t0).toBeLessThan(1000);
+    agent.destroy();
+  });
+
+  it("inject() answers as the server does, without a socket", async () => {
+    const events = new EventBus();
+    const seen: unknown[] = [];
+    events.on("http-request", (r) => seen.push(r.payload));
+    await start({ token: "t", bodyLimit: 64, events });
+    expect((await server!.inject({ method: "POST", url: "/echo", payload: [1] })).statusCode).toBe(401);
+    const ok = await server!.inject({ method: "POST", url: "/echo", payload: { a: 1 }, headers: { Authorization: "Bearer t" } });
+    expect([ok.statusCode, ok.json(), ok.headers["content-type"]]).toEqual([200, { got: { a: 1 } }, "application/json; charset=utf-8"]);
+    expect((await server!.inject({ method: "POST", url: "/echo", payload: "x".repeat(65), headers: { authorization: "Bearer t" } })).statusCode).toBe(413);
+    expect((await server!.inject({ url: "/echo/z%C3%A9?x=a&x=b", headers: { authorization: "Bearer t" } })).body).toBe("zé a,b");
+    expect(seen).toHaveLength(4);
+    expect(seen[3]).toMatchObject({ method: "GET", path: "/echo/z%C3%A9", status: 201, ip: "127.0.0.1" });
   });
 
   it("reports each request on the event bus with the caller's IP", async () => {

@@ -1,9 +1,18 @@
 // @xmppkit/runtime: the implementations behind @xmppkit/core's interfaces, for the gateway and for bots
-// that want them: pino logs, Prometheus metrics, a fastify HTTP server for the modules' routes, SQLite
+// that want them: pino logs, Prometheus metrics, a node:http server for the modules' routes, SQLite
 // (libsql) and PostgreSQL (pg) stores, and zod option schemas for the modules' gateway definitions.
 export { createLogger, type LoggerOptions, type PinoLogger } from "./logger.js";
 export { createMetrics, type PrometheusMetrics } from "./metrics.js";
-export { createHttpServer, isLoopback, parseListen, type HttpOptions, type RunningHttpServer } from "./http.js";
+export {
+  createHttpServer,
+  isLoopback,
+  parseListen,
+  type HttpOptions,
+  type InjectRequest,
+  type InjectResponse,
+  type RunningHttpServer,
+} from "./http.js";
+export { isIpOrCidr } from "./http-client-ip.js";
 export { openStore, sqliteFile, type StoreOptions } from "./store/open-store.js";
 export { openSqliteStore } from "./store/sqlite.js";
 export { openPostgresStore } from "./store/postgres.js";
