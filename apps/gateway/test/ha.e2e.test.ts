@@ -36,9 +36,10 @@ async function startCli(config: string, env: NodeJS.ProcessEnv): Promise<Proc> {
   return proc;
 }
 
-const health = (p: Proc) =>
+type Health = { status: number; body: { status: string; reason?: string } };
+const health = (p: Proc): Promise<Health> =>
   fetch(`http://127.0.0.1:${p.port}/healthz`).then(
-    async (r) => ({ status: r.status, body: (await r.json()) as { status: string; reason?: string } }),
+    async (r) => ({ status: r.status, body: (await r.json()) as Health["body"] }),
     () => ({ status: 0, body: { status: "unreachable" } }),
   );
 
