@@ -89,10 +89,18 @@ function checkedDefinition(entry: string, packageName: string, mod: Record<strin
 
 /** Resolve every entry; `registry` definitions (tests, embedding apps) win over packages, by entry. */
 export async function resolveModules(entries: string[], registry: Record<string, AnyModuleDefinition> = {}, importer?: Importer): Promise<ResolvedModule[]> {
+  // Imported side by side (the loader's file reads overlap the compiling); a failure is reported for the
+  // first failing entry in the list's order, as when they were imported one by one.
+  const settled = await Promise.allSettled(
+    entries.map(async (entry): Promise<ResolvedModule> => {
+      const given = registry[entry];
+      return given ? { entry, packageName: packageNameOf(entry), def: given } : loadModule(entry, importer);
+    }),
+  );
   const out: ResolvedModule[] = [];
-  for (const entry of entries) {
-    const given = registry[entry];
-    out.push(given ? { entry, packageName: packageNameOf(entry), def: given } : await loadModule(entry, importer));
+  for (const r of settled) {
+    if (r.status === "rejected") throw r.reason;
+    out.push(r.value);
   }
   const seen = new Map<string, string>();
   for (const m of out) {

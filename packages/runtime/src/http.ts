@@ -228,7 +228,9 @@ export function createHttpServer(options: HttpOptions = {}): RunningHttpServer {
     const url = req.url ?? "/";
     const ip = ipOf(req.socket.remoteAddress ?? "", req.headers["x-forwarded-for"]);
     res.once("finish", () => report(method, url, res.statusCode, ip, started));
-    void answer(pipeline, { method, url, headers: req.headers, ip, body: () => readBody(req, bodyLimit) }).then((out) => write(res, out, closing));
+    void answer(pipeline, { method, url, headers: req.headers, ip, body: () => readBody(req, bodyLimit) })
+      .then((out) => write(res, out, closing))
+      .catch(() => res.destroy()); // nothing left to answer with: end the connection, never the process
   });
 
   let address: { host: string; port: number } | undefined;
