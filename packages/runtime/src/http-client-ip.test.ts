@@ -27,6 +27,13 @@ describe("clientIp", () => {
     expect(ip("10.0.0.1", "")).toBe("10.0.0.1");
   });
 
+  it("proxy-addr's names stand for their ranges; hops with a port or brackets are addresses", () => {
+    const ip = clientIp(["loopback", "uniquelocal"]);
+    expect(ip("127.0.0.1", "10.1.1.1, 81.2.69.142:51234, 192.168.0.2")).toBe("81.2.69.142");
+    expect(ip("::1", "[2a02:c7c::1]:443")).toBe("2a02:c7c::1");
+    expect(ip("169.254.1.1", "81.2.69.142")).toBe("169.254.1.1"); // linklocal not listed
+  });
+
   it("a bad entry is a ConfigError that names it", () => {
     for (const bad of ["10.0.0.0/33", "example.org", "10.0.0.0/8/1", "fd00::/129", "10.0.0.0/x"]) {
       expect(() => trustedProxyList(["127.0.0.1", bad])).toThrow(ConfigError);

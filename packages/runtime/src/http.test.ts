@@ -175,6 +175,46 @@ describe("HTTP server", () => {
     agent.destroy();
   });
 
+  it("a refused request whose body was not read closes its connection (no unbounded draining)", async () => {
+    await start({ token: "t", bodyLimit: 64 });
+    const { status, connection } = await new Promise<{ status: number; connection: string | undefined }>((resolve) => {
+      const req = httpRequest(`${server!.url}/echo`, { method: "POST", headers: { "transfer-encoding": "chunked" } }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode!, connection: res.headers.connection });
+        req.destroy();
+      });
+      req.on("error", () => undefined);
+      req.write("x".repeat(32)); // and never ends it
+    });
+    expect([status, connection]).toEqual([401, "close"]);
+  });
+
+  it("close() ends a request that is still in progress after the grace period", async () => {
+    server = createHttpServer({ listen: "127.0.0.1:0", closeGraceMs: 200 });
+    server.route({ method: "GET", path: "/stuck", auth: false, handler: () => new Promise(() => undefined) });
+    await server.start();
+    const pending = fetch(`${server.url}/stuck`).then(
+      () => "answered",
+      () => "connection ended",
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = performance.now();
+    await server.close();
+    server = undefined;
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(150);
+    expect(await pending).toBe("connection ended");
+  });
+
+  it("a handler's unsendable answer is the same 500 through inject() as over a socket", async () => {
+    const url = await start();
+    server!.route({ method: "GET", path: "/bad-header", auth: false, handler: () => ({ headers: { "x-a": "1\r\nx-b: 2" }, body: "no" }) });
+    server!.route({ method: "GET", path: "/bad-status", auth: false, handler: () => ({ status: 1000 }) });
+    for (const path of ["/bad-header", "/bad-status"]) {
+      expect((await fetch(`${url}${path}`)).status).toBe(500);
+      expect((await server!.inject({ url: path })).statusCode).toBe(500);
+    }
+  });
+
   it("inject() answers as the server does, without a socket", async () => {
     const events = new EventBus();
     const seen: unknown[] = [];

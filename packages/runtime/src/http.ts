@@ -3,7 +3,15 @@
 // trusted-proxy rule for X-Forwarded-For. The contract needs no more than a router and a body reader, so no
 // framework is loaded (fastify was 60 ms of the gateway's start and 2.6 MiB of its heap; see the gateway README).
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  validateHeaderName,
+  validateHeaderValue,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { isIP } from "node:net";
 import { parse as parseQuery } from "node:querystring";
 import { ConfigError, linkDownResponse, type EventBus, type HttpRequest, type HttpResponse, type HttpRoute, type HttpServer, type Logger } from "@xmppkit/core";
@@ -19,6 +27,8 @@ export interface HttpOptions {
   trustedProxies?: string[];
   /** Largest body in bytes (default 1 MiB); larger bodies get 413. */
   bodyLimit?: number;
+  /** How long close() lets requests in progress finish before it ends their connections (default 5 s). */
+  closeGraceMs?: number;
   logger?: Logger;
   events?: EventBus;
 }
@@ -114,10 +124,20 @@ interface Outgoing {
 const errorBody = (status: number, message: string, headers: Record<string, string> = {}): Outgoing =>
   encode({ status, headers, body: { status: "error", message } });
 
-/** A route's answer → status, headers (lower-case) and bytes: a string as it is, anything else as JSON. */
+/**
+ * A route's answer → status, headers (lower-case) and bytes: a string as it is, anything else as JSON.
+ * Throws for what HTTP cannot carry (a header with a newline, status 1000), so that over a socket and
+ * through inject() a handler's bad answer is the same 500.
+ */
 function encode(res: HttpResponse): Outgoing {
+  const status = res.status ?? 200;
+  if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid HTTP status ${String(status)}`);
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(res.headers ?? {})) headers[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries(res.headers ?? {})) {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    headers[name.toLowerCase()] = value;
+  }
   let body: string | Buffer | undefined;
   if (res.body === undefined) body = undefined;
   else if (typeof res.body === "string") {
@@ -131,7 +151,7 @@ function encode(res: HttpResponse): Outgoing {
     headers["content-type"] ??= "application/json; charset=utf-8";
   }
   headers["content-length"] = String(body === undefined ? 0 : Buffer.byteLength(body));
-  return { status: res.status ?? 200, headers, body };
+  return { status, headers, body };
 }
 
 function splitUrl(url: string): { path: string; query: Record<string, string | string[] | undefined> } {
@@ -168,7 +188,7 @@ async function answer({ router, unauthorized, logger }: Pipeline, req: Incoming)
   } catch (err) {
     if (err instanceof BodyTooLargeError) return errorBody(413, "request body too large", { connection: "close" });
     if (err instanceof BodyIncompleteError) return errorBody(400, "request body incomplete", { connection: "close" });
-    const status = (err as { statusCode?: unknown }).statusCode;
+    const status = (err as { statusCode?: unknown } | null | undefined)?.statusCode;
     if (typeof status === "number" && status >= 400 && status < 500) return errorBody(status, (err as Error).message);
     logger?.error({ err, method: req.method, url: req.url }, "HTTP handler failed");
     return errorBody(500, "internal error");
@@ -193,20 +213,20 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-function write(res: ServerResponse, out: Outgoing, closing: boolean): void {
+/**
+ * Send the answer. The connection is closed after it while the server is closing, and when the request's
+ * body was not read (a 401, 404 or 503 answered first): Node would otherwise read and drop all of it to
+ * keep the connection, with no limit.
+ */
+function write(req: IncomingMessage, res: ServerResponse, out: Outgoing, closing: boolean): void {
   if (res.destroyed) return;
-  const headers = closing ? { ...out.headers, connection: "close" } : out.headers;
-  try {
-    res.writeHead(out.status, headers);
-  } catch {
-    // A handler's header value or status that HTTP cannot carry (a newline, status 1000): a 500, not a crash.
-    const fallback = errorBody(500, "internal error");
-    res.writeHead(fallback.status, fallback.headers);
-    res.end(fallback.body);
-    return;
-  }
+  const headers = closing || !req.complete ? { ...out.headers, connection: "close" } : out.headers;
+  res.writeHead(out.status, headers);
   res.end(out.body);
 }
+
+/** How long close() waits for requests in progress before it ends their connections, by default. */
+const CLOSE_GRACE_MS = 5000;
 
 export function createHttpServer(options: HttpOptions = {}): RunningHttpServer {
   const { host, port } = parseListen(options.listen ?? "127.0.0.1:5281");
@@ -229,8 +249,12 @@ export function createHttpServer(options: HttpOptions = {}): RunningHttpServer {
     const ip = ipOf(req.socket.remoteAddress ?? "", req.headers["x-forwarded-for"]);
     res.once("finish", () => report(method, url, res.statusCode, ip, started));
     void answer(pipeline, { method, url, headers: req.headers, ip, body: () => readBody(req, bodyLimit) })
-      .then((out) => write(res, out, closing))
-      .catch(() => res.destroy()); // nothing left to answer with: end the connection, never the process
+      .then((out) => write(req, res, out, closing))
+      .catch((err: unknown) => {
+        // Nothing left to answer with: end the connection, never the process.
+        options.logger?.error({ err, method, url }, "HTTP answer failed");
+        res.destroy();
+      });
   });
 
   let address: { host: string; port: number } | undefined;
@@ -267,8 +291,13 @@ export function createHttpServer(options: HttpOptions = {}): RunningHttpServer {
     async close() {
       closing = true;
       if (!server.listening) return;
-      // Idle keep-alive connections close now; a request in progress is answered (with Connection: close).
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive connections close now; a request in progress is answered (with Connection: close)
+      // for up to closeGraceMs, then its connection is ended: a slow upload or a stuck handler never
+      // holds up a shutdown (Node stops its request timeouts once the server is closing).
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const grace = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? CLOSE_GRACE_MS);
+      await closed;
+      clearTimeout(grace);
     },
     get address() {
       return address;

@@ -17,15 +17,25 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
-/** pino and pino-pretty are CommonJS; createLogger is synchronous, so they are `require`d (from ESM and CJS alike). */
-const load = (id: "pino" | "pino-pretty") => createRequire(import.meta.url)(id) as unknown;
+/** createLogger is synchronous, so pino and pino-pretty are `require`d, from ESM and CJS alike. */
+const load = (id: string) => createRequire(import.meta.url)(id) as unknown;
+
+/** The package's one-file build of pino (dist/vendor/pino.cjs, beside the built entry); pino itself from the sources. */
+function loadPino(): { pino: typeof Pino } {
+  try {
+    return load("./vendor/pino.cjs") as { pino: typeof Pino };
+  } catch (err) {
+    if ((err as { code?: string }).code !== "MODULE_NOT_FOUND" || !String((err as Error).message).includes("vendor/pino.cjs")) throw err;
+    return load("pino") as { pino: typeof Pino };
+  }
+}
 
 export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const destination = options.destination ?? process.stdout;
   const format = options.format ?? "auto";
   const usePretty = format === "pretty" || (format === "auto" && (destination as { isTTY?: boolean }).isTTY === true);
   const base = { level: options.level ?? "info", ...(options.name ? { name: options.name } : {}) };
-  const { pino } = load("pino") as { pino: typeof Pino };
+  const { pino } = loadPino();
   if (usePretty) {
     const pretty = load("pino-pretty") as typeof PinoPretty;
     return pino(base, pretty({ destination, sync: true, colorize: (destination as { isTTY?: boolean }).isTTY === true, ignore: "pid,hostname" }));
