@@ -26,7 +26,16 @@ import { createRequire } from "node:module";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { AUDIT_MIGRATIONS, AUDIT_TABLE, defaultDatabasePath, eventId, isLocatable, openAuditLog, openGeoIp } from "@xmppkit/audit-geoip";
+import {
+  AUDIT_COLUMNS as COLUMNS,
+  AUDIT_MIGRATIONS,
+  AUDIT_TABLE,
+  defaultDatabasePath,
+  eventId,
+  isLocatable,
+  openAuditLog,
+  openGeoIp,
+} from "@xmppkit/audit-geoip";
 import { openPostgresStore, openSqliteStore } from "@xmppkit/runtime";
 import { startPostgres } from "@xmppkit/testing";
 import { open } from "maxmind";
@@ -49,22 +58,6 @@ const USERS = 5000;
 const HOST = "gateway.localhost";
 const BATCH = 500;
 const TYPES = ["session-available", "session-unavailable", "http-request", "roster-synced", "report-received"];
-const COLUMNS = [
-  "id",
-  "time_ms",
-  "type",
-  "actor",
-  "user_jid",
-  "host",
-  "resource",
-  "ip",
-  "country_code",
-  "country_name",
-  "continent",
-  "module",
-  "details",
-  "note",
-];
 
 // The drivers the store uses, from @xmppkit/runtime's own dependencies (same versions).
 const runtimeRequire = createRequire(import.meta.resolve("@xmppkit/runtime"));

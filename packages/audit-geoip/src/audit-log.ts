@@ -26,7 +26,8 @@ export const AUDIT_MIGRATIONS: Migration[] = [
   { version: 1, name: "audit events", sql: { sqlite: auditTableSql("INTEGER"), postgres: auditTableSql("BIGINT") } },
 ];
 
-const COLUMNS = [
+/** The audit table's columns, in the order rows are written. */
+export const AUDIT_COLUMNS = [
   "id",
   "time_ms",
   "type",
@@ -125,7 +126,7 @@ export class AuditQueryError extends Error {
   }
 }
 
-type Row = Record<(typeof COLUMNS)[number], unknown>;
+type Row = Record<(typeof AUDIT_COLUMNS)[number], unknown>;
 
 /** Apply the audit log's migrations and return it. */
 export async function openAuditLog(
@@ -168,7 +169,7 @@ export async function openAuditLog(
       const rows: unknown[][] = [];
       for (const batch of batches) for (const e of batch.events) rows.push(toRow(e));
       writing = rows.length;
-      await store.insertMany(AUDIT_TABLE, COLUMNS, rows);
+      await store.insertMany(AUDIT_TABLE, AUDIT_COLUMNS, rows);
       queued -= rows.length;
       if (outage) {
         const lost = dropped - outage.droppedBefore;
@@ -348,7 +349,7 @@ export async function openAuditLog(
         sql.push("(time_ms < ? OR (time_ms = ? AND id < ?))");
         params.push(c.time, c.time, c.id);
       }
-      const rows = await store.query<Row>(`SELECT ${COLUMNS.join(", ")} FROM ${AUDIT_TABLE}${whereClause(sql)} ORDER BY time_ms DESC, id DESC LIMIT ?`, [
+      const rows = await store.query<Row>(`SELECT ${AUDIT_COLUMNS.join(", ")} FROM ${AUDIT_TABLE}${whereClause(sql)} ORDER BY time_ms DESC, id DESC LIMIT ?`, [
         ...params,
         limit + 1,
       ]);

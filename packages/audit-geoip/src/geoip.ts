@@ -100,8 +100,8 @@ const METADATA_MARKER = Buffer.from("ABCDEF4D61784D696E642E636F6D", "hex");
 /** After a failed read at first use, how long addresses go without location before the next try. */
 const LOAD_RETRY_MS = 60_000;
 
-/** A callback's own failure must not become locate()'s. */
-function sayOnce(callback: ((err: Error) => void) | undefined, err: Error): void {
+/** Tell the caller; its callback's own failure must not become locate()'s. */
+function tell(callback: ((err: Error) => void) | undefined, err: Error): void {
   try {
     callback?.(err);
   } catch {
@@ -183,7 +183,7 @@ export async function openGeoIp(path: string = defaultDatabasePath(), options: O
     } catch (err) {
       const first = failedAt === undefined;
       failedAt = Date.now();
-      if (first) sayOnce(options.onLoadError, new Error(`cannot read the GeoIP database ${path}: ${(err as Error).message}`));
+      if (first) tell(options.onLoadError, new Error(`cannot read the GeoIP database ${path}: ${(err as Error).message}`));
     }
     return lookup;
   };

@@ -3,6 +3,7 @@
 // module definition (and its `audit` command) is in "@xmppkit/audit-geoip/gateway".
 export { setupAuditGeoip, type AuditGeoip, type AuditGeoipOptions } from "./audit-geoip.js";
 export {
+  AUDIT_COLUMNS,
   AUDIT_MIGRATIONS,
   AUDIT_TABLE,
   AuditQueryError,

@@ -14,6 +14,8 @@ interface PatternRoute<T> {
   segments: (string | { param: string })[];
   /** Orders the patterns: fixed segments weigh more the earlier they are. */
   weight: number;
+  /** The path with every parameter as ":": two routes of one shape are the same route. */
+  shape: string;
 }
 
 /** A segment that is not valid percent-encoding (`%zz`, a lone surrogate's bytes). */
@@ -34,9 +36,9 @@ export class Router<T> {
     }
     const list = this.patterns.get(method) ?? [];
     const parsed = segments.map((s) => (s.startsWith(":") ? { param: s.slice(1) } : s));
-    const shape = (r: PatternRoute<T>) => r.segments.map((s) => (typeof s === "string" ? s : ":")).join("/");
-    const pattern: PatternRoute<T> = { route, segments: parsed, weight: weightOf(parsed) };
-    if (list.some((r) => shape(r) === shape(pattern))) throw new Error(`route ${method} ${path} is registered twice`);
+    const shape = segments.map((s) => (s.startsWith(":") ? ":" : s)).join("/");
+    if (list.some((r) => r.shape === shape)) throw new Error(`route ${method} ${path} is registered twice`);
+    const pattern: PatternRoute<T> = { route, segments: parsed, weight: weightOf(parsed), shape };
     list.push(pattern);
     list.sort((a, b) => b.weight - a.weight);
     this.patterns.set(method, list);
