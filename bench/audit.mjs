@@ -23,7 +23,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -37,6 +37,7 @@ import {
   openGeoIp,
 } from "@xmppkit/audit-geoip";
 import { openPostgresStore, openSqliteStore } from "@xmppkit/runtime";
+import { machine, median } from "./lib/stats.mjs";
 import { startPostgres } from "@xmppkit/testing";
 import { open } from "maxmind";
 
@@ -69,17 +70,12 @@ const rand = () => {
 };
 const randomIp = () => `${1 + Math.floor(rand() * 222)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}`;
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const ms = (n) => Math.round(n * 100) / 100;
 const ratio = (ours, anchor) => Math.round((ours / anchor) * 100) / 100;
 const fmt = (n) => Math.round(n).toLocaleString("en");
 
 const results = {
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  machine: machine(),
   events: EVENTS,
   rounds: ROUNDS,
   stores: {},

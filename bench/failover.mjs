@@ -15,11 +15,10 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, loginClient, startPostgres, startProsody } from "@xmppkit/testing";
-import { gatewayCli, gatewayYamlHead } from "./lib/gateway-process.mjs";
+import { gatewayCli, gatewayYamlHead, sleep } from "./lib/gateway-process.mjs";
 
 const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "20" }, poll: { type: "string", default: "1" } } });
 const ROUNDS = Number(args.rounds);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const TOKEN = "failover-token-0123456789abcdef";
 const prosody = await startProsody({ logLevel: "info", muc: false, users: { mod: "modpw" } });

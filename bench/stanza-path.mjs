@@ -29,6 +29,7 @@ import { parseArgs } from "node:util";
 import { xml } from "@xmppkit/core";
 import { loginClient, startHttpBackend, startProsody } from "@xmppkit/testing";
 import { sleep, startGatewayProcess } from "./lib/gateway-process.mjs";
+import { machine, median } from "./lib/stats.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -241,11 +242,6 @@ await gateway.stop();
 await prosody.stop();
 await backend.close();
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
 const r1 = (x) => Math.round(x * 10) / 10;
 const r2 = (x) => Math.round(x * 100) / 100;
 // Two ratios per measure: the median over rounds of gateway ÷ anchor within each round (the two ran back to
@@ -299,7 +295,7 @@ const result = {
     ...(summary.disco ? { discoCpuRatio: TARGET.discoCpuRatio, discoCpuMet: summary.disco.ratios.cpuUsPerStanza <= TARGET.discoCpuRatio } : {}),
     ...(summary.ping ? { pingRateRatio: TARGET.pingRateRatio, pingRateMet: summary.ping.ratios.perSecond >= TARGET.pingRateRatio } : {}),
   },
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  machine: machine(),
 };
 console.log(`\n${JSON.stringify(result)}`);
 if (profileDir) console.error(`CPU profiles of the gateway (cli-*) and the anchor (stanza-anchor-*) written to ${profileDir}`);

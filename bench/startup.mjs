@@ -23,12 +23,12 @@
 // Prints tables and one JSON line with medians and the ratios gateway ÷ anchor.
 import { spawn } from "node:child_process";
 import { readFileSync, realpathSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { freePort, startHttpBackend, startProsody } from "@xmppkit/testing";
-import { gatewayCli, gatewayYamlHead } from "./lib/gateway-process.mjs";
+import { gatewayCli, gatewayYamlHead, sleep } from "./lib/gateway-process.mjs";
+import { machine, median } from "./lib/stats.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -51,7 +51,6 @@ const NS_RAA = "urn:xmpp:raa:0";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const anchorScript = join(here, "lib/bare-component.mjs");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const backend = await startHttpBackend(() => ({ status: 404 }));
 const prosody = await startProsody({ users: { mod: "modpw" }, component: { delegations: [NS_RAA] }, logLevel: "warn" });
@@ -196,11 +195,6 @@ for (let i = 0; i < IMPORT_RUNS; i++) {
   imports.push(JSON.parse(stdout));
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
 const round1 = (x) => Math.round(x * 10) / 10;
 const summary = (list, key) => ({
   median: round1(median(list.map((m) => m[key]))),
@@ -264,6 +258,6 @@ const result = {
     idleRssMet: ratio("idleRssMiB") <= TARGET.rssRatio,
   },
   parts,
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  machine: machine(),
 };
 console.log(JSON.stringify(result));
