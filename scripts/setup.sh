@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install what xmppkit needs on a fresh Debian machine with Node 20 (run as root, no prompts):
-# Prosody + prosody-modules (e2e tests, demo), ejabberd (e2e tests), PostgreSQL (store tests), Chromium (web page tests), pnpm, the Node packages,
-# and a build of every package. Safe to run again: each step is skipped when already done.
+# Install what xmppkit needs on a fresh Debian 12 machine (run as root, no prompts):
+# Prosody + prosody-modules (e2e tests, demo), ejabberd (e2e tests), PostgreSQL (store tests), Chromium (web page tests),
+# today's Prosody 13 and ejabberd 24.12 from bookworm-backports in a chroot beside them (scripts/backports-servers.sh),
+# pnpm, the Node packages, and a build of every package. Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,14 @@ if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]}"
   apt-get update -qq
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# Prosody 13 and ejabberd 24.12 for the e2e suite, without replacing 0.12.3 and 23.01 (cached across runs).
+if [ "$(id -u)" = 0 ]; then
+  bash scripts/backports-servers.sh
+elif [ ! -f "${XMPPKIT_BACKPORTS_ROOT:-/var/lib/xmppkit/bookworm-backports}/.xmppkit-ready" ]; then
+  echo "setup: today's servers are missing: sudo bash scripts/backports-servers.sh" >&2
+  exit 1
 fi
 
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "12.21.0" ]; then

@@ -10,13 +10,14 @@ import { freePort, loginClient, startHttpBackend, startServer, type Ejabberd, ty
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config.js";
 import { startGateway, type Gateway } from "../src/gateway.js";
-import { BEHAVIOUR } from "./compatibility.js";
+import { behaviourOf } from "./compatibility.js";
 import { BIN, captureLogger, gatewayYaml, runCli, SERVERS, waitFor } from "./helpers.js";
 
 const TOKEN = "e2e-audit-token-0123456789abcdef";
 type EventJson = Omit<AuditEvent, "time"> & { time: string };
 
-describe.each(SERVERS)("audit-geoip in the gateway, against a real %s", (kind) => {
+describe.each(SERVERS)("audit-geoip in the gateway, against a real $id", (server) => {
+  const behaviour = behaviourOf(server.id);
   let prosody: XmppServer;
   let webApp: HttpBackend;
   let gateway: Gateway | undefined;
@@ -46,7 +47,7 @@ describe.each(SERVERS)("audit-geoip in the gateway, against a real %s", (kind) =
 
   beforeAll(async () => {
     webApp = await startHttpBackend(() => ({ body: {} }));
-    prosody = await startServer(kind);
+    prosody = await startServer(server);
     dir = mkdtempSync(join(tmpdir(), "xmppkit-audit-e2e-"));
     configPath = join(dir, "gateway.yaml");
     // 127.0.0.1 is the trusted proxy: a request without X-Forwarded-For is the proxy's own (loopback, no
@@ -58,7 +59,7 @@ describe.each(SERVERS)("audit-geoip in the gateway, against a real %s", (kind) =
 modules_enabled: [http-roster-admin, audit-geoip]
 http-roster-admin:
   http_roster_url: ${webApp.url}/contacts/%s
-${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n` : ""}audit-geoip:
+${behaviour.rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n` : ""}audit-geoip:
   audit_status_heartbeat_interval: 1
 `,
       { token: TOKEN },
@@ -142,7 +143,7 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
   it("a restart keeps everything; the CLI reads it while the gateway is stopped", async () => {
     // ejabberd forwards no unavailable when a client just closes its stream (the audit docs say so): only an
     // explicit unavailable presence reaches the gateway there. Prosody forwards the end of every session.
-    if (BEHAVIOUR[kind].sessionEndForwarded !== "always") await alice!.xmpp.send(xml("presence", { type: "unavailable" }));
+    if (behaviour.sessionEndForwarded !== "always") await alice!.xmpp.send(xml("presence", { type: "unavailable" }));
     await alice!.stop();
     alice = undefined;
     await waitFor(async () => (await audit(`type=session-unavailable&user=alice@${prosody.domain}`)).length > 0, "session-unavailable");

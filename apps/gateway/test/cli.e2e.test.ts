@@ -4,201 +4,208 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createServer } from "node:http";
-import { scripts, startFaultServer, startProsody, startServer, type Prosody, type XmppServer } from "@xmppkit/testing";
+import { scripts, startFaultServer, startProsody, startServer, type Prosody, type XmppServer, suiteServers } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, gatewayYaml, runCli } from "./helpers.js";
 
-describe("xmppkit-gateway CLI", () => {
-  let prosody: Prosody;
-  let dir: string;
-  beforeAll(async () => {
-    prosody = await startProsody({ users: {} });
-    dir = mkdtempSync(join(tmpdir(), "xmppkit-cli-"));
-  });
-  afterAll(async () => {
-    await prosody?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  function configFile(text: string) {
-    const path = join(dir, `gateway-${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(path, text);
-    return path;
-  }
-
-  it("with a wrong secret exits 4 with a one-line reason", async () => {
-    const r = await runCli(["--config", configFile(gatewayYaml(prosody))], { GATEWAY_SECRET: "wrong-secret" });
-    expect(r.code).toBe(4);
-    const lines = r.stderr.trim().split("\n");
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(
-      /^xmppkit-gateway: cannot connect to xmpp:\/\/127\.0\.0\.1:\d+ as gateway\.localhost: not-authorized: the server refused the credentials/,
-    );
-  });
-
-  it("runs, answers /healthz, and exits 0 on SIGTERM", async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const path = configFile(
-      gatewayYaml(prosody, "log:\n  level: info\n  format: json\n", { listen: `127.0.0.1:${port}` }).replace(/log:\n {2}level: debug\n/, ""),
-    );
-    const child = spawn(process.execPath, [BIN, "--config", path], {
-      env: { PATH: process.env.PATH, GATEWAY_SECRET: prosody.component.secret },
-      stdio: ["ignore", "pipe", "pipe"],
+describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
+  describe("xmppkit-gateway CLI", () => {
+    let prosody: Prosody;
+    let dir: string;
+    beforeAll(async () => {
+      prosody = await startProsody({ root, users: {} });
+      dir = mkdtempSync(join(tmpdir(), "xmppkit-cli-"));
     });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-    const deadline = Date.now() + 15_000;
-    let status = 0;
-    while (Date.now() < deadline) {
-      status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-        (r) => r.status,
-        () => 0,
-      );
-      if (status === 200) break;
-      await new Promise((r) => setTimeout(r, 100));
+    afterAll(async () => {
+      await prosody?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    function configFile(text: string) {
+      const path = join(dir, `gateway-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(path, text);
+      return path;
     }
-    expect(status, out).toBe(200);
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
-    const msgs = out
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { msg: string }).msg);
-    expect(msgs).toEqual(expect.arrayContaining(["connected to the server", "XEP-0356 permissions granted", "shutting down", "stopped"]));
-  });
 
-  it("--check-config reports an unknown key with its line and exits 3", async () => {
-    const r = await runCli(["--config", configFile(`${gatewayYaml(prosody)}storag:\n  sqlite: x\n`), "--check-config"], { GATEWAY_SECRET: "x" });
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/storag \(.*gateway-\w+\.yaml line 14\): unknown key/);
-  });
-
-  it("--check-config names a missing environment secret and exits 3", async () => {
-    const r = await runCli(["--config", configFile(gatewayYaml(prosody)), "--check-config"]);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/component\.secret \(.* line 6\): environment variable GATEWAY_SECRET is not set/);
-  });
-
-  it("an enabled module that is not installed stops startup with the install command", async () => {
-    const r = await runCli(["--config", configFile(`${gatewayYaml(prosody)}modules_enabled: [no-such-module]\n`)], {
-      GATEWAY_SECRET: prosody.component.secret,
+    it("with a wrong secret exits 4 with a one-line reason", async () => {
+      const r = await runCli(["--config", configFile(gatewayYaml(prosody))], { GATEWAY_SECRET: "wrong-secret" });
+      expect(r.code).toBe(4);
+      const lines = r.stderr.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^xmppkit-gateway: cannot connect to xmpp:\/\/127\.0\.0\.1:\d+ as gateway\.localhost: not-authorized: the server refused the credentials/,
+      );
     });
-    expect(r.code).toBe(3);
-    expect(r.stderr.trim()).toBe(
-      'xmppkit-gateway: module "no-such-module" is enabled but @xmppkit/no-such-module (nor a package named no-such-module) is not installed (npm install @xmppkit/no-such-module)',
-    );
-  });
 
-  it("--check-config passes a good config; --version and --help work; bad usage exits 2", async () => {
-    const ok = await runCli(["--config", configFile(gatewayYaml(prosody)), "--check-config"], { GATEWAY_SECRET: "x" });
-    expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/: ok \(0 module\(s\): none\)/);
-    expect((await runCli(["--version"])).stdout.trim()).toBe(JSON.parse(readFileSync(resolve(import.meta.dirname, "../package.json"), "utf8")).version);
-    const help = (await runCli(["--help"])).stdout;
-    expect(help).toContain("Exit codes");
-    expect(help).toMatch(/Commands of the installed modules:\n {2}audit +show the audit log .*\(audit-geoip\)/);
-    expect((await runCli(["audit", "--help"])).stdout).toContain("Usage: xmppkit-gateway audit --config gateway.yaml");
-    const unknown = await runCli(["frobnicate", "--config", "x.yaml"]);
-    expect([unknown.code, unknown.stderr.trim()]).toEqual([3, "xmppkit-gateway: cannot read config x.yaml: ENOENT"]);
-    const noSuch = await runCli(["frobnicate"]);
-    expect([noSuch.code, noSuch.stderr.trim()]).toEqual([2, 'xmppkit-gateway: unknown command "frobnicate" (commands: audit); see --help']);
-    expect((await runCli(["audit"])).stderr.trim()).toBe("xmppkit-gateway audit: missing --config <file> (see audit --help)");
-    expect((await runCli(["--frobnicate"])).code).toBe(2);
-    expect((await runCli([])).code).toBe(2);
-  });
-
-  /** Spawn the bin; `out` collects stdout and stderr. */
-  function spawnGateway(path: string, env: Record<string, string> = {}, nodeArgs: string[] = []) {
-    const child = spawn(process.execPath, [...nodeArgs, BIN, "--config", path], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    const seen = { out: "" };
-    child.stdout.on("data", (d) => (seen.out += d));
-    child.stderr.on("data", (d) => (seen.out += d));
-    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.on("exit", (code, signal) => r({ code, signal })));
-    return { child, seen, exited };
-  }
-
-  it("SIGTERM while start-up waits for a server that never answers: exit 0, stopped cleanly, no false crash next time", async () => {
-    const silent = await startFaultServer({ script: scripts.silence });
-    try {
-      const sqlite = join(dir, `sigterm-${Date.now()}.sqlite`);
-      const yaml = gatewayYaml(prosody, `storage:\n  sqlite: ${sqlite}\nmodules_enabled: [audit-geoip]\n`, { listen: "127.0.0.1:0" })
-        .replace(/service: .*/, `service: ${silent.service}`)
-        .replace(/log:\n {2}level: debug\n/, "log:\n  level: info\n  format: json\n");
-      const path = configFile(yaml);
-      const g = spawnGateway(path, { GATEWAY_SECRET: "x" });
-      await silent.nextConnection(15_000); // start-up is waiting for the stream header
-      g.child.kill("SIGTERM");
-      const { code } = await g.exited;
-      expect(code, g.seen.out).toBe(0);
-      const msgs = g.seen.out
+    it("runs, answers /healthz, and exits 0 on SIGTERM", async () => {
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const path = configFile(
+        gatewayYaml(prosody, "log:\n  level: info\n  format: json\n", { listen: `127.0.0.1:${port}` }).replace(/log:\n {2}level: debug\n/, ""),
+      );
+      const child = spawn(process.execPath, [BIN, "--config", path], {
+        env: { PATH: process.env.PATH, GATEWAY_SECRET: prosody.component.secret },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (out += d));
+      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      const deadline = Date.now() + 15_000;
+      let status = 0;
+      while (Date.now() < deadline) {
+        status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (status === 200) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status, out).toBe(200);
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      const msgs = out
         .split("\n")
         .filter(Boolean)
         .map((l) => (JSON.parse(l) as { msg: string }).msg);
-      expect(msgs).toEqual(expect.arrayContaining(["signal received", "shutting down", "stopped before start-up finished"]));
-      expect(msgs).not.toContain("reconnecting");
-      const table = await runCli(["audit", "--config", path, "--json"]);
-      const types = table.stdout
-        .trim()
-        .split("\n")
-        .map((l) => (JSON.parse(l) as { type: string }).type);
-      expect(types).toEqual(["gateway-stopped", "gateway-started"]);
-    } finally {
-      await silent.close();
-    }
-  });
+      expect(msgs).toEqual(expect.arrayContaining(["connected to the server", "XEP-0356 permissions granted", "shutting down", "stopped"]));
+    });
 
-  it("SIGTERM while the modules are still loading: exit 0, not killed", async () => {
-    const path = configFile(gatewayYaml(prosody, "modules_enabled: [report-forward]\n"));
-    // Loading @xmppkit/core is made 1.5 s slower, so the signal surely lands while the modules load.
-    const slow = resolve(import.meta.dirname, "fixtures/slow-core-import.mjs");
-    const g = spawnGateway(path, { GATEWAY_SECRET: prosody.component.secret }, ["--import", slow]);
-    await new Promise((r) => setTimeout(r, 700));
-    expect(g.seen.out).toBe(""); // nothing has started yet
-    g.child.kill("SIGTERM");
-    expect(await g.exited, g.seen.out).toEqual({ code: 0, signal: null });
-  });
+    it("--check-config reports an unknown key with its line and exits 3", async () => {
+      const r = await runCli(["--config", configFile(`${gatewayYaml(prosody)}storag:\n  sqlite: x\n`), "--check-config"], { GATEWAY_SECRET: "x" });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/storag \(.*gateway-\w+\.yaml line 14\): unknown key/);
+    });
 
-  it("component.service pointing at an HTTP server: exit 4 saying it does not speak XMPP, no crash", async () => {
-    const web = createServer((_req, res) => res.end("hello"));
-    await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
-    try {
-      const port = (web.address() as { port: number }).port;
-      const path = configFile(gatewayYaml(prosody).replace(/service: .*/, `service: xmpp://127.0.0.1:${port}`));
-      const r = await runCli(["--config", path], { GATEWAY_SECRET: prosody.component.secret });
-      expect(r.code).toBe(4);
-      expect(r.stderr.trim()).toMatch(
-        /^xmppkit-gateway: cannot connect to xmpp:\/\/127\.0\.0\.1:\d+ as gateway\.localhost: not-xmpp: xmpp:\/\/127\.0\.0\.1:\d+ does not speak XMPP: it answered "HTTP\/1\.1 400 Bad Request/,
+    it("--check-config names a missing environment secret and exits 3", async () => {
+      const r = await runCli(["--config", configFile(gatewayYaml(prosody)), "--check-config"]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/component\.secret \(.* line 6\): environment variable GATEWAY_SECRET is not set/);
+    });
+
+    it("an enabled module that is not installed stops startup with the install command", async () => {
+      const r = await runCli(["--config", configFile(`${gatewayYaml(prosody)}modules_enabled: [no-such-module]\n`)], {
+        GATEWAY_SECRET: prosody.component.secret,
+      });
+      expect(r.code).toBe(3);
+      expect(r.stderr.trim()).toBe(
+        'xmppkit-gateway: module "no-such-module" is enabled but @xmppkit/no-such-module (nor a package named no-such-module) is not installed (npm install @xmppkit/no-such-module)',
       );
-    } finally {
-      web.close();
+    });
+
+    it("--check-config passes a good config; --version and --help work; bad usage exits 2", async () => {
+      const ok = await runCli(["--config", configFile(gatewayYaml(prosody)), "--check-config"], { GATEWAY_SECRET: "x" });
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/: ok \(0 module\(s\): none\)/);
+      expect((await runCli(["--version"])).stdout.trim()).toBe(JSON.parse(readFileSync(resolve(import.meta.dirname, "../package.json"), "utf8")).version);
+      const help = (await runCli(["--help"])).stdout;
+      expect(help).toContain("Exit codes");
+      expect(help).toMatch(/Commands of the installed modules:\n {2}audit +show the audit log .*\(audit-geoip\)/);
+      expect((await runCli(["audit", "--help"])).stdout).toContain("Usage: xmppkit-gateway audit --config gateway.yaml");
+      const unknown = await runCli(["frobnicate", "--config", "x.yaml"]);
+      expect([unknown.code, unknown.stderr.trim()]).toEqual([3, "xmppkit-gateway: cannot read config x.yaml: ENOENT"]);
+      const noSuch = await runCli(["frobnicate"]);
+      expect([noSuch.code, noSuch.stderr.trim()]).toEqual([2, 'xmppkit-gateway: unknown command "frobnicate" (commands: audit); see --help']);
+      expect((await runCli(["audit"])).stderr.trim()).toBe("xmppkit-gateway audit: missing --config <file> (see audit --help)");
+      expect((await runCli(["--frobnicate"])).code).toBe(2);
+      expect((await runCli([])).code).toBe(2);
+    });
+
+    /** Spawn the bin; `out` collects stdout and stderr. */
+    function spawnGateway(path: string, env: Record<string, string> = {}, nodeArgs: string[] = []) {
+      const child = spawn(process.execPath, [...nodeArgs, BIN, "--config", path], {
+        env: { PATH: process.env.PATH, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const seen = { out: "" };
+      child.stdout.on("data", (d) => (seen.out += d));
+      child.stderr.on("data", (d) => (seen.out += d));
+      const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.on("exit", (code, signal) => r({ code, signal })));
+      return { child, seen, exited };
     }
+
+    it("SIGTERM while start-up waits for a server that never answers: exit 0, stopped cleanly, no false crash next time", async () => {
+      const silent = await startFaultServer({ script: scripts.silence });
+      try {
+        const sqlite = join(dir, `sigterm-${Date.now()}.sqlite`);
+        const yaml = gatewayYaml(prosody, `storage:\n  sqlite: ${sqlite}\nmodules_enabled: [audit-geoip]\n`, { listen: "127.0.0.1:0" })
+          .replace(/service: .*/, `service: ${silent.service}`)
+          .replace(/log:\n {2}level: debug\n/, "log:\n  level: info\n  format: json\n");
+        const path = configFile(yaml);
+        const g = spawnGateway(path, { GATEWAY_SECRET: "x" });
+        await silent.nextConnection(15_000); // start-up is waiting for the stream header
+        g.child.kill("SIGTERM");
+        const { code } = await g.exited;
+        expect(code, g.seen.out).toBe(0);
+        const msgs = g.seen.out
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as { msg: string }).msg);
+        expect(msgs).toEqual(expect.arrayContaining(["signal received", "shutting down", "stopped before start-up finished"]));
+        expect(msgs).not.toContain("reconnecting");
+        const table = await runCli(["audit", "--config", path, "--json"]);
+        const types = table.stdout
+          .trim()
+          .split("\n")
+          .map((l) => (JSON.parse(l) as { type: string }).type);
+        expect(types).toEqual(["gateway-stopped", "gateway-started"]);
+      } finally {
+        await silent.close();
+      }
+    });
+
+    it("SIGTERM while the modules are still loading: exit 0, not killed", async () => {
+      const path = configFile(gatewayYaml(prosody, "modules_enabled: [report-forward]\n"));
+      // Loading @xmppkit/core is made 1.5 s slower, so the signal surely lands while the modules load.
+      const slow = resolve(import.meta.dirname, "fixtures/slow-core-import.mjs");
+      const g = spawnGateway(path, { GATEWAY_SECRET: prosody.component.secret }, ["--import", slow]);
+      await new Promise((r) => setTimeout(r, 700));
+      expect(g.seen.out).toBe(""); // nothing has started yet
+      g.child.kill("SIGTERM");
+      expect(await g.exited, g.seen.out).toEqual({ code: 0, signal: null });
+    });
+
+    it("component.service pointing at an HTTP server: exit 4 saying it does not speak XMPP, no crash", async () => {
+      const web = createServer((_req, res) => res.end("hello"));
+      await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
+      try {
+        const port = (web.address() as { port: number }).port;
+        const path = configFile(gatewayYaml(prosody).replace(/service: .*/, `service: xmpp://127.0.0.1:${port}`));
+        const r = await runCli(["--config", path], { GATEWAY_SECRET: prosody.component.secret });
+        expect(r.code).toBe(4);
+        expect(r.stderr.trim()).toMatch(
+          /^xmppkit-gateway: cannot connect to xmpp:\/\/127\.0\.0\.1:\d+ as gateway\.localhost: not-xmpp: xmpp:\/\/127\.0\.0\.1:\d+ does not speak XMPP: it answered "HTTP\/1\.1 400 Bad Request/,
+        );
+      } finally {
+        web.close();
+      }
+    });
   });
 });
 
-describe("xmppkit-gateway CLI against ejabberd", () => {
-  let ejabberd: XmppServer;
-  let dir: string;
-  beforeAll(async () => {
-    ejabberd = await startServer("ejabberd", { users: {} });
-    dir = mkdtempSync(join(tmpdir(), "xmppkit-cli-ej-"));
-  });
-  afterAll(async () => {
-    await ejabberd?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+describe.each(suiteServers(["ejabberd"]))("$id", (server) => {
+  describe("xmppkit-gateway CLI against ejabberd", () => {
+    let ejabberd: XmppServer;
+    let dir: string;
+    beforeAll(async () => {
+      ejabberd = await startServer(server, { users: {} });
+      dir = mkdtempSync(join(tmpdir(), "xmppkit-cli-ej-"));
+    });
+    afterAll(async () => {
+      await ejabberd?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
 
-  it.each([
-    ["a wrong secret", (y: string) => y, "wrong-secret"],
-    ["a component domain the listener does not serve", (y: string) => y.replace(/domain: gateway\.localhost/, "domain: unknown.localhost"), undefined],
-  ])("%s: ejabberd says not-authorized for both, and the exit message names both causes", async (_, edit, secret) => {
-    const path = join(dir, `gateway-${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(path, edit(gatewayYaml(ejabberd)));
-    const r = await runCli(["--config", path], { GATEWAY_SECRET: secret ?? ejabberd.component.secret });
-    expect(r.code).toBe(4);
-    expect(r.stderr.trim()).toMatch(
-      /not-authorized: the server refused the credentials \(for a component: a wrong shared secret, or a domain the server does not know as a component; ejabberd says not-authorized for both\)$/,
-    );
+    it.each([
+      ["a wrong secret", (y: string) => y, "wrong-secret"],
+      ["a component domain the listener does not serve", (y: string) => y.replace(/domain: gateway\.localhost/, "domain: unknown.localhost"), undefined],
+    ])("%s: ejabberd says not-authorized for both, and the exit message names both causes", async (_, edit, secret) => {
+      const path = join(dir, `gateway-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(path, edit(gatewayYaml(ejabberd)));
+      const r = await runCli(["--config", path], { GATEWAY_SECRET: secret ?? ejabberd.component.secret });
+      expect(r.code).toBe(4);
+      expect(r.stderr.trim()).toMatch(
+        /not-authorized: the server refused the credentials \(for a component: a wrong shared secret, or a domain the server does not know as a component; ejabberd says not-authorized for both\)$/,
+      );
+    });
   });
 });

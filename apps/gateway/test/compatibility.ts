@@ -1,7 +1,16 @@
 // What each server does, as the end-to-end suite asserts it. The e2e tests take their per-server
 // expectations from here, and docs/compatibility.md's matrix is rendered from here (compatibility.test.ts
 // fails when the document says something else). One place, so the document cannot drift from the tests.
-import type { ServerKind } from "@xmppkit/testing";
+
+/** The servers the suite runs against (`suiteServers()` ids) and how docs/compatibility.md heads their columns. */
+export const SERVER_IDS = ["prosody-0.12", "prosody-13", "ejabberd-23.01", "ejabberd-24.12"] as const;
+export type ServerId = (typeof SERVER_IDS)[number];
+export const COLUMN: Record<ServerId, string> = {
+  "prosody-0.12": "Prosody 0.12.3",
+  "prosody-13": "Prosody 13.0.1",
+  "ejabberd-23.01": "ejabberd 23.01",
+  "ejabberd-24.12": "ejabberd 24.12",
+};
 
 export interface Behaviour {
   /** XEP-0356 namespace of the announcement. */
@@ -32,38 +41,51 @@ export interface Behaviour {
   refusedComponent: "not-authorized";
 }
 
-export const BEHAVIOUR: Record<ServerKind, Behaviour> = {
-  prosody: {
-    privilegeNs: "urn:xmpp:privilege:2",
-    delegationNs: "urn:xmpp:delegation:2",
-    privilegedRosterSet: "works",
-    rosterWriter: "privilege",
-    secondConnection: "refused",
-    ghostCondition: "not-acceptable",
-    deepPayload: 8000,
-    forwardsUserRoomPresence: false,
-    replaysPresence: true,
-    sessionEndForwarded: "always",
-    roomsAfterRestart: "kept",
-    contactInfo: "mod_server_contact_info (`contact_info`)",
-    refusedComponent: "not-authorized",
-  },
-  ejabberd: {
-    privilegeNs: "urn:xmpp:privilege:1",
-    delegationNs: "urn:xmpp:delegation:1",
-    privilegedRosterSet: "internal-server-error",
-    rosterWriter: "ejabberd_api",
-    secondConnection: "steals-grants",
-    ghostCondition: "not-acceptable",
-    deepPayload: 3000,
-    forwardsUserRoomPresence: true,
-    replaysPresence: false,
-    sessionEndForwarded: "only-explicit-unavailable",
-    roomsAfterRestart: "gone",
-    contactInfo: "mod_disco `server_info`",
-    refusedComponent: "not-authorized",
-  },
+const PROSODY: Behaviour = {
+  privilegeNs: "urn:xmpp:privilege:2",
+  delegationNs: "urn:xmpp:delegation:2",
+  privilegedRosterSet: "works",
+  rosterWriter: "privilege",
+  secondConnection: "refused",
+  ghostCondition: "not-acceptable",
+  deepPayload: 8000,
+  forwardsUserRoomPresence: false,
+  replaysPresence: true,
+  sessionEndForwarded: "always",
+  roomsAfterRestart: "kept",
+  contactInfo: "mod_server_contact_info (`contact_info`)",
+  refusedComponent: "not-authorized",
 };
+
+const EJABBERD_23: Behaviour = {
+  privilegeNs: "urn:xmpp:privilege:1",
+  delegationNs: "urn:xmpp:delegation:1",
+  privilegedRosterSet: "internal-server-error",
+  rosterWriter: "ejabberd_api",
+  secondConnection: "steals-grants",
+  ghostCondition: "not-acceptable",
+  deepPayload: 3000,
+  forwardsUserRoomPresence: true,
+  replaysPresence: false,
+  sessionEndForwarded: "only-explicit-unavailable",
+  roomsAfterRestart: "gone",
+  contactInfo: "mod_disco `server_info`",
+  refusedComponent: "not-authorized",
+};
+
+const BY_ID: Record<ServerId, Behaviour> = {
+  "prosody-0.12": PROSODY,
+  "prosody-13": { ...PROSODY },
+  "ejabberd-23.01": EJABBERD_23,
+  "ejabberd-24.12": { ...EJABBERD_23, privilegeNs: "urn:xmpp:privilege:2", privilegedRosterSet: "works" },
+};
+
+/** What the suite expects of a server, by its `suiteServers()` id; an id without expectations fails loudly. */
+export function behaviourOf(id: string): Behaviour {
+  const known = (SERVER_IDS as readonly string[]).includes(id);
+  if (!known) throw new Error(`no expectations for ${id} in apps/gateway/test/compatibility.ts (known: ${SERVER_IDS.join(", ")})`);
+  return BY_ID[id as ServerId];
+}
 
 /** The matrix as operators read it: feature, what each server does, and the test that asserts it. */
 export const MATRIX: { feature: string; cell(b: Behaviour): string; test: string }[] = [
@@ -131,6 +153,7 @@ export const MATRIX: { feature: string; cell(b: Behaviour): string; test: string
 
 /** The markdown table of MATRIX. */
 export function renderMatrix(): string {
-  const rows = MATRIX.map((r) => `| ${r.feature} | ${r.cell(BEHAVIOUR.prosody)} | ${r.cell(BEHAVIOUR.ejabberd)} | ${r.test} |`);
-  return ["| feature | Prosody 0.12.3 | ejabberd 23.01 | asserted by |", "|---|---|---|---|", ...rows].join("\n");
+  const rows = MATRIX.map((r) => `| ${r.feature} | ${SERVER_IDS.map((id) => r.cell(BY_ID[id])).join(" | ")} | ${r.test} |`);
+  const head = `| feature | ${SERVER_IDS.map((id) => COLUMN[id]).join(" | ")} | asserted by |`;
+  return [head, `|---|${SERVER_IDS.map(() => "---|").join("")}---|`, ...rows].join("\n");
 }

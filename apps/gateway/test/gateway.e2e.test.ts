@@ -6,7 +6,7 @@ import { z } from "@xmppkit/runtime";
 import { loginClient, startServer, type ServerKind, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
-import { BEHAVIOUR } from "./compatibility.js";
+import { behaviourOf } from "./compatibility.js";
 import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const RAA = "urn:xmpp:raa:0";
@@ -41,7 +41,9 @@ const WORDS: Record<ServerKind, { fix: string; software: RegExp }> = {
   ejabberd: { fix: 'ejabberd ≥ 24.10: modules: mod_privilege: iq: "urn:xmpp:ping": get:', software: /^the server is ejabberd/ },
 };
 
-describe.each(SERVERS)("gateway against a real %s", (kind) => {
+describe.each(SERVERS)("gateway against a real $id", (server) => {
+  const { kind } = server;
+  const behaviour = behaviourOf(server.id);
   let prosody: XmppServer;
   let gateway: Gateway;
   let alice: TestClient;
@@ -49,7 +51,7 @@ describe.each(SERVERS)("gateway against a real %s", (kind) => {
   const log = captureLogger();
 
   beforeAll(async () => {
-    prosody = await startServer(kind, { component: { delegations: [RAA] } });
+    prosody = await startServer(server, { component: { delegations: [RAA] } });
     const { config, sourceMap } = testConfig(prosody, "modules_enabled: [test-delegation]\ntest-delegation:\n  affiliation: member\n");
     gateway = await startGateway(config, { registry: { "test-delegation": testDelegation }, logger: log.logger, sourceMap });
     alice = await loginClient(prosody, "alice");
@@ -66,7 +68,7 @@ describe.each(SERVERS)("gateway against a real %s", (kind) => {
   it("connects and reports the granted permissions and the delegated namespace", () => {
     expect(gateway.kit.lifecycle.online).toBe(true);
     expect(gateway.kit.privilege.permissions("localhost")).toEqual({
-      namespace: BEHAVIOUR[kind].privilegeNs,
+      namespace: behaviour.privilegeNs,
       server: "localhost",
       roster: "both",
       message: "outgoing",
@@ -109,7 +111,7 @@ describe.each(SERVERS)("gateway against a real %s", (kind) => {
 
   it("round-trips a privileged roster set and get through the core helpers, and alice's client gets the push", async () => {
     await alice.fetchRoster();
-    if (BEHAVIOUR[kind].privilegedRosterSet !== "works") {
+    if (behaviour.privilegedRosterSet !== "works") {
       const err = await gateway.kit.privilege
         .rosterSet("alice@localhost", [{ jid: "marie@example.com", name: "Marie", subscription: "both", groups: [] }])
         .catch((e: unknown) => e);
@@ -176,7 +178,7 @@ describe.each(SERVERS)("gateway against a real %s", (kind) => {
       () => "online",
       () => "refused",
     );
-    if (BEHAVIOUR[kind].secondConnection === "refused") {
+    if (behaviour.secondConnection === "refused") {
       expect(started).toBe("refused");
       expect(errors).toContain("conflict");
       await second.stop().catch(() => undefined);

@@ -9,7 +9,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Element } from "@xmppkit/core";
 import { openPostgresStore } from "@xmppkit/runtime";
-import { freePort, loginClient, startPostgres, startProsody, type Postgres, type Prosody } from "@xmppkit/testing";
+import { freePort, loginClient, startPostgres, startProsody, type Postgres, type Prosody, suiteServers } from "@xmppkit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BIN, gatewayYaml, runCli } from "./helpers.js";
 
@@ -62,163 +62,165 @@ const standby = (p: Proc) =>
 /** Component connections Prosody accepted so far (its log says so at info). */
 const componentLinks = (prosody: Prosody) => prosody.logTail(100_000).match(/External component successfully authenticated/g)?.length ?? 0;
 
-describe("active/standby with one PostgreSQL, against a real Prosody", () => {
-  let prosody: Prosody;
-  let pg: Postgres;
-  let config: string;
-  const env = () => ({ GATEWAY_SECRET: prosody.component.secret });
+describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
+  describe("active/standby with one PostgreSQL, against a real Prosody", () => {
+    let prosody: Prosody;
+    let pg: Postgres;
+    let config: string;
+    const env = () => ({ GATEWAY_SECRET: prosody.component.secret });
 
-  beforeAll(async () => {
-    prosody = await startProsody({ logLevel: "info", users: { alice: "alicepw", mod: "modpw" } });
-    pg = await startPostgres();
-    const db = await pg.createDatabase("ha");
-    config = gatewayYaml(prosody, `storage:\n  postgres: ${db}\nha:\n  enabled: true\n  poll_interval: 0.5\nlog:\n  level: info\n  format: json\n`).replace(
-      /log:\n {2}level: debug\n/,
-      "",
-    );
-  });
-  afterEach(async () => {
-    for (const p of children.splice(0)) {
-      p.child.kill("SIGKILL");
-      await p.exited;
-    }
-  });
-  afterAll(async () => {
-    await prosody?.stop();
-    await pg?.stop();
-  });
-
-  it("one holds the link; the other is a standby (healthz 503 standby, metrics 0) that never connects", async () => {
-    const before = componentLinks(prosody);
-    const a = await startCli(config, env());
-    await healthy(a);
-    const b = await startCli(config, env());
-    await standby(b);
-    const h = await health(b);
-    expect(h).toMatchObject({ status: 503, body: { status: "standby", reason: `standby: another instance holds ${prosody.component.domain}` } });
-    const metrics = await (await fetch(`http://127.0.0.1:${b.port}/metrics`)).text();
-    expect(metrics).toMatch(/^xmppkit_gateway_ha_active 0$/m);
-    await new Promise((r) => setTimeout(r, 1500)); // several polls of the standby
-    expect(componentLinks(prosody) - before).toBe(1);
-    expect(b.out()).toContain("waiting for the lease");
-    expect(b.out()).not.toContain("connected to the server");
-    b.child.kill("SIGTERM"); // a standby stops cleanly too
-    expect(await b.exited).toBe(0);
-  });
-
-  it("kill -9 of the holder: the standby holds the link within seconds, and says it took over", async () => {
-    const a = await startCli(config, env());
-    await healthy(a);
-    const b = await startCli(config, env());
-    await standby(b);
-    const killed = Date.now();
-    a.child.kill("SIGKILL");
-    await healthy(b, 10_000);
-    const takeoverMs = Date.now() - killed;
-    expect(takeoverMs).toBeLessThan(10_000);
-    await until("the takeover in the log", async () => (b.out().includes("took over: this instance holds the lease now") ? true : undefined), 5000);
-  });
-
-  it("SIGTERM of the holder hands over at once, without waiting for anything to expire", async () => {
-    const a = await startCli(config, env());
-    await healthy(a);
-    const b = await startCli(config, env());
-    await standby(b);
-    a.child.kill("SIGTERM");
-    expect(await a.exited).toBe(0);
-    const stopped = Date.now();
-    await healthy(b, 5000);
-    expect(Date.now() - stopped).toBeLessThan(3000);
-  });
-
-  it("a holder whose lease session ends (PostgreSQL dropped it) closes its link and exits; the standby takes over", async () => {
-    const a = await startCli(config, env());
-    await healthy(a);
-    const b = await startCli(config, env());
-    await standby(b);
-    const before = componentLinks(prosody);
-    // What a partition looks like from PostgreSQL's side, at once: the holder's lease session is gone.
-    const admin = await openPostgresStore(pg.url);
-    const killed = await admin.query<{ ok: boolean }>(
-      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'xmppkit-gateway lease ' || $1`,
-      [`${hostname()}:${a.child.pid}`],
-    );
-    await admin.close();
-    expect(killed).toEqual([{ ok: true }]);
-    expect(await a.exited).toBe(1);
-    await until(
-      "the loss in the log",
-      async () => (a.out().includes("lost the lease: closing the link so that another instance can take over") ? true : undefined),
-      5000,
-    );
-    await healthy(b, 10_000);
-    expect(componentLinks(prosody) - before).toBe(1);
-  });
-
-  it("reports accepted by a holder killed mid-flow are all delivered by the standby (once each, by id)", async () => {
-    const token = "ha-e2e-token-0123456789abcdef";
-    const withReports =
-      `${config}modules_enabled: [report-forward]\nreport-forward:\n  report_forward_to_staff: [mod@${prosody.domain}]\n  report_forward_reported_limit: 0\n`.replace(
-        "listen: 127.0.0.1:0",
-        `listen: 127.0.0.1:0\n  token: ${token}`,
+    beforeAll(async () => {
+      prosody = await startProsody({ root, logLevel: "info", users: { alice: "alicepw", mod: "modpw" } });
+      pg = await startPostgres();
+      const db = await pg.createDatabase("ha");
+      config = gatewayYaml(prosody, `storage:\n  postgres: ${db}\nha:\n  enabled: true\n  poll_interval: 0.5\nlog:\n  level: info\n  format: json\n`).replace(
+        /log:\n {2}level: debug\n/,
+        "",
       );
-    const staff = await loginClient(prosody, "mod", { password: "modpw" });
-    const got = new Map<string, number>();
-    staff.xmpp.on("stanza", (el: Element) => {
-      if (el.name !== "message" || el.attrs.type === "error" || !el.getChild("report", "urn:xmpp:reporting:1")) return;
-      const id = String(el.attrs.id).split(".")[0]!;
-      got.set(id, (got.get(id) ?? 0) + 1);
     });
-    try {
-      const a = await startCli(withReports, env());
+    afterEach(async () => {
+      for (const p of children.splice(0)) {
+        p.child.kill("SIGKILL");
+        await p.exited;
+      }
+    });
+    afterAll(async () => {
+      await prosody?.stop();
+      await pg?.stop();
+    });
+
+    it("one holds the link; the other is a standby (healthz 503 standby, metrics 0) that never connects", async () => {
+      const before = componentLinks(prosody);
+      const a = await startCli(config, env());
       await healthy(a);
-      const b = await startCli(withReports, env());
+      const b = await startCli(config, env());
       await standby(b);
-      const accepted: string[] = [];
-      const post = async (p: Proc, i: number) => {
-        const res = await fetch(`http://127.0.0.1:${p.port}/reports`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: JSON.stringify({ jid: `spammer${i}@spam.example`, reason: "spam", text: `report ${i}` }),
-        }).catch(() => undefined);
-        if (res?.status === 202) accepted.push(((await res.json()) as { id: string }).id);
-        return res?.status;
-      };
-      let i = 0;
-      while (accepted.length < 30) await post(a, i++);
-      // Many posts at once, and the holder dies while they are being answered and delivered.
-      const burst = Promise.all(Array.from({ length: 30 }, () => post(a, i++)));
-      await new Promise((r) => setTimeout(r, 15));
+      const h = await health(b);
+      expect(h).toMatchObject({ status: 503, body: { status: "standby", reason: `standby: another instance holds ${prosody.component.domain}` } });
+      const metrics = await (await fetch(`http://127.0.0.1:${b.port}/metrics`)).text();
+      expect(metrics).toMatch(/^xmppkit_gateway_ha_active 0$/m);
+      await new Promise((r) => setTimeout(r, 1500)); // several polls of the standby
+      expect(componentLinks(prosody) - before).toBe(1);
+      expect(b.out()).toContain("waiting for the lease");
+      expect(b.out()).not.toContain("connected to the server");
+      b.child.kill("SIGTERM"); // a standby stops cleanly too
+      expect(await b.exited).toBe(0);
+    });
+
+    it("kill -9 of the holder: the standby holds the link within seconds, and says it took over", async () => {
+      const a = await startCli(config, env());
+      await healthy(a);
+      const b = await startCli(config, env());
+      await standby(b);
+      const killed = Date.now();
       a.child.kill("SIGKILL");
-      await burst;
       await healthy(b, 10_000);
-      for (let k = 0; k < 20; k++) expect(await post(b, i++)).toBe(202);
-      await until("every accepted report at the staff", async () => (accepted.every((id) => got.has(id)) ? true : undefined), 15_000);
-      expect(accepted.filter((id) => !got.has(id))).toEqual([]);
-      expect(accepted.length).toBeGreaterThanOrEqual(50);
-    } finally {
-      await staff.stop();
-    }
-  });
+      const takeoverMs = Date.now() - killed;
+      expect(takeoverMs).toBeLessThan(10_000);
+      await until("the takeover in the log", async () => (b.out().includes("took over: this instance holds the lease now") ? true : undefined), 5000);
+    });
 
-  it("a second process on the same SQLite file refuses to start, saying which process holds it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "xmppkit-ha-sqlite-"));
-    const sqlite = gatewayYaml(prosody, `storage:\n  sqlite: ${join(dir, "x.sqlite")}\nmodules_enabled: [report-forward]\n`);
-    const a = await startCli(sqlite, env());
-    await healthy(a);
-    const path = join(dir, "second.yaml");
-    writeFileSync(path, sqlite);
-    const second = await runCli(["--config", path], env());
-    expect(second.code).not.toBe(0);
-    expect(second.stderr).toMatch(new RegExp(`another gateway \\(pid ${a.child.pid}, [^)]+\\) is using ${join(dir, "x.sqlite")}`));
-  });
+    it("SIGTERM of the holder hands over at once, without waiting for anything to expire", async () => {
+      const a = await startCli(config, env());
+      await healthy(a);
+      const b = await startCli(config, env());
+      await standby(b);
+      a.child.kill("SIGTERM");
+      expect(await a.exited).toBe(0);
+      const stopped = Date.now();
+      await healthy(b, 5000);
+      expect(Date.now() - stopped).toBeLessThan(3000);
+    });
 
-  it("ha.enabled without storage.postgres is a config error", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "xmppkit-ha-cfg-"));
-    const path = join(dir, "g.yaml");
-    writeFileSync(path, gatewayYaml(prosody, "ha:\n  enabled: true\n"));
-    const r = await runCli(["--config", path, "--check-config"], env());
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/ha\.enabled.*needs storage\.postgres/);
+    it("a holder whose lease session ends (PostgreSQL dropped it) closes its link and exits; the standby takes over", async () => {
+      const a = await startCli(config, env());
+      await healthy(a);
+      const b = await startCli(config, env());
+      await standby(b);
+      const before = componentLinks(prosody);
+      // What a partition looks like from PostgreSQL's side, at once: the holder's lease session is gone.
+      const admin = await openPostgresStore(pg.url);
+      const killed = await admin.query<{ ok: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'xmppkit-gateway lease ' || $1`,
+        [`${hostname()}:${a.child.pid}`],
+      );
+      await admin.close();
+      expect(killed).toEqual([{ ok: true }]);
+      expect(await a.exited).toBe(1);
+      await until(
+        "the loss in the log",
+        async () => (a.out().includes("lost the lease: closing the link so that another instance can take over") ? true : undefined),
+        5000,
+      );
+      await healthy(b, 10_000);
+      expect(componentLinks(prosody) - before).toBe(1);
+    });
+
+    it("reports accepted by a holder killed mid-flow are all delivered by the standby (once each, by id)", async () => {
+      const token = "ha-e2e-token-0123456789abcdef";
+      const withReports =
+        `${config}modules_enabled: [report-forward]\nreport-forward:\n  report_forward_to_staff: [mod@${prosody.domain}]\n  report_forward_reported_limit: 0\n`.replace(
+          "listen: 127.0.0.1:0",
+          `listen: 127.0.0.1:0\n  token: ${token}`,
+        );
+      const staff = await loginClient(prosody, "mod", { password: "modpw" });
+      const got = new Map<string, number>();
+      staff.xmpp.on("stanza", (el: Element) => {
+        if (el.name !== "message" || el.attrs.type === "error" || !el.getChild("report", "urn:xmpp:reporting:1")) return;
+        const id = String(el.attrs.id).split(".")[0]!;
+        got.set(id, (got.get(id) ?? 0) + 1);
+      });
+      try {
+        const a = await startCli(withReports, env());
+        await healthy(a);
+        const b = await startCli(withReports, env());
+        await standby(b);
+        const accepted: string[] = [];
+        const post = async (p: Proc, i: number) => {
+          const res = await fetch(`http://127.0.0.1:${p.port}/reports`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            body: JSON.stringify({ jid: `spammer${i}@spam.example`, reason: "spam", text: `report ${i}` }),
+          }).catch(() => undefined);
+          if (res?.status === 202) accepted.push(((await res.json()) as { id: string }).id);
+          return res?.status;
+        };
+        let i = 0;
+        while (accepted.length < 30) await post(a, i++);
+        // Many posts at once, and the holder dies while they are being answered and delivered.
+        const burst = Promise.all(Array.from({ length: 30 }, () => post(a, i++)));
+        await new Promise((r) => setTimeout(r, 15));
+        a.child.kill("SIGKILL");
+        await burst;
+        await healthy(b, 10_000);
+        for (let k = 0; k < 20; k++) expect(await post(b, i++)).toBe(202);
+        await until("every accepted report at the staff", async () => (accepted.every((id) => got.has(id)) ? true : undefined), 15_000);
+        expect(accepted.filter((id) => !got.has(id))).toEqual([]);
+        expect(accepted.length).toBeGreaterThanOrEqual(50);
+      } finally {
+        await staff.stop();
+      }
+    });
+
+    it("a second process on the same SQLite file refuses to start, saying which process holds it", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "xmppkit-ha-sqlite-"));
+      const sqlite = gatewayYaml(prosody, `storage:\n  sqlite: ${join(dir, "x.sqlite")}\nmodules_enabled: [report-forward]\n`);
+      const a = await startCli(sqlite, env());
+      await healthy(a);
+      const path = join(dir, "second.yaml");
+      writeFileSync(path, sqlite);
+      const second = await runCli(["--config", path], env());
+      expect(second.code).not.toBe(0);
+      expect(second.stderr).toMatch(new RegExp(`another gateway \\(pid ${a.child.pid}, [^)]+\\) is using ${join(dir, "x.sqlite")}`));
+    });
+
+    it("ha.enabled without storage.postgres is a config error", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "xmppkit-ha-cfg-"));
+      const path = join(dir, "g.yaml");
+      writeFileSync(path, gatewayYaml(prosody, "ha:\n  enabled: true\n"));
+      const r = await runCli(["--config", path, "--check-config"], env());
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/ha\.enabled.*needs storage\.postgres/);
+    });
   });
 });

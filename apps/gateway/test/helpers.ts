@@ -3,10 +3,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 export { captureLogger } from "@xmppkit/testing";
-import type { ServerKind, XmppServer } from "@xmppkit/testing";
+import { type ServerTarget, suiteServers, type XmppServer } from "@xmppkit/testing";
 
-/** Every server the gateway's end-to-end suite runs against. */
-export const SERVERS: ServerKind[] = ["prosody", "ejabberd"];
+/** Every server the gateway's end-to-end suite runs against: Prosody 0.12 and 13, ejabberd 23.01 and 24.12. */
+export const SERVERS: ServerTarget[] = suiteServers();
 import { parseConfig, type GatewayConfig, type SourceMap } from "../src/config.js";
 
 /** Gateway YAML for a test Prosody; `extra` is appended verbatim. Storage goes to a fresh temp dir unless `extra` sets it. */

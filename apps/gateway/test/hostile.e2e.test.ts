@@ -12,7 +12,7 @@ import { gatewayModule as trackMucJoins } from "@xmppkit/track-muc-joins/gateway
 import { loginClient, startHttpBackend, startServer, type Ejabberd, type HttpBackend, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
-import { BEHAVIOUR } from "./compatibility.js";
+import { behaviourOf } from "./compatibility.js";
 import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const TOKEN = "e2e-hostile-token-0123456789abcdef";
@@ -37,7 +37,8 @@ function iqWith(attrs: Record<string, string>, payloadName: string, ns: string, 
   return `<iq${a}><${payloadName} xmlns="${ns}">${inner}</${payloadName}></iq>`;
 }
 
-describe.each(SERVERS)("the gateway against hostile peers and bad input (real %s)", (kind) => {
+describe.each(SERVERS)("the gateway against hostile peers and bad input (real $id)", (server) => {
+  const behaviour = behaviourOf(server.id);
   let prosody: XmppServer;
   let gateway: Gateway;
   let webApp: HttpBackend;
@@ -71,7 +72,7 @@ describe.each(SERVERS)("the gateway against hostile peers and bad input (real %s
     webApp = await startHttpBackend(() => ({
       body: { "ok@example.com": { name: "OK" }, "bell@example.com": { name: "Ring\u0007Bell" }, "esc@example.com": { groups: ["Work\u001B"] } },
     }));
-    prosody = await startServer(kind, {
+    prosody = await startServer(server, {
       users: { alice: "alicepw", mallory: "mallorypw", mod: "modpw" },
       component: { delegations: [NS_RAA] },
       components: [{ domain: EVIL, privileges: false }],
@@ -92,7 +93,7 @@ report-affiliations:
 http-roster-admin:
   http_roster_url: ${webApp.url}/contacts/%s
   http_roster_sync_on_login: false
-${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n` : ""}`,
+${behaviour.rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n` : ""}`,
       { token: TOKEN },
     );
     gateway = await startGateway(config, { sourceMap, logger: log.logger });
@@ -144,7 +145,7 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
   });
 
   it("deeply nested payloads (8,000 levels; 3,000 through ejabberd) to the gateway and to a delegated namespace: every IQ is answered", async () => {
-    const deep = nested(BEHAVIOUR[kind].deepPayload);
+    const deep = nested(behaviour.deepPayload);
     const iqs = [
       ...Array.from({ length: 20 }, () => iqWith({ type: "get", to: GW }, "query", "urn:example:unknown", deep)),
       ...Array.from({ length: 20 }, () => iqWith({ type: "get", to: GW }, "query", NS_DISCO_INFO, deep)),
@@ -194,7 +195,7 @@ ${BEHAVIOUR[kind].rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabb
 
   it("2,000 generated hostile stanzas: every IQ get/set answered, the link never dropped, the gateway still serves", async () => {
     const kinds = [
-      () => iqWith({ type: "get", to: GW }, "query", "urn:example:unknown", nested(Math.min(3000, BEHAVIOUR[kind].deepPayload))),
+      () => iqWith({ type: "get", to: GW }, "query", "urn:example:unknown", nested(Math.min(3000, behaviour.deepPayload))),
       () => xml("iq", { type: "set", to: GW }, xml("a", "urn:example:a"), xml("b", "urn:example:b")), // two payloads: bad-request
       () => xml("iq", { type: "get", to: GW }), // no payload
       () => xml("iq", { type: "set", to: GW }, xml("delegation", "urn:xmpp:delegation:2", xml("forwarded", "urn:xmpp:forward:0"))), // a user posing as the server

@@ -6,13 +6,14 @@ import type {} from "@xmppkit/http-roster-admin";
 import { loginClient, startHttpBackend, startServer, type Ejabberd, type HttpBackend, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
-import { BEHAVIOUR } from "./compatibility.js";
+import { behaviourOf } from "./compatibility.js";
 import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const TOKEN = "e2e-roster-admin-token-0123456789";
 type Roster = Record<string, unknown>;
 
-describe.each(SERVERS)("http-roster-admin in the gateway, against a real %s", (kind) => {
+describe.each(SERVERS)("http-roster-admin in the gateway, against a real $id", (server) => {
+  const behaviour = behaviourOf(server.id);
   let prosody: XmppServer;
   let gateway: Gateway;
   let webApp: HttpBackend;
@@ -44,11 +45,9 @@ describe.each(SERVERS)("http-roster-admin in the gateway, against a real %s", (k
       if (roster === "slow") return { delayMs: 3000, body: {} };
       return { body: roster ?? {} };
     });
-    prosody = await startServer(kind);
+    prosody = await startServer(server);
     const writer =
-      BEHAVIOUR[kind].rosterWriter === "ejabberd_api"
-        ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n`
-        : "";
+      behaviour.rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_api\n  http_roster_ejabberd_api_url: ${(prosody as Ejabberd).api}\n` : "";
     const { config, sourceMap } = testConfig(
       prosody,
       `modules_enabled: [http-roster-admin]

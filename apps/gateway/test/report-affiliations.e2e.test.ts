@@ -18,7 +18,7 @@ interface RawComponent {
   iqCaller: { request(el: Element, timeout?: number): Promise<Element> };
 }
 
-describe.each(SERVERS)("report-affiliations against a real %s (XEP-0355 delegation of urn:xmpp:raa:0)", (kind) => {
+describe.each(SERVERS)("report-affiliations against a real $id (XEP-0355 delegation of urn:xmpp:raa:0)", (server) => {
   let prosody: XmppServer;
   let gateway: Gateway;
   let rtbl: RawComponent;
@@ -39,7 +39,7 @@ describe.each(SERVERS)("report-affiliations against a real %s (XEP-0355 delegati
 
   beforeAll(async () => {
     accounts = await startHttpBackend((req) => (req.url === "/accounts/carol" ? { body: { since: "2026-11-01T12:34:56Z", trust: 70 } } : { status: 404 }));
-    prosody = await startServer(kind, {
+    prosody = await startServer(server, {
       users: { alice: "alicepw", bob: "bobpw", carol: "carolpw" },
       component: { delegations: [NS_RAA] },
       components: [{ domain: RTBL, privileges: false }],

@@ -38,7 +38,7 @@ function serverReport(gateway: string, reported: string, optIns: string[] = [], 
 const isReport = (el: Element) => el.is("message") && el.getChild("report", NS_REPORTING) !== undefined;
 const about = (jid: string) => (el: Element) => isReport(el) && el.getChild("report", NS_REPORTING)!.getChildText("jid", NS_JID) === jid;
 
-describe.each(SERVERS)("report-forward against a real %s", (kind) => {
+describe.each(SERVERS)("report-forward against a real $id", (server) => {
   let prosody: XmppServer;
   let gateway: Gateway;
   let forwarder: TestClient, mallory: TestClient, mod: TestClient, list: TestClient, abuse: TestClient, bob: TestClient;
@@ -48,7 +48,7 @@ describe.each(SERVERS)("report-forward against a real %s", (kind) => {
 
   beforeAll(async () => {
     // The origin publishes its abuse address (XEP-0157): Prosody's contact_info, ejabberd's server_info.
-    prosody = await startServer(kind, {
+    prosody = await startServer(server, {
       users: { forwarder: "fpw", mallory: "mpw", mod: "modpw", list: "lpw", bob: "bobpw", alice: "alicepw", carol: "carolpw" },
       virtualHosts: [
         {

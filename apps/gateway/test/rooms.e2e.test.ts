@@ -8,12 +8,14 @@ import { gatewayModule as trackMucJoins } from "@xmppkit/track-muc-joins/gateway
 import { destroyRoom, enterRoom, kickOccupant, loginClient, startServer, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
-import { BEHAVIOUR } from "./compatibility.js";
+import { behaviourOf } from "./compatibility.js";
 import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const TOKEN = "e2e-rooms-token-0123456789abcdef";
 
-describe.each(SERVERS)("the gateway's own rooms, against a real %s MUC", (kind) => {
+describe.each(SERVERS)("the gateway's own rooms, against a real $id MUC", (server) => {
+  const { kind } = server;
+  const behaviour = behaviourOf(server.id);
   let prosody: XmppServer;
   let gateway: Gateway;
   let bob: TestClient;
@@ -26,7 +28,7 @@ describe.each(SERVERS)("the gateway's own rooms, against a real %s MUC", (kind) 
     client.next((el) => el.is("presence") && !el.attrs.type && el.attrs.from === `${room}/abuse-desk`, timeoutMs);
 
   beforeAll(async () => {
-    prosody = await startServer(kind);
+    prosody = await startServer(server);
     room = `mods@${prosody.muc}`;
     bob = await loginClient(prosody, "bob");
     await bobEnters(bob);
@@ -72,7 +74,7 @@ ping-muc:
       await new Promise((r) => setTimeout(r, 300));
       expect(joins.jids()).toEqual([prosody.component.domain]);
       expect(joins.entries().map((e) => [e.room, e.nick, e.state])).toEqual([[room, "abuse-desk", "joined"]]);
-      expect(log.lines().some((l) => String(l.msg).startsWith("ejabberd grants presence = roster"))).toBe(BEHAVIOUR[kind].forwardsUserRoomPresence);
+      expect(log.lines().some((l) => String(l.msg).startsWith("ejabberd grants presence = roster"))).toBe(behaviour.forwardsUserRoomPresence);
     } finally {
       await carol.stop();
     }
@@ -92,7 +94,7 @@ ping-muc:
       room,
       nick: "abuse-desk",
       trigger: "link-restored",
-      outcome: { kind: "error", condition: BEHAVIOUR[kind].ghostCondition },
+      outcome: { kind: "error", condition: behaviour.ghostCondition },
     });
     expect(events.find((e) => e.type === "muc-left")?.payload).toMatchObject({ room, reason: { kind: "error", codes: ["110", "333"] } });
     const metrics = await (await fetch(`${gateway.http.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { component as xmppComponent } from "@xmpp/component";
 import { StanzaError, xml, type EventRecord } from "@xmppkit/core";
 import { NS_ROSTER_BATCH, rosterBatchElement, rosterReplaceElement, type RosterEdit } from "@xmppkit/http-roster-admin";
-import { loginClient, startHttpBackend, startProsody, type HttpBackend, type Prosody, type TestClient } from "@xmppkit/testing";
+import { loginClient, startHttpBackend, startProsody, type HttpBackend, type Prosody, type TestClient, suiteServers } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
 import { captureLogger, testConfig, waitFor } from "./helpers.js";
@@ -32,210 +32,227 @@ http-roster-admin:
     { token: TOKEN },
   );
 
-describe.each(["internal", "sql"] as const)("roster batches with mod_xmppkit_roster_batch, Prosody storage %s", (storage) => {
-  let prosody: Prosody;
-  let gateway: Gateway;
-  let webApp: HttpBackend;
-  let alice: TestClient;
-  const web: Record<string, Record<string, unknown>> = {};
-  const events: EventRecord[] = [];
-  const log = captureLogger();
+describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
+  describe.each(["internal", "sql"] as const)("roster batches with mod_xmppkit_roster_batch, Prosody storage %s", (storage) => {
+    let prosody: Prosody;
+    let gateway: Gateway;
+    let webApp: HttpBackend;
+    let alice: TestClient;
+    const web: Record<string, Record<string, unknown>> = {};
+    const events: EventRecord[] = [];
+    const log = captureLogger();
 
-  const refresh = (users: string[]) =>
-    fetch(`${gateway.http.url}/roster_admin/refresh`, {
-      method: "POST",
-      body: JSON.stringify(users),
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    }).then((r) => r.json() as Promise<{ updated: number; errors: number }>);
-  const rosterOf = async (client: TestClient) =>
-    (await client.fetchRoster())
-      .getChild("query")!
-      .getChildren("item")
-      .map((i) => ({
-        jid: i.attrs.jid as string,
-        name: i.attrs.name as string,
-        subscription: i.attrs.subscription as string,
-        groups: i.getChildren("group").map((g) => g.getText()),
-      }))
-      .sort((a, b) => a.jid.localeCompare(b.jid, "en", { numeric: true }));
-  const batchSets = () => prosody.logTail(200_000).match(/roster items set for \S+ in one save/g)?.length ?? 0;
-  const perItemSets = () => prosody.logTail(200_000).match(/Roster set from allowed privileged entity received/g)?.length ?? 0;
-
-  beforeAll(async () => {
-    webApp = await startHttpBackend((req) => ({ body: web[decodeURIComponent(req.url.split("/").pop()!)] ?? {} }));
-    prosody = await startProsody({
-      pluginPaths: [PLUGINS],
-      modules: ["xmppkit_roster_batch"],
-      globalConfig: "roster_batch_max_items = 30",
-      storage,
-      components: [{ privileges: false }],
-    });
-    await prosody.createUser("carol", "carolpw");
-    await prosody.createUser("dave", "davepw");
-    const { config, sourceMap } = rosterConfig(prosody, webApp, "http_roster_batch_size: 20");
-    gateway = await startGateway(config, { logger: log.logger, sourceMap });
-    gateway.events.onAny((e) => void events.push(e));
-    await waitFor(() => log.lines().find((l) => String(l.msg).startsWith("the server batches roster sets")), "the batch feature detected");
-    alice = await loginClient(prosody, "alice");
-    await alice.fetchRoster(); // Prosody pushes roster changes only to resources that fetched the roster
-  });
-
-  afterAll(async () => {
-    await alice?.stop();
-    await gateway?.stop();
-    await prosody?.stop();
-    await webApp?.close();
-  });
-
-  it("alice's 50 contacts are more than the module takes (30): the replace is refused, and the edits go in sets of 20, no per-item set", async () => {
-    const info = (await gateway.kit.iq.get(xml("query", "http://jabber.org/protocol/disco#info"), "localhost"))!;
-    expect(info.getChildren("feature").map((f) => f.attrs.var)).toContain(NS_ROSTER_BATCH);
-    web.alice = contacts(50);
-    const before = alice.rosterPushes.length;
-    expect(await refresh(["alice"])).toMatchObject({ updated: 1, errors: 0 });
-    const roster = await rosterOf(alice);
-    expect(roster).toHaveLength(50);
-    expect(roster[7]).toEqual({ jid: "c7@example.com", name: "Contact 7", subscription: "both", groups: ["G1"] });
-    await waitFor(() => alice.rosterPushes.length - before >= 50 || undefined, "50 roster pushes");
-    expect(batchSets()).toBe(3);
-    expect(perItemSets()).toBe(0);
-    expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "alice", added: 50, requests: 3 });
-  });
-
-  it("bob's roster is replaced in one request per refresh: renames and removals pushed, an unchanged roster writes nothing", async () => {
-    const bob = await loginClient(prosody, "bob");
-    try {
-      await bob.fetchRoster();
-      web.bob = contacts(20);
-      expect(await refresh(["bob"])).toMatchObject({ updated: 1, errors: 0 });
-      expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "bob", added: 20, unchanged: 0, requests: 1 });
-      await waitFor(() => bob.rosterPushes.length >= 20 || undefined, "20 roster pushes"); // sent after the answer
-      const sets = batchSets();
-      web.bob = contacts(17);
-      for (const jid of ["c1@example.com", "c2@example.com"]) (web.bob[jid] as { name: string }).name += " (renamed)";
-      const before = bob.rosterPushes.length;
-      expect(await refresh(["bob"])).toMatchObject({ updated: 1, errors: 0 });
-      expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ added: 0, changed: 2, removed: 3, unchanged: 15, requests: 1 });
-      expect(batchSets()).toBe(sets + 1);
-      const roster = await rosterOf(bob);
-      expect(roster).toHaveLength(17);
-      expect(roster.find((i) => i.jid === "c2@example.com")!.name).toBe("Contact 2 (renamed)");
-      await waitFor(() => bob.rosterPushes.length - before >= 5 || undefined, "5 roster pushes");
-      const pushed = bob.rosterPushes.slice(before).map((iq) => iq.getChild("query")!.getChild("item")!.attrs);
-      expect(
-        pushed
-          .filter((a) => a.subscription === "remove")
-          .map((a) => a.jid)
-          .sort(),
-      ).toEqual(["c17@example.com", "c18@example.com", "c19@example.com"]);
-      expect(await refresh(["bob"])).toMatchObject({ updated: 1 });
-      expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ added: 0, changed: 0, removed: 0, unchanged: 17, requests: 1 });
-      expect(batchSets()).toBe(sets + 1); // nothing written
-      await new Promise((r) => setTimeout(r, 200)); // a push would have arrived by now
-      expect(bob.rosterPushes.length - before).toBe(5);
-    } finally {
-      await bob.stop();
-    }
-  });
-
-  it("a user who is offline gets the roster stored, and sees it at login", async () => {
-    web.dave = contacts(25);
-    expect(await refresh(["dave"])).toMatchObject({ updated: 1, errors: 0 });
-    const dave = await loginClient(prosody, "dave", { password: "davepw" });
-    try {
-      expect(await rosterOf(dave)).toHaveLength(25);
-    } finally {
-      await dave.stop();
-    }
-  });
-
-  it("the module's answers: a refused item is named, the others applied (batch and replace); an unknown account and too many items are refused whole", async () => {
-    const edits: RosterEdit[] = [
-      { item: { jid: "carol@localhost", groups: [] }, change: "add" }, // her own JID: not allowed
-      { item: { jid: "dave@example.com/phone", groups: [] }, change: "add" }, // a full JID: bad request
-      { item: { jid: "erin@example.com", name: "Erin", subscription: "both", groups: ["Friends"] }, change: "add" },
-      { item: { jid: "nobody@example.com", groups: [] }, change: "remove" }, // absent: done, not an error
-    ];
-    const replaced = (await gateway.kit.iq.set(rosterReplaceElement(edits.map((e) => e.item)), "carol@localhost"))!;
-    expect(replaced.getChildren("item").map((i) => i.attrs)).toEqual(
-      expect.arrayContaining([
-        { jid: "carol@localhost", error: "not-allowed" },
-        { jid: "erin@example.com", change: "add" },
-      ]),
-    );
-    await gateway.kit.iq.set(rosterReplaceElement([]), "carol@localhost"); // an empty roster
-    expect(await gateway.kit.privilege.rosterGet("carol@localhost")).toEqual([]);
-    const reply = (await gateway.kit.iq.set(rosterBatchElement(edits), "carol@localhost"))!;
-    expect(reply.getChildren("item").map((i) => i.attrs)).toContainEqual({ jid: "erin@example.com", change: "add" });
-    expect(
-      reply
+    const refresh = (users: string[]) =>
+      fetch(`${gateway.http.url}/roster_admin/refresh`, {
+        method: "POST",
+        body: JSON.stringify(users),
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      }).then((r) => r.json() as Promise<{ updated: number; errors: number }>);
+    const rosterOf = async (client: TestClient) =>
+      (await client.fetchRoster())
+        .getChild("query")!
         .getChildren("item")
-        .filter((i) => i.attrs.error)
-        .map((i) => i.attrs),
-    ).toEqual([
-      { jid: "carol@localhost", error: "not-allowed" },
-      { jid: "dave@example.com/phone", error: "bad-request" },
-    ]);
-    const roster = (await gateway.kit.privilege.rosterGet("carol@localhost")).map((i) => i.jid);
-    expect(roster).toEqual(["erin@example.com"]);
+        .map((i) => ({
+          jid: i.attrs.jid as string,
+          name: i.attrs.name as string,
+          subscription: i.attrs.subscription as string,
+          groups: i.getChildren("group").map((g) => g.getText()),
+        }))
+        .sort((a, b) => a.jid.localeCompare(b.jid, "en", { numeric: true }));
+    const batchSets = () => prosody.logTail(200_000).match(/roster items set for \S+ in one save/g)?.length ?? 0;
+    const perItemSets = () => prosody.logTail(200_000).match(/Roster set from allowed privileged entity received/g)?.length ?? 0;
 
-    const unknown = await gateway.kit.iq.set(rosterBatchElement(edits.slice(2, 3)), "nobody-here@localhost").catch((e: unknown) => e);
-    expect(StanzaError.isInstance(unknown) && unknown.condition).toBe("item-not-found");
-    const many = Array.from({ length: 31 }, (_, i): RosterEdit => ({ item: { jid: `m${i}@example.com`, groups: [] }, change: "add" }));
-    const tooMany = await gateway.kit.iq.set(rosterBatchElement(many), "carol@localhost").catch((e: unknown) => e);
-    expect(StanzaError.isInstance(tooMany) && tooMany.condition).toBe("policy-violation");
-  });
+    beforeAll(async () => {
+      webApp = await startHttpBackend((req) => ({ body: web[decodeURIComponent(req.url.split("/").pop()!)] ?? {} }));
+      prosody = await startProsody({
+        root,
+        pluginPaths: [PLUGINS],
+        modules: ["xmppkit_roster_batch"],
+        globalConfig: "roster_batch_max_items = 30",
+        storage,
+        components: [{ privileges: false }],
+      });
+      await prosody.createUser("carol", "carolpw");
+      await prosody.createUser("dave", "davepw");
+      const { config, sourceMap } = rosterConfig(prosody, webApp, "http_roster_batch_size: 20");
+      gateway = await startGateway(config, { logger: log.logger, sourceMap });
+      gateway.events.onAny((e) => void events.push(e));
+      await waitFor(() => log.lines().find((l) => String(l.msg).startsWith("the server batches roster sets")), "the batch feature detected");
+      alice = await loginClient(prosody, "alice");
+      await alice.fetchRoster(); // Prosody pushes roster changes only to resources that fetched the roster
+    });
 
-  it("a component without the roster grant is refused (forbidden), and nothing is written", async () => {
-    const other = prosody.components[1]!;
-    const entity = xmppComponent({ service: other.service, domain: other.domain, password: other.secret });
-    entity.on("error", () => undefined);
-    await entity.start();
-    try {
-      const reply = await entity.iqCaller
-        .request(
-          xml(
-            "iq",
-            { type: "set", to: "carol@localhost", from: other.domain },
-            rosterBatchElement([{ item: { jid: "mallory@example.com", groups: [] }, change: "add" }]),
-          ),
-        )
-        .catch((e: { condition?: string }) => e);
-      expect((reply as { condition?: string }).condition).toBe("forbidden");
-    } finally {
-      await entity.stop();
-    }
-    expect((await gateway.kit.privilege.rosterGet("carol@localhost")).map((i) => i.jid)).toEqual(["erin@example.com"]);
+    afterAll(async () => {
+      await alice?.stop();
+      await gateway?.stop();
+      await prosody?.stop();
+      await webApp?.close();
+    });
+
+    it("alice's 50 contacts are more than the module takes (30): the replace is refused, and the edits go in sets of 20, no per-item set", async () => {
+      const info = (await gateway.kit.iq.get(xml("query", "http://jabber.org/protocol/disco#info"), "localhost"))!;
+      expect(info.getChildren("feature").map((f) => f.attrs.var)).toContain(NS_ROSTER_BATCH);
+      web.alice = contacts(50);
+      const before = alice.rosterPushes.length;
+      expect(await refresh(["alice"])).toMatchObject({ updated: 1, errors: 0 });
+      const roster = await rosterOf(alice);
+      expect(roster).toHaveLength(50);
+      expect(roster[7]).toEqual({ jid: "c7@example.com", name: "Contact 7", subscription: "both", groups: ["G1"] });
+      await waitFor(() => alice.rosterPushes.length - before >= 50 || undefined, "50 roster pushes");
+      expect(batchSets()).toBe(3);
+      expect(perItemSets()).toBe(0);
+      expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "alice", added: 50, requests: 3 });
+    });
+
+    it("bob's roster is replaced in one request per refresh: renames and removals pushed, an unchanged roster writes nothing", async () => {
+      const bob = await loginClient(prosody, "bob");
+      try {
+        await bob.fetchRoster();
+        web.bob = contacts(20);
+        expect(await refresh(["bob"])).toMatchObject({ updated: 1, errors: 0 });
+        expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "bob", added: 20, unchanged: 0, requests: 1 });
+        await waitFor(() => bob.rosterPushes.length >= 20 || undefined, "20 roster pushes"); // sent after the answer
+        const sets = batchSets();
+        web.bob = contacts(17);
+        for (const jid of ["c1@example.com", "c2@example.com"]) (web.bob[jid] as { name: string }).name += " (renamed)";
+        const before = bob.rosterPushes.length;
+        expect(await refresh(["bob"])).toMatchObject({ updated: 1, errors: 0 });
+        expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({
+          added: 0,
+          changed: 2,
+          removed: 3,
+          unchanged: 15,
+          requests: 1,
+        });
+        expect(batchSets()).toBe(sets + 1);
+        const roster = await rosterOf(bob);
+        expect(roster).toHaveLength(17);
+        expect(roster.find((i) => i.jid === "c2@example.com")!.name).toBe("Contact 2 (renamed)");
+        await waitFor(() => bob.rosterPushes.length - before >= 5 || undefined, "5 roster pushes");
+        const pushed = bob.rosterPushes.slice(before).map((iq) => iq.getChild("query")!.getChild("item")!.attrs);
+        expect(
+          pushed
+            .filter((a) => a.subscription === "remove")
+            .map((a) => a.jid)
+            .sort(),
+        ).toEqual(["c17@example.com", "c18@example.com", "c19@example.com"]);
+        expect(await refresh(["bob"])).toMatchObject({ updated: 1 });
+        expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({
+          added: 0,
+          changed: 0,
+          removed: 0,
+          unchanged: 17,
+          requests: 1,
+        });
+        expect(batchSets()).toBe(sets + 1); // nothing written
+        await new Promise((r) => setTimeout(r, 200)); // a push would have arrived by now
+        expect(bob.rosterPushes.length - before).toBe(5);
+      } finally {
+        await bob.stop();
+      }
+    });
+
+    it("a user who is offline gets the roster stored, and sees it at login", async () => {
+      web.dave = contacts(25);
+      expect(await refresh(["dave"])).toMatchObject({ updated: 1, errors: 0 });
+      const dave = await loginClient(prosody, "dave", { password: "davepw" });
+      try {
+        expect(await rosterOf(dave)).toHaveLength(25);
+      } finally {
+        await dave.stop();
+      }
+    });
+
+    it("the module's answers: a refused item is named, the others applied (batch and replace); an unknown account and too many items are refused whole", async () => {
+      const edits: RosterEdit[] = [
+        { item: { jid: "carol@localhost", groups: [] }, change: "add" }, // her own JID: not allowed
+        { item: { jid: "dave@example.com/phone", groups: [] }, change: "add" }, // a full JID: bad request
+        { item: { jid: "erin@example.com", name: "Erin", subscription: "both", groups: ["Friends"] }, change: "add" },
+        { item: { jid: "nobody@example.com", groups: [] }, change: "remove" }, // absent: done, not an error
+      ];
+      const replaced = (await gateway.kit.iq.set(rosterReplaceElement(edits.map((e) => e.item)), "carol@localhost"))!;
+      expect(replaced.getChildren("item").map((i) => i.attrs)).toEqual(
+        expect.arrayContaining([
+          { jid: "carol@localhost", error: "not-allowed" },
+          { jid: "erin@example.com", change: "add" },
+        ]),
+      );
+      await gateway.kit.iq.set(rosterReplaceElement([]), "carol@localhost"); // an empty roster
+      expect(await gateway.kit.privilege.rosterGet("carol@localhost")).toEqual([]);
+      const reply = (await gateway.kit.iq.set(rosterBatchElement(edits), "carol@localhost"))!;
+      expect(reply.getChildren("item").map((i) => i.attrs)).toContainEqual({ jid: "erin@example.com", change: "add" });
+      expect(
+        reply
+          .getChildren("item")
+          .filter((i) => i.attrs.error)
+          .map((i) => i.attrs),
+      ).toEqual([
+        { jid: "carol@localhost", error: "not-allowed" },
+        { jid: "dave@example.com/phone", error: "bad-request" },
+      ]);
+      const roster = (await gateway.kit.privilege.rosterGet("carol@localhost")).map((i) => i.jid);
+      expect(roster).toEqual(["erin@example.com"]);
+
+      const unknown = await gateway.kit.iq.set(rosterBatchElement(edits.slice(2, 3)), "nobody-here@localhost").catch((e: unknown) => e);
+      expect(StanzaError.isInstance(unknown) && unknown.condition).toBe("item-not-found");
+      const many = Array.from({ length: 31 }, (_, i): RosterEdit => ({ item: { jid: `m${i}@example.com`, groups: [] }, change: "add" }));
+      const tooMany = await gateway.kit.iq.set(rosterBatchElement(many), "carol@localhost").catch((e: unknown) => e);
+      expect(StanzaError.isInstance(tooMany) && tooMany.condition).toBe("policy-violation");
+    });
+
+    it("a component without the roster grant is refused (forbidden), and nothing is written", async () => {
+      const other = prosody.components[1]!;
+      const entity = xmppComponent({ service: other.service, domain: other.domain, password: other.secret });
+      entity.on("error", () => undefined);
+      await entity.start();
+      try {
+        const reply = await entity.iqCaller
+          .request(
+            xml(
+              "iq",
+              { type: "set", to: "carol@localhost", from: other.domain },
+              rosterBatchElement([{ item: { jid: "mallory@example.com", groups: [] }, change: "add" }]),
+            ),
+          )
+          .catch((e: { condition?: string }) => e);
+        expect((reply as { condition?: string }).condition).toBe("forbidden");
+      } finally {
+        await entity.stop();
+      }
+      expect((await gateway.kit.privilege.rosterGet("carol@localhost")).map((i) => i.jid)).toEqual(["erin@example.com"]);
+    });
   });
 });
 
-describe("without the companion module", () => {
-  let prosody: Prosody;
-  let gateway: Gateway;
-  let webApp: HttpBackend;
-  const log = captureLogger();
+describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
+  describe("without the companion module", () => {
+    let prosody: Prosody;
+    let gateway: Gateway;
+    let webApp: HttpBackend;
+    const log = captureLogger();
 
-  beforeAll(async () => {
-    webApp = await startHttpBackend(() => ({ body: contacts(5) }));
-    prosody = await startProsody({});
-    const { config, sourceMap } = rosterConfig(prosody, webApp, "http_roster_batch: true");
-    gateway = await startGateway(config, { logger: log.logger, sourceMap });
-  });
-  afterAll(async () => {
-    await gateway?.stop();
-    await prosody?.stop();
-    await webApp?.close();
-  });
-
-  it("says so when asked to batch, and syncs with one privileged set per contact", async () => {
-    await waitFor(() => log.lines().find((l) => String(l.msg).startsWith("http_roster_batch is true but the server does not advertise")), "the warning");
-    const res = await fetch(`${gateway.http.url}/roster_admin/refresh`, {
-      method: "POST",
-      body: '["alice"]',
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    beforeAll(async () => {
+      webApp = await startHttpBackend(() => ({ body: contacts(5) }));
+      prosody = await startProsody({ root });
+      const { config, sourceMap } = rosterConfig(prosody, webApp, "http_roster_batch: true");
+      gateway = await startGateway(config, { logger: log.logger, sourceMap });
     });
-    expect(await res.json()).toMatchObject({ updated: 1, errors: 0 });
-    expect(prosody.logTail(200_000).match(/Roster set from allowed privileged entity received/g)).toHaveLength(5);
-    expect((await gateway.kit.privilege.rosterGet("alice@localhost")).map((i: { jid: string }) => i.jid).sort()).toHaveLength(5);
+    afterAll(async () => {
+      await gateway?.stop();
+      await prosody?.stop();
+      await webApp?.close();
+    });
+
+    it("says so when asked to batch, and syncs with one privileged set per contact", async () => {
+      await waitFor(() => log.lines().find((l) => String(l.msg).startsWith("http_roster_batch is true but the server does not advertise")), "the warning");
+      const res = await fetch(`${gateway.http.url}/roster_admin/refresh`, {
+        method: "POST",
+        body: '["alice"]',
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      });
+      expect(await res.json()).toMatchObject({ updated: 1, errors: 0 });
+      expect(prosody.logTail(200_000).match(/Roster set from allowed privileged entity received/g)).toHaveLength(5);
+      expect((await gateway.kit.privilege.rosterGet("alice@localhost")).map((i: { jid: string }) => i.jid).sort()).toHaveLength(5);
+    });
   });
 });

@@ -6,10 +6,10 @@
 // Recipe and behaviour: shared/reference/real-servers.md. https://docs.ejabberd.im/admin/configuration/
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { type Installation, installation, upstreamVersion } from "./installation.js";
 import { freePort, waitForPort } from "./ports.js";
 import type { ComponentOptions, ProsodyComponent, ProsodyUser, VirtualHostOptions } from "./prosody.js";
 
@@ -18,6 +18,12 @@ const run = promisify(execFile);
 export const EJABBERD_INSTALL_HINT = "apt-get install -y ejabberd (as root, after apt-get update)";
 
 export interface EjabberdOptions {
+  /**
+   * The ejabberd installation to run: "/" for the host's packages, or the root directory of another Debian
+   * installation (a chroot with bookworm-backports' ejabberd 24.12, say; run as root). Default: the environment
+   * variable XMPPKIT_EJABBERD_ROOT, else "/".
+   */
+  root?: string;
   /** The main host (default "localhost"). */
   domain?: string;
   /** Users on the main host: name → password (default alice/alicepw, bob/bobpw). */
@@ -38,6 +44,10 @@ export interface EjabberdOptions {
 
 export interface Ejabberd {
   readonly kind: "ejabberd";
+  /** The installation's ejabberd version ("23.01", "24.12"). */
+  readonly version: string;
+  /** The installation's root ("/" for the host's packages). */
+  readonly root: string;
   domain: string;
   dir: string;
   /** ejabberd.log: the first place to look when a test fails. */
@@ -77,8 +87,10 @@ function installExitHook() {
   });
 }
 
-export function assertEjabberdInstalled(): void {
-  if (!existsSync("/usr/sbin/ejabberdctl")) throw new Error(`ejabberd is not installed: ${EJABBERD_INSTALL_HINT}`);
+export function assertEjabberdInstalled(inst: Installation = installation(undefined, "XMPPKIT_EJABBERD_ROOT")): void {
+  if (inst.has("/usr/sbin/ejabberdctl")) return;
+  if (inst.root === "/") throw new Error(`ejabberd is not installed: ${EJABBERD_INSTALL_HINT}`);
+  throw new Error(`ejabberd is not installed in ${inst.root}: bash scripts/backports-servers.sh ${inst.root} (as root)`);
 }
 
 const q = (s: string) => JSON.stringify(s);
@@ -200,10 +212,13 @@ ${o.muc ? `  mod_muc:\n    host: ${q(o.muc)}\n    access_create: muc_create\n   
 
 /** Start a throw-away ejabberd. Always `await ejabberd.stop()` (e.g. in afterAll). */
 export async function startEjabberd(options: EjabberdOptions = {}): Promise<Ejabberd> {
-  assertEjabberdInstalled();
+  const inst = installation(options.root, "XMPPKIT_EJABBERD_ROOT");
+  assertEjabberdInstalled(inst);
   installExitHook();
+  const version = upstreamVersion(inst.packageVersion("ejabberd") ?? "unknown");
   const domain = options.domain ?? "localhost";
-  const dir = mkdtempSync(join(tmpdir(), "xmppkit-ejabberd-"));
+  // `dir` is the host's path, `inner` the same directory as ejabberd sees it (they differ in a chroot).
+  const { host: dir, inner } = inst.tempDir("xmppkit-ejabberd-");
   for (const d of ["conf", "spool", "logs"]) mkdirSync(join(dir, d), { recursive: true });
   const [c2sPort, componentPort, apiPort, distPort] = (await distinctPorts(4)) as [number, number, number, number];
   const muc = options.muc === false ? undefined : (options.muc ?? `conference.${domain}`);
@@ -234,9 +249,9 @@ export async function startEjabberd(options: EjabberdOptions = {}): Promise<Ejab
     join(dir, "conf", "ejabberdctl.cfg"),
     `ERLANG_NODE=${node}\nINET_DIST_INTERFACE=127.0.0.1\nERL_EPMD_ADDRESS=127.0.0.1\nERL_DIST_PORT=${distPort}\nERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"\nEJABBERD_BYPASS_WARNINGS=true\n`,
   );
-  copyFileSync("/etc/ejabberd/inetrc", join(dir, "conf", "inetrc"));
-  chownTree(dir);
-  const ctl = ["--config-dir", join(dir, "conf"), "--spool", join(dir, "spool"), "--logs", join(dir, "logs")];
+  copyFileSync(inst.hostPath("/etc/ejabberd/inetrc"), join(dir, "conf", "inetrc"));
+  chownTree(dir, inst);
+  const ctl = ["--config-dir", join(inner, "conf"), "--spool", join(inner, "spool"), "--logs", join(inner, "logs")];
   const logFile = join(dir, "logs", "ejabberd.log");
   const api = `http://127.0.0.1:${apiPort}/api`;
 
@@ -259,7 +274,7 @@ export async function startEjabberd(options: EjabberdOptions = {}): Promise<Ejab
   let exited: Promise<void> = Promise.resolve();
   async function start() {
     const out = openSync(join(dir, "console.log"), "a");
-    const proc = spawn("ejabberdctl", [...ctl, "foreground"], { stdio: ["ignore", out, out] });
+    const proc = spawn(...inst.command("ejabberdctl", [...ctl, "foreground"], "ejabberd"), { stdio: ["ignore", out, out] });
     child = proc;
     running.set(proc, node);
     let alive = true;
@@ -287,7 +302,7 @@ export async function startEjabberd(options: EjabberdOptions = {}): Promise<Ejab
   async function stopProcess() {
     const proc = child;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    await run("ejabberdctl", [...ctl, "stop"]).catch(() => undefined);
+    await run(...inst.command("ejabberdctl", [...ctl, "stop"], "ejabberd")).catch(() => undefined);
     const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 10_000).unref());
     if ((await Promise.race([exited, timeout])) === "timeout") await killTree();
   }
@@ -301,6 +316,8 @@ export async function startEjabberd(options: EjabberdOptions = {}): Promise<Ejab
   let stopped = false;
   return {
     kind: "ejabberd",
+    version,
+    root: inst.root,
     domain,
     dir,
     logFile,
@@ -347,10 +364,11 @@ async function distinctPorts(n: number): Promise<number[]> {
   return [...ports];
 }
 
-/** ejabberdctl `su`s to the `ejabberd` user: everything it writes must be that user's. */
-function chownTree(dir: string) {
-  const uid = Number(execFileSync("id", ["-u", "ejabberd"]).toString().trim());
-  const gid = Number(execFileSync("id", ["-g", "ejabberd"]).toString().trim());
+/** ejabberdctl `su`s to the installation's `ejabberd` user: everything it writes must be that user's. */
+function chownTree(dir: string, inst: Installation) {
+  const owner = inst.user("ejabberd");
+  if (!owner) throw new Error(`no ejabberd user in ${inst.root}/etc/passwd: is ejabberd installed there?`);
+  const { uid, gid } = owner;
   for (const path of [
     dir,
     join(dir, "conf"),

@@ -4,6 +4,7 @@ export * from "./fake-time.js";
 export * from "./prosody.js";
 export * from "./ejabberd.js";
 export * from "./server.js";
+export * from "./installation.js";
 export * from "./clients.js";
 export * from "./muc.js";
 export * from "./ports.js";

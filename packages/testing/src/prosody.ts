@@ -3,15 +3,16 @@
 // as a safety net, when the test process exits. Recipe and gotchas: shared/reference/real-servers.md.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { accessSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
+import { type Installation, installation, upstreamVersion } from "./installation.js";
 import { freePort, waitForPort } from "./ports.js";
 
 const run = promisify(execFile);
 
 export const PROSODY_INSTALL_HINT = "apt-get install -y prosody prosody-modules (as root, after apt-get update)";
+/** Where Debian's prosody-modules puts the community modules (inside the installation). */
 const MODULES_DIR = "/usr/lib/prosody/modules";
 
 export type RosterPermission = "none" | "get" | "set" | "both";
@@ -42,6 +43,12 @@ export interface VirtualHostOptions {
 }
 
 export interface ProsodyOptions {
+  /**
+   * The Prosody installation to run: "/" for the host's packages, or the root directory of another Debian
+   * installation (a chroot with bookworm-backports' Prosody 13, say; run as root). Default: the environment
+   * variable XMPPKIT_PROSODY_ROOT, else "/". The community modules are that installation's prosody-modules.
+   */
+  root?: string;
   /** The main VirtualHost (default "localhost"). */
   domain?: string;
   /** Users to create on the main host: name → password (default alice/alicepw, bob/bobpw). */
@@ -86,7 +93,12 @@ export interface ProsodyComponent {
 
 export interface Prosody {
   readonly kind: "prosody";
+  /** The installation's Prosody version ("0.12.3", "13.0.1"). */
+  readonly version: string;
+  /** The installation's root ("/" for the host's packages). */
+  readonly root: string;
   domain: string;
+  /** The run's directory, as the host sees it. */
   dir: string;
   configPath: string;
   /** Debug log with every stanza: the first place to look when a test fails. */
@@ -133,12 +145,13 @@ function onPath(cmd: string): boolean {
 }
 
 /** Throw one line saying what to install if prosody (or prosody-modules, when needed) is missing. */
-export function assertProsodyInstalled(needModules = true): void {
-  if (!onPath("prosody") || !onPath("prosodyctl")) {
-    throw new Error(`prosody is not installed: ${PROSODY_INSTALL_HINT}`);
-  }
-  if (needModules && !existsSync(join(MODULES_DIR, "mod_privilege", "mod_privilege.lua"))) {
-    throw new Error(`prosody-modules is not installed (mod_privilege, mod_delegation): ${PROSODY_INSTALL_HINT}`);
+export function assertProsodyInstalled(needModules = true, inst: Installation = installation(undefined, "XMPPKIT_PROSODY_ROOT")): void {
+  const where = inst.root === "/" ? "" : ` in ${inst.root}`;
+  const hint = inst.root === "/" ? PROSODY_INSTALL_HINT : `bash scripts/backports-servers.sh ${inst.root} (as root)`;
+  const installed = inst.root === "/" ? onPath("prosody") && onPath("prosodyctl") : inst.has("/usr/bin/prosody") && inst.has("/usr/bin/prosodyctl");
+  if (!installed) throw new Error(`prosody is not installed${where}: ${hint}`);
+  if (needModules && !inst.has(join(MODULES_DIR, "mod_privilege", "mod_privilege.lua"))) {
+    throw new Error(`prosody-modules is not installed${where} (mod_privilege, mod_delegation): ${hint}`);
   }
 }
 
@@ -234,12 +247,21 @@ function renderStorage(storage: "internal" | "memory" | "sql", dir: string): str
 export async function startProsody(options: ProsodyOptions = {}): Promise<Prosody> {
   const domain = options.domain ?? "localhost";
   const componentOpts = [...(options.component === false ? [] : [options.component ?? {}]), ...(options.components ?? [])];
-  assertProsodyInstalled(componentOpts.length > 0);
+  const inst = installation(options.root, "XMPPKIT_PROSODY_ROOT");
+  assertProsodyInstalled(componentOpts.length > 0, inst);
   installExitHook();
+  const version = upstreamVersion(inst.packageVersion("prosody") ?? "unknown");
 
-  const dir = mkdtempSync(join(tmpdir(), "xmppkit-prosody-"));
+  // `dir` is the host's path, `inner` the same directory as Prosody sees it (they differ in a chroot).
+  const { host: dir, inner } = inst.tempDir("xmppkit-prosody-");
   mkdirSync(join(dir, "data"), { recursive: true });
   mkdirSync(join(dir, "certs"), { recursive: true });
+  // A chroot sees none of the host's files: companion modules are copied into the run's directory.
+  const pluginPaths = (options.pluginPaths ?? []).map((path, i) => {
+    if (inst.root === "/") return path;
+    cpSync(path, join(dir, "plugins", String(i)), { recursive: true });
+    return join(inner, "plugins", String(i));
+  });
   const c2sPort = await freePort();
   let componentPort = await freePort();
   while (componentPort === c2sPort) componentPort = await freePort();
@@ -250,10 +272,11 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     secret: c.secret ?? randomBytes(12).toString("hex"),
   }));
   const configPath = join(dir, "prosody.cfg.lua");
+  const innerConfig = join(inner, "prosody.cfg.lua");
   writeFileSync(
     configPath,
     renderConfig({
-      dir,
+      dir: inner,
       c2sPort,
       componentPort,
       domain,
@@ -261,7 +284,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
       components,
       virtualHosts: options.virtualHosts ?? [],
       modules: options.modules ?? [],
-      pluginPaths: options.pluginPaths ?? [],
+      pluginPaths,
       storage: options.storage ?? "internal",
       globalConfig: options.globalConfig,
       hostConfig: options.hostConfig,
@@ -274,7 +297,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
 
   async function createUser(username: string, password = `${username}pw`, host = domain): Promise<ProsodyUser> {
     try {
-      await run("prosodyctl", ["--config", configPath, "register", username, host, password]);
+      await run(...inst.command("prosodyctl", ["--config", innerConfig, "register", username, host, password]));
     } catch (err) {
       throw new Error(`prosodyctl register ${username}@${host} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
     }
@@ -295,7 +318,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
 
   async function start() {
     const out = openSync(join(dir, "console.log"), "a");
-    const proc = spawn("prosody", ["-F", "--config", configPath], { stdio: ["ignore", out, out] });
+    const proc = spawn(...inst.command("prosody", ["-F", "--config", innerConfig]), { stdio: ["ignore", out, out] });
     child = proc;
     running.add(proc);
     let alive = true;
@@ -333,6 +356,8 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
 
   return {
     kind: "prosody",
+    version,
+    root: inst.root,
     domain,
     dir,
     configPath,
