@@ -31,9 +31,13 @@ elif [ ! -f "${XMPPKIT_BACKPORTS_ROOT:-/var/lib/xmppkit/bookworm-backports}/.xmp
   exit 1
 fi
 
+# Node 24 and 22 from the npm registry (cached); from here on everything runs on Node 24.
+source scripts/node.sh
+
+# pnpm 12 is a native binary (no Node inside); --prefix keeps it out of Node 24's directory, on every shell's PATH.
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "12.21.0" ]; then
   echo "setup: installing pnpm 12.21.0"
-  npm i -g pnpm@12.21.0 --allow-scripts=pnpm --no-fund --no-audit >/dev/null 2>&1
+  npm i -g --prefix /usr/local pnpm@12.21.0 --allow-scripts=pnpm --no-fund --no-audit >/dev/null 2>&1
 fi
 
 echo "setup: installing Node packages"
