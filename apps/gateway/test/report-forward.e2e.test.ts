@@ -10,6 +10,7 @@ import { gatewayModule as reportForward } from "@xmppkit/report-forward/gateway"
 import { enterRoom, loginClient, modReportForward, startServer, type TestClient, type XmppServer } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
+import { behaviourOf } from "./compatibility.js";
 import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const TOKEN = "e2e-reports-token-0123456789abcdef";
@@ -39,6 +40,7 @@ const isReport = (el: Element) => el.is("message") && el.getChild("report", NS_R
 const about = (jid: string) => (el: Element) => isReport(el) && el.getChild("report", NS_REPORTING)!.getChildText("jid", NS_JID) === jid;
 
 describe.each(SERVERS)("report-forward against a real $id", (server) => {
+  const behaviour = behaviourOf(server.id);
   let prosody: XmppServer;
   let gateway: Gateway;
   let forwarder: TestClient, mallory: TestClient, mod: TestClient, list: TestClient, abuse: TestClient, bob: TestClient;
@@ -75,7 +77,11 @@ ping-muc:
   ping_muc_delay: 0.5
 report-forward:
   report_forward_sources: [forwarder@${prosody.domain}]
-  report_forward_to_staff: [mod@${prosody.domain}, ${room}]
+${
+  behaviour.staffRooms === "found"
+    ? `  report_forward_to_staff: [mod@${prosody.domain}, ${room}]`
+    : `  report_forward_to_staff: [mod@${prosody.domain}]\n  report_forward_staff_rooms: [${room}]`
+}
   report_forward_to: [list@${prosody.domain}]
 `,
       { token: TOKEN },
@@ -123,6 +129,22 @@ report-forward:
   it("<report-origin/>: the origin's published abuse address gets it, with the reporter hidden", async () => {
     const reported = `spammer@${ORIGIN}`;
     await forwarder.xmpp.send(serverReport(prosody.component.domain, reported, ["report-origin"], "sid-origin"));
+    if (behaviour.originAddress === "fallback") {
+      // No disco of the origin can be routed: its report goes to the bare domain, as Prosody's fallback does;
+      // ejabberd takes no messages at a domain (item-not-found), and the destination says so.
+      type Forwarded = { destinations: { jid: string; audience: string; address?: string; ok: boolean }[] };
+      const toOrigin = (e: EventRecord) => e.type === "report-forwarded" && (e.payload as Forwarded).destinations.some((d) => d.audience === "origin");
+      const done = await waitFor(() => events.find(toOrigin), "report-forwarded to the origin");
+      expect((done.payload as Forwarded).destinations).toContainEqual({
+        jid: ORIGIN,
+        audience: "origin",
+        address: "fallback",
+        ok: false,
+        error: "item-not-found",
+      });
+      expect(log.lines().some((l) => l.msg === "looking up the origin's contact addresses failed" && String(l.error).includes("mod_privilege"))).toBe(true);
+      return;
+    }
     const toOrigin = await abuse.next(about(reported), 10_000);
     expect(toOrigin.attrs.from).toBe(prosody.component.domain);
     expect(toOrigin.toString()).not.toContain("alice@localhost");
@@ -176,7 +198,8 @@ report-forward:
   it("the desk's metrics count what happened", async () => {
     const desk = gateway.module(reportForward)!;
     expect(desk.staffRooms()).toEqual([room]);
-    expect(desk.contacts.size).toBe(1); // elsewhere.test, looked up once
+    // elsewhere.test, looked up once (a lookup the server could not route is not cached: asked again next time)
+    expect(desk.contacts.size).toBe(behaviour.originAddress === "published" ? 1 : 0);
   });
 
   it("the module's real shapes: who reported is said honestly to staff, and never to a third party", async () => {

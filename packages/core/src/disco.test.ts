@@ -78,6 +78,7 @@ describe("disco and ping on a component", () => {
     const mock = await mockComponent<XmppEntity>();
     const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 20, timeout: 1000 } });
     mock.entity.emit("online", mock.entity.jid);
+    await new Promise((r) => setImmediate(r)); // the link check's two pings go out at once
     kit.lifecycle.emit("offline", {}); // what stop() emits
     mock.clear();
     await new Promise((r) => setTimeout(r, 60));

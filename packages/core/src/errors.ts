@@ -80,6 +80,26 @@ export class IqTimeoutError extends Error {
   }
 }
 
+/**
+ * An IQ the server is known not to route for this entity, refused before it is sent: ejabberd 24.10–24.12 with
+ * mod_privilege loaded drops every IQ a component sends to a bare JID or a domain (unless wrapped in a
+ * XEP-0356 `<privileged_iq/>` or a roster query), so waiting for its reply would only end in a timeout.
+ */
+export class IqNotRoutedError extends Error {
+  override name = "IqNotRoutedError";
+  /** True for an IqNotRoutedError from any copy of @xmppkit/core. */
+  static isInstance(value: unknown): value is IqNotRoutedError {
+    return hasErrorBrand(value, "IqNotRoutedError");
+  }
+  constructor(
+    readonly to: string | undefined,
+    readonly reason: string,
+  ) {
+    super(`not sent to ${to ?? "the server"}: ${reason}`);
+    brandError(this, "IqNotRoutedError");
+  }
+}
+
 /** A privileged operation attempted without the XEP-0356 permission it needs. */
 export class PermissionError extends Error {
   override name = "PermissionError";

@@ -42,6 +42,18 @@ describe("grant watch", () => {
     await kit.lifecycle.stop();
   });
 
+  it("a roster check the server no longer answers while it answers a ping (ejabberd 24.12): revoked, link rebuilt", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 40, timeout: 60 }, reach: { timeout: 60, grace: 10 } });
+    mock.replyToIq((s) => !!s.getChild("ping", "urn:xmpp:ping"), true); // pings answered; roster queries never
+    mock.entity.emit("online", mock.entity.jid);
+    await mock.receive(ANNOUNCEMENT);
+    const lost = await kit.lifecycle.next("link-lost", 2000);
+    expect(lost.reason).toBe("the server withdrew the XEP-0356 grants (the server no longer answers privileged roster queries)");
+    expect(kit.grants.state).toBe("revoked");
+    await kit.lifecycle.stop();
+  });
+
   it("without a roster grant there is nothing to verify", async () => {
     const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
     const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });

@@ -1,9 +1,11 @@
 // Grants that vanish without a word. ejabberd accepts a second connection of the same component and, when
 // either leaves, the other silently loses its XEP-0356 privileges and XEP-0355 delegations (and with the
 // default `global_routes: true`, any component on the listener re-registers the route). Nothing is sent:
-// the only sign is a privileged IQ answered `forbidden`. So while online, the roster grant is checked at
-// every keepalive, and a component whose grants were taken back rebuilds its link: the server announces
-// them again on the new stream. https://xmpp.org/extensions/xep-0356.html
+// the only sign is a privileged IQ answered `forbidden` (23.01) or not answered at all (24.12, whose
+// mod_privilege drops a component's IQs to a domain it holds no grants on). So while online, the roster
+// grant is checked at every keepalive: a `forbidden`, or silence while the server still answers a ping,
+// means the grants were taken back, and a component rebuilds its link: the server announces them again on
+// the new stream. https://xmpp.org/extensions/xep-0356.html
 import type { Lifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
 import type { Privilege } from "./privilege.js";
@@ -13,6 +15,8 @@ export interface GrantWatchOptions {
   interval: number;
   /** Rebuild the link when the grants are gone (components: the server announces them again). */
   reconnect: boolean;
+  /** Whether the server answers a round trip now (a ping of it): tells a dropped check from a slow link. */
+  serverAnswers?: () => Promise<boolean>;
   logger?: Logger | undefined;
 }
 
@@ -40,12 +44,20 @@ export function watchGrants({ privilege, lifecycle }: { privilege: Privilege; li
     state = "ok";
   });
 
+  async function check() {
+    const perms = privilege.permissions();
+    const verdict = await privilege.verify(undefined, { timeout: Math.min(options.interval, 15_000) });
+    if (verdict !== undefined || !perms || perms.roster === "none" || perms.roster === "set" || !options.serverAnswers) return;
+    // No answer to the roster check, but an answer to a ping: the server dropped the privileged query.
+    if (lifecycle.online && (await options.serverAnswers())) privilege.revoke(perms.server, "the server no longer answers privileged roster queries");
+  }
+
   function arm() {
     if (timer || options.interval <= 0) return;
     timer = setInterval(async () => {
       if (!lifecycle.online || checking) return;
       checking = true;
-      await privilege.verify(undefined, { timeout: Math.min(options.interval, 15_000) }).finally(() => (checking = false));
+      await check().finally(() => (checking = false));
     }, options.interval);
     timer.unref();
   }

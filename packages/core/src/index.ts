@@ -14,6 +14,7 @@ export * from "./lifecycle.js";
 export * from "./inbound.js";
 export * from "./open-link.js";
 export * from "./ping.js";
+export * from "./iq-reach.js";
 export * from "./privilege.js";
 export * from "./grant-watch.js";
 export * from "./server-software.js";

@@ -5,7 +5,7 @@
 // request. Here ids are unpredictable and a reply counts only if it comes from the JID that was asked.
 import { randomFillSync } from "node:crypto";
 import { entityKind, type IncomingContext, type XmppEntity } from "./entity.js";
-import { IqTimeoutError, StanzaError } from "./errors.js";
+import { IqNotRoutedError, IqTimeoutError, StanzaError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { Stanzas } from "./stanzas.js";
 import { firstChildElement, normalizeJid, xml, type Element } from "./xml.js";
@@ -64,6 +64,12 @@ export interface Iq {
   rejectAll(err: Error): void;
   /** Observe each reply's round trip (for metrics). */
   onLatency(fn: (ms: number, ok: boolean) => void): void;
+  /**
+   * Refuse requests the server is known to drop: `guard` returns why (the request then rejects at once with
+   * IqNotRoutedError instead of timing out), or undefined to send it; requests already waiting for such a
+   * reply are rejected the same way. `undefined` removes the guard.
+   */
+  guardRoutes(guard: ((iq: Element) => string | undefined) | undefined): void;
 }
 
 interface Route {
@@ -74,6 +80,7 @@ interface Route {
 }
 
 interface Pending {
+  request: Element;
   expectedFrom: Set<string>;
   resolve(el: Element): void;
   reject(err: Error): void;
@@ -84,6 +91,7 @@ interface Pending {
 export function setupIq({ entity, stanzas, logger }: { entity: XmppEntity; stanzas: Stanzas; logger?: Logger | undefined }): Iq {
   const pending = new Map<string, Pending>();
   const latencyObservers: ((ms: number, ok: boolean) => void)[] = [];
+  let routeGuard: ((iq: Element) => string | undefined) | undefined;
 
   /** JIDs a reply may legitimately come from for a request sent to `to`. */
   function expectedSenders(to: string | undefined): Set<string> {
@@ -132,13 +140,15 @@ export function setupIq({ entity, stanzas, logger }: { entity: XmppEntity; stanz
     if (!to && entityKind(entity) === "component") {
       throw new TypeError("an IQ sent by a component needs a `to` (XEP-0114 §3)");
     }
+    const refused = routeGuard?.(iq);
+    if (refused) throw new IqNotRoutedError(to, refused);
     return new Promise<Element>((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(id);
         for (const o of latencyObservers) o(timeout, false);
         reject(new IqTimeoutError(to, timeout));
       }, timeout);
-      pending.set(id, { expectedFrom: expectedSenders(to), resolve, reject, timer, started: performance.now() });
+      pending.set(id, { request: iq, expectedFrom: expectedSenders(to), resolve, reject, timer, started: performance.now() });
       stanzas.send(iq).catch((err: unknown) => {
         clearTimeout(timer);
         pending.delete(id);
@@ -235,6 +245,18 @@ export function setupIq({ entity, stanzas, logger }: { entity: XmppEntity; stanz
     },
     onLatency(fn) {
       latencyObservers.push(fn);
+    },
+    guardRoutes(guard) {
+      routeGuard = guard;
+      if (!guard) return;
+      // What is already on its way there will never be answered either.
+      for (const [id, p] of [...pending]) {
+        const reason = guard(p.request);
+        if (!reason) continue;
+        pending.delete(id);
+        clearTimeout(p.timer);
+        p.reject(new IqNotRoutedError(p.request.attrs.to as string | undefined, reason));
+      }
     },
   };
 }

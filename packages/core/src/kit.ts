@@ -9,6 +9,7 @@ import { entityKind, trustedServerDomains, type EntityKind, type XmppEntity } fr
 import { LinkDownError } from "./errors.js";
 import { EventBus } from "./events.js";
 import { setupIq, type Iq } from "./iq.js";
+import { watchIqReach, type IqReach, type IqReachOptions } from "./iq-reach.js";
 import { setupLifecycle, type Lifecycle, type LifecycleOptions } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
@@ -31,6 +32,8 @@ export interface KitOptions {
   identity?: Identity | null;
   lifecycle?: LifecycleOptions;
   ping?: PingOptions;
+  /** The component's link check (which IQs the server routes): its timeouts. */
+  reach?: Pick<IqReachOptions, "timeout" | "grace">;
   /** The outgoing stanza guard (size limit). */
   wire?: WireOptions;
   events?: EventBus;
@@ -55,6 +58,8 @@ export interface Kit {
   readonly sessions: Sessions;
   /** Whether the server still honours its XEP-0356 grants (checked at every keepalive). */
   readonly grants: GrantWatch;
+  /** Which of a component's IQs the server routes (probed at every connection; a client's are all routed). */
+  readonly reach: IqReach;
   readonly events: EventBus;
 }
 
@@ -72,11 +77,31 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
   const lifecycle = setupLifecycle({ entity }, { onListenerError, ...options.lifecycle });
   const serverDomains = trustedServerDomains(entity, options.serverDomain ? [options.serverDomain, ...(options.serverDomains ?? [])] : options.serverDomains);
   const serverDomain = options.serverDomain ?? (kind === "client" ? entity.options.domain : undefined);
-  const ping = setupPing({ entity, iq, disco, lifecycle }, { ...(serverDomain ? { target: serverDomain } : {}), ...options.ping });
+  const reach = watchIqReach(
+    { iq, lifecycle, logger, onListenerError },
+    {
+      ...options.reach,
+      server: kind === "component" ? serverDomain : undefined,
+    },
+  );
+  const pingTarget = kind === "component" && serverDomain ? { target: () => reach.echoTarget() } : serverDomain ? { target: serverDomain } : {};
+  const ping = setupPing({ entity, iq, disco, lifecycle }, { ...pingTarget, ...options.ping });
   const privilege = setupPrivilege({ entity, stanzas, iq, logger }, { server: serverDomain, trustedServers: [...serverDomains], onListenerError });
   const delegation = setupDelegation({ stanzas, iq, disco, trustedServers: serverDomains, logger, onListenerError });
   const sessions = setupSessions({ stanzas, privilege, lifecycle, onListenerError });
-  const grants = watchGrants({ privilege, lifecycle }, { interval: options.ping?.interval ?? 60_000, reconnect: kind === "component", logger });
+  const serverAnswers = () => {
+    const to = reach.echoTarget();
+    return to
+      ? ping.ping(to).then(
+          () => true,
+          () => false,
+        )
+      : Promise.resolve(false);
+  };
+  const grants = watchGrants(
+    { privilege, lifecycle },
+    { interval: options.ping?.interval ?? 60_000, reconnect: kind === "component", logger, ...(kind === "component" ? { serverAnswers } : {}) },
+  );
 
   lifecycle.on("online", (p) => events.emit("link-up", p));
   lifecycle.on("link-lost", (p) => {
@@ -96,7 +121,7 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
 
   if (options.metrics) instrument({ stanzas, iq, lifecycle, entity }, options.metrics);
 
-  return { entity, kind, serverDomain, serverDomains, stanzas, iq, disco, lifecycle, ping, privilege, delegation, sessions, grants, events };
+  return { entity, kind, serverDomain, serverDomains, stanzas, iq, disco, lifecycle, ping, privilege, delegation, sessions, grants, reach, events };
 }
 
 function instrument({ stanzas, iq, lifecycle, entity }: { stanzas: Stanzas; iq: Iq; lifecycle: Lifecycle; entity: XmppEntity }, metrics: Metrics) {

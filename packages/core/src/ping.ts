@@ -16,8 +16,9 @@ export interface PingOptions {
   /** How long to wait for the reply before dropping the link (default 15 s). */
   timeout?: number;
   /** Whom to ping for keepalive: default the client's server, or for a component its own domain (which
-   * travels through the server and back). Components should pass the server domain. */
-  target?: string;
+   * travels through the server and back). Components should pass the server domain, or a function that
+   * names the JID answering for it (`IqReach.echoTarget`, where the server drops IQs to bare JIDs). */
+  target?: string | (() => string | undefined);
 }
 
 export interface Ping {
@@ -46,6 +47,7 @@ export function setupPing(
     return performance.now() - started;
   }
 
+  const keepaliveTarget = () => (typeof options.target === "function" ? options.target() : options.target) ?? entityDomain(entity);
   let timer: NodeJS.Timeout | undefined;
   let inFlight = false;
   /** Keepalive runs while online; stop() ends it until the link is (re)established by a later start(). */
@@ -55,7 +57,7 @@ export function setupPing(
       if (!lifecycle.online || inFlight) return;
       inFlight = true;
       try {
-        await ping(options.target ?? entityDomain(entity));
+        await ping(keepaliveTarget());
       } catch (err) {
         if (IqTimeoutError.isInstance(err) && lifecycle.online) lifecycle.dropLink(`keepalive ping unanswered for ${timeout} ms`);
       } finally {

@@ -81,6 +81,8 @@ export interface Privilege extends TypedEmitter<PrivilegeEvents> {
    * is nothing to check (no roster grant) or no answer.
    */
   verify(server?: string, options?: IqRequestOptions): Promise<boolean | undefined>;
+  /** Forget `server`'s grants and emit `revoked` (when a check found them gone without a `forbidden`). */
+  revoke(server: string, reason: string): void;
 }
 
 /** The account whose (empty) roster `verify()` asks for. */
@@ -223,13 +225,15 @@ export function setupPrivilege(
     return perms!;
   }
 
+  function revoke(server: string, reason: string) {
+    if (!servers.delete(server)) return;
+    emitter.emit("revoked", { server, reason });
+  }
+
   /** A privileged request answered `forbidden`: the server took its grants back. */
   function watched<T>(server: string, p: Promise<T>): Promise<T> {
     return p.catch((err: unknown) => {
-      if (StanzaError.isInstance(err) && err.condition === "forbidden" && servers.has(server)) {
-        servers.delete(server);
-        emitter.emit("revoked", { server, reason: err.text ? `forbidden: ${err.text}` : "forbidden" });
-      }
+      if (StanzaError.isInstance(err) && err.condition === "forbidden") revoke(server, err.text ? `forbidden: ${err.text}` : "forbidden");
       throw err;
     });
   }
@@ -307,6 +311,7 @@ export function setupPrivilege(
     sendMessage,
     sendIq,
     verify,
+    revoke,
   }) as Privilege;
 }
 

@@ -3,9 +3,16 @@
 // subscription="both". The API pushes changes to online clients and keeps `both`, which the privileged
 // path never does on ejabberd. https://docs.ejabberd.im/developer/ejabberd-api/admin-api/
 //
-//   get_roster {user, server}          → one row per (contact, group): merged here into one item per contact
-//   add_rosteritem {localuser, localhost, user, host, nick, group: "A;B", subs}   → 0
-//   delete_rosteritem {localuser, localserver, user, server}                    → 0
+// Two shapes, told apart by the server's own answers (nothing to configure):
+//   get_roster {user, server}
+//     23.01:  one row per (contact, group), {jid, nick, subscription, ask, group}: merged into one item per contact
+//     24.12:  one row per contact, {jid, nick, subscription, pending, groups: [..]}
+//   add_rosteritem {localuser, localhost, user, host, nick, subs, ...}   → 0
+//     23.01:  group: "A;B" (split at ";")
+//     24.12:  groups: ["A", "B"] (API v1; `group` is refused: HTTP 400 "Request have unknown arguments: [group]";
+//             the v0 form keeps "A;B" as one group named "A;B"). Tried first; a 400 naming the argument
+//             switches to 23.01's form for good.
+//   delete_rosteritem {localuser, localserver, user, server}           → 0
 //   check_account {user, host}         → 0 exists, 1 does not: add_rosteritem says 0 for a missing account too
 import { parseJid, type RosterItem } from "@xmppkit/core";
 import type { RosterAccess } from "./roster-access.js";
@@ -24,17 +31,32 @@ export interface EjabberdApiOptions {
 
 export class EjabberdApiError extends Error {
   override name = "EjabberdApiError";
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly body?: string,
+  ) {
+    super(message);
+  }
 }
 
+/** ejabberd refused the arguments of a command's form it does not have (a 400 naming the argument). */
+const refusedArgument = (err: unknown, name: string) =>
+  err instanceof EjabberdApiError &&
+  err.status === 400 &&
+  /(unknown|missing) arguments?/i.test(err.body ?? "") &&
+  new RegExp(`\\b${name}\\b`).test(err.body ?? "");
+
+/** A row of get_roster: 23.01's `group` (one row per group) or 24.12's `groups`. */
 interface RosterRow {
   jid: string;
   nick: string;
   subscription: string;
-  ask: string;
-  group: string;
+  group?: string;
+  groups?: string[];
 }
 
-/** get_roster's rows, one per (contact, group), as one roster item per contact. */
+/** get_roster's rows (one per contact, or one per contact and group) as one roster item per contact. */
 export function mergeRosterRows(rows: RosterRow[]): RosterItem[] {
   const items = new Map<string, RosterItem>();
   for (const row of rows) {
@@ -44,7 +66,9 @@ export function mergeRosterRows(rows: RosterRow[]): RosterItem[] {
       if (row.nick) item.name = row.nick;
       items.set(row.jid, item);
     }
-    if (row.group && !item.groups.includes(row.group)) item.groups.push(row.group);
+    for (const group of Array.isArray(row.groups) ? row.groups : [row.group]) {
+      if (typeof group === "string" && group && !item.groups.includes(group)) item.groups.push(group);
+    }
   }
   return [...items.values()];
 }
@@ -54,6 +78,7 @@ export function ejabberdApiRoster(options: EjabberdApiOptions): RosterAccess & {
   const base = options.url.replace(/\/+$/, "");
   const auth = options.user ? `Basic ${Buffer.from(`${options.user}:${options.password ?? ""}`).toString("base64")}` : undefined;
   const known = new Map<string, number>(); // accounts found to exist, with when
+  let groupsForm: "groups" | "group" = "groups"; // add_rosteritem's argument: 24.12's list, until refused
 
   async function call(command: string, args: Record<string, unknown>): Promise<unknown> {
     let res: Response;
@@ -68,7 +93,7 @@ export function ejabberdApiRoster(options: EjabberdApiOptions): RosterAccess & {
       throw new EjabberdApiError(`ejabberd API ${command}: ${(err as Error).message}`);
     }
     const text = await res.text();
-    if (!res.ok) throw new EjabberdApiError(`ejabberd API ${command}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    if (!res.ok) throw new EjabberdApiError(`ejabberd API ${command}: HTTP ${res.status} ${text.slice(0, 200)}`, res.status, text);
     return text ? (JSON.parse(text) as unknown) : undefined;
   }
 
@@ -105,15 +130,23 @@ export function ejabberdApiRoster(options: EjabberdApiOptions): RosterAccess & {
         return;
       }
       await ensureAccount(user);
-      const r = await call("add_rosteritem", {
+      const args = {
         localuser: local(user),
         localhost: options.domain,
         user: contact.local,
         host: contact.host,
         nick: item.name ?? "",
-        group: item.groups.join(";"),
         subs: item.subscription ?? "both",
-      });
+      };
+      const groups = () => (groupsForm === "groups" ? { groups: item.groups } : { group: item.groups.join(";") });
+      let r: unknown;
+      try {
+        r = await call("add_rosteritem", { ...args, ...groups() });
+      } catch (err) {
+        if (groupsForm !== "groups" || !refusedArgument(err, "groups?")) throw err;
+        groupsForm = "group"; // ejabberd before 24.02: one string, split at ";"
+        r = await call("add_rosteritem", { ...args, ...groups() });
+      }
       if (r !== 0) throw new EjabberdApiError(`ejabberd API add_rosteritem ${item.jid}: ${JSON.stringify(r)}`);
     },
   };

@@ -63,7 +63,7 @@ describe("the http-roster-admin gateway module", () => {
   it("says plainly at start that privileged roster writes do not work on ejabberd, and what to set", async () => {
     const m = await loadModule({ roster: "both", presence: "roster" }, "ejabberd");
     const error = m.lines.find((l) => l.level === 50);
-    expect(error).toMatchObject({ software: "ejabberd", msg: expect.stringContaining("ejabberd's XEP-0356 roster writes do not work") });
+    expect(error).toMatchObject({ software: "ejabberd", msg: expect.stringContaining("ejabberd's XEP-0356 roster writes do not do the job") });
     expect(String(error!.fix)).toMatch(/^http_roster_writer: ejabberd_api, http_roster_ejabberd_api_url: /);
     await m.stop();
   });

@@ -3,7 +3,7 @@ import { defineModule, serverSoftware, type PermissionRequirement } from "@xmppk
 import { registerRosterAdminRoutes } from "./http-api.js";
 import { rosterAdminOptions } from "./options.js";
 import { ejabberdApiRoster } from "./ejabberd-api.js";
-import { ignoresPrivilegedSubscription, privilegedRoster, type RosterBatching } from "./roster-access.js";
+import { privilegedRoster, type RosterBatching } from "./roster-access.js";
 import { supportsRosterBatch } from "./roster-batch.js";
 import { setupRosterAdmin, type RosterAdmin } from "./roster-admin.js";
 import type {} from "./events.js"; // the bus events this module emits
@@ -31,7 +31,21 @@ export const gatewayModule = defineModule({
             user: o.http_roster_ejabberd_api_user,
             password: o.http_roster_ejabberd_api_password,
           })
-        : privilegedRoster({ privilege: kit.privilege, iq: kit.iq }, { server, batchSize: o.http_roster_batch_size });
+        : privilegedRoster(
+            { privilege: kit.privilege, iq: kit.iq },
+            {
+              server,
+              batchSize: o.http_roster_batch_size,
+              onSubscriptionChecked: (c) => {
+                if (c.honoured) log.debug(c, "the server keeps the subscription of a privileged roster set");
+                else
+                  log.warn(
+                    c,
+                    `the server stored subscription ${c.stored ?? "(no item)"} where the gateway set ${c.sent}: privileged roster sets cannot set subscriptions here, so contacts are compared without them`,
+                  );
+              },
+            },
+          );
     const admin = setupRosterAdmin(
       { roster, sessions: kit.sessions, logger: log },
       {
@@ -74,21 +88,20 @@ export const gatewayModule = defineModule({
       const domain = server ?? kit.privilege.permissions()?.server;
       if (!domain) return;
       if ("useBatch" in roster && o.http_roster_batch !== false) void detectBatch(roster, domain);
-      void serverSoftware(kit.iq, domain, { version: false }).then((software) => {
+      void serverSoftware(kit.iq, domain, { version: false, reach: kit.reach }).then((software) => {
         if (software?.kind !== "ejabberd") {
           if (o.http_roster_writer === "ejabberd_api" && software)
             log.warn({ server: domain, software: software.name }, `http_roster_writer is ejabberd_api but the server is ${software.name}`);
           return;
         }
         if (o.http_roster_writer === "ejabberd_api") return; // the API keeps subscription "both" and pushes
-        roster.honoursSubscription = !ignoresPrivilegedSubscription(software.name);
         log.error(
           {
             server: domain,
             software: software.name,
             fix: "http_roster_writer: ejabberd_api, http_roster_ejabberd_api_url: http://127.0.0.1:5280/api (ejabberd: mod_http_api on a listener, mod_admin_extra, api_permissions allowing add_rosteritem, delete_rosteritem, get_roster, check_account)",
           },
-          "ejabberd's XEP-0356 roster writes do not work (ejabberd 23.01 answers internal-server-error, #3942; later versions store subscription none): use ejabberd's admin API",
+          "ejabberd's XEP-0356 roster writes do not do the job (23.01 answers internal-server-error, #3942; later versions keep a new contact's subscription none, so neither side sees the other's presence): use ejabberd's admin API",
         );
       });
     });

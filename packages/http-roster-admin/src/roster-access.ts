@@ -34,7 +34,8 @@ export interface RosterAccess {
   readonly domain: string | undefined;
   /**
    * Whether the server keeps `subscription="both"` from a roster set. Prosody does for privileged sets;
-   * ejabberd ignores it, and no server takes it from a client.
+   * ejabberd ignores it, and no server takes it from a client. The privileged path finds out from the
+   * server: after its first set of a subscription it reads that contact back once.
    */
   honoursSubscription: boolean;
   /** For `own`: the connected client's username. */
@@ -57,6 +58,8 @@ export interface RosterAccess {
 
 export interface PrivilegedRosterOptions {
   server: string | undefined;
+  /** Told once what the server did with the first subscription set (read back from the roster). */
+  onSubscriptionChecked?: (p: { user: string; jid: string; sent: string; stored: string | undefined; honoured: boolean }) => void;
   iqTimeout?: number;
   /** Edits per batch set once the server advertises the roster batch feature (default 250; 0: never batch). */
   batchSize?: number;
@@ -70,6 +73,18 @@ export function privilegedRoster({ privilege, iq }: { privilege: Privilege; iq?:
   const { server, iqTimeout } = options;
   const opts: IqRequestOptions = iqTimeout ? { timeout: iqTimeout } : {};
   const wanted = options.batchSize ?? 250;
+  let subscriptionChecked = false;
+  /** Whether the server kept the subscription we sent: the contact as the server now has it. */
+  async function checkSubscription(user: string, item: RosterItem) {
+    subscriptionChecked = true;
+    try {
+      const stored = (await privilege.rosterGet(user, opts)).find((i) => i.jid === item.jid)?.subscription;
+      access.honoursSubscription = stored === item.subscription;
+      options.onSubscriptionChecked?.({ user, jid: item.jid, sent: item.subscription!, stored, honoured: access.honoursSubscription });
+    } catch {
+      subscriptionChecked = false; // ask again at the next set
+    }
+  }
   const access: RosterAccess & RosterBatching = {
     kind: "privileged",
     get domain() {
@@ -89,6 +104,8 @@ export function privilegedRoster({ privilege, iq }: { privilege: Privilege; iq?:
         if (change === "remove" && StanzaError.isInstance(err) && err.condition === "item-not-found") return;
         throw err;
       }
+      // Read back once, beside the sync (which goes on): the next diff knows what the server keeps.
+      if (!subscriptionChecked && change !== "remove" && item.subscription && item.subscription !== "none") void checkSubscription(user, item);
     },
     async replace(user, items) {
       if (!iq || !access.batchSize || items.length > ROSTER_BATCH_MAX) return undefined;
@@ -124,11 +141,6 @@ export interface RosterBatching {
 /** Whole-set errors after which the edits are sent again one per set. */
 const FALL_BACK = new Set(["service-unavailable", "feature-not-implemented", "forbidden", "policy-violation"]);
 const noError = () => undefined;
-
-/** ejabberd stores privileged roster items with subscription "none" whatever the set said (modules-spec §12.5). */
-export function ignoresPrivilegedSubscription(software: string | undefined): boolean {
-  return /ejabberd/i.test(software ?? "");
-}
 
 /**
  * The client's own roster. Subscriptions cannot be set by a client: with `subscribe` (default true) a new

@@ -8,7 +8,8 @@ const GW = "gateway.localhost";
 const MUC = "conference.localhost";
 const room = (n: number | string) => `room${n}@${MUC}`;
 
-const isPing = (s: Element) => s.name === "iq" && s.attrs.type === "get" && s.getChild("ping", NS_PING) !== undefined;
+// Self-pings of room occupants (the kit's own link check pings the server, `localhost` and `localhost/xmppkit`).
+const isPing = (s: Element) => s.name === "iq" && s.attrs.type === "get" && s.getChild("ping", NS_PING) !== undefined && String(s.attrs.to).includes("@");
 const pingTo = (target: string) => (s: Element) => isPing(s) && s.attrs.to === target;
 const errorEl = (condition: string, text?: string) =>
   xml("error", { type: "cancel" }, xml(condition, NS_STANZAS), ...(text ? [xml("text", NS_STANZAS, text)] : []));

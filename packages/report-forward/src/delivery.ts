@@ -13,6 +13,8 @@ import { NS_PING, StanzaError, bareJid, xml, type Element, type Iq, type Stanzas
 export interface DeliveryOptions {
   /** Whom to ping as the barrier (the server domain). */
   server: string | undefined;
+  /** Who answers the barrier for the server when not its domain (a kit's `reach.echoTarget`). */
+  echo?: () => string | undefined;
   /** The barrier's `from` (a component's domain); a client sends none. */
   from?: string | undefined;
   /** How long to wait for the room's reflection or the barrier's answer (default 30 s). */
@@ -52,8 +54,9 @@ export function createDelivery({ stanzas, iq }: { stanzas: Stanzas; iq: Iq }, op
   });
 
   async function barrier() {
-    if (!options.server) return;
-    const ping = xml("iq", { type: "get", to: options.server, ...(options.from ? { from: options.from } : {}) }, xml("ping", NS_PING));
+    const to = options.echo?.() ?? options.server;
+    if (!to) return;
+    const ping = xml("iq", { type: "get", to, ...(options.from ? { from: options.from } : {}) }, xml("ping", NS_PING));
     // A ping's error reply proves the round trip as well as a result does.
     await iq.request(ping, { timeout: timeoutMs }).catch((err: unknown) => {
       if (!StanzaError.isInstance(err)) throw err;

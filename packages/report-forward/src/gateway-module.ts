@@ -27,6 +27,7 @@ export const gatewayModule = defineModule({
         sources: o.report_forward_sources,
         staff: o.report_forward_to_staff,
         staffNick: o.report_forward_staff_nick,
+        staffRooms: o.report_forward_staff_rooms,
         thirdParties: o.report_forward_to,
         toOrigin: o.report_forward_to_origin,
         originFallback: o.report_forward_to_origin_fallback,

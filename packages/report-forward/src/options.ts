@@ -15,6 +15,12 @@ export const reportForwardSchema = z.strictObject({
   report_forward_sources: z.array(jid).optional(),
   /** The operator's moderators: user JIDs and MUC rooms. Every accepted report, with the reporter's JID. */
   report_forward_to_staff: z.array(jid).default([]),
+  /**
+   * Staff MUC rooms, known to be rooms without a disco of their service (needed where the server drops a
+   * component's IQs to bare JIDs: ejabberd 24.10–24.12 with mod_privilege); they get what staff gets. A room
+   * in report_forward_to_staff is found by a disco instead.
+   */
+  report_forward_staff_rooms: z.array(jid).default([]),
   /** The gateway's nick in staff rooms. */
   report_forward_staff_nick: z.string().min(1).default("abuse-desk"),
   /** Prosody's option: third parties. Only reports carrying <third-party/> (unless require_opt_in is false). */

@@ -26,6 +26,7 @@ import {
   xml,
   type Element,
   type Iq,
+  type IqReach,
   type Lifecycle,
   type Logger,
   type Privilege,
@@ -73,6 +74,8 @@ export interface ReportForwardDeps {
   /** Where accepted reports wait for delivery (the gateway's store). Without it they wait in memory only. */
   store?: Store | undefined;
   logger?: Logger | undefined;
+  /** A component's link check (a kit's `reach`): whom to ping for the delivery round trip. */
+  reach?: Pick<IqReach, "echoTarget"> | undefined;
 }
 
 export interface ReportForwardOptions {
@@ -82,6 +85,12 @@ export interface ReportForwardOptions {
   staff?: string[];
   /** Nick in staff rooms (default "abuse-desk"). */
   staffNick?: string;
+  /**
+   * Staff rooms known to be MUC rooms without asking their service (also staff destinations): where the
+   * server does not route a disco of the room's domain (ejabberd 24.10–24.12 with mod_privilege). Other
+   * staff JIDs are looked up.
+   */
+  staffRooms?: string[];
   /** Third parties (Prosody: report_forward_to). */
   thirdParties?: string[];
   /** Tell the reported JID's server (Prosody: report_forward_to_origin; default true). */
@@ -249,7 +258,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   const server = deps.serverDomain ?? (kind === "client" ? entity.options.domain : undefined);
   const serverDomains: ReadonlySet<string> = deps.serverDomains?.size ? deps.serverDomains : new Set(server ? [server] : []);
   const sources = new Set((options.sources ?? (server ? [server] : [])).map((s) => bareJid(s) ?? s));
-  const staff = options.staff ?? [];
+  const staff = [...new Set([...(options.staff ?? []), ...(options.staffRooms ?? [])])];
   const thirdParties = options.thirdParties ?? [];
   const requireOptIn = options.requireOptIn ?? true;
   const toOrigin = options.toOrigin ?? true;
@@ -270,9 +279,9 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   );
   const rooms = createStaffRooms(
     { iq, joins: () => (typeof deps.joins === "function" ? deps.joins() : deps.joins), server, logger: log },
-    { staff, nick: options.staffNick ?? "abuse-desk", waitTimeoutMs: options.roomWaitTimeout ?? 30_000 },
+    { staff, knownRooms: options.staffRooms ?? [], nick: options.staffNick ?? "abuse-desk", waitTimeoutMs: options.roomWaitTimeout ?? 30_000 },
   );
-  for (const jid of [...staff, ...thirdParties]) {
+  for (const jid of [...staff, ...thirdParties, ...(options.staffRooms ?? [])]) {
     if (!parseJid(jid)) throw new TypeError(`not a JID: ${JSON.stringify(jid)}`);
   }
 
@@ -284,6 +293,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     { stanzas, iq },
     {
       server,
+      echo: () => deps.reach?.echoTarget() ?? server,
       from: kind === "component" ? entity.options.domain : undefined,
       timeoutMs: options.deliveryTimeout ?? 30_000,
     },
@@ -304,23 +314,28 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     address?: "published" | "fallback";
   }
 
-  /** Who gets `report` under the opt-ins; an origin without an address is a destination that never will. */
-  async function plan(report: AcceptedReport, done: readonly string[]): Promise<{ targets: Target[]; unreachable: Destination[] }> {
+  /** Who gets `report` under the opt-ins, at once: staff and third parties. */
+  function plan(report: AcceptedReport, done: readonly string[]): Target[] {
     const targets: Target[] = staff.map((jid) => ({ key: `staff ${jid}`, jid, audience: "staff" as const }));
     if (report.thirdParty || !requireOptIn) targets.push(...thirdParties.map((jid) => ({ key: `third-party ${jid}`, jid, audience: "third-party" as const })));
-    const unreachable: Destination[] = [];
+    return targets.filter((t) => !done.includes(t.key));
+  }
+
+  /**
+   * The origin's destination, after its XEP-0157 lookup (which the other destinations do not wait for); an
+   * origin without an address is a destination that never will be.
+   */
+  async function planOrigin(report: AcceptedReport, done: readonly string[]): Promise<{ targets: Target[]; unreachable: Destination[] }> {
     const originDomain = domainOf(report.reported)!;
-    if (toOrigin && (report.reportOrigin || !requireOptIn) && !done.includes("origin")) {
-      if (isLocal(originDomain, server)) {
-        log.debug({ reported: report.reported }, "the reported JID is on this server: its report stays with the staff");
-      } else {
-        const c = await contacts.lookup(originDomain);
-        if (c.error) log.warn({ domain: originDomain, error: c.error, fallback: c.address }, "looking up the origin's contact addresses failed");
-        if (c.address) targets.push({ key: "origin", jid: c.address, audience: "origin", address: c.kind === "published" ? "published" : "fallback" });
-        else unreachable.push({ jid: originDomain, audience: "origin", ok: false, error: c.error ?? "the origin publishes no report or abuse address" });
-      }
+    if (!toOrigin || !(report.reportOrigin || !requireOptIn) || done.includes("origin")) return { targets: [], unreachable: [] };
+    if (isLocal(originDomain, server)) {
+      log.debug({ reported: report.reported }, "the reported JID is on this server: its report stays with the staff");
+      return { targets: [], unreachable: [] };
     }
-    return { targets: targets.filter((t) => !done.includes(t.key)), unreachable };
+    const c = await contacts.lookup(originDomain);
+    if (c.error) log.warn({ domain: originDomain, error: c.error, fallback: c.address }, "looking up the origin's contact addresses failed");
+    if (c.address) return { targets: [{ key: "origin", jid: c.address, audience: "origin", address: c.kind === "published" ? "published" : "fallback" }], unreachable: [] };
+    return { targets: [], unreachable: [{ jid: originDomain, audience: "origin", ok: false, error: c.error ?? "the origin publishes no report or abuse address" }] };
   }
 
   async function deliverTo(report: AcceptedReport, reportId: string, t: Target): Promise<Destination & { retry: boolean }> {
@@ -361,8 +376,15 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
       return { settled: [], retry: false };
     }
     const summary = summaryOf(entry.id, report, entry.source);
-    const { targets, unreachable } = await plan(report, entry.done);
-    const results = await Promise.all(targets.map((t) => deliverTo(report, entry.id, t)));
+    const deliverAll = (targets: Target[]) => Promise.all(targets.map((t) => deliverTo(report, entry.id, t)));
+    const now = plan(report, entry.done);
+    const [first, origin] = await Promise.all([
+      deliverAll(now),
+      planOrigin(report, entry.done).then(async (o) => ({ ...o, results: await deliverAll(o.targets) })),
+    ]);
+    const targets = [...now, ...origin.targets];
+    const results = [...first, ...origin.results];
+    const unreachable = origin.unreachable;
     const settledNow = results.filter((r) => !r.retry || final);
     const again = results.filter((r) => r.retry && !final);
     const destinations: Destination[] = [...settledNow.map(({ retry: _retry, ...d }) => d), ...unreachable];

@@ -1,6 +1,6 @@
 // Staff rooms: which staff JIDs are MUC rooms, keeping the desk seated in them (through track-muc-joins),
 // and waiting for the seat before a report is posted. https://xmpp.org/extensions/xep-0045.html
-import { NS_DISCO_INFO, domainOf, parseJid, xml, type Iq, type Logger } from "@xmppkit/core";
+import { IqNotRoutedError, NS_DISCO_INFO, bareJid, domainOf, parseJid, xml, type Iq, type Logger } from "@xmppkit/core";
 
 /** The slice of track-muc-joins this needs to post into staff rooms. */
 export interface StaffRoomJoins {
@@ -24,7 +24,7 @@ export interface StaffRooms {
 
 export function createStaffRooms(
   deps: { iq: Iq; joins: () => StaffRoomJoins | undefined; server: string | undefined; logger: Logger },
-  options: { staff: string[]; nick: string; waitTimeoutMs: number },
+  options: { staff: string[]; knownRooms?: string[]; nick: string; waitTimeoutMs: number },
 ): StaffRooms {
   const { iq, server, logger: log } = deps;
   const probes = new Map<string, Promise<boolean>>();
@@ -33,8 +33,12 @@ export function createStaffRooms(
   const unkeep: (() => void)[] = [];
   let stopped = false;
 
-  /** One disco#info per domain, answered once; a failed one is asked again next time. */
+  const known = new Set((options.knownRooms ?? []).map((j) => bareJid(j) ?? j));
+  let toldUnroutable = false;
+
+  /** Configured rooms at once; else one disco#info per domain, answered once; a failed one is asked again next time. */
   function isRoom(jid: string): Promise<boolean> {
+    if (known.has(jid)) return Promise.resolve(true);
     const domain = domainOf(jid)!;
     if (!parseJid(jid)?.local || domain === server) return Promise.resolve(false); // the server's own domain hosts accounts
     let probe = probes.get(domain);
@@ -48,7 +52,15 @@ export function createStaffRooms(
         })
         .catch((err: unknown) => {
           probes.delete(domain);
-          log.warn({ jid, err: (err as Error).message }, "could not tell whether a staff JID is a room; treating it as a user for now");
+          if (IqNotRoutedError.isInstance(err)) {
+            // Asking again will not help: say once what to configure instead.
+            if (!toldUnroutable)
+              log.warn(
+                { jid, err: err.message, fix: "list the staff JIDs that are rooms in report_forward_staff_rooms" },
+                "the server does not route a disco of staff JIDs' domains: staff JIDs not listed as rooms are treated as users",
+              );
+            toldUnroutable = true;
+          } else log.warn({ jid, err: (err as Error).message }, "could not tell whether a staff JID is a room; treating it as a user for now");
           return false;
         });
       probes.set(domain, probe);
@@ -94,7 +106,7 @@ export function createStaffRooms(
     isRoom,
     keep,
     joined,
-    rooms: () => options.staff.filter((jid) => parseJid(jid)?.local && knownMuc.get(domainOf(jid)!)),
+    rooms: () => options.staff.filter((jid) => known.has(jid) || (parseJid(jid)?.local && knownMuc.get(domainOf(jid)!))),
     stop() {
       stopped = true;
       for (const f of unkeep.splice(0)) f();

@@ -41,7 +41,7 @@ export const gatewayModule = defineModule({
     kit.lifecycle.on("online", () => {
       const server = kit.serverDomain ?? kit.privilege.permissions()?.server;
       if (!server) return;
-      void serverSoftware(kit.iq, server, { version: false }).then((software) => {
+      void serverSoftware(kit.iq, server, { version: false, reach: kit.reach }).then((software) => {
         if (software?.kind !== "ejabberd" || kit.privilege.permissions(server)?.presence !== "roster") return;
         log.warn(
           { server, fix: "ejabberd: modules: mod_privilege: presence: managed_entity: <the gateway's access rule> (instead of roster)" },
