@@ -9,8 +9,7 @@ const onEarly = (signal: string) => {
 process.on("SIGTERM", onEarly);
 process.on("SIGINT", onEarly);
 
-void import("./main.js").then(({ run }) => {
-  process.off("SIGTERM", onEarly);
-  process.off("SIGINT", onEarly);
-  run(process.argv.slice(2), early);
-});
+// The early listeners stay: removing a signal's last listener stops Node's watcher for it, and a signal that
+// came while the module graph was loading (Node 24 blocks the main thread for loader hooks) is then dispatched
+// after this callback, to no one. main() adds its own listeners before it awaits anything.
+void import("./main.js").then(({ run }) => run(process.argv.slice(2), early));

@@ -98,7 +98,8 @@ ${behaviour.rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_ap
     );
     gateway = await startGateway(config, { sourceMap, logger: log.logger });
     gateway.events.onAny((e) => void events.push(e));
-    await waitFor(() => gateway.kit.delegation.isDelegated(NS_RAA, prosody.domain), "the delegation announcement");
+    if (behaviour.delegation === "works") await waitFor(() => gateway.kit.delegation.isDelegated(NS_RAA, prosody.domain), "the delegation announcement");
+    else await gateway.kit.reach.settled(); // never delegated there: the server answers those queries itself
     const c = prosody.components.find((x) => x.domain === EVIL)!;
     evil = component({ service: c.service, domain: c.domain, password: c.secret }) as unknown as RawComponent;
     evil.on("error", () => undefined);
@@ -124,13 +125,18 @@ ${behaviour.rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_ap
     await evil.send(
       xml("iq", { type: "set", id: "forged-1", from: EVIL, to: GW }, xml("delegation", "urn:xmpp:delegation:2", xml("forwarded", "urn:xmpp:forward:0", query))),
     );
-    const reply = await waitFor(() => evilSeen.find((s) => s.attrs.id === "forged-1"), "the answer to the forged delegated IQ");
-    expect(reply.attrs.type).toBe("error");
-    expect(reply.getChild("error")!.getChild("forbidden")).toBeDefined();
-    expect(reply.toString()).not.toContain("affiliation");
+    if (behaviour.componentIqs === "routed") {
+      const reply = await waitFor(() => evilSeen.find((s) => s.attrs.id === "forged-1"), "the answer to the forged delegated IQ");
+      expect(reply.attrs.type).toBe("error");
+      expect(reply.getChild("error")!.getChild("forbidden")).toBeDefined();
+      expect(reply.toString()).not.toContain("affiliation");
+    } // else ejabberd 24.12 drops the forged IQ itself (a component's IQ to a domain): it never reaches the gateway
+    await waitFor(
+      () => log.lines().some((l) => l.msg === "ignored a XEP-0355 delegation announcement from a sender that is not our server"),
+      "the forged delegation announcement ignored",
+    );
     expect([...gateway.kit.privilege.servers.keys()]).toEqual([prosody.domain]);
-    expect([...gateway.kit.delegation.delegated.keys()]).toEqual([prosody.domain]);
-    expect(log.lines().some((l) => l.msg === "ignored a XEP-0355 delegation announcement from a sender that is not our server")).toBe(true);
+    expect([...gateway.kit.delegation.delegated.keys()]).toEqual(behaviour.delegation === "works" ? [prosody.domain] : []);
   });
 
   it("forged MUC self-presence records no join (and so nothing to self-ping after a reconnect)", async () => {
