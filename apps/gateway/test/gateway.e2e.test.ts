@@ -179,7 +179,9 @@ describe.each(SERVERS)("gateway against a real $id", (server) => {
     expect(text).toMatch(/xmppkit_link_up 1/);
   });
 
-  it("a second connection of the same component: refused (Prosody), or stealing the grants when it leaves (ejabberd), which the gateway notices at the next keepalive and heals", { timeout: 45_000 }, async () => {
+  it("a second connection of the same component: refused (Prosody), or stealing the grants when it leaves (ejabberd), which the gateway notices at the next keepalive and heals", {
+    timeout: 45_000,
+  }, async () => {
     const { component } = (await import("@xmpp/component")) as unknown as {
       component(o: object): {
         start(): Promise<unknown>;

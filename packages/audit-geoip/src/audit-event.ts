@@ -1,5 +1,5 @@
 // One audit event, close to mod_audit's <audit-event> so Prosody operators recognise it
-// (modules-spec §7.2): `type` is the event (session-available), `module` its source (mod_audit's `source`),
+//: `type` is the event (session-available), `module` its source (mod_audit's `source`),
 // `user` the account it concerns, `ip` and `location` the remote end when there is one, `note` a line for
 // humans, and `details` whatever else the producer knows, as JSON.
 import type { Location } from "./geoip.js";

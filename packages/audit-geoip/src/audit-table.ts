@@ -1,4 +1,4 @@
-// The CLI's output, laid out as `prosodyctl mod_audit` (modules-spec §7.6): a dash line, the header, a dash
+// The CLI's output, laid out as `prosodyctl mod_audit`: a dash line, the header, a dash
 // line, the rows (newest first, dates in local time), a dash line, "N records displayed". Event types keep
 // their dashes so they can be pasted into --type.
 import type { AuditEvent } from "./audit-event.js";

@@ -2,7 +2,7 @@
 // delegated IQs, route them to handlers by namespace, and wrap the replies.
 // https://xmpp.org/extensions/xep-0355.html
 //
-// Rules from real servers (modules-spec §9.3, §12.0):
+// Rules from real servers:
 // - keep the `node` attribute in disco answers (Prosody rejects answers without it); ejabberd only activates
 //   a delegation whose two disco nodes (`::ns` and `:bare:ns`) got a result, so answer both;
 // - the inner reply is <iq xmlns="jabber:client">, `to` = the forwarded `from`, `from` = the forwarded `to`

@@ -1,7 +1,7 @@
 // XEP-0356 Privileged Entity: what the server granted, and typed helpers for roster, message and IQ
 // privileges. https://xmpp.org/extensions/xep-0356.html
 //
-// The announcement arrives right after the handshake, before `start()` resolves (real-servers.md gotcha 1),
+// The announcement arrives right after the handshake, before `start()` resolves,
 // so set this up before connecting. Prosody sends `urn:xmpp:privilege:2`; ejabberd up to 24.07 sends `:1`
 // with every permission listed (`type="none"` when not granted). Helpers reply in the namespace the server
 // used.

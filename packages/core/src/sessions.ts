@@ -8,7 +8,7 @@
 // returning user shows only as a `presence` event. Remote contacts' presence (with `presence = "roster"`)
 // comes from other domains and is not a session of ours: ignored here.
 //
-// What no server forwards: directed presence (MUC joins), subscription requests, probes (modules-spec §9.6).
+// What no server forwards: directed presence (MUC joins), subscription requests, probes.
 import { TypedEmitter, extend, type ListenerErrorHandler } from "./emitter.js";
 import type { Lifecycle } from "./lifecycle.js";
 import type { Privilege } from "./privilege.js";

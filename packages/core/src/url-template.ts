@@ -1,6 +1,6 @@
 // URL templates with `%s` for a value (a username), as Prosody's HTTP-backed modules take them
 // (`http_roster_url`, `report_affiliations_url`). The value is URL-encoded: Prosody's modules insert it raw,
-// so usernames with `%`, `?`, `#`, `+` or non-ASCII characters produce wrong URLs there (modules-spec §6.2).
+// so usernames with `%`, `?`, `#`, `+` or non-ASCII characters produce wrong URLs there.
 
 /** Check a template once, at start: an absolute http(s) URL with at least one `%s`. */
 export function checkUrlTemplate(template: string, what = "the username"): string | undefined {

@@ -1,7 +1,7 @@
 // Fetching one user's roster from the web application: GET `http_roster_url`, JSON, with a per-attempt
 // timeout and retries with backoff on failures that may pass (timeouts, connection errors, 5xx, 429).
 // Every failure is a RosterFetchError with a reason, so the caller can leave that user's roster alone and
-// say why; Prosody's module hangs forever on connection errors and invalid JSON (modules-spec §6.2).
+// say why; Prosody's module hangs forever on connection errors and invalid JSON.
 import { backoffDelay, type BackoffOptions } from "@xmppkit/core";
 import { parseWebRoster, WebRosterError, type WebRoster } from "./roster-json.js";
 import { createHttpGet, TooLargeError, type HttpGet, type HttpGetResult } from "./http-get.js";

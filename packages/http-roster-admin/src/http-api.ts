@@ -1,4 +1,4 @@
-// Prosody's HTTP API for roster refreshes, at the same paths with the same JSON, fixed (modules-spec §6.4, §6.7):
+// Prosody's HTTP API for roster refreshes, at the same paths with the same JSON, fixed:
 //
 //   POST /roster_admin/refresh            ["john","aaron"]
 //   GET  /roster_admin/refresh/{username}

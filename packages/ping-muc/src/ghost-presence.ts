@@ -1,5 +1,5 @@
 // The presence that tells the application it is no longer in a room: what Prosody's mod_ping_muc sends the
-// client (modules-spec §3.5), delivered to the entity's own incoming pipeline so that its handlers and
+// client, delivered to the entity's own incoming pipeline so that its handlers and
 // track-muc-joins see the occupant leave like any removal by the room.
 //
 // Status 333 (XEP-0045 §15.2 "removed because of an error reply / technical problem"). The seed's README says

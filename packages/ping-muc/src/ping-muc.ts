@@ -1,7 +1,7 @@
 // Find out, after anything that may have cost us a room, whether each room still counts us in — and if not,
 // say so to the application the way a room would, and rejoin.
 //
-// Triggers (modules-spec §3.7, §12.2):
+// Triggers:
 //   - the link came back while occupancies are still believed: a client's XEP-0198 resumption, a component's
 //     reconnect (the server does not leave rooms on a component's behalf; its link is its "s2s");
 //   - an error from a room we are in (or from its service) on something we sent there;

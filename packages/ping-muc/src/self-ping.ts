@@ -7,10 +7,10 @@
 //   remote-server-not-found, remote-server-timeout, no reply   → undecided: ask again later;
 //   anything else (not-acceptable, item-not-found, …)          → not joined.
 // item-not-found: XEP-0410 reads it as "joined, but renamed by another client" (multi-session nick). An xmppkit
-// entity sees its own renames, and Prosody answers item-not-found from the service when the room is gone
-// (real-servers.md (g)); either way the tracked room/nick is no longer ours, so it counts as not joined.
+// entity sees its own renames, and Prosody answers item-not-found from the service when the room is gone;
+// either way the tracked room/nick is no longer ours, so it counts as not joined.
 //
-// Prosody's mod_ping_muc counts every error and every timeout as "gone" (modules-spec §3.4); `prosodyCompat`
+// Prosody's mod_ping_muc counts every error and every timeout as "gone"; `prosodyCompat`
 // reproduces that.
 import { IqTimeoutError, NS_PING, StanzaError, xml, type Iq } from "@xmppkit/core";
 

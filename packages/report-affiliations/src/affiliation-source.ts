@@ -1,6 +1,7 @@
-// Where affiliations come from. A component cannot read the server's account data (creation dates, roles,
-// whether an account exists: modules-spec §12.3), so they come from the operator: config lists of admins and
-// members, and an HTTP provider (`report_affiliations_url`) for the rest.
+// Where affiliations come from. A component cannot read the server's account data (roles, whether an account
+// exists; creation dates only from Prosody 13 with mod_xmppkit_account_info, see account-info.ts), so they
+// come from the operator: config lists of admins and members, and an HTTP provider (`report_affiliations_url`)
+// for the rest.
 //
 //   GET {report_affiliations_url with %s = username}
 //   200 {"affiliation": "member", "since": "2024-11-22T10:00:00Z" | 1732269600, "trust": 80, "roles": ["prosody:member"]}
@@ -23,7 +24,7 @@ export type AffiliationSource = (jid: string) => Promise<AccountRecord | undefin
 
 export type RoleMap = Record<Affiliation, readonly string[]>;
 
-/** Prosody's defaults (modules-spec §4.2), with `prosody:guest` mapped to the XEP's `anonymous`. */
+/** Prosody's defaults, with `prosody:guest` mapped to the XEP's `anonymous`. */
 export const PROSODY_ROLES: RoleMap = {
   admin: ["prosody:admin", "prosody:operator"],
   member: ["prosody:member"],

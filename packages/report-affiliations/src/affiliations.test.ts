@@ -10,6 +10,7 @@ import {
   type ReportAffiliationsOptions,
 } from "./affiliations.js";
 import { staticSource } from "./affiliation-source.js";
+import { NS_ACCOUNT_INFO, accountCreation } from "./account-info.js";
 import { EMBED_FEATURES, NS_RAA } from "./info.js";
 
 const GW = "gateway.localhost";
@@ -119,6 +120,57 @@ describe("XEP-0489 queries through delegation", () => {
           .map((f) => f.attrs.var),
       ).toEqual([NS_RAA]);
     }
+  });
+});
+
+describe("since from the server's account creation times", () => {
+  const infoOf = async (mock: MockEntity<XmppEntity>, user: string) => (await delegated(mock, "rtbl.example", user)).getChild("info", NS_RAA)!.attrs;
+
+  it("a registered account gets since, rounded to the UTC day; admins and members are not asked about", async () => {
+    const asked: string[] = [];
+    const accountCreated = async (jid: string) => {
+      asked.push(jid);
+      return new Date("2026-11-20T10:11:12Z");
+    };
+    const { mock } = await component({ accountCreated });
+    expect(await infoOf(mock, "alice@localhost")).toEqual({ xmlns: NS_RAA, affiliation: "registered", since: "2026-11-20T00:00:00Z", trust: "50" });
+    expect(await infoOf(mock, "boss@localhost")).toEqual({ xmlns: NS_RAA, affiliation: "admin" });
+    expect(asked).toEqual(["alice@localhost"]);
+  });
+
+  it("the source's own since wins; an anonymous host is not asked; no date or a failure is an answer without since", async () => {
+    const asked: string[] = [];
+    const accountCreated = async (jid: string) => {
+      asked.push(jid);
+      if (jid.startsWith("gone@")) return undefined;
+      throw new Error("link down");
+    };
+    const source = async (jid: string) => (jid.startsWith("carol@") ? { since: new Date("2024-05-06T07:08:09Z") } : undefined);
+    const { mock } = await component({ accountCreated, source });
+    expect((await infoOf(mock, "carol@localhost")).since).toBe("2024-05-06T00:00:00Z");
+    expect(await infoOf(mock, "gone@localhost")).toEqual({ xmlns: NS_RAA, affiliation: "registered", trust: "50" });
+    expect(await infoOf(mock, "alice@localhost")).toEqual({ xmlns: NS_RAA, affiliation: "registered", trust: "50" });
+    expect(asked).toEqual(["gone@localhost", "alice@localhost"]);
+    const anon = await component({ accountCreated, anonymousHost: true });
+    expect(await infoOf(anon.mock, "guest@localhost")).toEqual({ xmlns: NS_RAA, affiliation: "anonymous", trust: "50" });
+    expect(asked).toHaveLength(2);
+  });
+
+  it("with accountCreation(kit): the server is asked over XMPP, once per account", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: GW });
+    const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
+    const created = accountCreation(kit);
+    created.use("localhost", true);
+    mock.replyToIq(
+      (s) => !!s.getChild("query", NS_ACCOUNT_INFO),
+      xml("query", NS_ACCOUNT_INFO, xml("account", { user: "alice", created: "2026-11-30T23:59:59Z" })),
+    );
+    const raa = setupReportAffiliations(kit, { trustedServers: ["rtbl.example"], accountCreated: created.created });
+    current = raa;
+    await mock.receive(xml("message", { from: "localhost", to: GW }, xml("delegation", NS_DELEGATION, xml("delegated", { namespace: NS_RAA }))));
+    expect((await infoOf(mock, "alice@localhost")).since).toBe("2026-11-30T00:00:00Z");
+    expect((await infoOf(mock, "alice@localhost")).since).toBe("2026-11-30T00:00:00Z");
+    expect(mock.sent.filter((s) => s.getChild("query", NS_ACCOUNT_INFO))).toHaveLength(1);
   });
 });
 

@@ -1,10 +1,12 @@
-// XEP-0489 for an xmpp.js entity (modules-spec §4, §12.3):
+// XEP-0489 for an xmpp.js entity:
 //
 // - Queries. `<iq type="get" to="user@server"><query xmlns="urn:xmpp:raa:0"/></iq>` for the server's users
 //   arrive through XEP-0355 delegation of `urn:xmpp:raa:0`; queries to a component's own JIDs arrive
 //   directly. Only servers in `trustedServers` (no node; a server's full JID counts) get `<info/>`; everyone
 //   else gets `forbidden`. Accounts without a record are answered like any other, so the answer never tells
-//   whether an account exists.
+//   whether an account exists. `since` comes from the source, else from the server where it can say when an
+//   account was made (Prosody 13 with mod_xmppkit_account_info: account-info.ts); then, as with Prosody's
+//   module, only an existing account's answer has one.
 // - Stamping (components). The component's own subscription requests, directed presence and messages to
 //   non-contacts carry `<info/>`; any `<info/>` already there is replaced. Only the `#embed-*` features of
 //   what is stamped are advertised, on the component's own disco — never for the server's users, whose
@@ -48,6 +50,12 @@ export interface ReportAffiliationsOptions {
   trustedServers?: string[];
   /** Where the server's users' affiliations come from (default: nobody has a record → registered). */
   source?: AffiliationSource;
+  /**
+   * When an account was created, where its server can say (`accountCreation(kit).created`: Prosody 13 with
+   * mod_xmppkit_account_info); `since` for registered and anonymous accounts the source gives none for.
+   * Should resolve within a short time and never reject (undefined: no `since`).
+   */
+  accountCreated?: (jid: string) => Promise<Date | undefined>;
   roles?: RoleMap;
   /** `trust` for registered and anonymous accounts without one from the source (default 50, as Prosody). */
   defaultTrust?: number;
@@ -127,11 +135,18 @@ export function setupReportAffiliations(deps: ReportAffiliationsDeps, options: R
 
   async function infoFor(jid: string): Promise<AffiliationInfo> {
     const record = options.source ? await options.source(jid) : undefined;
-    return resolveInfo(record, {
+    const info = resolveInfo(record, {
       ...(options.roles ? { roles: options.roles } : {}),
       ...(options.defaultTrust !== undefined ? { defaultTrust: options.defaultTrust } : {}),
       anonymousHost: options.anonymousHost ?? false,
     });
+    // The server's record of the account's creation, where the source gave none (its own `since` wins) and
+    // the affiliation carries one (registered and anonymous, as resolveInfo; an anonymous host's sessions
+    // are no accounts, with nothing to ask for).
+    const carriesSince = info.affiliation === "registered" || info.affiliation === "anonymous";
+    if (!options.accountCreated || info.since || !carriesSince || options.anonymousHost) return info;
+    const created = await options.accountCreated(jid).catch(() => undefined);
+    return created ? { ...info, since: created } : info;
   }
 
   async function answer(requester: string, target: string, via: "delegation" | "direct", lookup: () => Promise<AffiliationInfo>): Promise<Element> {

@@ -1,6 +1,9 @@
 // The gateway module: `modules_enabled: [report-affiliations]` and a `report-affiliations:` section; the
-// server delegates `urn:xmpp:raa:0` to the gateway (XEP-0355).
+// server delegates `urn:xmpp:raa:0` to the gateway (XEP-0355, https://xmpp.org/extensions/xep-0355.html).
+// Where the server advertises account creation times (Prosody 13 with mod_xmppkit_account_info, checked at
+// every connect), XEP-0489 answers get `since` from them (https://xmpp.org/extensions/xep-0489.html).
 import { defineModule } from "@xmppkit/core";
+import { accountCreation, supportsAccountInfo, type AccountCreation } from "./account-info.js";
 import { chainSources, httpSource, staticSource, type AffiliationSource } from "./affiliation-source.js";
 import { setupReportAffiliations, type ReportAffiliations } from "./affiliations.js";
 import { NS_RAA } from "./info.js";
@@ -19,11 +22,16 @@ export const gatewayModule = defineModule({
     if (o.report_affiliations_url) {
       sources.push(httpSource({ url: o.report_affiliations_url, timeout: o.report_affiliations_url_timeout, headers: o.report_affiliations_url_headers }));
     }
+    const created =
+      o.report_affiliations_account_info === false
+        ? undefined
+        : accountCreation({ iq: kit.iq, logger: log }, { ttl: o.report_affiliations_account_info_ttl, timeout: o.report_affiliations_account_info_timeout });
     const raa = setupReportAffiliations(
       { ...kit, logger: log },
       {
         trustedServers: o.report_affiliations_trusted_servers,
         source: chainSources(...sources),
+        ...(created ? { accountCreated: created.created } : {}),
         roles: {
           admin: o.report_affiliations_admin_roles,
           member: o.report_affiliations_member_roles,
@@ -43,6 +51,20 @@ export const gatewayModule = defineModule({
       log.info(q, q.outcome === "answered" ? "affiliation query answered" : `affiliation query ${q.outcome}`);
       events.emit("affiliation-queried", q);
     });
+    // Checked on every (re)connect: the operator may have loaded or removed the module while we were away.
+    async function detectAccountInfo(access: AccountCreation, required: boolean) {
+      for (const server of kit.serverDomains) {
+        const on = await supportsAccountInfo(kit.iq, server);
+        access.use(server, on);
+        if (on) log.info({ server }, "the server tells when accounts were made (mod_xmppkit_account_info): XEP-0489 answers carry since");
+        else if (required)
+          log.warn({ server }, "report_affiliations_account_info is true but the server does not advertise mod_xmppkit_account_info: no since");
+      }
+    }
+    if (created) {
+      const required = o.report_affiliations_account_info === true;
+      ctx.onStop(kit.lifecycle.on("online", () => void detectAccountInfo(created, required)));
+    }
     ctx.onStop(() => raa.stop());
     return raa;
   },

@@ -14,6 +14,14 @@ export {
   type TrustedInfo,
 } from "./affiliations.js";
 export {
+  NS_ACCOUNT_INFO,
+  accountCreation,
+  queryAccountCreated,
+  supportsAccountInfo,
+  type AccountCreation,
+  type AccountCreationOptions,
+} from "./account-info.js";
+export {
   AffiliationSourceError,
   PROSODY_ROLES,
   affiliationFromRoles,

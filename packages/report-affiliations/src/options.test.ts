@@ -14,6 +14,23 @@ describe("report-affiliations options", () => {
     expect(readme).toMatchObject({ report_affiliations_registered: ["prosody:user"] });
   });
 
+  it("ask the server for account creation times when it has them, by default for up to 2 s, reused for an hour", () => {
+    expect(parseOptions(reportAffiliationsSchema, {}, "report-affiliations")).toMatchObject({
+      report_affiliations_account_info: "auto",
+      report_affiliations_account_info_timeout: 2000,
+      report_affiliations_account_info_ttl: 3_600_000,
+    });
+    const off = parseOptions(
+      reportAffiliationsSchema,
+      { report_affiliations_account_info: false, report_affiliations_account_info_ttl: "1d" },
+      "report-affiliations",
+    );
+    expect(off).toMatchObject({ report_affiliations_account_info: false, report_affiliations_account_info_ttl: 86_400_000 });
+    expect(() => parseOptions(reportAffiliationsSchema, { report_affiliations_account_info: "yes" }, "report-affiliations")).toThrow(
+      /report_affiliations_account_info/,
+    );
+  });
+
   it("refuses both spellings at once, naming the second", () => {
     expect(() =>
       parseOptions(reportAffiliationsSchema, { report_affiliations_registered: [], report_affiliations_registered_roles: [] }, "report-affiliations"),

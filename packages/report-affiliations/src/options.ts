@@ -59,6 +59,14 @@ export const reportAffiliationsSchema = z.preprocess(
       .optional(),
     report_affiliations_url_timeout: duration().prefault(5),
     report_affiliations_url_headers: z.record(z.string(), z.string()).default({}),
+    /**
+     * since from the server's account creation times where it advertises them (Prosody 13 with
+     * mod_xmppkit_account_info): auto uses them when there; true also warns when they are not; false never asks.
+     */
+    report_affiliations_account_info: z.union([z.literal("auto"), z.boolean()]).default("auto"),
+    /** How long a creation time is reused, and how long a query waits for one before answering without since. */
+    report_affiliations_account_info_ttl: duration().prefault(3600),
+    report_affiliations_account_info_timeout: duration().prefault(2),
     /** trust for registered and anonymous accounts the provider gives none for (Prosody: always 50). */
     report_affiliations_default_trust: z.number().int().min(0).max(100).default(50),
     /** The host only has anonymous accounts (Prosody: authentication = "anonymous"). */

@@ -7,7 +7,7 @@
 //   {name~text}       `text` when the value is unset
 //
 // Unlike the seed, the template is rendered as written: the seed joins single newlines into spaces and
-// strips leading whitespace (modules-spec §5.4), which merged its own header into the separator line.
+// strips leading whitespace, which merged its own header into the separator line.
 // A line that renders empty only because its placeholders were unset is dropped; runs of blank lines are
 // collapsed to one.
 

@@ -1,7 +1,7 @@
 // XEP-0157 Contact Addresses: where a server wants abuse reports, read from the serverinfo form in its
 // disco#info. https://xmpp.org/extensions/xep-0157.html
 //
-// As the newest mod_report_forward (modules-spec §5.5): `report-addresses` (not in XEP-0157's registry, but
+// As the newest mod_report_forward: `report-addresses` (not in XEP-0157's registry, but
 // what report-aware servers publish) before `abuse-addresses`; the first `xmpp:` URI without a query and
 // without an authority part. Unlike the seed, every form in the reply is searched (not only those under the
 // first child) and percent-encoding in the address is decoded.

@@ -1,5 +1,5 @@
 // Where to send a report about a JID: its server's XEP-0157 report address, looked up with disco#info and
-// cached with a TTL (the seed has a cache option but never writes the cache, modules-spec RF-6).
+// cached with a TTL (the seed has a cache option but never writes the cache).
 //
 // Fallback (`report_forward_to_origin_fallback`, as the newest seed): the bare domain, when the server
 // publishes no address — and, unlike the seed, also when the lookup fails or times out (§5.7).

@@ -1,4 +1,4 @@
-// The message a report is forwarded in: the seed's format (modules-spec §5.3), so whatever reads Prosody's
+// The message a report is forwarded in: the seed's format, so whatever reads Prosody's
 // forwarded reports reads ours, with its leaks fixed:
 //
 //   <message from="…" to="…" id="…"><body>…</body>

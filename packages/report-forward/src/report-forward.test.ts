@@ -23,7 +23,7 @@ const GW = "gateway.localhost";
 const STAFF = "mod@localhost";
 const LIST = "rtbl@blocklist.example";
 
-/** A report the way the server's mod_report_forward hands it over (modules-spec §5.3). */
+/** A report the way the server's mod_report_forward hands it over. */
 function serverReport(o: { from?: string; reported?: string; reporter?: string; optIns?: string[]; stanzaIdBy?: string; id?: string; jid?: boolean } = {}) {
   const reported = o.reported ?? "spammer@bad.example";
   return xml(

@@ -1,5 +1,5 @@
 // The abuse desk: take reports in (from the server's mod_report_forward, from HTTP, from code), and forward
-// each to whoever it may go to under XEP-0377 v0.4's opt-ins (modules-spec §5, §12.4):
+// each to whoever it may go to under XEP-0377 v0.4's opt-ins:
 //
 //   staff        report_forward_to_staff — the operator's moderators, users and MUC rooms: every report,
 //                with the reporter's JID;
@@ -334,8 +334,12 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     }
     const c = await contacts.lookup(originDomain);
     if (c.error) log.warn({ domain: originDomain, error: c.error, fallback: c.address }, "looking up the origin's contact addresses failed");
-    if (c.address) return { targets: [{ key: "origin", jid: c.address, audience: "origin", address: c.kind === "published" ? "published" : "fallback" }], unreachable: [] };
-    return { targets: [], unreachable: [{ jid: originDomain, audience: "origin", ok: false, error: c.error ?? "the origin publishes no report or abuse address" }] };
+    if (c.address)
+      return { targets: [{ key: "origin", jid: c.address, audience: "origin", address: c.kind === "published" ? "published" : "fallback" }], unreachable: [] };
+    return {
+      targets: [],
+      unreachable: [{ jid: originDomain, audience: "origin", ok: false, error: c.error ?? "the origin publishes no report or abuse address" }],
+    };
   }
 
   async function deliverTo(report: AcceptedReport, reportId: string, t: Target): Promise<Destination & { retry: boolean }> {

@@ -1,6 +1,6 @@
 // Windows over time, per key: "was this report already forwarded?" and "has this reporter (or this reported
 // JID) had its share?". The seed has neither, so one user blocking and unblocking could make the server send
-// any number of messages to a remote abuse address (modules-spec RF-4).
+// any number of messages to a remote abuse address.
 //
 // Memory stays bounded: expired keys are swept as they are met and in a periodic pass, and each key keeps
 // at most `limit` timestamps.

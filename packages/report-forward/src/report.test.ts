@@ -2,7 +2,7 @@ import { NS_DELAY, NS_FORWARD, xml } from "@xmppkit/core";
 import { describe, expect, it } from "vitest";
 import { NS_JID, NS_REPORTING, NS_REPORTING_LEGACY, NS_SID, REASON_SPAM, ReportParseError, parseReport, parseReportMessage } from "./report.js";
 
-/** The message Prosody's mod_report_forward sends (modules-spec §5.3). */
+/** The message Prosody's mod_report_forward sends. */
 const prosodyForward = (...extra: ReturnType<typeof xml>[]) =>
   xml(
     "message",

@@ -101,7 +101,7 @@ export function parseForwarded(forwarded: Element): { message: Element; stamp?: 
 }
 
 /**
- * Read the message a server's mod_report_forward sends (modules-spec §5.3): `<message><body/><report>…
+ * Read the message a server's mod_report_forward sends: `<message><body/><report>…
  * <jid xmlns="urn:xmpp:jid:0"/></report><forwarded/></message>`.
  */
 export function parseReportMessage(message: Element): ParsedReport {

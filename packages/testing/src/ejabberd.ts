@@ -3,7 +3,7 @@
 // `su`s to it), free loopback ports for c2s, the component listener and the HTTP API, the Erlang
 // distribution on a loopback port without epmd, `registration_timeout: infinity`. Users are registered
 // through the admin API (the same command as `ejabberdctl register`, without starting an Erlang VM each).
-// Recipe and behaviour: shared/reference/real-servers.md. https://docs.ejabberd.im/admin/configuration/
+// https://docs.ejabberd.im/admin/configuration/
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";

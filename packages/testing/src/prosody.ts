@@ -1,6 +1,6 @@
 // A throw-away Prosody (Debian's `prosody` + `prosody-modules`) for end-to-end tests: its own temp directory,
 // free loopback ports, users made with prosodyctl, `prosody -F` in the foreground, stopped on `stop()` and,
-// as a safety net, when the test process exits. Recipe and gotchas: shared/reference/real-servers.md.
+// as a safety net, when the test process exits.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { accessSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 // Which rooms each local JID is in, from the presence it sends and the MUC presence it receives: the XEP-0045
-// state machine of modules-spec §2.4. https://xmpp.org/extensions/xep-0045.html
+// state machine. https://xmpp.org/extensions/xep-0045.html
 //
 // Prosody's mod_track_muc_joins only looks at status 110 and requires a directed presence to the exact
 // `room/nick` it gets back, so a nick rewritten by the service (210) is never tracked, a nick change drops the
