@@ -29,6 +29,8 @@ export interface Behaviour {
   secondConnection: "refused" | "steals-grants";
   /** How report-forward knows that a staff JID is a MUC room: a disco of its service, or the config. */
   staffRooms: "found" | "listed";
+  /** Whether report-affiliations can answer XEP-0489 `since` from the server (mod_xmppkit_account_info). */
+  accountCreation: boolean;
   /** Where an origin's report goes: its published XEP-0157 address, or the bare domain (no disco possible). */
   originAddress: "published" | "fallback";
   /** The error a room answers to a self-ping from a JID that is not an occupant (XEP-0410). */
@@ -56,6 +58,7 @@ const PROSODY: Behaviour = {
   delegation: "works",
   staffRooms: "found",
   originAddress: "published",
+  accountCreation: false,
   privilegedRosterSet: "works",
   rosterWriter: "privilege",
   secondConnection: "refused",
@@ -76,6 +79,7 @@ const EJABBERD_23: Behaviour = {
   delegation: "works",
   staffRooms: "found",
   originAddress: "published",
+  accountCreation: false,
   privilegedRosterSet: "internal-server-error",
   rosterWriter: "ejabberd_api",
   secondConnection: "steals-grants",
@@ -91,7 +95,7 @@ const EJABBERD_23: Behaviour = {
 
 const BY_ID: Record<ServerId, Behaviour> = {
   "prosody-0.12": PROSODY,
-  "prosody-13": { ...PROSODY },
+  "prosody-13": { ...PROSODY, accountCreation: true },
   "ejabberd-23.01": EJABBERD_23,
   "ejabberd-24.12": {
     ...EJABBERD_23,
@@ -130,6 +134,16 @@ export const MATRIX: { feature: string; cell(b: Behaviour): string; test: string
         ? `\`${b.delegationNs}\``
         : `**never active**: the server never gets the disco answers it waits for; clients get \`service-unavailable\` (ejabberd ≥ 25.03, or no mod_privilege)`,
     test: "gateway.e2e, report-affiliations.e2e",
+  },
+  {
+    feature: "XEP-0489 `since` (when the account was made)",
+    cell: (b) =>
+      b.accountCreation
+        ? "yes, with `mod_xmppkit_account_info` (report-affiliations' companion module)"
+        : b.delegation === "works"
+          ? "no: the server does not record it (from an HTTP provider only)"
+          : "no (no delegation)",
+    test: "report-affiliations.e2e",
   },
   {
     feature: "privileged roster set (XEP-0356)",

@@ -40,7 +40,7 @@ describe.each(SERVERS)("report-affiliations against a real $id (XEP-0355 delegat
   const behaviour = behaviourOf(server.id);
   const delegates = behaviour.delegation === "works";
   /** The server tells when accounts were made: Prosody 13 with mod_xmppkit_account_info. */
-  const knowsCreation = server.id === "prosody-13";
+  const knowsCreation = behaviour.accountCreation;
   const log = captureLogger();
   let prosody: XmppServer;
   let gateway: Gateway;
