@@ -1,11 +1,16 @@
 // The README's first quick-start command ends in `node apps/gateway/demo/demo.mjs`; keep it working.
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
+import { suiteServers } from "@xmppkit/testing";
 import { describe, expect, it } from "vitest";
 
-describe("quick-start demo", () => {
+// On each Prosody: the demo's harness takes the installation from XMPPKIT_PROSODY_ROOT.
+describe.each(suiteServers(["prosody"]))("quick-start demo ($id)", ({ root }) => {
   it("starts Prosody and the gateway, checks it as a user, syncs a roster from the web app, and stops both", async () => {
-    const child = spawn(process.execPath, [resolve(import.meta.dirname, "../demo/demo.mjs"), "--once"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [resolve(import.meta.dirname, "../demo/demo.mjs"), "--once"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, XMPPKIT_PROSODY_ROOT: root },
+    });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));

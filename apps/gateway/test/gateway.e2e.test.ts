@@ -173,6 +173,25 @@ describe.each(SERVERS)("gateway against a real $id", (server) => {
     expect(seen).toEqual(expect.arrayContaining([...(behaviour.delegation === "works" ? ["delegated-iq-answered"] : []), "http-request"]));
   });
 
+  it("keeps the link up: two keepalive round trips answered (ejabberd 24.12: by the server's full JID), no reconnect", async () => {
+    const target = gateway.kit.reach.echoTarget()!;
+    expect(target).toBe(behaviour.componentIqs === "routed" ? "localhost" : "localhost/xmppkit");
+    let answered = 0;
+    await new Promise<void>((resolve) => {
+      const off = gateway.kit.stanzas.onIncoming((s) => {
+        if (s.name !== "iq" || s.attrs.from !== target || (s.attrs.type !== "result" && s.attrs.type !== "error")) return undefined;
+        if (++answered === 2) {
+          off();
+          resolve();
+        }
+        return undefined;
+      });
+    });
+    const text = await (await fetch(`${gateway.http.url}/metrics`)).text();
+    expect(text).toMatch(/xmppkit_reconnects_total 0/);
+    expect(text).toMatch(/xmppkit_link_up 1/);
+  });
+
   it("serves /metrics in Prometheus text format", async () => {
     const text = await (await fetch(`${gateway.http.url}/metrics`)).text();
     expect(text).toMatch(/xmppkit_stanzas_in_total\{name="iq"\} \d+/);

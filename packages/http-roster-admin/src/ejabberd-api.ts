@@ -138,14 +138,15 @@ export function ejabberdApiRoster(options: EjabberdApiOptions): RosterAccess & {
         nick: item.name ?? "",
         subs: item.subscription ?? "both",
       };
-      const groups = () => (groupsForm === "groups" ? { groups: item.groups } : { group: item.groups.join(";") });
+      const groups = (form: typeof groupsForm) => (form === "groups" ? { groups: item.groups } : { group: item.groups.join(";") });
+      const form = groupsForm; // concurrent sets may each meet the refusal: each retries in the older form
       let r: unknown;
       try {
-        r = await call("add_rosteritem", { ...args, ...groups() });
+        r = await call("add_rosteritem", { ...args, ...groups(form) });
       } catch (err) {
-        if (groupsForm !== "groups" || !refusedArgument(err, "groups?")) throw err;
+        if (form !== "groups" || !refusedArgument(err, "groups?")) throw err;
         groupsForm = "group"; // ejabberd before 24.02: one string, split at ";"
-        r = await call("add_rosteritem", { ...args, ...groups() });
+        r = await call("add_rosteritem", { ...args, ...groups("group") });
       }
       if (r !== 0) throw new EjabberdApiError(`ejabberd API add_rosteritem ${item.jid}: ${JSON.stringify(r)}`);
     },
