@@ -45,7 +45,8 @@ describe("grant watch", () => {
   it("a roster check the server no longer answers while it answers a ping (ejabberd 24.12): revoked, link rebuilt", async () => {
     const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
     const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 40, timeout: 60 }, reach: { timeout: 60, grace: 10 } });
-    mock.replyToIq((s) => !!s.getChild("ping", "urn:xmpp:ping"), true); // pings answered; roster queries never
+    // Pings to the server's full JID answered; its domain and roster queries never (the 24.12 drop).
+    mock.replyToIq((s) => !!s.getChild("ping", "urn:xmpp:ping") && String(s.attrs.to).includes("/"), true);
     mock.entity.emit("online", mock.entity.jid);
     await mock.receive(ANNOUNCEMENT);
     const lost = await kit.lifecycle.next("link-lost", 2000);

@@ -89,9 +89,10 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
   const privilege = setupPrivilege({ entity, stanzas, iq, logger }, { server: serverDomain, trustedServers: [...serverDomains], onListenerError });
   const delegation = setupDelegation({ stanzas, iq, disco, trustedServers: serverDomains, logger, onListenerError });
   const sessions = setupSessions({ stanzas, privilege, lifecycle, onListenerError });
+  // Silence means withdrawn grants only on the server known to drop what it will not route (ejabberd 24.12).
   const serverAnswers = () => {
     const to = reach.echoTarget();
-    return to
+    return to && reach.state === "full-jids-only"
       ? ping.ping(to).then(
           () => true,
           () => false,
