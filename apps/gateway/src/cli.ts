@@ -3,7 +3,10 @@
 // takes a while, and a SIGTERM in that window must end the process cleanly (exit 0), not kill it (143).
 // The body is in main.ts, a separate chunk loaded after the handlers are in place.
 let early: string | undefined;
+let loaded = false;
 const onEarly = (signal: string) => {
+  // Once main.js runs, a path that took no signal of its own (a command, --check-config) ends as a signal would.
+  if (loaded && process.listenerCount(signal) === 1) process.exit(signal === "SIGINT" ? 130 : 143);
   early ??= signal;
 };
 process.on("SIGTERM", onEarly);
@@ -12,4 +15,7 @@ process.on("SIGINT", onEarly);
 // The early listeners stay: removing a signal's last listener stops Node's watcher for it, and a signal that
 // came while the module graph was loading (Node 24 blocks the main thread for loader hooks) is then dispatched
 // after this callback, to no one. main() adds its own listeners before it awaits anything.
-void import("./main.js").then(({ run }) => run(process.argv.slice(2), early));
+void import("./main.js").then(({ run }) => {
+  loaded = true;
+  run(process.argv.slice(2), early);
+});

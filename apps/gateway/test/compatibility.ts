@@ -123,7 +123,7 @@ export const MATRIX: { feature: string; cell(b: Behaviour): string; test: string
     cell: (b) =>
       b.componentIqs === "routed"
         ? "routed"
-        : "**dropped** by mod_privilege (results too); detected at start and said in one warning; refused at once instead of timing out; keepalive pings `<server>/xmppkit`",
+        : "**dropped** by mod_privilege (results too); detected at each connection and said in one warning line; refused at once instead of timing out; keepalive pings `<server>/xmppkit`",
     test: "gateway.e2e",
   },
   { feature: "XEP-0356 privileges announced", cell: (b) => `\`${b.privilegeNs}\``, test: "gateway.e2e" },

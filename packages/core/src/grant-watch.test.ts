@@ -55,6 +55,24 @@ describe("grant watch", () => {
     await kit.lifecycle.stop();
   });
 
+  it("an error reply to the roster check (not forbidden) is no sign of withdrawn grants, even where silence would be", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 30, timeout: 60 }, reach: { timeout: 60, grace: 10 } });
+    mock.replyToIq((s) => !!s.getChild("ping", "urn:xmpp:ping") && String(s.attrs.to).includes("/"), true);
+    let checks = 0;
+    mock.replyToIq(
+      (s) => s.getChild("query", "jabber:iq:roster") !== undefined && ++checks > 0,
+      () => xml("error", { type: "wait" }, xml("internal-server-error", "urn:ietf:params:xml:ns:xmpp-stanzas")),
+    );
+    mock.entity.emit("online", mock.entity.jid);
+    await mock.receive(ANNOUNCEMENT);
+    expect(await kit.reach.settled()).toBe("full-jids-only");
+    while (checks < 3) await mock.nextSent((s) => s.getChild("query", "jabber:iq:roster") !== undefined, 2000); // three checks answered
+    expect(kit.grants.state).toBe("ok");
+    expect(kit.privilege.permissions("localhost")).toBeDefined();
+    await kit.lifecycle.stop();
+  });
+
   it("without a roster grant there is nothing to verify", async () => {
     const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
     const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });

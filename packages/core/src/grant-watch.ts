@@ -6,9 +6,10 @@
 // grant is checked at every keepalive: a `forbidden`, or silence while the server still answers a ping,
 // means the grants were taken back, and a component rebuilds its link: the server announces them again on
 // the new stream. https://xmpp.org/extensions/xep-0356.html
+import { IqTimeoutError } from "./errors.js";
 import type { Lifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
-import type { Privilege } from "./privilege.js";
+import { GRANT_CHECK_USER, hasPermission, type Privilege } from "./privilege.js";
 
 export interface GrantWatchOptions {
   /** How often to check, in ms (the keepalive interval; 0 turns it off). */
@@ -46,10 +47,16 @@ export function watchGrants({ privilege, lifecycle }: { privilege: Privilege; li
 
   async function check() {
     const perms = privilege.permissions();
-    const verdict = await privilege.verify(undefined, { timeout: Math.min(options.interval, 15_000) });
-    if (verdict !== undefined || !perms || perms.roster === "none" || perms.roster === "set" || !options.serverAnswers) return;
-    // No answer to the roster check, but an answer to a ping: the server dropped the privileged query.
-    if (lifecycle.online && (await options.serverAnswers())) privilege.revoke(perms.server, "the server no longer answers privileged roster queries");
+    if (!perms || !hasPermission(perms, { access: "roster", type: "get" })) return;
+    try {
+      // A `forbidden` answer revokes the grants inside rosterGet (privilege's own watch).
+      await privilege.rosterGet(`${GRANT_CHECK_USER}@${perms.server}`, { timeout: Math.min(options.interval, 15_000) });
+    } catch (err) {
+      // Only silence counts: an error reply or a dropped link says nothing about the grants.
+      if (!IqTimeoutError.isInstance(err) || !options.serverAnswers) return;
+      // No answer to the roster check, but an answer to a ping: the server dropped the privileged query.
+      if (lifecycle.online && (await options.serverAnswers())) privilege.revoke(perms.server, "the server no longer answers privileged roster queries");
+    }
   }
 
   function arm() {

@@ -58,6 +58,15 @@ describe("which IQs the server routes", () => {
     expect(reach.state).toBeUndefined();
   });
 
+  it("a link lost before the domain's answer could come: no verdict (not taken for a drop)", async () => {
+    const { mock, reach } = await setup((to) => to.includes("/"));
+    mock.entity.emit("online", mock.entity.jid);
+    await mock.nextSent((s) => isPing(s) && String(s.attrs.to).includes("/"));
+    mock.dropLink(); // the domain's answer can no longer come: its silence proves nothing
+    expect(await reach.settled()).toBeUndefined();
+    expect(reach.state).toBeUndefined();
+  });
+
   it("names what the server drops: bare JIDs and domains, not full JIDs, roster queries or privileged IQs", () => {
     const iq = (to: string, child = xml("ping", "urn:xmpp:ping")) => xml("iq", { type: "get", to }, child);
     expect(droppedByServer(iq("localhost"))).toMatch(/ejabberd 24\.10–24\.12 with mod_privilege/);

@@ -10,7 +10,7 @@
 // round trips to the server go to the full JID. https://xmpp.org/extensions/xep-0199.html ·
 // https://xmpp.org/extensions/xep-0356.html
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.js";
-import { StanzaError } from "./errors.js";
+import { IqNotRoutedError, IqTimeoutError, StanzaError } from "./errors.js";
 import type { Iq } from "./iq.js";
 import type { Lifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
@@ -73,26 +73,40 @@ export function watchIqReach(
     emitter.emit("changed", { state: next });
   }
 
+  /** "answered" (a result or an error reply), "silent" (no reply in time, or refused as unroutable), or "failed". */
+  const outcome = (p: Promise<unknown>): Promise<"answered" | "silent" | "failed"> =>
+    p.then(
+      () => "answered",
+      (err: unknown) => (StanzaError.isInstance(err) ? "answered" : IqTimeoutError.isInstance(err) || IqNotRoutedError.isInstance(err) ? "silent" : "failed"),
+    );
+
   async function run(server: string): Promise<IqReachState | undefined> {
-    const answered = (p: Promise<unknown>) =>
-      p.then(
-        () => true,
-        (err: unknown) => StanzaError.isInstance(err),
-      );
     iq.guardRoutes(undefined); // a new link may be to another server: ask again
-    const bare = answered(iq.get(xml("ping", NS_PING), server, { timeout: timeout + grace }));
-    const full = answered(iq.get(xml("ping", NS_PING), `${server}/${SERVER_ECHO_RESOURCE}`, { timeout }));
-    if (!(await full)) return (await bare) ? "all" : undefined;
-    const lag = new Promise<false>((resolve) => setTimeout(() => resolve(false), grace).unref());
-    return (await Promise.race([bare, lag])) ? "all" : "full-jids-only";
+    const bare = outcome(iq.get(xml("ping", NS_PING), server, { timeout: timeout + grace }));
+    const full = await outcome(iq.get(xml("ping", NS_PING), `${server}/${SERVER_ECHO_RESOURCE}`, { timeout }));
+    if (full === "failed") return undefined; // the link went away: no verdict
+    if (full === "silent") return (await bare) === "answered" ? "all" : undefined;
+    const lag = new Promise<"lag">((resolve) => setTimeout(() => resolve("lag"), grace).unref());
+    const first = await Promise.race([bare, lag]);
+    return first === "answered" ? "all" : first === "failed" ? undefined : "full-jids-only";
   }
 
+  // A verdict belongs to the link it was asked on: a later link (or none) ignores it.
+  let link = 0;
+  const forget = () => {
+    link++;
+    state = undefined;
+  };
+  const offLost = lifecycle.on("link-lost", forget);
+  const offOffline = lifecycle.on("offline", forget);
   const offOnline = lifecycle.on("online", () => {
     if (!options.server || stopped) return;
+    const mine = ++link;
     probe = run(options.server).then(
       (result) => {
-        if (result && !stopped) set(result);
-        if (!result) logger?.warn({ server: options.server }, "the server answered neither ping of the link check");
+        if (mine !== link || stopped) return undefined;
+        if (result) set(result);
+        else logger?.warn({ server: options.server }, "the link check got no verdict: the server answered neither ping");
         return result;
       },
       () => undefined,
@@ -109,6 +123,8 @@ export function watchIqReach(
     stop() {
       stopped = true;
       offOnline();
+      offLost();
+      offOffline();
     },
   };
 }

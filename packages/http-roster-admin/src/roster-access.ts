@@ -105,7 +105,8 @@ export function privilegedRoster({ privilege, iq }: { privilege: Privilege; iq?:
         throw err;
       }
       // Read back once, beside the sync (which goes on): the next diff knows what the server keeps.
-      if (!subscriptionChecked && change !== "remove" && item.subscription && item.subscription !== "none") void checkSubscription(user, item);
+      // A new contact only: an existing one may already have the subscription sent, whatever the server does.
+      if (!subscriptionChecked && change === "add" && item.subscription && item.subscription !== "none") void checkSubscription(user, item);
     },
     async replace(user, items) {
       if (!iq || !access.batchSize || items.length > ROSTER_BATCH_MAX) return undefined;

@@ -2,7 +2,7 @@
 // cached with a TTL (the seed has a cache option but never writes the cache).
 //
 // Fallback (`report_forward_to_origin_fallback`, as the newest seed): the bare domain, when the server
-// publishes no address — and, unlike the seed, also when the lookup fails or times out (§5.7).
+// publishes no address — and, unlike the seed, also when the lookup fails or times out.
 // https://xmpp.org/extensions/xep-0157.html
 import { NS_DISCO_INFO, StanzaError, xml, type Iq } from "@xmppkit/core";
 import { reportAddress } from "./contact-addresses.js";

@@ -15,6 +15,8 @@ export interface DeliveryOptions {
   server: string | undefined;
   /** Who answers the barrier for the server when not its domain (a kit's `reach.echoTarget`). */
   echo?: () => string | undefined;
+  /** Resolves once `echo` knows the answer (a kit's `reach.settled`): the barrier waits for it. */
+  echoReady?: () => Promise<unknown>;
   /** The barrier's `from` (a component's domain); a client sends none. */
   from?: string | undefined;
   /** How long to wait for the room's reflection or the barrier's answer (default 30 s). */
@@ -54,6 +56,7 @@ export function createDelivery({ stanzas, iq }: { stanzas: Stanzas; iq: Iq }, op
   });
 
   async function barrier() {
+    await options.echoReady?.(); // a barrier to a JID the server drops would fail a delivered message
     const to = options.echo?.() ?? options.server;
     if (!to) return;
     const ping = xml("iq", { type: "get", to, ...(options.from ? { from: options.from } : {}) }, xml("ping", NS_PING));

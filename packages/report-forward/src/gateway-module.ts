@@ -46,7 +46,7 @@ export const gatewayModule = defineModule({
         outbox: { maxAgeMs: o.report_forward_max_age },
       },
     );
-    if (!o.report_forward_to_staff.length && !o.report_forward_to.length && !o.report_forward_to_origin) {
+    if (!o.report_forward_to_staff.length && !o.report_forward_staff_rooms.length && !o.report_forward_to.length && !o.report_forward_to_origin) {
       log.warn("report-forward has nowhere to send reports: set report_forward_to_staff, report_forward_to or report_forward_to_origin");
     }
     const received = metrics.counter(ctx.name, "received_total", "Reports taken in, by intake and reason", ["via", "reason"]);

@@ -75,7 +75,7 @@ export interface ReportForwardDeps {
   store?: Store | undefined;
   logger?: Logger | undefined;
   /** A component's link check (a kit's `reach`): whom to ping for the delivery round trip. */
-  reach?: Pick<IqReach, "echoTarget"> | undefined;
+  reach?: Pick<IqReach, "echoTarget" | "settled"> | undefined;
 }
 
 export interface ReportForwardOptions {
@@ -258,7 +258,8 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   const server = deps.serverDomain ?? (kind === "client" ? entity.options.domain : undefined);
   const serverDomains: ReadonlySet<string> = deps.serverDomains?.size ? deps.serverDomains : new Set(server ? [server] : []);
   const sources = new Set((options.sources ?? (server ? [server] : [])).map((s) => bareJid(s) ?? s));
-  const staff = [...new Set([...(options.staff ?? []), ...(options.staffRooms ?? [])])];
+  const staffRooms = (options.staffRooms ?? []).map((j) => bareJid(j) ?? j);
+  const staff = [...new Set([...(options.staff ?? []).map((j) => bareJid(j) ?? j), ...staffRooms])];
   const thirdParties = options.thirdParties ?? [];
   const requireOptIn = options.requireOptIn ?? true;
   const toOrigin = options.toOrigin ?? true;
@@ -279,9 +280,9 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
   );
   const rooms = createStaffRooms(
     { iq, joins: () => (typeof deps.joins === "function" ? deps.joins() : deps.joins), server, logger: log },
-    { staff, knownRooms: options.staffRooms ?? [], nick: options.staffNick ?? "abuse-desk", waitTimeoutMs: options.roomWaitTimeout ?? 30_000 },
+    { staff, knownRooms: staffRooms, nick: options.staffNick ?? "abuse-desk", waitTimeoutMs: options.roomWaitTimeout ?? 30_000 },
   );
-  for (const jid of [...staff, ...thirdParties, ...(options.staffRooms ?? [])]) {
+  for (const jid of [...staff, ...thirdParties]) {
     if (!parseJid(jid)) throw new TypeError(`not a JID: ${JSON.stringify(jid)}`);
   }
 
@@ -294,6 +295,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     {
       server,
       echo: () => deps.reach?.echoTarget() ?? server,
+      echoReady: async () => deps.reach?.settled(),
       from: kind === "component" ? entity.options.domain : undefined,
       timeoutMs: options.deliveryTimeout ?? 30_000,
     },

@@ -90,10 +90,9 @@ describe("the tarballs", () => {
         files.filter((f) => /\.test\.|\/src\//.test(f)),
         name,
       ).toEqual([]);
-      if (name === "@xmppkit/http-roster-admin") {
-        // Prosody's companion module, for plugin_paths
-        expect(files).toContain("package/prosody/mod_xmppkit_roster_batch/mod_xmppkit_roster_batch.lua");
-      }
+      // Prosody's companion modules, for plugin_paths
+      if (name === "@xmppkit/http-roster-admin") expect(files).toContain("package/prosody/mod_xmppkit_roster_batch/mod_xmppkit_roster_batch.lua");
+      if (name === "@xmppkit/report-affiliations") expect(files).toContain("package/prosody/mod_xmppkit_account_info/mod_xmppkit_account_info.lua");
       const pkg = JSON.parse(execFileSync("tar", ["-xzOf", tar(name), "package/package.json"], { encoding: "utf8" })) as Record<string, unknown>;
       expect(pkg, name).toMatchObject({
         license: "MIT",
