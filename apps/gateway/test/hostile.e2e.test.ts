@@ -199,7 +199,8 @@ ${behaviour.rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_ap
     expect(((await res.json()) as { message: string }).message).toMatch(/^the report is too large to forward over XMPP/);
   });
 
-  it("2,000 generated hostile stanzas: every IQ get/set answered, the link never dropped, the gateway still serves", async () => {
+  // everyIqAnswered waits up to 60 s for the replies: the test may take that long on a busy machine.
+  it("2,000 generated hostile stanzas: every IQ get/set answered, the link never dropped, the gateway still serves", { timeout: 90_000 }, async () => {
     const kinds = [
       () => iqWith({ type: "get", to: GW }, "query", "urn:example:unknown", nested(Math.min(3000, behaviour.deepPayload))),
       () => xml("iq", { type: "set", to: GW }, xml("a", "urn:example:a"), xml("b", "urn:example:b")), // two payloads: bad-request
