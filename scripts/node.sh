@@ -44,3 +44,8 @@ esac
 export XMPPKIT_NODE22_BIN="$XMPPKIT_NODE_ROOT/22/bin"
 # Native addons built from source (node-gyp, through npm or pnpm) take the headers of the Node that runs them.
 export npm_config_nodedir="$XMPPKIT_NODE_ROOT/24"
+# Node's own builds trust only the CAs bundled in them, where Debian's Node trusts the system's: keep the
+# system's (a registry reached through a proxy with a local CA, say) for npm and fetch on 24 and 22 too.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
