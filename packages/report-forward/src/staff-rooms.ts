@@ -22,21 +22,29 @@ export interface StaffRooms {
   stop(): void;
 }
 
-export function createStaffRooms(
-  deps: { iq: Iq; joins: () => StaffRoomJoins | undefined; server: string | undefined; logger: Logger },
-  options: { staff: string[]; knownRooms?: string[]; nick: string; waitTimeoutMs: number },
-): StaffRooms {
+/** Which staff JIDs are rooms: the configured ones at once, else one disco#info per domain (a failed one is asked again). */
+function roomFinder(deps: { iq: Iq; server: string | undefined; logger: Logger }, knownRooms: string[]) {
   const { iq, server, logger: log } = deps;
   const probes = new Map<string, Promise<boolean>>();
   const knownMuc = new Map<string, boolean>();
-  const kept = new Set<string>();
-  const unkeep: (() => void)[] = [];
-  let stopped = false;
-
-  const known = new Set((options.knownRooms ?? []).map((j) => bareJid(j) ?? j));
+  const known = new Set(knownRooms.map((j) => bareJid(j) ?? j));
   let toldUnroutable = false;
 
-  /** Configured rooms at once; else one disco#info per domain, answered once; a failed one is asked again next time. */
+  function failed(jid: string, err: unknown): false {
+    if (!IqNotRoutedError.isInstance(err)) {
+      log.warn({ jid, err: (err as Error).message }, "could not tell whether a staff JID is a room; treating it as a user for now");
+      return false;
+    }
+    // Asking again will not help: say once what to configure instead.
+    if (!toldUnroutable)
+      log.warn(
+        { jid, err: err.message, fix: "list the staff JIDs that are rooms in report_forward_staff_rooms" },
+        "the server does not route a disco of staff JIDs' domains: staff JIDs not listed as rooms are treated as users",
+      );
+    toldUnroutable = true;
+    return false;
+  }
+
   function isRoom(jid: string): Promise<boolean> {
     if (known.has(jid)) return Promise.resolve(true);
     const domain = domainOf(jid)!;
@@ -52,21 +60,26 @@ export function createStaffRooms(
         })
         .catch((err: unknown) => {
           probes.delete(domain);
-          if (IqNotRoutedError.isInstance(err)) {
-            // Asking again will not help: say once what to configure instead.
-            if (!toldUnroutable)
-              log.warn(
-                { jid, err: err.message, fix: "list the staff JIDs that are rooms in report_forward_staff_rooms" },
-                "the server does not route a disco of staff JIDs' domains: staff JIDs not listed as rooms are treated as users",
-              );
-            toldUnroutable = true;
-          } else log.warn({ jid, err: (err as Error).message }, "could not tell whether a staff JID is a room; treating it as a user for now");
-          return false;
+          return failed(jid, err);
         });
       probes.set(domain, probe);
     }
     return probe;
   }
+  /** Whether `jid` is known to be a room (configured, or its domain answered as a MUC service). */
+  const knownRoom = (jid: string) => known.has(jid) || (!!parseJid(jid)?.local && !!knownMuc.get(domainOf(jid)!));
+  return { isRoom, knownRoom };
+}
+
+export function createStaffRooms(
+  deps: { iq: Iq; joins: () => StaffRoomJoins | undefined; server: string | undefined; logger: Logger },
+  options: { staff: string[]; knownRooms?: string[]; nick: string; waitTimeoutMs: number },
+): StaffRooms {
+  const { logger: log } = deps;
+  const { isRoom, knownRoom } = roomFinder(deps, options.knownRooms ?? []);
+  const kept = new Set<string>();
+  const unkeep: (() => void)[] = [];
+  let stopped = false;
 
   async function keep() {
     for (const jid of options.staff) {
@@ -106,7 +119,7 @@ export function createStaffRooms(
     isRoom,
     keep,
     joined,
-    rooms: () => options.staff.filter((jid) => known.has(jid) || (parseJid(jid)?.local && knownMuc.get(domainOf(jid)!))),
+    rooms: () => options.staff.filter(knownRoom),
     stop() {
       stopped = true;
       for (const f of unkeep.splice(0)) f();
