@@ -1,5 +1,6 @@
 import { mockComponent } from "@xmppkit/testing";
 import { describe, expect, it } from "vitest";
+import { hasFeature } from "./disco.js";
 import type { XmppEntity } from "./entity.js";
 import { setupKit } from "./kit.js";
 import { xml } from "./xml.js";
@@ -86,5 +87,20 @@ describe("disco and ping on a component", () => {
     mock.entity.emit("online", mock.entity.jid); // start() again
     await mock.nextSent((s) => !!s.getChild("ping", "urn:xmpp:ping"), 1000);
     kit.ping.stop();
+  });
+});
+
+describe("hasFeature", () => {
+  it("finds a feature on the server's disco#info; no answer in time is no feature", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
+    const answer = mock.replyToIq(
+      (s) => s.attrs.to === "localhost" && !!s.getChild("query", "http://jabber.org/protocol/disco#info"),
+      xml("query", "http://jabber.org/protocol/disco#info", xml("feature", { var: "urn:example:a" })),
+    );
+    expect(await hasFeature(kit.iq, "localhost", "urn:example:a")).toBe(true);
+    expect(await hasFeature(kit.iq, "localhost", "urn:example:b")).toBe(false);
+    answer();
+    expect(await hasFeature(kit.iq, "localhost", "urn:example:a", { timeout: 20 })).toBe(false);
   });
 });

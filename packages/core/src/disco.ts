@@ -1,6 +1,6 @@
 // XEP-0030 Service Discovery: the entity's identity and the features of the loaded modules.
 // https://xmpp.org/extensions/xep-0030.html
-import type { Iq } from "./iq.js";
+import type { Iq, IqRequestOptions } from "./iq.js";
 import { xml, type Element } from "./xml.js";
 
 export const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
@@ -93,4 +93,13 @@ function queryElement(info: DiscoInfo, node?: string): Element {
 
 function errorItemNotFound() {
   return xml("error", { type: "cancel" }, xml("item-not-found", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+}
+
+/**
+ * Whether `jid` (a server, say) advertises `feature` on its disco#info: how a companion module of the server
+ * is found. False when it does not answer (default timeout 10 s) or the server does not route the query.
+ */
+export async function hasFeature(iq: Iq, jid: string, feature: string, options: IqRequestOptions = {}): Promise<boolean> {
+  const info = await iq.get(xml("query", NS_DISCO_INFO), jid, { timeout: 10_000, ...options }).catch(() => undefined);
+  return !!info?.getChildren("feature").some((f) => f.attrs.var === feature);
 }

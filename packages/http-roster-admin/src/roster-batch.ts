@@ -3,7 +3,7 @@
 // per roster set and saves the whole roster after each (XEP-0356 §5, https://xmpp.org/extensions/xep-0356.html);
 // the companion applies all items of a set and saves once. The server advertises it on its disco#info
 // (XEP-0030, https://xmpp.org/extensions/xep-0030.html); without it every edit is its own XEP-0356 set.
-import { NS_DISCO_INFO, StanzaError, rosterItemElement, xml, type Element, type Iq, type IqRequestOptions, type RosterItem } from "@xmppkit/core";
+import { StanzaError, hasFeature, rosterItemElement, xml, type Element, type Iq, type IqRequestOptions, type RosterItem } from "@xmppkit/core";
 import type { RosterChange } from "./roster-access.js";
 
 export const NS_ROSTER_BATCH = "urn:xmppkit:roster-batch:0";
@@ -18,8 +18,7 @@ export interface RosterEdit {
 
 /** Whether `server` advertises the roster batch feature on its disco#info (false when it does not answer). */
 export async function supportsRosterBatch(iq: Iq, server: string, options: IqRequestOptions = {}): Promise<boolean> {
-  const info = await iq.get(xml("query", NS_DISCO_INFO), server, { timeout: 10_000, ...options }).catch(() => undefined);
-  return !!info?.getChildren("feature").some((f) => f.attrs.var === NS_ROSTER_BATCH);
+  return hasFeature(iq, server, NS_ROSTER_BATCH, options);
 }
 
 /** What the server did with a replace: the changes it applied, the items it refused, how many were equal. */

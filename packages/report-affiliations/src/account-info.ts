@@ -11,7 +11,7 @@
 // never throws: whatever goes wrong, the XEP-0489 answer just goes without `since`.
 // https://xmpp.org/extensions/xep-0489.html · https://xmpp.org/extensions/xep-0030.html ·
 // https://xmpp.org/extensions/xep-0082.html · https://xmpp.org/extensions/xep-0356.html
-import { NS_DISCO_INFO, StanzaError, domainOf, parseJid, silentLogger, xml, type Element, type Iq, type IqRequestOptions, type Logger } from "@xmppkit/core";
+import { StanzaError, hasFeature, domainOf, parseJid, silentLogger, xml, type Element, type Iq, type IqRequestOptions, type Logger } from "@xmppkit/core";
 
 export const NS_ACCOUNT_INFO = "urn:xmppkit:account-info:0";
 
@@ -19,8 +19,7 @@ const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}
 
 /** Whether `server` advertises the account info feature on its disco#info (false when it does not answer). */
 export async function supportsAccountInfo(iq: Iq, server: string, options: IqRequestOptions = {}): Promise<boolean> {
-  const info = await iq.get(xml("query", NS_DISCO_INFO), server, { timeout: 10_000, ...options }).catch(() => undefined);
-  return !!info?.getChildren("feature").some((f) => f.attrs.var === NS_ACCOUNT_INFO);
+  return hasFeature(iq, server, NS_ACCOUNT_INFO, options);
 }
 
 /**
