@@ -1,3 +1,4 @@
 import { packageBuild } from "../../tsup.shared.ts";
 
-export default packageBuild();
+// ./http-client is its own entry: node:http(s) is loaded only by the packages that make HTTP requests.
+export default packageBuild({ entry: ["src/index.ts", "src/http-client.ts"] });

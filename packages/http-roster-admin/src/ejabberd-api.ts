@@ -14,7 +14,8 @@
 //             switches to 23.01's form for good.
 //   delete_rosteritem {localuser, localserver, user, server}           → 0
 //   check_account {user, host}         → 0 exists, 1 does not: add_rosteritem says 0 for a missing account too
-import { parseJid, type RosterItem } from "@xmppkit/core";
+import { brandError, hasErrorBrand, parseJid, type RosterItem } from "@xmppkit/core";
+import { createHttpClient } from "@xmppkit/core/http-client";
 import type { RosterAccess } from "./roster-access.js";
 
 export interface EjabberdApiOptions {
@@ -31,18 +32,26 @@ export interface EjabberdApiOptions {
 
 export class EjabberdApiError extends Error {
   override name = "EjabberdApiError";
+  /** True for an EjabberdApiError from any copy of this package. */
+  static isInstance(value: unknown): value is EjabberdApiError {
+    return hasErrorBrand(value, "EjabberdApiError");
+  }
   constructor(
     message: string,
     readonly status?: number,
     readonly body?: string,
   ) {
     super(message);
+    brandError(this, "EjabberdApiError");
   }
 }
 
+/** The largest answer read from the API (a get_roster of a very large roster fits). */
+const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
 /** ejabberd refused the arguments of a command's form it does not have (a 400 naming the argument). */
 const refusedArgument = (err: unknown, name: string) =>
-  err instanceof EjabberdApiError &&
+  EjabberdApiError.isInstance(err) &&
   err.status === 400 &&
   /(unknown|missing) arguments?/i.test(err.body ?? "") &&
   new RegExp(`\\b${name}\\b`).test(err.body ?? "");
@@ -79,21 +88,24 @@ export function ejabberdApiRoster(options: EjabberdApiOptions): RosterAccess & {
   const auth = options.user ? `Basic ${Buffer.from(`${options.user}:${options.password ?? ""}`).toString("base64")}` : undefined;
   const known = new Map<string, number>(); // accounts found to exist, with when
   let groupsForm: "groups" | "group" = "groups"; // add_rosteritem's argument: 24.12's list, until refused
+  const http = createHttpClient();
 
   async function call(command: string, args: Record<string, unknown>): Promise<unknown> {
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${base}/${command}`, {
+      // A POST: a redirect is never followed (the credentials stay with the API's origin).
+      res = await http.request(`${base}/${command}`, {
         method: "POST",
         headers: { "content-type": "application/json", ...(auth ? { authorization: auth } : {}) },
         body: JSON.stringify(args),
-        signal: AbortSignal.timeout(timeout),
+        timeout,
+        maxBodyBytes: MAX_ANSWER_BYTES,
       });
     } catch (err) {
       throw new EjabberdApiError(`ejabberd API ${command}: ${(err as Error).message}`);
     }
-    const text = await res.text();
-    if (!res.ok) throw new EjabberdApiError(`ejabberd API ${command}: HTTP ${res.status} ${text.slice(0, 200)}`, res.status, text);
+    const text = res.text;
+    if (res.status < 200 || res.status > 299) throw new EjabberdApiError(`ejabberd API ${command}: HTTP ${res.status} ${text.slice(0, 200)}`, res.status, text);
     return text ? (JSON.parse(text) as unknown) : undefined;
   }
 

@@ -31,6 +31,25 @@ describe("fetching a web roster over real HTTP", () => {
     expect(req.headers.authorization).toBe("Bearer webapp-key");
   });
 
+  it("a 302 to another origin gets the roster without the web app's headers", async () => {
+    const elsewhere = await startHttpBackend(() => ({ body: { "marie@example.com": { name: "Marie" } } }));
+    try {
+      app.handle(() => ({ status: 302, headers: { location: `${elsewhere.url}/moved` } }));
+      const r = await fetcher({ headers: { authorization: "Bearer webapp-key", "x-api-key": "k" } })("alice");
+      expect(r.items.map((i) => i.jid)).toEqual(["marie@example.com"]);
+      expect(app.requests.at(-1)!.headers.authorization).toBe("Bearer webapp-key");
+      const there = elsewhere.requests.at(-1)!;
+      expect([there.headers.authorization, there.headers["x-api-key"], there.headers.accept]).toEqual([undefined, undefined, "application/json"]);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it("a redirect loop is a failure that says so, not a hang", async () => {
+    app.handle(() => ({ status: 302, headers: { location: "/again" } }));
+    expect(await failure(fetcher()("loop"))).toMatchObject({ reason: "redirect", message: "refused more than 5 redirects" });
+  });
+
   it("a non-200 is an error with the status and the first line of the body", async () => {
     app.handle(() => ({ status: 404, body: "no such user\nstack…" }));
     const err = await failure(fetcher()("ghost"));

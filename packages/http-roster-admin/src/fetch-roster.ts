@@ -2,15 +2,19 @@
 // timeout and retries with backoff on failures that may pass (timeouts, connection errors, 5xx, 429).
 // Every failure is a RosterFetchError with a reason, so the caller can leave that user's roster alone and
 // say why; Prosody's module hangs forever on connection errors and invalid JSON.
-import { backoffDelay, type BackoffOptions } from "@xmppkit/core";
+import { hasErrorBrand, brandError, backoffDelay, type BackoffOptions } from "@xmppkit/core";
 import { parseWebRoster, WebRosterError, type WebRoster } from "./roster-json.js";
-import { createHttpGet, TooLargeError, type HttpGet, type HttpGetResult } from "./http-get.js";
+import { createHttpClient, HttpClientError } from "@xmppkit/core/http-client";
 import { rosterUrl } from "./roster-url.js";
 
-export type FetchFailure = "http-status" | "timeout" | "network" | "invalid-json" | "invalid-roster" | "too-large";
+export type FetchFailure = "http-status" | "redirect" | "timeout" | "network" | "invalid-json" | "invalid-roster" | "too-large";
 
 export class RosterFetchError extends Error {
   override name = "RosterFetchError";
+  /** True for a RosterFetchError from any copy of this package (a brand, not the prototype chain). */
+  static isInstance(value: unknown): value is RosterFetchError {
+    return hasErrorBrand(value, "RosterFetchError");
+  }
   constructor(
     readonly reason: FetchFailure,
     message: string,
@@ -18,6 +22,7 @@ export class RosterFetchError extends Error {
     readonly status?: number,
   ) {
     super(message);
+    brandError(this, "RosterFetchError");
   }
   /** Worth another attempt: the backend may recover. */
   get retryable(): boolean {
@@ -37,25 +42,36 @@ export interface FetcherOptions {
   headers?: Record<string, string>;
   /** Largest accepted response body in bytes (default 8 MiB). */
   maxBodyBytes?: number;
-  /** A fetch implementation to use instead of node:http with keep-alive connections. */
+  /**
+   * A fetch implementation to use instead of core's HTTP client (keep-alive connections). Redirects are not
+   * followed through it: a 3xx is a failure, so the headers never reach another origin.
+   */
   fetch?: typeof globalThis.fetch;
   /** Connections to the web app kept open at most (default 64; the sync concurrency is a good value). */
   maxSockets?: number;
 }
 
+type HttpGet = (url: string, options: { headers: Record<string, string>; timeout: number; maxBodyBytes: number }) => Promise<{ status: number; text: string }>;
+
 /** GET through a fetch implementation (one given in the options). */
 function viaFetch(doFetch: typeof globalThis.fetch): HttpGet {
   return async (url, { headers, timeout, maxBodyBytes }) => {
-    const res = await doFetch(url, { method: "GET", headers, signal: AbortSignal.timeout(timeout), redirect: "follow" });
+    const res = await doFetch(url, { method: "GET", headers, signal: AbortSignal.timeout(timeout), redirect: "manual" });
     const length = Number(res.headers.get("content-length") ?? 0);
     if (length > maxBodyBytes) {
       await res.body?.cancel();
-      throw new TooLargeError(length);
+      throw new HttpClientError("too-large", `response of ${length} bytes is over the ${maxBodyBytes}-byte limit`, url);
     }
     const text = await res.text();
-    if (text.length > maxBodyBytes) throw new TooLargeError(text.length);
+    if (text.length > maxBodyBytes) throw new HttpClientError("too-large", `response of ${text.length} characters is over the ${maxBodyBytes}-byte limit`, url);
     return { status: res.status, text };
   };
+}
+
+/** GET through core's HTTP client: one deadline, a body cap, redirects that keep the headers on their origin. */
+function viaClient(maxSockets: number | undefined): HttpGet {
+  const client = createHttpClient(maxSockets === undefined ? {} : { maxSockets });
+  return (url, options) => client.request(url, options);
 }
 
 export type RosterFetcher = (username: string) => Promise<WebRoster & { url: string; attempts: number }>;
@@ -74,15 +90,17 @@ export function createRosterFetcher(options: FetcherOptions): RosterFetcher {
   const backoff = { initial: 250, max: 5_000, ...options.backoff };
   const headers = { accept: "application/json", ...options.headers };
 
-  const httpGet = options.fetch ? viaFetch(options.fetch) : createHttpGet({ maxSockets: options.maxSockets });
+  const httpGet = options.fetch ? viaFetch(options.fetch) : viaClient(options.maxSockets);
 
   async function attempt(url: string): Promise<WebRoster> {
-    let res: HttpGetResult;
+    let res: { status: number; text: string };
     try {
       res = await httpGet(url, { headers, timeout, maxBodyBytes: maxBody });
     } catch (err) {
-      if (err instanceof TooLargeError) throw new RosterFetchError("too-large", `${err.message} is over the ${maxBody}-byte limit`, url);
+      if (HttpClientError.isInstance(err) && err.reason === "too-large") throw new RosterFetchError("too-large", err.message, url);
+      if (HttpClientError.isInstance(err) && err.reason === "redirect") throw new RosterFetchError("redirect", err.message, url);
       const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+      if (HttpClientError.isInstance(err) && err.reason === "timeout") throw new RosterFetchError("timeout", `no answer within ${timeout} ms`, url);
       if (e.name === "TimeoutError" || e.name === "AbortError") throw new RosterFetchError("timeout", `no answer within ${timeout} ms`, url);
       const detail = e.code ?? e.cause?.code ?? e.cause?.message ?? e.message;
       throw new RosterFetchError("network", `request failed: ${detail}`, url);
@@ -100,7 +118,7 @@ export function createRosterFetcher(options: FetcherOptions): RosterFetcher {
     try {
       return parseWebRoster(body);
     } catch (err) {
-      if (err instanceof WebRosterError) throw new RosterFetchError("invalid-roster", err.message, url, 200);
+      if (WebRosterError.isInstance(err)) throw new RosterFetchError("invalid-roster", err.message, url, 200);
       throw err;
     }
   }
@@ -111,7 +129,7 @@ export function createRosterFetcher(options: FetcherOptions): RosterFetcher {
       try {
         return { ...(await attempt(url)), url, attempts: n + 1 };
       } catch (err) {
-        if (!(err instanceof RosterFetchError) || !err.retryable || n >= retries) throw err;
+        if (!RosterFetchError.isInstance(err) || !err.retryable || n >= retries) throw err;
         await sleep(backoffDelay(n, backoff));
       }
     }

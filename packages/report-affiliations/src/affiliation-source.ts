@@ -9,7 +9,8 @@
 //
 // Every field is optional. Roles map to affiliations through the `report_affiliations_*_roles` options, with
 // a fixed precedence admin > member > registered > anonymous (Prosody's map depends on table order).
-import { bareJid, checkUrlTemplate, fillUrlTemplate, parseJid } from "@xmppkit/core";
+import { hasErrorBrand, brandError, bareJid, checkUrlTemplate, fillUrlTemplate, parseJid } from "@xmppkit/core";
+import { createHttpClient, HttpClientError } from "@xmppkit/core/http-client";
 import { isAffiliation, type Affiliation, type AffiliationInfo } from "./info.js";
 
 export interface AccountRecord {
@@ -40,6 +41,14 @@ export function affiliationFromRoles(roles: readonly string[], map: RoleMap = PR
 
 export class AffiliationSourceError extends Error {
   override name = "AffiliationSourceError";
+  /** True for a AffiliationSourceError from any copy of this package (a brand, not the prototype chain). */
+  static isInstance(value: unknown): value is AffiliationSourceError {
+    return hasErrorBrand(value, "AffiliationSourceError");
+  }
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    brandError(this, "AffiliationSourceError");
+  }
 }
 
 /** Config lists: `report_affiliations_admins`, `report_affiliations_members` (bare JIDs). */
@@ -97,25 +106,29 @@ export interface HttpSourceOptions {
   headers?: Record<string, string>;
 }
 
+/** The largest account record read (a record is a few hundred bytes). */
+const MAX_RECORD_BYTES = 64 * 1024;
+
 export function httpSource(options: HttpSourceOptions): AffiliationSource {
   const problem = checkUrlTemplate(options.url);
   if (problem) throw new TypeError(`report_affiliations_url ${problem}`);
+  const http = createHttpClient();
+  const headers = { accept: "application/json", ...options.headers };
   return async (jid) => {
     const local = parseJid(jid)?.local;
     if (!local) return undefined;
     const url = fillUrlTemplate(options.url, local);
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(url, { headers: { accept: "application/json", ...options.headers }, signal: AbortSignal.timeout(options.timeout ?? 5000) });
+      res = await http.request(url, { headers, timeout: options.timeout ?? 5000, maxBodyBytes: MAX_RECORD_BYTES });
     } catch (err) {
-      throw new AffiliationSourceError(`${url}: ${(err as Error).name === "TimeoutError" ? "timed out" : (err as Error).message}`);
+      throw new AffiliationSourceError(`${url}: ${HttpClientError.isInstance(err) && err.reason === "timeout" ? "timed out" : (err as Error).message}`);
     }
     if (res.status === 404) return undefined;
-    if (!res.ok) throw new AffiliationSourceError(`${url}: HTTP ${res.status}`);
-    const text = await res.text();
+    if (res.status < 200 || res.status > 299) throw new AffiliationSourceError(`${url}: HTTP ${res.status}`);
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(res.text);
     } catch {
       throw new AffiliationSourceError(`${url}: the answer is not JSON`);
     }
