@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import type { AuditEvent } from "@xmppkit/audit-geoip";
 import { xml } from "@xmppkit/core";
 import { freePort, loginClient, startHttpBackend, startServer, type Ejabberd, type HttpBackend, type TestClient, type XmppServer } from "@xmppkit/testing";
@@ -207,7 +208,23 @@ ${behaviour.rosterWriter === "ejabberd_api" ? `  http_roster_writer: ejabberd_ap
       `the spawned gateway\n${out}`,
       15_000,
     );
-    await new Promise((r) => setTimeout(r, 1500)); // at least one heartbeat after the start
+    // At least one heartbeat after the start (audit_status_heartbeat_interval: 1): read it from the store.
+    await waitFor(() => {
+      let db: DatabaseSync;
+      try {
+        db = new DatabaseSync(join(dir, "xmppkit.sqlite"), { readOnly: true });
+      } catch {
+        return false; // not openable read-only this instant (WAL files being made): ask again
+      }
+      try {
+        const rows = db.prepare("SELECT value FROM xmppkit_kv WHERE namespace = 'audit-status'").all() as { value: string }[];
+        return rows
+          .map((r) => JSON.parse(r.value) as { pid?: number; heartbeat: number; startedAt: number })
+          .some((v) => v.pid === child.pid && v.heartbeat > v.startedAt);
+      } finally {
+        db.close();
+      }
+    }, `a heartbeat of the spawned gateway\n${out}`);
     child.kill("SIGKILL");
     await exited;
 

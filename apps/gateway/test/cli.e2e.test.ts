@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { createServer } from "node:http";
 import { scripts, startFaultServer, startProsody, startServer, type Prosody, type XmppServer, suiteServers } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, gatewayYaml, runCli } from "./helpers.js";
+import { BIN, gatewayYaml, runCli, waitFor } from "./helpers.js";
 
 describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
   describe("xmppkit-gateway CLI", () => {
@@ -50,17 +50,15 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       child.stdout.on("data", (d) => (out += d));
       child.stderr.on("data", (d) => (out += d));
       const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-      const deadline = Date.now() + 15_000;
-      let status = 0;
-      while (Date.now() < deadline) {
-        status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-          (r) => r.status,
-          () => 0,
-        );
-        if (status === 200) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(status, out).toBe(200);
+      const healthy = await waitFor(
+        () =>
+          fetch(`http://127.0.0.1:${port}/healthz`).then(
+            (r) => r.status === 200,
+            () => false,
+          ),
+        "a healthy gateway",
+      ).catch(() => false);
+      expect(healthy, out).toBe(true);
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
       const msgs = out
@@ -155,11 +153,13 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
 
     it("SIGTERM while the modules are still loading: exit 0, not killed", async () => {
       const path = configFile(gatewayYaml(prosody, "modules_enabled: [report-forward]\n"));
-      // Loading @xmppkit/core is made 1.5 s slower, so the signal surely lands while the modules load.
+      // Loading @xmppkit/core is made 3 s slower, and the fixture says when that delay starts: the signal
+      // lands while the modules load, however long the process took to get there.
       const slow = resolve(import.meta.dirname, "fixtures/slow-core-import.mjs");
       const g = spawnGateway(path, { GATEWAY_SECRET: prosody.component.secret }, ["--import", slow]);
-      await new Promise((r) => setTimeout(r, 700));
-      expect(g.seen.out).toBe(""); // nothing has started yet
+      const marker = "slow-core-import: delaying @xmppkit/core\n";
+      await waitFor(() => g.seen.out.includes(marker), `the core import delayed\n${g.seen.out}`);
+      expect(g.seen.out).toBe(marker); // nothing has started yet
       g.child.kill("SIGTERM");
       expect(await g.exited, g.seen.out).toEqual({ code: 0, signal: null });
     });

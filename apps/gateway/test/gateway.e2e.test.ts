@@ -7,7 +7,7 @@ import { loginClient, startServer, type ServerKind, type TestClient, type XmppSe
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
 import { behaviourOf } from "./compatibility.js";
-import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
+import { captureLogger, closeClient, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const RAA = "urn:xmpp:raa:0";
 const DISCO_INFO = "http://jabber.org/protocol/disco#info";
@@ -221,14 +221,14 @@ describe.each(SERVERS)("gateway against a real $id", (server) => {
     if (behaviour.secondConnection === "refused") {
       expect(started).toBe("refused");
       expect(errors).toContain("conflict");
-      await second.stop().catch(() => undefined);
+      await closeClient(second);
       expect(await gateway.kit.privilege.verify("localhost")).toBe(true);
       return;
     }
     expect(started).toBe("online");
     // 23.01 answers the next grant check forbidden; 24.12 drops it, and a ping then tells silence from a slow link.
     const restored = gateway.kit.lifecycle.next("link-restored", 30_000);
-    await second.stop();
+    await closeClient(second);
     await restored; // the keepalive's grant check found them gone and rebuilt the link
     expect(log.lines().some((l) => String(l.msg).startsWith("the server withdrew the XEP-0356 grants"))).toBe(true);
     await waitFor(() => gateway.kit.privilege.permissions("localhost"), "the grants announced again");

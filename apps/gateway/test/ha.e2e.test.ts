@@ -59,6 +59,27 @@ const standby = (p: Proc) =>
     const { body } = await health(p);
     return body.status === "standby" && body.reason?.includes("another instance holds") ? true : undefined;
   });
+/** Wait until the standby `p` has asked PostgreSQL for the lease `n` more times (its lease session's query_start changes with each try). */
+async function leasePolls(pgUrl: string, p: Proc, n: number): Promise<void> {
+  const admin = await openPostgresStore(pgUrl);
+  try {
+    const seen = new Set<string>();
+    await until(
+      `${n} lease polls of the standby`,
+      async () => {
+        const rows = await admin.query<{ query_start: Date | string | null }>(
+          "SELECT query_start FROM pg_stat_activity WHERE application_name = 'xmppkit-gateway lease ' || $1",
+          [`${hostname()}:${p.child.pid}`],
+        );
+        for (const r of rows) if (r.query_start) seen.add(String(r.query_start instanceof Date ? r.query_start.getTime() : r.query_start));
+        return seen.size > n ? true : undefined; // the first value seen is a poll from before
+      },
+      30_000,
+    );
+  } finally {
+    await admin.close();
+  }
+}
 /** Component connections Prosody accepted so far (its log says so at info). */
 const componentLinks = (prosody: Prosody) => prosody.logTail(100_000).match(/External component successfully authenticated/g)?.length ?? 0;
 
@@ -99,7 +120,9 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       expect(h).toMatchObject({ status: 503, body: { status: "standby", reason: `standby: another instance holds ${prosody.component.domain}` } });
       const metrics = await (await fetch(`http://127.0.0.1:${b.port}/metrics`)).text();
       expect(metrics).toMatch(/^xmppkit_gateway_ha_active 0$/m);
-      await new Promise((r) => setTimeout(r, 1500)); // several polls of the standby
+      // The standby must stay off the server for several of its polls (poll_interval 0.5 s): count them by
+      // its lease queries seen in PostgreSQL, rather than by a guessed wall-clock time.
+      await leasePolls(pg.url, b, 3);
       expect(componentLinks(prosody) - before).toBe(1);
       expect(b.out()).toContain("waiting for the lease");
       expect(b.out()).not.toContain("connected to the server");
@@ -187,11 +210,18 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
         };
         let i = 0;
         while (accepted.length < 30) await post(a, i++);
-        // Many posts at once, and the holder dies while they are being answered and delivered.
-        const burst = Promise.all(Array.from({ length: 30 }, () => post(a, i++)));
-        await new Promise((r) => setTimeout(r, 15));
-        a.child.kill("SIGKILL");
+        // Many posts at once, and the holder dies while they are being answered and delivered: killed as soon
+        // as the first of them is answered (not after a guessed delay), so the rest are still in flight.
+        const burst = Promise.all(
+          Array.from({ length: 30 }, () =>
+            post(a, i++).then((status) => {
+              if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill("SIGKILL");
+              return status;
+            }),
+          ),
+        );
         await burst;
+        a.child.kill("SIGKILL"); // in case no post of the burst was answered
         await healthy(b, 10_000);
         for (let k = 0; k < 20; k++) expect(await post(b, i++)).toBe(202);
         await until("every accepted report at the staff", async () => (accepted.every((id) => got.has(id)) ? true : undefined), 15_000);

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-export { captureLogger } from "@xmppkit/testing";
+export { captureLogger, closeClient, waitFor, waitForProgress } from "@xmppkit/testing";
 import { type ServerTarget, suiteServers, type XmppServer } from "@xmppkit/testing";
 
 /** Every server the gateway's end-to-end suite runs against: Prosody 0.12 and 13, ejabberd 23.01 and 24.12. */
@@ -36,16 +36,6 @@ export function testConfig(
   { secret = prosody.component.secret, token }: { secret?: string; token?: string } = {},
 ): { config: GatewayConfig; sourceMap: SourceMap } {
   return parseConfig(gatewayYaml(prosody, extra, token ? { token } : {}), { source: "test.yaml", env: { GATEWAY_SECRET: secret } });
-}
-
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The built bin, as an operator runs it. */

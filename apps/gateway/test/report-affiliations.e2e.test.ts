@@ -15,7 +15,7 @@ import { loginClient, startHttpBackend, startProsody, startServer, type HttpBack
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
 import { behaviourOf } from "./compatibility.js";
-import { captureLogger, SERVERS, testConfig, waitFor } from "./helpers.js";
+import { captureLogger, closeClient, SERVERS, testConfig, waitFor } from "./helpers.js";
 
 const RTBL = "rtbl.localhost";
 const PLUGINS = join(dirname(createRequire(import.meta.url).resolve("@xmppkit/report-affiliations/package.json")), "prosody");
@@ -94,7 +94,7 @@ report-affiliations:
 
   afterAll(async () => {
     await gateway?.stop();
-    await rtbl?.stop().catch(() => undefined);
+    await closeClient(rtbl);
     await bob?.stop();
     await prosody?.stop();
     await accounts?.close();

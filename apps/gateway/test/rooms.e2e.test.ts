@@ -2,7 +2,7 @@
 // (both loaded by package name), against each real server's MUC: a kick it never heard of while its link was
 // down, a destroyed room, a server restart that took the non-persistent room away, and (ejabberd, presence =
 // roster) users' own room presences forwarded to the gateway, which must never change its seat.
-import { xml, type EventRecord } from "@xmppkit/core";
+import { NS_DISCO_INFO, xml, type EventRecord } from "@xmppkit/core";
 import type {} from "@xmppkit/ping-muc";
 import { gatewayModule as trackMucJoins } from "@xmppkit/track-muc-joins/gateway";
 import { destroyRoom, enterRoom, kickOccupant, loginClient, startServer, type TestClient, type XmppServer } from "@xmppkit/testing";
@@ -71,7 +71,11 @@ ping-muc:
       await enterRoom(carol, room, "alice"); // 110 for alice, forwarded to the component on ejabberd
       await enterRoom(carol, `other-${kind}@${prosody.muc}`, "alice"); // 110 + 201: a room alice created
       await carol.xmpp.send(xml("presence", { to: `${room}/alice2` })); // a nick change (303, then 110)
-      await new Promise((r) => setTimeout(r, 300));
+      // Processed, not guessed: the room has answered the nick change (it broadcast it to the gateway's seat
+      // before carol's own copy), then a round trip from carol to the gateway (behind every presence of hers
+      // the server forwards to the component).
+      await carol.next((el) => el.is("presence") && el.attrs.from === `${room}/alice2` && !el.attrs.type);
+      await carol.request(xml("iq", { type: "get", to: prosody.component.domain }, xml("query", NS_DISCO_INFO)));
       expect(joins.jids()).toEqual([prosody.component.domain]);
       expect(joins.entries().map((e) => [e.room, e.nick, e.state])).toEqual([[room, "abuse-desk", "joined"]]);
       expect(log.lines().some((l) => String(l.msg).startsWith("ejabberd grants presence = roster"))).toBe(behaviour.forwardsUserRoomPresence);

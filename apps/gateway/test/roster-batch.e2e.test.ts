@@ -11,7 +11,7 @@ import { NS_ROSTER_BATCH, rosterBatchElement, rosterReplaceElement, type RosterE
 import { loginClient, startHttpBackend, startProsody, type HttpBackend, type Prosody, type TestClient, suiteServers } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
-import { captureLogger, testConfig, waitFor } from "./helpers.js";
+import { captureLogger, closeClient, testConfig, waitFor } from "./helpers.js";
 
 const PLUGINS = join(dirname(createRequire(import.meta.url).resolve("@xmppkit/http-roster-admin/package.json")), "prosody");
 const TOKEN = "e2e-roster-batch-token-0123456789";
@@ -145,7 +145,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
           requests: 1,
         });
         expect(batchSets()).toBe(sets + 1); // nothing written
-        await new Promise((r) => setTimeout(r, 200)); // a push would have arrived by now
+        await rosterOf(bob); // a round trip: a push from that refresh would have come before this answer
         expect(bob.rosterPushes.length - before).toBe(5);
       } finally {
         await bob.stop();
@@ -217,7 +217,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
           .catch((e: { condition?: string }) => e);
         expect((reply as { condition?: string }).condition).toBe("forbidden");
       } finally {
-        await entity.stop();
+        await closeClient(entity);
       }
       expect((await gateway.kit.privilege.rosterGet("carol@localhost")).map((i) => i.jid)).toEqual(["erin@example.com"]);
     });

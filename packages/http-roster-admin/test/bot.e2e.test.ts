@@ -1,7 +1,7 @@
 // End-to-end: a bot on @xmpp/client keeps its own roster in line with a web app, against a real Prosody.
 import { client } from "@xmpp/client";
 import { setupKit, xml, type Kit, type XmppEntity } from "@xmppkit/core";
-import { loginClient, startHttpBackend, startProsody, type HttpBackend, type Prosody, type TestClient, suiteServers } from "@xmppkit/testing";
+import { closeClient, loginClient, startHttpBackend, startProsody, type HttpBackend, type Prosody, type TestClient, suiteServers } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownRoster } from "../src/roster-access.js";
 import { setupRosterAdmin, type RosterAdmin, type SyncResult } from "../src/roster-admin.js";
@@ -12,6 +12,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
     let webApp: HttpBackend;
     let alice: TestClient;
     let kit: Kit;
+    let xmpp: XmppEntity | undefined;
     let admin: RosterAdmin;
     let firstSync: Promise<SyncResult>;
     let contacts: Record<string, unknown> = { "alice@localhost": { name: "Alice", groups: ["Team"] } };
@@ -20,7 +21,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       prosody = await startProsody({ root, component: false, muc: false });
       webApp = await startHttpBackend(() => ({ body: contacts }));
       alice = await loginClient(prosody, "alice");
-      const xmpp = client({
+      xmpp = client({
         service: prosody.c2s.service,
         domain: prosody.domain,
         username: "bob",
@@ -38,7 +39,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
 
     afterAll(async () => {
       await admin?.stop();
-      await kit?.lifecycle.stop();
+      await closeClient(xmpp, () => kit.lifecycle.stop()); // kit's stop, then no late data on a dropped parser
       await alice?.stop();
       await prosody?.stop();
       await webApp?.close();

@@ -4,7 +4,7 @@
 // removal; and the bot rejoins, as bob — the room's owner — sees in his occupant list.
 import { client } from "@xmpp/client";
 import { setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
-import { enterRoom, kickOccupant, loginClient, startProsody, type Prosody, type TestClient, suiteServers } from "@xmppkit/testing";
+import { closeClient, enterRoom, kickOccupant, loginClient, startProsody, type Prosody, type TestClient, suiteServers } from "@xmppkit/testing";
 import { NS_MUC_USER, setupMucJoins, type MucJoins } from "@xmppkit/track-muc-joins";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setupPingMuc, type PingMuc, type SelfPingResult } from "../src/ping-muc.js";
@@ -14,6 +14,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
     let prosody: Prosody;
     let bob: TestClient;
     let kit: Kit;
+    let xmpp: XmppEntity | undefined;
     let joins: MucJoins;
     let ping: PingMuc;
     let room: string;
@@ -28,7 +29,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       bob = await loginClient(prosody, "bob");
       await enterRoom(bob, room, "bob");
 
-      const xmpp = client({
+      xmpp = client({
         service: prosody.c2s.service,
         domain: prosody.domain,
         username: "bot",
@@ -53,7 +54,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
     afterAll(async () => {
       ping?.stop();
       joins?.stop();
-      await kit?.lifecycle.stop();
+      await closeClient(xmpp, () => kit.lifecycle.stop()); // kit's stop, then no late data on a dropped parser
       await bob?.stop();
       await prosody?.stop();
     });

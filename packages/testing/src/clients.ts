@@ -99,9 +99,55 @@ export async function loginClient(prosody: Pick<XmppServer, "c2s" | "domain" | "
     },
     request: (iq, timeoutMs = 10_000) => xmpp.iqCaller.request(iq, timeoutMs),
     fetchRoster: () => xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", "jabber:iq:roster")), 10_000),
-    async stop() {
-      await xmpp.stop().catch(() => undefined);
-    },
+    stop: () => closeClient(xmpp),
   };
   return self;
+}
+
+/** An xmpp.js client or component as closeClient sees it (the fields are xmpp.js's own, typed loosely). */
+interface Closable {
+  stop(): Promise<unknown>;
+  reconnect?: { stop(): void };
+  socket?: {
+    listeners(e: "data"): ((d: unknown) => void)[];
+    removeListener(e: string, f: (d: unknown) => void): unknown;
+    on(e: string, f: (d: unknown) => void): unknown;
+    destroy(): unknown;
+  } | null;
+  parser?: unknown;
+}
+
+/**
+ * Stop an xmpp.js `client()` or `component()` in a test without leaving a half-closed socket behind.
+ *
+ * xmpp.js's stop() sends `</stream:stream>` and gives the server `entity.timeout` (2 s) to close its side.
+ * On a busy machine a server still delivering a backlog misses that: @xmpp/connection then drops its
+ * parser (0.14 `#onStreamClosed` → `_detachParser()`, parser = null) but the socket stays attached until it
+ * closes, so each further chunk reaches `_onData` → `this.parser.write(…)` and throws "Cannot read
+ * properties of null (reading 'write')" from a socket event (an uncaught exception). Here the socket's data
+ * listeners are wrapped to drop data once the parser is gone, the socket gets an error listener, the
+ * entity is stopped (by `stop`, default `xmpp.stop()`, e.g. `() => kit.lifecycle.stop()`), and the socket
+ * is destroyed whatever happened. Never rejects.
+ */
+export async function closeClient(xmpp: { stop(): Promise<unknown> } | null | undefined, stop: () => Promise<unknown> = () => xmpp!.stop()): Promise<void> {
+  if (!xmpp) return;
+  const entity = xmpp as Closable;
+  entity.reconnect?.stop();
+  const socket = entity.socket ?? null;
+  if (socket) {
+    for (const onData of socket.listeners("data")) {
+      socket.removeListener("data", onData);
+      socket.on("data", (d) => {
+        if (entity.parser) onData(d);
+      });
+    }
+    socket.on("error", () => undefined);
+  }
+  try {
+    await stop();
+  } catch {
+    // already closed, or the server went first: nothing to clean
+  } finally {
+    socket?.destroy();
+  }
 }

@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import type { Element } from "@xmpp/xml";
 import { describe, expect, it } from "vitest";
-import { loginClient } from "./clients.js";
+import { closeClient, loginClient } from "./clients.js";
 import { startEjabberd } from "./ejabberd.js";
+import { waitFor } from "./wait.js";
 import { importPeer } from "./mock-entity.js";
 
 describe("startEjabberd", () => {
@@ -23,7 +24,7 @@ describe("startEjabberd", () => {
       gw.on("stanza", (el) => void seen.push(el));
       gw.on("error", () => undefined);
       await gw.start();
-      for (let i = 0; i < 50 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => seen.find((m) => m.getChild("privilege", "urn:xmpp:privilege:1")), "the privilege announcement");
       const privilege = seen.find((m) => m.getChild("privilege", "urn:xmpp:privilege:1"));
       expect(privilege?.attrs.from).toBe("localhost");
       expect(
@@ -33,14 +34,14 @@ describe("startEjabberd", () => {
           .map((p) => `${p.attrs.access}=${p.attrs.type}`)
           .sort(),
       ).toEqual(["message=outgoing", "presence=roster", "roster=both"]);
-      await gw.stop();
+      await closeClient(gw);
 
       await ej.createUser("dave");
       await ej.restart();
       const dave = await loginClient(ej, "dave");
       await dave.stop();
       // ejabberd writes its log asynchronously: the login's line may come a moment after the login.
-      for (let i = 0; i < 100 && !ej.logTail(400).includes("dave@localhost"); i++) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => ej.logTail(400).includes("dave@localhost"), "dave's login in ejabberd's log");
       expect(ej.logTail(400)).toContain("dave@localhost");
     } finally {
       await ej.stop();

@@ -2,7 +2,7 @@
 // incoming stanzas run through the real middleware (iqCallee, iqCaller, your hooks) and outgoing stanzas are
 // captured instead of written. No server, no network.
 //
-// @xmpp/test does this too, but 0.13.1 does not load with ltx 3.1 and 0.14 is not published (xmppjs-notes §4).
+// @xmpp/test does this too, but 0.13.1 does not load with ltx 3.1 and 0.14 is not published.
 import { EventEmitter } from "node:events";
 import type { JID } from "@xmpp/jid";
 import { createElement as xml, type Element } from "@xmpp/xml";

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort, waitForPort } from "./ports.js";
+import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
 export const POSTGRES_INSTALL_HINT = "apt-get install -y postgresql (as root, after apt-get update)";
@@ -68,15 +69,17 @@ export async function startPostgres(): Promise<Postgres> {
   );
   await waitForPort(port, 20_000, () => alive);
   const base = `postgres://postgres@127.0.0.1:${port}`;
-  // Accepting TCP is not quite ready for queries; wait for pg_isready.
-  for (let i = 0; i < 100; i++) {
-    try {
-      await run(join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres"]);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  // Accepting TCP is not quite ready for queries; wait for pg_isready (for as long as a busy machine needs).
+  await waitFor(
+    () =>
+      run(join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres"]).then(
+        () => true,
+        () => (alive ? false : Promise.reject(new Error("postgres exited"))),
+      ),
+    `pg_isready on 127.0.0.1:${port}`,
+    60_000,
+    100,
+  );
   let counter = 0;
   return {
     url: `${base}/postgres`,

@@ -4,7 +4,7 @@
 import { client } from "@xmpp/client";
 import { component } from "@xmpp/component";
 import { setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
-import { destroyRoom, enterRoom, kickOccupant, loginClient, startProsody, type Prosody, type TestClient, suiteServers } from "@xmppkit/testing";
+import { closeClient, destroyRoom, enterRoom, kickOccupant, loginClient, startProsody, type Prosody, type TestClient, suiteServers } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MucJoinError } from "../src/join-room.js";
 import { setupMucJoins, type MucJoins, type MucJoinsEvents } from "../src/muc-joins.js";
@@ -14,6 +14,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
     let prosody: Prosody;
     let bob: TestClient;
     let kit: Kit;
+    let xmpp: XmppEntity | undefined;
     let joins: MucJoins;
     let muc: string;
     const events: { type: string; payload: unknown }[] = [];
@@ -22,7 +23,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       prosody = await startProsody({ root, users: { bob: "bobpw", bot: "botpw" } });
       muc = prosody.muc!;
       bob = await loginClient(prosody, "bob");
-      const xmpp = client({
+      xmpp = client({
         service: prosody.c2s.service,
         domain: prosody.domain,
         username: "bot",
@@ -39,7 +40,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
 
     afterAll(async () => {
       joins?.stop();
-      await kit?.lifecycle.stop();
+      await closeClient(xmpp, () => kit.lifecycle.stop()); // kit's stop, then no late data on a dropped parser
       await bob?.stop();
       await prosody?.stop();
     });
@@ -122,12 +123,13 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
     let prosody: Prosody;
     let bob: TestClient;
     let kit: Kit;
+    let xmpp: XmppEntity | undefined;
     let joins: MucJoins;
 
     beforeAll(async () => {
       prosody = await startProsody({ root, users: { bob: "bobpw" } });
       bob = await loginClient(prosody, "bob");
-      const xmpp = component({
+      xmpp = component({
         service: prosody.component.service,
         domain: prosody.component.domain,
         password: prosody.component.secret,
@@ -139,7 +141,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
 
     afterAll(async () => {
       joins?.stop();
-      await kit?.lifecycle.stop();
+      await closeClient(xmpp, () => kit.lifecycle.stop()); // kit's stop, then no late data on a dropped parser
       await bob?.stop();
       await prosody?.stop();
     });
