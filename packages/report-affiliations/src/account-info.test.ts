@@ -104,6 +104,14 @@ describe("accountCreation: cached, bounded, timed", () => {
     expect(asked(mock).map(userOf)).toEqual(["alice", "nobody", "nobody", "alice"]);
   });
 
+  it("a TTL of 0 keeps nothing: each question goes to the server", async () => {
+    const { mock, created } = await setup({ ttl: 0 });
+    server(mock, { alice: "2026-11-20T10:11:12Z" });
+    expect(await time.settle(created.created("alice@localhost"))).toEqual(new Date("2026-11-20T10:11:12Z"));
+    expect(await time.settle(created.created("alice@localhost"))).toEqual(new Date("2026-11-20T10:11:12Z"));
+    expect(asked(mock)).toHaveLength(2);
+  });
+
   it("keeps at most maxEntries accounts, dropping the least recently asked", async () => {
     const { mock, created } = await setup({ maxEntries: 2 });
     server(mock, { a: "2026-01-01T00:00:00Z", b: "2026-01-02T00:00:00Z", c: "2026-01-03T00:00:00Z" });

@@ -7,10 +7,12 @@
 //   → <query xmlns="urn:xmppkit:account-info:0"><account user="alice" created="2026-11-20T10:11:12Z"/></query>
 //   → item-not-found (no such account), forbidden (no XEP-0356 roster "get"/"both" grant for us), …
 //
-// Answers are cached per account (a bounded map with a TTL); a lookup never waits longer than its timeout and
-// never throws: whatever goes wrong, the XEP-0489 answer just goes without `since`.
+// Answers are cached per account (an lru-cache with a TTL, which also shares one question among concurrent
+// askers); a lookup never waits longer than its timeout and never throws: whatever goes wrong, the XEP-0489
+// answer just goes without `since`.
 // https://xmpp.org/extensions/xep-0489.html · https://xmpp.org/extensions/xep-0030.html ·
 // https://xmpp.org/extensions/xep-0082.html · https://xmpp.org/extensions/xep-0356.html
+import { LRUCache } from "lru-cache";
 import { StanzaError, hasFeature, domainOf, parseJid, silentLogger, xml, type Element, type Iq, type IqRequestOptions, type Logger } from "@xmppkit/core";
 
 export const NS_ACCOUNT_INFO = "urn:xmppkit:account-info:0";
@@ -73,27 +75,15 @@ export function accountCreation({ iq, logger }: { iq: Iq; logger?: Logger | unde
   const log = logger ?? silentLogger();
   const now = options.now ?? Date.now;
   const ttl = options.ttl ?? 3_600_000;
-  const max = Math.max(1, options.maxEntries ?? 10_000);
   const timeout = options.timeout ?? 2000;
   const servers = new Set<string>();
-  const cache = new Map<string, { created: Date | undefined; expires: number }>();
-  const pending = new Map<string, Promise<Date | undefined>>();
 
-  function remember(jid: string, created: Date | undefined) {
-    cache.delete(jid);
-    cache.set(jid, { created, expires: now() + (created ? ttl : Math.min(ttl, NEGATIVE_TTL)) });
-    while (cache.size > max) cache.delete(cache.keys().next().value!);
-  }
-
-  function forget(server: string) {
-    for (const jid of cache.keys()) if (domainOf(jid) === server) cache.delete(jid);
-  }
-
-  async function lookup(jid: string, server: string): Promise<Date | undefined> {
+  // What went wrong is logged here, once for all the concurrent askers, and the answer is undefined: not cached.
+  async function ask(jid: string, server: string, set: { ttl?: number }): Promise<{ created: Date | undefined } | undefined> {
     try {
       const created = await queryAccountCreated(iq, jid, { timeout });
-      remember(jid, created);
-      return created;
+      if (!created) set.ttl = Math.min(ttl, NEGATIVE_TTL);
+      return { created };
     } catch (err) {
       const condition = StanzaError.isInstance(err) ? err.condition : undefined;
       if (condition && REFUSALS.has(condition) && servers.delete(server)) {
@@ -109,6 +99,23 @@ export function accountCreation({ iq, logger }: { iq: Iq; logger?: Logger | unde
     }
   }
 
+  // A TTL of 0 keeps nothing (concurrent askers still share one question).
+  const keeps = ttl > 0;
+  // Least recently asked out first; an answer is { created }, "no such account" included (with its shorter TTL).
+  const cache = new LRUCache<string, { created: Date | undefined }, string>({
+    max: Math.max(1, options.maxEntries ?? 10_000),
+    ttl: keeps ? Math.ceil(ttl) : 1,
+    ttlResolution: 0, // read the clock at every lookup (an injected or faked clock moves in steps)
+    perf: { now },
+    // A lookup in flight when its entry is evicted still answers its askers, just without being cached.
+    ignoreFetchAbort: true,
+    fetchMethod: (jid, _stale, { options: set, context: server }) => ask(jid, server, set),
+  });
+
+  function forget(server: string) {
+    for (const jid of [...cache.keys()]) if (domainOf(jid) === server) cache.delete(jid);
+  }
+
   return {
     servers,
     use(server, on) {
@@ -120,17 +127,13 @@ export function accountCreation({ iq, logger }: { iq: Iq; logger?: Logger | unde
     async created(jid) {
       const server = domainOf(jid);
       if (!server || !servers.has(server)) return undefined;
-      const hit = cache.get(jid);
-      if (hit && hit.expires > now()) {
-        cache.delete(jid); // most recently asked last: the first to go is the least recently asked
-        cache.set(jid, hit);
-        return hit.created;
+      try {
+        const answer = await cache.fetch(jid, { context: server });
+        if (!keeps) cache.delete(jid);
+        return answer?.created;
+      } catch {
+        return undefined; // aborted by an eviction, having failed: the failure is logged already
       }
-      const inFlight = pending.get(jid);
-      if (inFlight) return inFlight;
-      const p = lookup(jid, server).finally(() => pending.delete(jid));
-      pending.set(jid, p);
-      return p;
     },
   };
 }

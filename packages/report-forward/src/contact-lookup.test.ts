@@ -21,7 +21,7 @@ const isDisco = (to: string) => (s: Element) => s.name === "iq" && s.attrs.to ==
 async function setup(options: ContactLookupOptions = {}) {
   const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
   const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
-  let t = 0;
+  let t = 1_000_000; // not 0: lru-cache reads a start time of 0 as "no TTL"
   const lookup = createContactLookup(kit, { timeout: 200, ttl: 1000, now: () => t, ...options });
   return { mock, lookup, advance: (ms: number) => (t += ms) };
 }
@@ -67,6 +67,15 @@ describe("the XEP-0157 origin lookup", () => {
     const timedOut = await lookup.lookup("down.example");
     expect(timedOut).toMatchObject({ address: "down.example", kind: "fallback", cached: false });
     expect(timedOut.error).toMatch(/no reply from down.example/);
+    expect(lookup.size).toBe(0);
+  });
+
+  it("a TTL of 0 caches nothing: each lookup asks again", async () => {
+    const { mock, lookup } = await setup({ ttl: 0 });
+    mock.replyToIq(isDisco("bad.example"), info(["abuse-addresses", ["xmpp:abuse@bad.example"]]));
+    expect(await lookup.lookup("bad.example")).toMatchObject({ address: "abuse@bad.example", cached: false });
+    expect(await lookup.lookup("bad.example")).toMatchObject({ address: "abuse@bad.example", cached: false });
+    expect(mock.sent.filter(isDisco("bad.example"))).toHaveLength(2);
     expect(lookup.size).toBe(0);
   });
 

@@ -1,10 +1,11 @@
 // Where to send a report about a JID: its server's XEP-0157 report address, looked up with disco#info and
-// cached with a TTL (the seed has a cache option but never writes the cache).
+// cached with a TTL in an lru-cache (the seed has a cache option but never writes the cache).
 //
 // Fallback (`report_forward_to_origin_fallback`, as the newest seed): the bare domain, when the server
 // publishes no address — and, unlike the seed, also when the lookup fails or times out.
 // https://xmpp.org/extensions/xep-0157.html
 import { NS_DISCO_INFO, StanzaError, xml, type Iq } from "@xmppkit/core";
+import { LRUCache } from "lru-cache";
 import { reportAddress } from "./contact-addresses.js";
 
 export interface ContactLookupOptions {
@@ -43,8 +44,22 @@ export function createContactLookup({ iq }: { iq: Iq }, options: ContactLookupOp
   const cacheSize = options.cacheSize ?? 256;
   const fallback = options.fallback ?? true;
   const now = options.now ?? Date.now;
-  const cache = new Map<string, { address: string | undefined; expires: number }>();
-  const inFlight = new Map<string, Promise<ContactAddress>>();
+  // A TTL of 0 or no room at all: every lookup asks (concurrent ones still share one question).
+  const keeps = ttl > 0 && cacheSize >= 1;
+  // The cached value is what the server published, an address or none: "none" is an answer too. A failed lookup
+  // rejects, and lru-cache drops a rejected fetch; concurrent lookups of a domain share its one fetch.
+  const cache = new LRUCache<string, { published: string | undefined }>({
+    max: Math.max(1, cacheSize),
+    ttl: keeps ? Math.ceil(ttl) : 1,
+    ttlResolution: 0, // read the clock at every lookup (an injected `now` moves in steps)
+    perf: { now },
+    // An in-flight lookup evicted or cleared still answers its callers, just without being cached.
+    ignoreFetchAbort: true,
+    fetchMethod: async (domain) => {
+      const info = await iq.get(xml("query", NS_DISCO_INFO), domain, { timeout: options.timeout ?? 180_000 });
+      return { published: info ? reportAddress(info) : undefined };
+    },
+  });
 
   const answer = (domain: string, published: string | undefined, cached: boolean, error?: string): ContactAddress => {
     if (published) return { domain, address: published, kind: "published", cached };
@@ -52,31 +67,17 @@ export function createContactLookup({ iq }: { iq: Iq }, options: ContactLookupOp
     return error ? { ...base, error } : base;
   };
 
-  async function ask(domain: string): Promise<ContactAddress> {
-    try {
-      const info = await iq.get(xml("query", NS_DISCO_INFO), domain, { timeout: options.timeout ?? 180_000 });
-      const published = info ? reportAddress(info) : undefined;
-      cache.delete(domain);
-      cache.set(domain, { address: published, expires: now() + ttl });
-      while (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
-      return answer(domain, published, false);
-    } catch (err) {
-      const why = StanzaError.isInstance(err) ? `${err.condition}${err.text ? ` (${err.text})` : ""}` : (err as Error).message;
-      return answer(domain, undefined, false, why);
-    }
-  }
-
   return {
-    lookup(domain) {
-      const hit = cache.get(domain);
-      if (hit && hit.expires > now()) return Promise.resolve(answer(domain, hit.address, true));
-      if (hit) cache.delete(domain);
-      let pending = inFlight.get(domain);
-      if (!pending) {
-        pending = ask(domain).finally(() => inFlight.delete(domain));
-        inFlight.set(domain, pending);
+    async lookup(domain) {
+      const status: LRUCache.Status<string, { published: string | undefined }> = {};
+      try {
+        const hit = await cache.fetch(domain, { status });
+        if (!keeps) cache.delete(domain);
+        return answer(domain, hit?.published, status.fetch === "hit");
+      } catch (err) {
+        const why = StanzaError.isInstance(err) ? `${err.condition}${err.text ? ` (${err.text})` : ""}` : (err as Error).message;
+        return answer(domain, undefined, false, why);
       }
-      return pending;
     },
     clear(domain) {
       if (domain === undefined) cache.clear();

@@ -22,7 +22,7 @@ export interface HttpOptions {
   /** `host:port` (default 127.0.0.1:5281, Prosody's HTTPS port number on loopback). */
   listen?: string;
   /** Bearer token required by routes (unless `auth: false`). Required unless listening on loopback. */
-  token?: string;
+  token?: string | undefined;
   /** Proxies whose X-Forwarded-For is believed (IPs or CIDRs). Default: none, the socket address is the IP. */
   trustedProxies?: string[];
   /** Largest body in bytes (default 1 MiB); larger bodies get 413. */

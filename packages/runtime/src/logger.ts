@@ -20,15 +20,8 @@ export interface LoggerOptions {
 /** createLogger is synchronous, so pino and pino-pretty are `require`d, from ESM and CJS alike. */
 const load = (id: string) => createRequire(import.meta.url)(id) as unknown;
 
-/** The package's one-file build of pino (dist/vendor/pino.cjs, beside the built entry); pino itself from the sources. */
-function loadPino(): { pino: typeof Pino } {
-  try {
-    return load("./vendor/pino.cjs") as { pino: typeof Pino };
-  } catch (err) {
-    if ((err as { code?: string }).code !== "MODULE_NOT_FOUND" || !String((err as Error).message).includes("vendor/pino.cjs")) throw err;
-    return load("pino") as { pino: typeof Pino };
-  }
-}
+/** pino from its package (the one the application has too), at the first createLogger(). */
+const loadPino = () => load("pino") as { pino: typeof Pino };
 
 export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const destination = options.destination ?? process.stdout;

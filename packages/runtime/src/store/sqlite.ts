@@ -1,6 +1,6 @@
 // Embedded SQLite through libsql's synchronous, better-sqlite3-compatible API.
 //
-// Why libsql and not better-sqlite3 (toolchain.md §5): on Node 20 only better-sqlite3 12.x works, and its
+// Why libsql and not better-sqlite3: on Node 20 only better-sqlite3 12.x works, and its
 // install falls back to a ~1 minute node-gyp build on every fresh machine that cannot reach GitHub (every CI
 // run here). libsql ships a prebuilt binary inside an npm package, installs in seconds and needs no compiler.
 // It is slower (100k inserts: ~320 ms vs ~110 ms), which is far above what a gateway writes.
