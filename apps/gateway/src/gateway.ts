@@ -26,17 +26,18 @@ import {
   fileLock,
   instanceName,
   openStore,
-  postgresLease,
   sqliteFile,
-  type Lease,
   type PrometheusMetrics,
   type RunningHttpServer,
   type StoreOptions,
 } from "@xmppkit/runtime";
 import { locatedError, type GatewayConfig, type SourceMap } from "./config.js";
 import type {} from "./events.js"; // the bus events the gateway emits
-import { reportGrants } from "./grants.js";
+import { watchGrants, type GrantWatch } from "./grant-watch.js";
+import { haRole, takeLease, type HaRole, type Role } from "./ha.js";
 import { dependencies, orderModules, resolveModules } from "./modules.js";
+import type { Shared } from "./shared.js";
+import { createShutdown } from "./shutdown.js";
 
 declare const __XMPPKIT_GATEWAY_VERSION__: string | undefined;
 /** The package version, injected by the build (tsup `define`); "0.0.0-dev" when run from source. */
@@ -189,17 +190,6 @@ function logLink(kit: Kit, log: Logger, config: GatewayConfig, stopping: () => b
   kit.delegation.on("delegated", ({ server, namespaces }) => log.info({ server, namespaces }, "XEP-0355 namespaces delegated"));
 }
 
-interface Shared {
-  kit: Kit;
-  log: Logger;
-  events: EventBus;
-  metrics: PrometheusMetrics;
-  http: RunningHttpServer;
-  store: Store | undefined;
-  modules: Map<string, LoadedModule>;
-  stops: (() => void | Promise<void>)[];
-}
-
 /** A module's context: the shared handles it declared, and the handles of the modules it declared. */
 function moduleContext(p: PreparedModule, s: Shared): ModuleContext {
   const name = p.definition.name;
@@ -228,9 +218,6 @@ function moduleContext(p: PreparedModule, s: Shared): ModuleContext {
   };
 }
 
-/** active: holds the link; standby: another instance holds the lease; asking: PostgreSQL has not answered yet. */
-type Role = "active" | "standby" | "asking";
-
 /** With SQLite, one process per database file: a second one refuses to start (LockedError). */
 function lockSqlite(config: GatewayConfig): { release(): void } | undefined {
   if (config.storage.postgres) return undefined;
@@ -240,50 +227,8 @@ function lockSqlite(config: GatewayConfig): { release(): void } | undefined {
   return fileLock(`${file}.lock`);
 }
 
-/**
- * Active/standby: wait as a standby until this process holds the PostgreSQL lease for the component's
- * domain. A holder that loses it (PostgreSQL unreachable, its session ended) stops at once: another may
- * hold the lease and open the link next.
- */
-async function takeLease(
-  { log, events }: { log: Logger; events: EventBus },
-  config: GatewayConfig,
-  signal: AbortSignal | undefined,
-  { stop, onStandby }: { stop: () => Promise<void>; onStandby: () => void },
-): Promise<Lease> {
-  const instance = instanceName();
-  let last: string | undefined; // said once, until it changes
-  const lease = postgresLease({
-    url: config.storage.postgres!,
-    name: config.component.domain,
-    pollMs: config.ha.poll_interval,
-    onWaiting: ({ error }) => {
-      if (!error) onStandby();
-      if ((error ?? "held") === last) return;
-      last = error ?? "held";
-      if (error) log.warn({ instance, err: error }, "standby: cannot ask PostgreSQL for the lease; retrying");
-      else log.info({ instance, component: config.component.domain }, `standby: another instance holds ${config.component.domain}; waiting for the lease`);
-    },
-  });
-  const { waited } = await lease.acquire(signal);
-  lease.onLost((reason) => {
-    log.fatal({ instance, reason }, "lost the lease: closing the link so that another instance can take over");
-    events.emit("gateway-lease-lost", { instance, component: config.component.domain, reason }, "gateway");
-    void stop().finally(() => (process.exitCode ??= 1));
-  });
-  log.info({ instance, component: config.component.domain, waited }, waited ? "took over: this instance holds the lease now" : "holding the lease");
-  if (waited) events.emit("gateway-takeover", { instance, component: config.component.domain }, "gateway");
-  return lease;
-}
-
-/** Start a gateway from a validated config. Rejects on invalid module options or a fatal connection error. */
-export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
-  const log: Logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: "xmppkit-gateway" });
-  const signal = options.signal;
-  if (signal?.aborted) throw new GatewayAbortedError();
-  const prepared = await prepareModules(config, options);
-  if (signal?.aborted) throw new GatewayAbortedError();
-
+/** Metrics, the event bus, core's kit on a fresh component, and the HTTP server (not listening yet). */
+async function createShared(config: GatewayConfig, log: Logger): Promise<Shared> {
   const metrics = createMetrics();
   const events = new EventBus((err, event) => log.error({ err, event }, "event listener failed"));
   const kit = createKit(await createComponent(config), config, { events, log, metrics });
@@ -295,98 +240,92 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     logger: log,
     events,
   });
-  let role: Role = config.ha.enabled ? "asking" : "active";
-  const roleGauge = metrics.gauge("gateway", "ha_active", "1 when this instance holds the lease and opens the link, 0 on a standby");
-  roleGauge.set(role === "active" ? 1 : 0);
-  gatewayRoutes(http, kit, metrics, config, () => role);
-  const shared: Shared = { kit, log, events, metrics, http, store: undefined, modules: new Map(), stops: [] };
-  let lease: Lease | undefined;
-  let storeLock: { release(): void } | undefined;
-  const link = kit.lifecycle;
-  let stopped = false;
-  logLink(kit, log, config, () => stopped);
+  return { kit, log, events, metrics, http, store: undefined, modules: new Map(), stops: [] };
+}
 
-  /** After each connect: what the server is, and what it did not grant that the enabled modules need. */
-  const grantNeeds = prepared.map((p) => ({ module: p.definition.name, requires: p.requires }));
-  const checkGrants = () =>
-    reportGrants({ kit, log }, { server: config.server_domain, component: config.component.domain, needs: grantNeeds }).catch((err: unknown) =>
-      log.error({ err }, "checking the server's grants failed"),
-    );
-  let firstOnline = true;
-  link.on("online", () => {
-    if (firstOnline) return; // the first one is checked (and awaited) by start-up below
-    void checkGrants();
-  });
+/** Start a gateway from a validated config. Rejects on invalid module options or a fatal connection error. */
+export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const log: Logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: "xmppkit-gateway" });
+  const signal = options.signal;
+  if (signal?.aborted) throw new GatewayAbortedError();
+  const prepared = await prepareModules(config, options);
+  if (signal?.aborted) throw new GatewayAbortedError();
 
-  let stopping: Promise<void> | undefined;
-  const stop = async () => (stopping ??= shutdown());
-
-  /** The order matters: no new work, no reconnects, the modules' goodbyes, then storage and the stream. */
-  async function shutdown() {
-    stopped = true;
-    link.endReconnects();
-    log.info("shutting down");
-    await http.close().catch((err: unknown) => log.error({ err }, "closing HTTP failed"));
-    for (const fn of shared.stops.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.error({ err }, "module stop failed"));
-    await shared.store?.close().catch((err: unknown) => log.error({ err }, "closing storage failed"));
-    storeLock?.release();
-    kit.ping.stop();
-    await link.stop().catch((err: unknown) => log.error({ err }, "closing the stream failed"));
-    // After the link is closed: a standby may open its own at once.
-    await lease?.release().catch((err: unknown) => log.error({ err }, "releasing the lease failed"));
-    log.info("stopped");
-  }
+  const shared = await createShared(config, log);
+  const ha = haRole(shared.metrics, config);
+  gatewayRoutes(shared.http, shared.kit, shared.metrics, config, () => ha.role);
+  const shutdown = createShutdown(shared);
+  logLink(shared.kit, log, config, () => shutdown.stopped);
+  const grants = watchGrants(shared, config, prepared);
 
   // An abort during start-up ends a pending connection attempt at once; the rest stops in the catch below.
-  const onAbort = () => void link.stop();
+  const onAbort = () => void shared.kit.lifecycle.stop();
   signal?.addEventListener("abort", onAbort, { once: true });
-  const aborted = () => {
-    if (signal?.aborted) throw new GatewayAbortedError();
-  };
   try {
-    if (prepared.some((p) => p.requires.store)) {
-      storeLock = lockSqlite(config);
-      shared.store = await openStore(storeOptions(config));
-      log.info({ store: config.storage.postgres ? "postgres" : sqliteFile(storeOptions(config)) }, "storage opened");
-    }
-    for (const p of prepared) {
-      aborted();
-      const handle = await p.definition.setup(moduleContext(p, shared), p.options);
-      shared.modules.set(p.definition.name, { ...p, name: p.definition.name, handle });
-    }
-    log.info({ modules: [...shared.modules.keys()] }, shared.modules.size ? "modules loaded" : "no modules enabled");
-    aborted();
-    await http.start();
-    log.info({ url: http.url }, "HTTP listening");
-    aborted();
-    if (config.ha.enabled) {
-      lease = await takeLease({ log, events }, config, signal, { stop: () => stop(), onStandby: () => (role = "standby") });
-      role = "active";
-      roleGauge.set(1);
-    }
-    aborted();
-    const started = link.start();
-    if (options.waitOnline === false) {
-      started.then(
-        () => {
-          firstOnline = false;
-          return checkGrants();
-        },
-        () => undefined,
-      );
-    } else {
-      await started;
-      firstOnline = false;
-      await checkGrants();
-    }
+    await bringUp(shared, config, prepared, { signal, waitOnline: options.waitOnline, ha, grants, stop: shutdown.stop });
   } catch (err) {
-    await stop();
+    await shutdown.stop();
     throw signal?.aborted ? new GatewayAbortedError() : err;
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
+  return gatewayHandle(config, shared, shutdown.stop);
+}
 
-  const modules = shared.modules;
+/**
+ * Start-up, in order: storage, the modules (in dependency order), HTTP, the lease (with `ha`), then the link.
+ * Checks for an abort between the steps; the caller stops what was set up.
+ */
+async function bringUp(
+  s: Shared,
+  config: GatewayConfig,
+  prepared: PreparedModule[],
+  {
+    signal,
+    waitOnline,
+    ha,
+    grants,
+    stop,
+  }: { signal: AbortSignal | undefined; waitOnline: boolean | undefined; ha: HaRole; grants: GrantWatch; stop: () => Promise<void> },
+): Promise<void> {
+  const aborted = () => {
+    if (signal?.aborted) throw new GatewayAbortedError();
+  };
+  if (prepared.some((p) => p.requires.store)) {
+    s.storeLock = lockSqlite(config);
+    s.store = await openStore(storeOptions(config));
+    s.log.info({ store: config.storage.postgres ? "postgres" : sqliteFile(storeOptions(config)) }, "storage opened");
+  }
+  for (const p of prepared) {
+    aborted();
+    const handle = await p.definition.setup(moduleContext(p, s), p.options);
+    s.modules.set(p.definition.name, { ...p, name: p.definition.name, handle });
+  }
+  s.log.info({ modules: [...s.modules.keys()] }, s.modules.size ? "modules loaded" : "no modules enabled");
+  aborted();
+  await s.http.start();
+  s.log.info({ url: s.http.url }, "HTTP listening");
+  aborted();
+  if (config.ha.enabled) {
+    s.lease = await takeLease({ log: s.log, events: s.events }, config, signal, { stop: () => stop(), onStandby: () => ha.standby() });
+    ha.active();
+  }
+  aborted();
+  const started = s.kit.lifecycle.start();
+  if (waitOnline === false) {
+    started.then(
+      () => grants.first(),
+      () => undefined,
+    );
+  } else {
+    await started;
+    await grants.first();
+  }
+}
+
+/** What startGateway resolves with: the running gateway's parts, its modules' handles, and stop(). */
+function gatewayHandle(config: GatewayConfig, shared: Shared, stop: () => Promise<void>): Gateway {
+  const { kit, http, log, metrics, events, modules } = shared;
   return {
     config,
     kit,

@@ -1,10 +1,10 @@
 // xmppkit-gateway: run the gateway from a YAML config (the bin's body; cli.ts loads it).
 import { parseArgs } from "node:util";
-import { ConfigError, FatalConnectionError } from "@xmppkit/core";
+import { ConfigError, FatalConnectionError, type Logger } from "@xmppkit/core";
 import { createLogger } from "@xmppkit/runtime";
 import { listCommands, runCommand } from "./commands.js";
-import { loadConfig } from "./config.js";
-import { GATEWAY_VERSION, GatewayAbortedError, prepareModules, startGateway } from "./gateway.js";
+import { loadConfig, type GatewayConfig, type SourceMap } from "./config.js";
+import { GATEWAY_VERSION, GatewayAbortedError, prepareModules, startGateway, type Gateway } from "./gateway.js";
 import { ModuleNotInstalledError } from "./modules.js";
 
 /** Documented in the README; stable for systemd and scripts. */
@@ -31,18 +31,32 @@ function die(code: number, message: string): never {
 
 /** Run the CLI. `early`: a signal that arrived while this module was loading (stop at once). */
 export async function main(argv: string[], early?: string) {
-  if (argv[0] && !argv[0].startsWith("-")) {
-    const io = {
-      stdout: (s: string) => void process.stdout.write(s),
-      stderr: (s: string) => void process.stderr.write(s),
-      columns: process.stdout.isTTY ? process.stdout.columns : undefined,
-    };
-    process.exitCode = await runCommand(argv[0], argv.slice(1), io);
+  if (argv[0] && !argv[0].startsWith("-")) return runModuleCommand(argv);
+  const values = parseCliArgs(argv);
+  if (values.help) return printHelp();
+  if (values.version) {
+    process.stdout.write(`${GATEWAY_VERSION}\n`);
     return;
   }
-  let values: { config?: string; "check-config"?: boolean; version?: boolean; help?: boolean };
+  if (!values.config) die(EXIT.usage, "missing --config <file> (see --help)");
+  const { config, sourceMap } = loadConfigOrDie(values.config);
+  if (values["check-config"]) return checkConfig(values.config, config, sourceMap);
+  return runGateway(config, sourceMap, early);
+}
+
+/** `xmppkit-gateway <command> ...`: a command of an installed module. */
+async function runModuleCommand(argv: string[]): Promise<void> {
+  const io = {
+    stdout: (s: string) => void process.stdout.write(s),
+    stderr: (s: string) => void process.stderr.write(s),
+    columns: process.stdout.isTTY ? process.stdout.columns : undefined,
+  };
+  process.exitCode = await runCommand(argv[0]!, argv.slice(1), io);
+}
+
+function parseCliArgs(argv: string[]): { config?: string; "check-config"?: boolean; version?: boolean; help?: boolean } {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       args: argv,
       options: {
         config: { type: "string", short: "c" },
@@ -52,47 +66,43 @@ export async function main(argv: string[], early?: string) {
       },
       strict: true,
       allowPositionals: false,
-    }));
+    }).values;
   } catch (err) {
     die(EXIT.usage, `${(err as Error).message} (see --help)`);
   }
-  if (values.help) {
-    const commands = await listCommands();
-    process.stdout.write(
-      HELP +
-        (commands.length
-          ? `\nCommands of the installed modules:\n${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary} (${c.module})`).join("\n")}\n`
-          : ""),
-    );
-    return;
-  }
-  if (values.version) {
-    process.stdout.write(`${GATEWAY_VERSION}\n`);
-    return;
-  }
-  if (!values.config) die(EXIT.usage, "missing --config <file> (see --help)");
+}
 
-  let loaded: ReturnType<typeof loadConfig>;
+/** The usage, then the commands of the installed modules. */
+async function printHelp(): Promise<void> {
+  const commands = await listCommands();
+  process.stdout.write(
+    HELP +
+      (commands.length ? `\nCommands of the installed modules:\n${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary} (${c.module})`).join("\n")}\n` : ""),
+  );
+}
+
+function loadConfigOrDie(path: string): ReturnType<typeof loadConfig> {
   try {
-    loaded = loadConfig(values.config);
+    return loadConfig(path);
   } catch (err) {
     if (ConfigError.isInstance(err)) die(EXIT.config, err.message);
     throw err;
   }
-  const { config, sourceMap } = loaded;
+}
 
-  if (values["check-config"]) {
-    // Module options and requirements too, without connecting.
-    try {
-      await prepareModules(config, { sourceMap });
-    } catch (err) {
-      if (ConfigError.isInstance(err) || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
-      throw err;
-    }
-    process.stdout.write(`${values.config}: ok (${config.modules_enabled.length} module(s): ${config.modules_enabled.join(", ") || "none"})\n`);
-    return;
+/** --check-config: module options and requirements too, without connecting. */
+async function checkConfig(path: string, config: GatewayConfig, sourceMap: SourceMap): Promise<void> {
+  try {
+    await prepareModules(config, { sourceMap });
+  } catch (err) {
+    if (ConfigError.isInstance(err) || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
+    throw err;
   }
+  process.stdout.write(`${path}: ok (${config.modules_enabled.length} module(s): ${config.modules_enabled.join(", ") || "none"})\n`);
+}
 
+/** Run the gateway until a signal (exit 0), or until the server refuses the component (exit 4). */
+async function runGateway(config: GatewayConfig, sourceMap: SourceMap, early: string | undefined): Promise<void> {
   const log = createLogger({ level: config.log.level, format: config.log.format, name: "xmppkit-gateway" });
   if (early) {
     log.info({ signal: early }, "signal received before start-up; stopped");
@@ -100,7 +110,26 @@ export async function main(argv: string[], early?: string) {
   }
   // Signals are handled from the first moment: a SIGTERM during start-up stops what was set up, cleanly.
   const abort = new AbortController();
-  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  const signals = handleSignals(log, abort);
+  let running: Gateway;
+  try {
+    running = await startGateway(config, { logger: log, sourceMap, signal: abort.signal });
+  } catch (err) {
+    dieOfStartError(err, config, log);
+  }
+  signals.started(running);
+  running.kit.lifecycle.on("fatal", ({ error }) => {
+    log.fatal({ err: error.message }, "the server refused the component; giving up");
+    void running.stop().finally(() => die(EXIT.connection, `${config.component.service} refused ${config.component.domain}: ${error.message}`));
+  });
+}
+
+/**
+ * SIGTERM and SIGINT: before the gateway is up, abort its start-up; once it is up, stop it and exit 0 (1 if
+ * stopping failed). A second signal exits at once.
+ */
+function handleSignals(log: Logger, abort: AbortController): { started(gateway: Gateway): void } {
+  let gateway: Gateway | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) {
@@ -123,26 +152,25 @@ export async function main(argv: string[], early?: string) {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  return {
+    started(started) {
+      gateway = started;
+    },
+  };
+}
 
-  try {
-    gateway = await startGateway(config, { logger: log, sourceMap, signal: abort.signal });
-  } catch (err) {
-    if (err instanceof GatewayAbortedError) {
-      log.info("stopped before start-up finished");
-      process.exit(EXIT.ok);
-    }
-    if (ConfigError.isInstance(err) || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
-    if ((err as Error).name === "LockedError") die(EXIT.failure, (err as Error).message);
-    if (FatalConnectionError.isInstance(err)) {
-      die(EXIT.connection, `cannot connect to ${config.component.service} as ${config.component.domain}: ${err.message}`);
-    }
-    die(EXIT.failure, (err as Error).stack ?? String(err));
+/** The exit code that says why start-up failed. */
+function dieOfStartError(err: unknown, config: GatewayConfig, log: Logger): never {
+  if (err instanceof GatewayAbortedError) {
+    log.info("stopped before start-up finished");
+    process.exit(EXIT.ok);
   }
-  const running = gateway;
-  running.kit.lifecycle.on("fatal", ({ error }) => {
-    log.fatal({ err: error.message }, "the server refused the component; giving up");
-    void running.stop().finally(() => die(EXIT.connection, `${config.component.service} refused ${config.component.domain}: ${error.message}`));
-  });
+  if (ConfigError.isInstance(err) || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
+  if ((err as Error).name === "LockedError") die(EXIT.failure, (err as Error).message);
+  if (FatalConnectionError.isInstance(err)) {
+    die(EXIT.connection, `cannot connect to ${config.component.service} as ${config.component.domain}: ${err.message}`);
+  }
+  die(EXIT.failure, (err as Error).stack ?? String(err));
 }
 
 /** Entry point for cli.ts. */

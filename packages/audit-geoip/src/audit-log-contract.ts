@@ -1,12 +1,31 @@
 // What the audit log must do on every store; run against SQLite and a real PostgreSQL.
 import type { Store } from "@xmppkit/core";
-import { afterEach, beforeAll, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openAuditLog, AuditQueryError, AUDIT_TABLE, type AuditLog, type AuditLogOptions } from "./audit-log.js";
 import { openGeoIp, type GeoIp } from "./geoip.js";
 
 const DAY = 86_400_000;
 
+/** What a group of cases shares: a fresh log on a fresh table, closed (with its store) after each case. */
+interface Contract {
+  /** The store of the case under way. */
+  store(): Store;
+  geoip(): GeoIp;
+  /** Open the store, drop the audit table, and open a log on it (closed after the case). */
+  fresh(options?: Partial<AuditLogOptions>, withGeo?: boolean): Promise<AuditLog>;
+  /** Close `log` after the case, instead of the one fresh() opened. */
+  keep(log: AuditLog): AuditLog;
+}
+
 export function auditLogContract(openStore: () => Promise<Store>) {
+  const contract = openContract(openStore);
+  describe("recording", () => recordingCases(contract));
+  describe("reading", () => readingCases(contract));
+  describe("summary and retention", () => summaryAndRetentionCases(contract));
+  describe("durability", () => durabilityCases(contract));
+}
+
+function openContract(openStore: () => Promise<Store>): Contract {
   let geoip: GeoIp;
   let store: Store | undefined;
   let log: AuditLog | undefined;
@@ -19,15 +38,22 @@ export function auditLogContract(openStore: () => Promise<Store>) {
     log = undefined;
     store = undefined;
   });
+  return {
+    store: () => store!,
+    geoip: () => geoip,
+    async fresh(options = {}, withGeo = true) {
+      store = await openStore();
+      await store.run(`DROP TABLE IF EXISTS ${AUDIT_TABLE}`);
+      await store.run("DELETE FROM xmppkit_migrations WHERE owner = ?", ["audit-geoip"]);
+      log = await openAuditLog({ store, geoip: withGeo ? geoip : undefined }, { host: "gateway.localhost", batch: { maxDelayMs: 10 }, ...options });
+      return log;
+    },
+    keep: (kept) => (log = kept),
+  };
+}
 
-  async function fresh(options: Partial<AuditLogOptions> = {}, withGeo = true) {
-    store = await openStore();
-    await store.run(`DROP TABLE IF EXISTS ${AUDIT_TABLE}`);
-    await store.run("DELETE FROM xmppkit_migrations WHERE owner = ?", ["audit-geoip"]);
-    log = await openAuditLog({ store, geoip: withGeo ? geoip : undefined }, { host: "gateway.localhost", batch: { maxDelayMs: 10 }, ...options });
-    return log;
-  }
-
+/** What is stored of an event: every field, addresses and their location, odd payloads. */
+function recordingCases({ fresh, store, geoip, keep }: Contract) {
   it("records an event with every field, and reads it back as it was", async () => {
     const audit = await fresh();
     const time = new Date("2026-11-20T10:00:00.123Z");
@@ -52,9 +78,9 @@ export function auditLogContract(openStore: () => Promise<Store>) {
     const a = await audit.record({ type: "http-request", module: "core", ip: "127.0.0.1" });
     const b = await audit.record({ type: "http-request", module: "core", ip: "10.1.2.3" });
     expect([a.ip, a.location, b.ip, b.location]).toEqual(["127.0.0.1", undefined, "10.1.2.3", undefined]);
-    await log!.close();
-    log = await openAuditLog({ store: store!, geoip }, { host: "h", ips: false, batch: { maxDelayMs: 10 } });
-    const c = await log.record({ type: "http-request", module: "core", ip: "81.2.69.142" });
+    await audit.close();
+    const noIps = keep(await openAuditLog({ store: store(), geoip: geoip() }, { host: "h", ips: false, batch: { maxDelayMs: 10 } }));
+    const c = await noIps.record({ type: "http-request", module: "core", ip: "81.2.69.142" });
     expect(c.ip).toBeUndefined();
     expect(c.location).toBeUndefined();
   });
@@ -68,6 +94,28 @@ export function auditLogContract(openStore: () => Promise<Store>) {
     expect((await audit.query({ ip: "81.2.69.0/24" })).events.map((e) => e.id)).toEqual([a.id]);
   });
 
+  it("a producer's odd payload never loses the event: cycles, bigints, errors, control characters", async () => {
+    const audit = await fresh();
+    const cyclic: Record<string, unknown> = { n: 10n, err: new Error("boom"), fn: () => 1 };
+    cyclic.self = cyclic;
+    const e = await audit.record({
+      type: "odd",
+      module: "m",
+      details: cyclic,
+      note: "line one\nline two\u0007",
+      user: "x".repeat(5000),
+      time: new Date("nonsense"),
+    });
+    expect(e.details).toEqual({ n: "10", err: "boom", self: "[circular]" });
+    expect(e.note).toBe("line one line two");
+    expect(e.user!.length).toBeLessThanOrEqual(3071);
+    expect(Number.isNaN(e.time.getTime())).toBe(false);
+    expect((await audit.query()).events[0]!.details).toEqual(e.details);
+  });
+}
+
+/** Filters and keyset pages. */
+function readingCases({ fresh }: Contract) {
   it("filters by user (bare: every session; full: one), type, module, country and time", async () => {
     const audit = await fresh();
     const t0 = Date.parse("2026-11-10T00:00:00Z");
@@ -119,7 +167,10 @@ export function auditLogContract(openStore: () => Promise<Store>) {
     await expect(audit.query({ cursor: "not-a-cursor" })).rejects.toBeInstanceOf(AuditQueryError);
     await expect(audit.query({ limit: 5000 })).rejects.toThrow(/limit/);
   });
+}
 
+/** Counts per day, country and type; purging by age and row count. */
+function summaryAndRetentionCases({ fresh, store }: Contract) {
   it("summarises per UTC day, per country and per type", async () => {
     const audit = await fresh();
     const d = (s: string) => new Date(s);
@@ -150,36 +201,20 @@ export function auditLogContract(openStore: () => Promise<Store>) {
     await Promise.all(Array.from({ length: 8 }, (_, i) => audit.record({ type: "t", module: "m", time: new Date(now - (8 - i) * 1000), note: `new ${i}` })));
     expect(await audit.purge(new Date(now))).toEqual({ expired: 10, overQuota: 3 });
     expect((await audit.query()).events.map((e) => e.note)).toEqual(["new 7", "new 6", "new 5", "new 4", "new 3"]);
-    const never = await openAuditLog({ store: store! }, { host: "h", expiresAfterMs: null, maxRows: null });
+    const never = await openAuditLog({ store: store() }, { host: "h", expiresAfterMs: null, maxRows: null });
     expect(await never.purge(new Date(now + 1000 * DAY))).toEqual({ expired: 0, overQuota: 0 });
   });
+}
 
+/** What is acknowledged is committed: close() writes the queue, a failed batch is retried. */
+function durabilityCases({ fresh, store, keep }: Contract) {
   it("close() writes what is queued: an event recorded and not awaited is there after reopening", async () => {
     const audit = await fresh({ batch: { maxDelayMs: 60_000 } });
     void audit.record({ type: "gateway-stopped", module: "gateway" });
     expect(audit.queued).toBe(1);
     await audit.close();
-    const again = await openAuditLog({ store: store! }, { host: "h" });
+    const again = await openAuditLog({ store: store() }, { host: "h" });
     expect((await again.query()).events.map((e) => e.type)).toEqual(["gateway-stopped"]);
-  });
-
-  it("a producer's odd payload never loses the event: cycles, bigints, errors, control characters", async () => {
-    const audit = await fresh();
-    const cyclic: Record<string, unknown> = { n: 10n, err: new Error("boom"), fn: () => 1 };
-    cyclic.self = cyclic;
-    const e = await audit.record({
-      type: "odd",
-      module: "m",
-      details: cyclic,
-      note: "line one\nline two\u0007",
-      user: "x".repeat(5000),
-      time: new Date("nonsense"),
-    });
-    expect(e.details).toEqual({ n: "10", err: "boom", self: "[circular]" });
-    expect(e.note).toBe("line one line two");
-    expect(e.user!.length).toBeLessThanOrEqual(3071);
-    expect(Number.isNaN(e.time.getTime())).toBe(false);
-    expect((await audit.query()).events[0]!.details).toEqual(e.details);
   });
 
   it("a failed batch is kept and written on the next attempt; nothing acknowledged before it is committed", async () => {
@@ -187,13 +222,13 @@ export function auditLogContract(openStore: () => Promise<Store>) {
     await base.close();
     let failures = 1;
     const flaky: Store = {
-      ...store!,
+      ...store(),
       insertMany: async (table, columns, rows) => {
         if (failures-- > 0) throw new Error("disk full");
-        return store!.insertMany(table, columns, rows);
+        return store().insertMany(table, columns, rows);
       },
     };
-    log = await openAuditLog({ store: flaky }, { host: "h", batch: { maxDelayMs: 5 } });
+    const log = keep(await openAuditLog({ store: flaky }, { host: "h", batch: { maxDelayMs: 5 } }));
     let acknowledged = false;
     const pending = log.record({ type: "kept", module: "m" }).then(() => (acknowledged = true));
     await new Promise((r) => setTimeout(r, 100));

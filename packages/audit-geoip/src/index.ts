@@ -20,6 +20,7 @@ export type { AuditEvent, AuditEventInput } from "./audit-event.js";
 export { parseAuditQuery, parseWhen, type AuditQueryText } from "./audit-filter.js";
 export { eventJson, formatAuditTable, type TableOptions } from "./audit-table.js";
 export { DEFAULT_HTTP_EXCLUDE, EVENT_MAPPERS, auditInputOf, recordBusEvents, type RecordBusEventsOptions } from "./bus-events.js";
+export type { AuditGeoipBusEvent } from "./events.js"; // none: it reads the bus
 export { registerAuditRoutes, type AuditHttpOptions } from "./audit-http.js";
 export { countryName, defaultDatabasePath, openGeoIp, type GeoIp, type Location } from "./geoip.js";
 export { isLocatable, normalizeIp, truncateIp } from "./ip.js";

@@ -9,7 +9,7 @@ export interface IncomingContext {
   name: string;
   id: string;
   type: string;
-  element?: Element;
+  element?: Element | undefined;
 }
 
 export type Middleware = (ctx: IncomingContext, next: () => Promise<unknown>) => unknown;
@@ -17,22 +17,22 @@ export type Middleware = (ctx: IncomingContext, next: () => Promise<unknown>) =>
 export interface XmppEntity extends EventEmitter {
   jid: JID | null | undefined;
   status: string;
-  options: { domain?: string; service?: string; [key: string]: unknown };
-  timeout?: number;
-  NS?: string;
+  options: { domain?: string | undefined; service?: string | undefined; [key: string]: unknown };
+  timeout?: number | undefined;
+  NS?: string | undefined;
   send(el: Element): Promise<void>;
-  sendMany?(els: Element[]): Promise<void>;
+  sendMany?: ((els: Element[]) => Promise<void>) | undefined;
   start(): Promise<unknown>;
   stop(): Promise<unknown>;
   connect(service: string): Promise<unknown>;
-  open(options: { domain?: string; lang?: string }): Promise<unknown>;
+  open(options: { domain?: string | undefined; lang?: string | undefined }): Promise<unknown>;
   disconnect(): Promise<unknown>;
   middleware: { use(fn: Middleware): unknown };
   iqCallee: {
     get(ns: string, name: string, handler: (ctx: IncomingContext, next: () => Promise<unknown>) => unknown): void;
     set(ns: string, name: string, handler: (ctx: IncomingContext, next: () => Promise<unknown>) => unknown): void;
   };
-  reconnect?: { stop(): void; delay?: number };
+  reconnect?: { stop(): void; delay?: number | undefined } | undefined;
   /** The transport (a net.Socket for xmpp://, a WebSocket wrapper for ws://); see entitySocket(). */
   socket?: unknown;
 }

@@ -61,6 +61,8 @@ export interface Kit {
   /** Which of a component's IQs the server routes (probed at every connection; a client's are all routed). */
   readonly reach: IqReach;
   readonly events: EventBus;
+  /** The logger given to setupKit: features spread from the kit log (and report failing listeners) through it. */
+  readonly logger: Logger | undefined;
 }
 
 /** Wire core onto an entity. Call before `start()`: the server's announcements arrive during the handshake. */
@@ -122,7 +124,7 @@ export function setupKit(entity: XmppEntity, options: KitOptions = {}): Kit {
 
   if (options.metrics) instrument({ stanzas, iq, lifecycle, entity }, options.metrics);
 
-  return { entity, kind, serverDomain, serverDomains, stanzas, iq, disco, lifecycle, ping, privilege, delegation, sessions, grants, reach, events };
+  return { entity, kind, serverDomain, serverDomains, stanzas, iq, disco, lifecycle, ping, privilege, delegation, sessions, grants, reach, events, logger };
 }
 
 function instrument({ stanzas, iq, lifecycle, entity }: { stanzas: Stanzas; iq: Iq; lifecycle: Lifecycle; entity: XmppEntity }, metrics: Metrics) {

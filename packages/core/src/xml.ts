@@ -1,6 +1,5 @@
 // One place for XML and JIDs. Every element in xmppkit is built with xml() from @xmpp/xml, never with ltx's
-// ESM Element class: xmpp.js checks `instanceof` against the CommonJS class and silently drops anything else
-// (xmppjs-notes §5.4).
+// ESM Element class: xmpp.js checks `instanceof` against the CommonJS class and silently drops anything else.
 // Named imports only: @xmpp/xml and @xmpp/jid are ESM-only, and in our CommonJS build a default import would
 // be the module namespace (require(esm)), not the function. `createElement` is what @xmpp/xml's `xml()` calls.
 import { createElement, Element, Parser } from "@xmpp/xml";

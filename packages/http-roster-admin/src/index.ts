@@ -11,11 +11,20 @@ export {
   type RosterAdmin,
   type RosterAdminDeps,
   type RosterAdminEvents,
+  type RosterAdminKit,
   type RosterAdminOptions,
   type SyncFailure,
   type SyncResult,
   type SyncTrigger,
 } from "./roster-admin.js";
+export {
+  adaptToServer,
+  logServerFinding,
+  type RosterWriter,
+  type ServerAdaptationDeps,
+  type ServerAdaptationOptions,
+  type ServerFinding,
+} from "./server-adaptation.js";
 export { ownRoster, privilegedRoster, type PrivilegedRosterOptions, type RosterAccess, type RosterBatching, type RosterChange } from "./roster-access.js";
 export {
   NS_ROSTER_BATCH,

@@ -6,7 +6,7 @@
 // `groups` may be an array of strings or an object whose keys are the groups (Prosody's module only accepts
 // the object form and breaks on arrays). Bad entries are skipped one by one with a reason; a body that is
 // not an object at all fails the whole user (their roster is then left alone).
-import { bareJid, xmlForbiddenChar, type RosterItem } from "@xmppkit/core";
+import { hasErrorBrand, brandError, bareJid, xmlForbiddenChar, type RosterItem } from "@xmppkit/core";
 import { FORBIDDEN_LOCALPART } from "./username.js";
 
 export interface SkippedContact {
@@ -21,6 +21,14 @@ export interface WebRoster {
 
 export class WebRosterError extends Error {
   override name = "WebRosterError";
+  /** True for a WebRosterError from any copy of this package (a brand, not the prototype chain). */
+  static isInstance(value: unknown): value is WebRosterError {
+    return hasErrorBrand(value, "WebRosterError");
+  }
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    brandError(this, "WebRosterError");
+  }
 }
 
 const DOMAIN = /^(?:[\p{L}\p{N}](?:[\p{L}\p{N}_-]{0,62})?)(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}_-]{0,62})?)*\.?$|^\[[0-9a-fA-F:.]+\]$/u;

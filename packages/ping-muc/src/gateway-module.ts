@@ -27,7 +27,7 @@ export const gatewayModule = defineModule({
     );
     const pings = metrics.counter(ctx.name, "self_pings_total", "MUC self-pings by verdict and trigger", ["verdict", "trigger"]);
     const ghosts = metrics.counter(ctx.name, "ghosts_total", "Rooms found to have dropped the gateway", []);
-    kit.lifecycle.on("link-restored", () => {
+    const offRestored = kit.lifecycle.on("link-restored", () => {
       const rooms = joins.jids().reduce((n, jid) => n + joins.rooms(jid).size, 0);
       if (rooms) log.info({ rooms, delayMs: o.ping_muc_delay }, "link restored: self-pinging rooms after the delay");
     });
@@ -42,7 +42,10 @@ export const gatewayModule = defineModule({
       log.warn({ jid: g.jid, room: g.room, nick: g.nick, reason: g.reason, rejoin: o.ping_muc_rejoin }, "the room no longer counts us in");
       events.emit("muc-ghost-detected", g);
     });
-    ctx.onStop(() => ping.stop());
+    ctx.onStop(() => {
+      offRestored();
+      ping.stop();
+    });
     return ping;
   },
 });

@@ -15,14 +15,11 @@
 //   for that kind of stanza; `queryAffiliation()` asks a server about one of its accounts.
 // https://xmpp.org/extensions/xep-0489.html
 import {
-  NS_DISCO_INFO,
   StanzaError,
   TypedEmitter,
-  bareJid,
-  domainOf,
+  logListenerErrors,
   extend,
   firstChildElement,
-  isBareJid,
   silentLogger,
   xml,
   type Delegation,
@@ -32,9 +29,14 @@ import {
   type Logger,
   type Stanzas,
 } from "@xmppkit/core";
-import { resolveInfo, type AffiliationSource, type RoleMap } from "./affiliation-source.js";
-import { EMBED_FEATURES, NS_RAA, infoElement, parseInfo, replaceInfo, type AffiliationInfo, type EmbedKind } from "./info.js";
-import { trustedServer } from "./trusted.js";
+import { answerQueries } from "./affiliation-queries.js";
+import type { AffiliationSource, RoleMap } from "./affiliation-source.js";
+import { NS_RAA, parseInfo, type AffiliationInfo, type EmbedKind } from "./info.js";
+import { createInfoLookup } from "./info-lookup.js";
+import { createInfoReader } from "./info-reader.js";
+import { stampOwnStanzas } from "./stamping.js";
+
+export { embedKind } from "./embed-kind.js";
 
 export interface ReportAffiliationsDeps {
   kind: "client" | "component";
@@ -97,20 +99,6 @@ export interface ReportAffiliations extends TypedEmitter<ReportAffiliationsEvent
   stop(): void;
 }
 
-/** Which embed feature covers a stanza, if any (XEP-0489 §Embedding). */
-export function embedKind(stanza: Element): EmbedKind | undefined {
-  const type = stanza.attrs.type as string | undefined;
-  const to = stanza.attrs.to as string | undefined;
-  if (stanza.name === "presence") {
-    if (type === "subscribe") return "presence-sub";
-    if (type === undefined && to) return "presence-directed";
-    return undefined;
-  }
-  // Not a message to a server itself (the XEP-0356 wrapper a component sends its server, for one).
-  if (stanza.name === "message" && type !== "groupchat" && type !== "error" && to?.includes("@")) return "message";
-  return undefined;
-}
-
 /** Ask `jid`'s server what it vouches for (XEP-0489 query); a component passes its `from`. */
 export async function queryAffiliation({ iq }: { iq: Iq }, jid: string, options: { from?: string; timeout?: number } = {}): Promise<AffiliationInfo> {
   const reply = await iq.request(
@@ -123,119 +111,23 @@ export async function queryAffiliation({ iq }: { iq: Iq }, jid: string, options:
   return parseInfo(info);
 }
 
+/** Answer queries, stamp a component's own stanzas, and read `<info/>`: the parts, composed. */
 export function setupReportAffiliations(deps: ReportAffiliationsDeps, options: ReportAffiliationsOptions = {}): ReportAffiliations {
   const { kind, stanzas, iq, disco, delegation } = deps;
   const log = deps.logger ?? silentLogger();
-  const emitter = new TypedEmitter<ReportAffiliationsEvents>();
+  const emitter = new TypedEmitter<ReportAffiliationsEvents>(logListenerErrors(deps.logger, "a report-affiliations listener failed"));
   const trusted = new Set(options.trustedServers ?? []);
-  const now = options.now ?? Date.now;
   const self = options.self ?? { affiliation: "member" };
-  const stamp = new Set<EmbedKind>(kind === "component" ? (options.stamp ?? ["presence-sub", "presence-directed"]) : []);
-  const offs: (() => void)[] = [];
-
-  async function infoFor(jid: string): Promise<AffiliationInfo> {
-    const record = options.source ? await options.source(jid) : undefined;
-    const info = resolveInfo(record, {
-      ...(options.roles ? { roles: options.roles } : {}),
-      ...(options.defaultTrust !== undefined ? { defaultTrust: options.defaultTrust } : {}),
-      anonymousHost: options.anonymousHost ?? false,
-    });
-    // The server's record of the account's creation, where the source gave none (its own `since` wins) and
-    // the affiliation carries one (registered and anonymous, as resolveInfo; an anonymous host's sessions
-    // are no accounts, with nothing to ask for).
-    const carriesSince = info.affiliation === "registered" || info.affiliation === "anonymous";
-    if (!options.accountCreated || info.since || !carriesSince || options.anonymousHost) return info;
-    const created = await options.accountCreated(jid).catch(() => undefined);
-    return created ? { ...info, since: created } : info;
-  }
-
-  async function answer(requester: string, target: string, via: "delegation" | "direct", lookup: () => Promise<AffiliationInfo>): Promise<Element> {
-    const jid = bareJid(target) ?? target;
-    if (!trustedServer(requester, trusted)) {
-      emitter.emit("queried", { requester, jid, via, outcome: "forbidden" });
-      throw new StanzaError("forbidden", "auth");
-    }
-    try {
-      const info = await lookup();
-      emitter.emit("queried", { requester, jid, via, outcome: "answered", affiliation: info.affiliation });
-      return infoElement(info);
-    } catch (err) {
-      const error = (err as Error).message;
-      log.error({ jid, requester, error }, "could not look up an affiliation");
-      emitter.emit("queried", { requester, jid, via, outcome: "error", error });
-      throw new StanzaError("internal-server-error", "wait", "the affiliation source is unavailable");
-    }
-  }
-
-  // Queries for the server's users, delegated by the server.
-  delegation?.handle(
-    NS_RAA,
-    async (ctx) => {
-      if (ctx.type !== "get" || ctx.element.name !== "query")
-        throw new StanzaError("bad-request", "modify", 'XEP-0489 defines only <iq type="get"><query/></iq>');
-      const target = ctx.to || ctx.server;
-      if (!isBareJid(bareJid(target) ?? "") || domainOf(target) !== ctx.server) throw new StanzaError("item-not-found", "cancel");
-      return answer(ctx.from, target, "delegation", () => infoFor(bareJid(target)!));
-    },
-    { serverFeatures: [NS_RAA], bareFeatures: [NS_RAA] },
+  const infoFor = createInfoLookup(options);
+  answerQueries({ kind, iq, delegation, emitter, log }, { trusted, infoFor, self });
+  const offs =
+    kind === "component"
+      ? stampOwnStanzas({ stanzas, disco }, { stamp: options.stamp ?? ["presence-sub", "presence-directed"], self, isContact: options.isContact })
+      : [];
+  const readInfo = createInfoReader(
+    { iq, log },
+    { trusted, now: options.now ?? Date.now, checkEmbedFeatures: options.checkEmbedFeatures, featureCacheTtl: options.featureCacheTtl },
   );
-
-  if (kind === "component") {
-    // Queries to the component's own JIDs.
-    iq.handle("get", NS_RAA, "query", (ctx) => answer(ctx.from, ctx.to, "direct", async () => self));
-    disco.addFeature(NS_RAA, ...[...stamp].map((k) => EMBED_FEATURES[k]));
-
-    // Contacts: whoever approved our subscription (the component keeps no roster of its own).
-    const approved = new Set<string>();
-    const isContact = options.isContact ?? ((from: string, to: string) => approved.has(`${bareJid(from)}\n${bareJid(to)}`));
-    offs.push(
-      stanzas.onIncoming((s) => {
-        if (s.name !== "presence" || (s.attrs.type !== "subscribed" && s.attrs.type !== "unsubscribed")) return;
-        const key = `${bareJid(s.attrs.to)}\n${bareJid(s.attrs.from)}`;
-        if (s.attrs.type === "subscribed") approved.add(key);
-        else approved.delete(key);
-      }),
-      stanzas.onOutgoing((s) => {
-        const k = embedKind(s);
-        if (!k || !stamp.has(k)) return;
-        const from = String(s.attrs.from); // core gives a component's stanzas its domain
-        const to = String(s.attrs.to ?? "");
-        const contact = to && (k !== "presence-directed" || isBareJid(to)) && isContact(from, to);
-        replaceInfo(s, contact ? undefined : infoElement(self));
-        return s;
-      }),
-    );
-  }
-
-  // Which embed features a server advertises (cached).
-  const features = new Map<string, { set: Set<string>; expires: number }>();
-  async function advertised(server: string): Promise<Set<string>> {
-    const hit = features.get(server);
-    if (hit && hit.expires > now()) return hit.set;
-    const info = await iq.get(xml("query", NS_DISCO_INFO), server, { timeout: 30_000 });
-    const set = new Set((info?.getChildren("feature") ?? []).map((f) => String(f.attrs.var ?? "")));
-    features.set(server, { set, expires: now() + (options.featureCacheTtl ?? 3_600_000) });
-    return set;
-  }
-
-  async function readInfo(stanza: Element): Promise<TrustedInfo | undefined> {
-    const el = stanza.getChild("info", NS_RAA);
-    if (!el) return undefined;
-    const k = embedKind(stanza);
-    const server = domainOf(stanza.attrs.from);
-    if (!k || !server || !trusted.has(server)) return undefined;
-    try {
-      if (options.checkEmbedFeatures !== false && !(await advertised(server)).has(EMBED_FEATURES[k])) {
-        log.debug({ server, kind: k }, "ignoring <info/>: the server does not advertise embedding it");
-        return undefined;
-      }
-      return { ...parseInfo(el), server, kind: k };
-    } catch (err) {
-      log.debug({ server, error: (err as Error).message }, "ignoring <info/>");
-      return undefined;
-    }
-  }
-
   return extend(emitter, {
     trustedServers: trusted,
     infoFor,

@@ -5,7 +5,7 @@
 // Only the XEP's values are emitted (`anonymous`, `registered`, `member`, `admin`; Prosody's module emits
 // `guest`), `since` is rounded down to the UTC day, `trust` is an integer 0–100.
 // https://xmpp.org/extensions/xep-0489.html
-import { formatDateTime, xml, type Element } from "@xmppkit/core";
+import { hasErrorBrand, brandError, formatDateTime, xml, type Element } from "@xmppkit/core";
 
 export const NS_RAA = "urn:xmpp:raa:0";
 /** Stanza kinds an entity may stamp, and the disco feature that says it does. */
@@ -29,6 +29,14 @@ export interface AffiliationInfo {
 
 export class InfoParseError extends Error {
   override name = "InfoParseError";
+  /** True for a InfoParseError from any copy of this package (a brand, not the prototype chain). */
+  static isInstance(value: unknown): value is InfoParseError {
+    return hasErrorBrand(value, "InfoParseError");
+  }
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    brandError(this, "InfoParseError");
+  }
 }
 
 export const isAffiliation = (v: unknown): v is Affiliation => typeof v === "string" && (AFFILIATIONS as readonly string[]).includes(v);

@@ -68,8 +68,8 @@ export const gatewayModule = defineModule({
       events.emit("report-rejected", r);
     });
     if (ctx.http) registerReportRoutes(ctx.http, desk, { path: o.report_forward_http_path });
+    ctx.onStop(() => desk.stop()); // before waiting: a desk whose store fails to load is stopped too
     await desk.ready; // reports a previous run accepted are loaded (and delivered once online)
-    ctx.onStop(() => desk.stop());
     return desk;
   },
 });

@@ -5,6 +5,7 @@
 // delivery and its record, a destination sees the report again under the same message id.
 import { backoffDelay, parseXml, type BackoffOptions, type Lifecycle, type Logger, type Migration, type Store } from "@xmppkit/core";
 import type { AcceptedReport } from "./forward-message.js";
+import { OutboxScheduler } from "./outbox-scheduler.js";
 
 /** What is kept of a report: its elements as XML text, the rest as parsed. */
 export interface StoredReport extends Omit<AcceptedReport, "element" | "forwarded"> {
@@ -126,75 +127,60 @@ export interface Outbox {
   stop(): Promise<void>;
 }
 
+/** What one entry's round needs: the outbox's state and its settings. */
+interface RoundContext {
+  deps: Pick<OutboxDeps, "store" | "deliver" | "onFinished" | "logger">;
+  entries: Map<string, OutboxEntry>;
+  inFlight: Set<string>;
+  now: () => number;
+  maxAge: number;
+  backoff: BackoffOptions;
+}
+
+/** One delivery round of `entry`: record what it settled, then finish the entry or schedule its next round. */
+async function runRound(ctx: RoundContext, entry: OutboxEntry): Promise<void> {
+  const { deps, entries, inFlight, now } = ctx;
+  const { store, logger } = deps;
+  inFlight.add(entry.id);
+  try {
+    const final = now() - entry.acceptedAt >= ctx.maxAge;
+    let r: Round;
+    try {
+      r = await deps.deliver(entry, final);
+    } catch (err) {
+      // A bug in a round must not lose the report, nor stop the other reports' delivery.
+      logger?.error({ err, id: entry.id }, "a delivery round failed; the report stays in the outbox");
+      r = { settled: [], retry: true };
+    }
+    for (const k of r.settled) if (!entry.done.includes(k)) entry.done.push(k);
+    if (!r.retry || final) {
+      entries.delete(entry.id);
+      await store.remove(entry.id).catch((err: unknown) => logger?.error({ err, id: entry.id }, "could not remove a delivered report from the outbox"));
+      deps.onFinished?.(entry, r.retry);
+      return;
+    }
+    entry.attempts += 1;
+    entry.nextAt = now() + backoffDelay(entry.attempts - 1, ctx.backoff);
+    await store.put(entry).catch((err: unknown) => logger?.error({ err, id: entry.id }, "could not update a report in the outbox"));
+  } finally {
+    inFlight.delete(entry.id);
+  }
+}
+
 export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Outbox {
   const { store, lifecycle, logger } = deps;
   const now = options.now ?? Date.now;
-  const backoff: BackoffOptions = { initial: 5000, max: 300_000, ...options.backoff };
-  const maxAge = options.maxAgeMs ?? 7 * 86_400_000;
-  const concurrency = options.concurrency ?? 8;
   const entries = new Map<string, OutboxEntry>();
   const inFlight = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-  let draining: Promise<void> | undefined;
-  let stopped = false;
-
-  function due(): OutboxEntry[] {
-    const t = now();
-    return [...entries.values()].filter((e) => e.nextAt <= t && !inFlight.has(e.id)).sort((a, b) => a.nextAt - b.nextAt);
-  }
-
-  async function round(entry: OutboxEntry) {
-    inFlight.add(entry.id);
-    try {
-      const final = now() - entry.acceptedAt >= maxAge;
-      let r: Round;
-      try {
-        r = await deps.deliver(entry, final);
-      } catch (err) {
-        // A bug in a round must not lose the report, nor stop the other reports' delivery.
-        logger?.error({ err, id: entry.id }, "a delivery round failed; the report stays in the outbox");
-        r = { settled: [], retry: true };
-      }
-      for (const k of r.settled) if (!entry.done.includes(k)) entry.done.push(k);
-      if (!r.retry || final) {
-        entries.delete(entry.id);
-        await store.remove(entry.id).catch((err: unknown) => logger?.error({ err, id: entry.id }, "could not remove a delivered report from the outbox"));
-        deps.onFinished?.(entry, r.retry);
-        return;
-      }
-      entry.attempts += 1;
-      entry.nextAt = now() + backoffDelay(entry.attempts - 1, backoff);
-      await store.put(entry).catch((err: unknown) => logger?.error({ err, id: entry.id }, "could not update a report in the outbox"));
-    } finally {
-      inFlight.delete(entry.id);
-    }
-  }
-
-  async function drainLoop() {
-    while (!stopped && lifecycle.online) {
-      const batch = due().slice(0, concurrency);
-      if (!batch.length) break;
-      await Promise.all(batch.map(round));
-    }
-  }
-
-  function kick() {
-    if (stopped || !lifecycle.online) return;
-    draining ??= drainLoop().finally(() => {
-      draining = undefined;
-      arm();
-    });
-  }
-
-  /** Wake up when the earliest entry is due. */
-  function arm() {
-    clearTimeout(timer);
-    timer = undefined;
-    if (stopped || !entries.size) return;
-    const next = Math.min(...[...entries.values()].map((e) => e.nextAt));
-    timer = setTimeout(kick, Math.max(0, next - now()));
-    timer.unref();
-  }
+  const ctx: RoundContext = {
+    deps,
+    entries,
+    inFlight,
+    now,
+    maxAge: options.maxAgeMs ?? 7 * 86_400_000,
+    backoff: { initial: 5000, max: 300_000, ...options.backoff },
+  };
+  const scheduler = new OutboxScheduler({ lifecycle, entries, inFlight, now, round: (e) => runRound(ctx, e) }, options.concurrency ?? 8);
 
   /**
    * The store is the truth at each (re)connect: an active/standby pair shares it, so a standby that takes
@@ -213,7 +199,7 @@ export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Out
       .catch((err: unknown) => logger?.error({ err }, "could not read the outbox; delivering what this process knows"))
       .then(() => {
         for (const e of entries.values()) e.nextAt = Math.min(e.nextAt, now());
-        kick();
+        scheduler.kick();
       });
   };
   lifecycle.on("online", onOnline);
@@ -222,7 +208,7 @@ export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Out
     async add(entry) {
       await store.put(entry);
       entries.set(entry.id, entry);
-      kick();
+      scheduler.kick();
     },
     get size() {
       return entries.size;
@@ -232,16 +218,13 @@ export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Out
       const left = await store.load();
       for (const e of left) if (!entries.has(e.id)) entries.set(e.id, e);
       if (left.length) logger?.info({ reports: left.length }, "reports accepted before the restart are waiting for delivery");
-      kick();
-      arm();
+      scheduler.kick();
+      scheduler.arm();
     },
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
+      const stopped = scheduler.stop(); // no more rounds from here
       lifecycle.off("online", onOnline);
-      // A round still waiting for confirmations is not waited for long: its reports stay stored, and are
-      // delivered (again, at worst) by the next start.
-      await Promise.race([draining?.catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
+      await stopped;
     },
   };
 }

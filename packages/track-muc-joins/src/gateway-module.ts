@@ -38,7 +38,7 @@ export const gatewayModule = defineModule({
     });
     // ejabberd with presence = roster forwards users' own room presences (110, 201) to the component: they
     // never change the gateway's seats (only a join or occupancy of its own does), but they are noise.
-    kit.lifecycle.on("online", () => {
+    const offOnline = kit.lifecycle.on("online", () => {
       const server = kit.serverDomain ?? kit.privilege.permissions()?.server;
       if (!server) return;
       void serverSoftware(kit.iq, server, { version: false, reach: kit.reach }).then((software) => {
@@ -56,6 +56,7 @@ export const gatewayModule = defineModule({
     if (kit.kind === "component" || kit.entity.jid) keepRooms();
     else kit.lifecycle.once("online", keepRooms);
     ctx.onStop(async () => {
+      offOnline();
       await joins.leaveAll({ status: "gateway shutting down" });
       joins.stop();
     });

@@ -32,3 +32,8 @@ export const trackMucJoinsSchema = z.strictObject({
 export const trackMucJoinsOptions = moduleOptions(trackMucJoinsSchema);
 
 export type TrackMucJoinsGatewayOptions = z.output<typeof trackMucJoinsSchema>;
+
+/** The names every feature uses: setupMucJoins, mucJoinsOptions, mucJoinsSchema (the package-named ones stay). */
+export const mucJoinsSchema = trackMucJoinsSchema;
+export const mucJoinsOptions = trackMucJoinsOptions;
+export type MucJoinsGatewayOptions = TrackMucJoinsGatewayOptions;

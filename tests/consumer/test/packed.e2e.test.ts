@@ -101,6 +101,54 @@ describe("the tarballs", () => {
         bugs: { url: expect.any(String) },
       });
       expect(JSON.stringify(pkg), `${name}: workspace: ranges left in the tarball`).not.toContain("workspace:");
+      // Ranges in what users install; exact versions live in the lockfile.
+      const deps = { ...(pkg.dependencies as Record<string, string>), ...(pkg.peerDependencies as Record<string, string>) };
+      expect(
+        Object.entries(deps).filter(([, range]) => /^\d/.test(range)),
+        `${name}: exact pins`,
+      ).toEqual([]);
+    }
+  });
+});
+
+describe("what is published says its facts", () => {
+  // The team's working notes are not published: a README or a shipped file (source maps carry the sources'
+  // comments) states the fact or links the XEP/RFC instead.
+  const INTERNAL = /modules-spec|real-servers\.md|shared\/reference|xmppjs-notes|toolchain\.md|feature-template|\bissues? [0-9]+\b/i;
+  it("no published file cites an internal note", () => {
+    const found: string[] = [];
+    for (const name of published) {
+      const dir = mkdtempSync(join(work, "unpacked-"));
+      execFileSync("tar", ["-xzf", tar(name), "-C", dir]);
+      const grep = spawnSync("grep", ["-rnoiE", INTERNAL.source, join(dir, "package")], { encoding: "utf8" });
+      found.push(
+        ...grep.stdout
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => `${name}: ${l.slice(dir.length + 1)}`),
+      );
+    }
+    expect(found).toEqual([]);
+  });
+});
+
+describe("each feature ships once", () => {
+  it("a package's ./gateway entry imports its feature: the setup function is defined in one file per format", () => {
+    for (const name of published) {
+      const files = execFileSync("tar", ["-tzf", tar(name)], { encoding: "utf8" }).split("\n");
+      if (!files.includes("package/dist/gateway.js")) continue;
+      const index = execFileSync("tar", ["-xzOf", tar(name), "package/dist/index.d.ts"], { encoding: "utf8" });
+      const setups = [...new Set([...index.matchAll(/\bsetup[A-Z]\w+/g)].map((m) => m[0]))];
+      expect(setups.length, name).toBeGreaterThan(0);
+      for (const ext of [".js", ".cjs"]) {
+        const code = files.filter((f) => f.startsWith("package/dist/") && f.endsWith(ext));
+        for (const setup of setups) {
+          const defining = code.filter((f) =>
+            new RegExp(`(function|const|let)\\s+${setup}\\b`).test(execFileSync("tar", ["-xzOf", tar(name), f], { encoding: "utf8" })),
+          );
+          expect(defining, `${name}: ${setup} in ${ext}`).toHaveLength(1);
+        }
+      }
     }
   });
 });
@@ -170,7 +218,7 @@ describe("a TypeScript user's project with every package", () => {
     }
   });
 
-  it("every README ts block type-checks against the tarballs (strict, NodeNext, ESM); a wrong one fails", () => {
+  it("every README ts block type-checks against the tarballs (the strictest flags, NodeNext, ESM); a wrong one fails", () => {
     const snippets = readmeSnippets();
     expect(snippets.length).toBeGreaterThanOrEqual(15);
     mkdirSync(join(dir, "snippets"), { recursive: true });
@@ -178,6 +226,8 @@ describe("a TypeScript user's project with every package", () => {
     const tsconfig = {
       compilerOptions: {
         strict: true,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
         module: "nodenext",
         moduleResolution: "nodenext",
         target: "es2022",

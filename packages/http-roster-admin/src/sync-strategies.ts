@@ -1,0 +1,105 @@
+// The two ways a user's roster is brought in line with the web roster:
+//   replaceRoster: the whole web roster in one request and the server compares (Prosody with the companion
+//                  module mod_xmppkit_roster_batch, XEP-0356 https://xmpp.org/extensions/xep-0356.html);
+//   syncByDiff:    the server's roster read, diffed here, and only the differences set (in batches when the
+//                  roster can, else one roster set per edit, RFC 6121 §2 https://www.rfc-editor.org/rfc/rfc6121#section-2).
+import type { Limiter, RosterItem } from "@xmppkit/core";
+import type { RosterAccess, RosterChange } from "./roster-access.js";
+import type { RosterEdit, RosterReplaceResult } from "./roster-batch.js";
+import { diffRoster } from "./roster-diff.js";
+import { RosterSyncError } from "./sync-result.js";
+
+export interface StrategyDeps {
+  roster: RosterAccess;
+  /** Bounds the roster IQs in flight to the server, over all users. */
+  pipeline: Limiter;
+}
+
+/** What a sync did to the server's roster. */
+export interface SyncOutcome {
+  added: number;
+  changed: number;
+  removed: number;
+  unchanged: number;
+  requests: number;
+}
+
+/** Whether the roster replaces in one request (then no roster get: the server compares). */
+export const canReplace = (roster: RosterAccess): boolean => !!roster.replace && (roster.batchSize ?? 0) > 0;
+
+/** The server's roster of `user` (the bare JID of `username`). */
+export async function getRoster({ roster, pipeline }: StrategyDeps, username: string, user: string): Promise<RosterItem[]> {
+  try {
+    return await pipeline(() => roster.get(user));
+  } catch (err) {
+    throw new RosterSyncError(username, "roster-get", `getting the roster of ${user}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The whole web roster in one request; undefined when the roster cannot replace after all (then: diff). */
+export async function replaceRoster(
+  { roster, pipeline }: StrategyDeps,
+  username: string,
+  user: string,
+  wanted: RosterItem[],
+): Promise<SyncOutcome | undefined> {
+  let result: RosterReplaceResult | undefined;
+  try {
+    result = await pipeline(() => roster.replace!(user, wanted));
+  } catch (err) {
+    throw new RosterSyncError(username, "roster-set", `replacing the roster of ${user}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!result) return undefined;
+  const count = (change: RosterChange) => result.applied.filter((a) => a.change === change).length;
+  if (result.refused.length) {
+    const first = result.refused[0]!;
+    const what = result.applied.length ? `; ${result.applied.length} changes were applied` : "";
+    throw new RosterSyncError(
+      username,
+      "roster-set",
+      `the server refused ${result.refused.length} of ${wanted.length} contacts for ${user} (first: ${first.jid}: ${first.error})${what}`,
+      { applied: result.applied },
+    );
+  }
+  return { added: count("add"), changed: count("change"), removed: count("remove"), unchanged: result.unchanged, requests: 1 };
+}
+
+/** Diff `current` against `wanted` and set only what differs; a failed set fails the sync, naming what was applied. */
+export async function syncByDiff(deps: StrategyDeps, username: string, user: string, current: RosterItem[], wanted: RosterItem[]): Promise<SyncOutcome> {
+  const diff = diffRoster(current, wanted, { compareSubscription: deps.roster.honoursSubscription });
+  const edits: RosterEdit[] = [
+    ...diff.add.map((item): RosterEdit => ({ item, change: "add" })),
+    ...diff.change.map((item): RosterEdit => ({ item, change: "change" })),
+    ...diff.remove.map((jid): RosterEdit => ({ item: { jid, subscription: "remove", groups: [] }, change: "remove" })),
+  ];
+  const { outcomes, requests } = await applyEdits(deps, user, edits);
+  const failed = outcomes.flatMap((err, i) => (err ? [{ jid: edits[i]!.item.jid, error: err.message }] : []));
+  if (failed.length) {
+    const applied = edits.flatMap(({ item, change }, i) => (outcomes[i] ? [] : [{ jid: item.jid, change }]));
+    const what = applied.length ? `; ${applied.length} were applied` : "";
+    throw new RosterSyncError(
+      username,
+      "roster-set",
+      `${failed.length} of ${edits.length} roster sets for ${user} failed (first: ${failed[0]!.jid}: ${failed[0]!.error})${what}`,
+      { applied },
+    );
+  }
+  return { added: diff.add.length, changed: diff.change.length, removed: diff.remove.length, unchanged: diff.unchanged, requests };
+}
+
+/** Per edit: undefined when the server applied it, or the error. In batches when the roster can, else one set each. */
+async function applyEdits(
+  { roster, pipeline }: StrategyDeps,
+  user: string,
+  edits: RosterEdit[],
+): Promise<{ outcomes: (Error | undefined)[]; requests: number }> {
+  const size = roster.batchSize ?? 0;
+  if (roster.setMany && size > 1 && edits.length > 1) {
+    const chunks: RosterEdit[][] = [];
+    for (let i = 0; i < edits.length; i += size) chunks.push(edits.slice(i, i + size));
+    const outcomes = (await Promise.all(chunks.map((chunk) => pipeline(() => roster.setMany!(user, chunk))))).flat();
+    return { outcomes, requests: chunks.length };
+  }
+  const settled = await Promise.allSettled(edits.map(({ item, change }) => pipeline(() => roster.set(user, item, change))));
+  return { outcomes: settled.map((o) => (o.status === "rejected" ? (o.reason as Error) : undefined)), requests: edits.length };
+}
