@@ -1,6 +1,6 @@
 // Reading the audit log: filters as SQL (`where()`), pages newest first with a keyset cursor (time, then id,
 // so events of one millisecond are neither lost nor repeated), and the summary the page and CLI show.
-import { brandError, hasErrorBrand } from "@xmppkit/core";
+import { XmppkitError } from "@xmppkit/core";
 import type { Store } from "@xmppkit/core";
 import type { AuditEvent } from "./audit-event.js";
 import { AUDIT_COLUMNS, AUDIT_TABLE, fromRow, type AuditRow } from "./audit-schema.js";
@@ -45,18 +45,13 @@ export interface AuditSummary {
   perType: { type: string; count: number }[];
 }
 
-export class AuditQueryError extends Error {
-  override name = "AuditQueryError";
-  /** True for a AuditQueryError from any copy of this package (a brand, not the prototype chain). */
-  static isInstance(value: unknown): value is AuditQueryError {
-    return hasErrorBrand(value, "AuditQueryError");
-  }
+export class AuditQueryError extends XmppkitError {
+  static override readonly brand = "AuditQueryError";
   constructor(
     readonly field: string,
     message: string,
   ) {
     super(`${field}: ${message}`);
-    brandError(this, "AuditQueryError");
   }
 }
 

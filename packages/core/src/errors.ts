@@ -22,13 +22,31 @@ export function hasErrorBrand(value: unknown, name: string): boolean {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[Symbol.for(`xmppkit.error.${name}`)] === true;
 }
 
-/** A stanza-level error: thrown by handlers to answer with <error/>, and rejected by IQ requests. */
-export class StanzaError extends Error {
-  override name = "StanzaError";
-  /** True for a StanzaError from any copy of @xmppkit/core. */
-  static isInstance(value: unknown): value is StanzaError {
-    return hasErrorBrand(value, "StanzaError");
+/**
+ * The base of every xmppkit error. A subclass names its brand once, `static override readonly brand = "Name"`,
+ * and gets `name`, the brand on each instance (with its parents' brands) and `isInstance()`.
+ */
+export class XmppkitError extends Error {
+  /** The class's brand (see brandError); every subclass names its own. */
+  static readonly brand: string = "XmppkitError";
+  /** True for an instance of this class or a subclass, made by any copy of the package that defines it. */
+  static isInstance<T extends abstract new (...args: never[]) => XmppkitError>(this: T & { readonly brand: string }, value: unknown): value is InstanceType<T> {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass it is called on, whose brand counts
+    return hasErrorBrand(value, this.brand);
   }
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    const own = new.target as unknown as { brand: string };
+    this.name = own.brand;
+    for (let c: unknown = own; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c)) {
+      if (Object.hasOwn(c, "brand")) brandError(this, (c as unknown as { brand: string }).brand);
+    }
+  }
+}
+
+/** A stanza-level error: thrown by handlers to answer with <error/>, and rejected by IQ requests. */
+export class StanzaError extends XmppkitError {
+  static override readonly brand: string = "StanzaError";
   constructor(
     readonly condition: string,
     readonly type: StanzaErrorType = "cancel",
@@ -37,7 +55,6 @@ export class StanzaError extends Error {
     readonly by?: string,
   ) {
     super(text ? `${condition}: ${text}` : condition);
-    brandError(this, "StanzaError");
   }
 
   static fromElement(error: Element): StanzaError {
@@ -65,18 +82,13 @@ export class StanzaError extends Error {
 }
 
 /** An IQ request that got no reply in time. */
-export class IqTimeoutError extends Error {
-  override name = "IqTimeoutError";
-  /** True for a IqTimeoutError from any copy of @xmppkit/core. */
-  static isInstance(value: unknown): value is IqTimeoutError {
-    return hasErrorBrand(value, "IqTimeoutError");
-  }
+export class IqTimeoutError extends XmppkitError {
+  static override readonly brand = "IqTimeoutError";
   constructor(
     readonly to: string | undefined,
     readonly timeoutMs: number,
   ) {
     super(`no reply from ${to ?? "the server"} within ${timeoutMs} ms`);
-    brandError(this, "IqTimeoutError");
   }
 }
 
@@ -85,51 +97,36 @@ export class IqTimeoutError extends Error {
  * mod_privilege loaded drops every IQ a component sends to a bare JID or a domain (unless wrapped in a
  * XEP-0356 `<privileged_iq/>` or a roster query), so waiting for its reply would only end in a timeout.
  */
-export class IqNotRoutedError extends Error {
-  override name = "IqNotRoutedError";
-  /** True for an IqNotRoutedError from any copy of @xmppkit/core. */
-  static isInstance(value: unknown): value is IqNotRoutedError {
-    return hasErrorBrand(value, "IqNotRoutedError");
-  }
+export class IqNotRoutedError extends XmppkitError {
+  static override readonly brand = "IqNotRoutedError";
   constructor(
     readonly to: string | undefined,
     readonly reason: string,
   ) {
     super(`not sent to ${to ?? "the server"}: ${reason}`);
-    brandError(this, "IqNotRoutedError");
   }
 }
 
 /** A privileged operation attempted without the XEP-0356 permission it needs. */
-export class PermissionError extends Error {
-  override name = "PermissionError";
-  /** True for a PermissionError from any copy of @xmppkit/core. */
-  static isInstance(value: unknown): value is PermissionError {
-    return hasErrorBrand(value, "PermissionError");
-  }
+export class PermissionError extends XmppkitError {
+  static override readonly brand = "PermissionError";
   constructor(
     message: string,
     readonly permission: string,
     readonly fix: string,
   ) {
     super(`${message}\n  fix: ${fix}`);
-    brandError(this, "PermissionError");
   }
 }
 
 /** Invalid configuration or options; `path` is the dotted option path. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-  /** True for a ConfigError from any copy of @xmppkit/core. */
-  static isInstance(value: unknown): value is ConfigError {
-    return hasErrorBrand(value, "ConfigError");
-  }
+export class ConfigError extends XmppkitError {
+  static override readonly brand = "ConfigError";
   constructor(
     message: string,
     readonly issues: { path: string; message: string; line?: number }[] = [],
   ) {
     super(message);
-    brandError(this, "ConfigError");
   }
 }
 
@@ -138,30 +135,20 @@ export class ConfigError extends Error {
  * accepts. Either would make the server close the stream and drop the link for everything in flight, so
  * the stanza never reaches the wire and the caller gets this instead.
  */
-export class StanzaRefusedError extends Error {
-  override name = "StanzaRefusedError";
-  /** True for a StanzaRefusedError from any copy of @xmppkit/core. */
-  static isInstance(value: unknown): value is StanzaRefusedError {
-    return hasErrorBrand(value, "StanzaRefusedError");
-  }
+export class StanzaRefusedError extends XmppkitError {
+  static override readonly brand = "StanzaRefusedError";
   constructor(
     readonly reason: "forbidden-character" | "too-large",
     message: string,
   ) {
     super(message);
-    brandError(this, "StanzaRefusedError");
   }
 }
 
 /** A stanza was sent while there is no link to the server (down, reconnecting, or stopped). */
-export class LinkDownError extends Error {
-  override name = "LinkDownError";
-  /** True for a LinkDownError from any copy of @xmppkit/core. */
-  static isInstance(value: unknown): value is LinkDownError {
-    return hasErrorBrand(value, "LinkDownError");
-  }
+export class LinkDownError extends XmppkitError {
+  static override readonly brand = "LinkDownError";
   constructor(message = "not connected to the server") {
     super(message);
-    brandError(this, "LinkDownError");
   }
 }

@@ -10,16 +10,13 @@
 // (fetch and undici's redirect interceptor forward custom headers to any origin), so redirects are ours either way.
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { brandError, hasErrorBrand } from "./errors.js";
+import { XmppkitError } from "./errors.js";
 
 export type HttpClientFailure = "timeout" | "too-large" | "redirect" | "network";
 
 /** A request that got no usable answer; `reason` says why. */
-export class HttpClientError extends Error {
-  override name = "HttpClientError";
-  static isInstance(value: unknown): value is HttpClientError {
-    return hasErrorBrand(value, "HttpClientError");
-  }
+export class HttpClientError extends XmppkitError {
+  static override readonly brand = "HttpClientError";
   constructor(
     readonly reason: HttpClientFailure,
     message: string,
@@ -27,7 +24,6 @@ export class HttpClientError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    brandError(this, "HttpClientError");
   }
 }
 

@@ -1,7 +1,7 @@
 // Why a link failed, in words an operator can act on, and which failures no retry will fix.
 // https://www.rfc-editor.org/rfc/rfc6120#section-4.9.3
 import { entityKind, type XmppEntity } from "./entity.js";
-import { brandError, hasErrorBrand } from "./errors.js";
+import { XmppkitError } from "./errors.js";
 
 /** Stream errors that no retry will fix (RFC 6120 §4.9.3). */
 const FATAL_CONDITIONS: Record<string, string> = {
@@ -13,31 +13,21 @@ const FATAL_CONDITIONS: Record<string, string> = {
   "invalid-from": "the server rejected a stanza's `from` and closed the stream",
 };
 
-export class FatalConnectionError extends Error {
-  override name = "FatalConnectionError";
-  /** True for a FatalConnectionError from any copy of @xmppkit/core. */
-  static isInstance(value: unknown): value is FatalConnectionError {
-    return hasErrorBrand(value, "FatalConnectionError");
-  }
+export class FatalConnectionError extends XmppkitError {
+  static override readonly brand = "FatalConnectionError";
   constructor(
     readonly condition: string,
     detail: string,
   ) {
     super(`${condition}: ${detail}`);
-    brandError(this, "FatalConnectionError");
   }
 }
 
 /** start() was waiting when stop() was called. */
-export class LinkStoppedError extends Error {
-  override name = "LinkStoppedError";
-  /** True for a LinkStoppedError from any copy of @xmppkit/core. */
-  static isInstance(value: unknown): value is LinkStoppedError {
-    return hasErrorBrand(value, "LinkStoppedError");
-  }
+export class LinkStoppedError extends XmppkitError {
+  static override readonly brand = "LinkStoppedError";
   constructor() {
     super("stopped before the link came up");
-    brandError(this, "LinkStoppedError");
   }
 }
 

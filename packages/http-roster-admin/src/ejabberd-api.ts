@@ -14,7 +14,7 @@
 //             switches to 23.01's form for good.
 //   delete_rosteritem {localuser, localserver, user, server}           → 0
 //   check_account {user, host}         → 0 exists, 1 does not: add_rosteritem says 0 for a missing account too
-import { brandError, hasErrorBrand, parseJid, type RosterItem } from "@xmppkit/core";
+import { XmppkitError, parseJid, type RosterItem } from "@xmppkit/core";
 import { createHttpClient } from "@xmppkit/core/http-client";
 import type { RosterAccess } from "./roster-access.js";
 
@@ -30,19 +30,14 @@ export interface EjabberdApiOptions {
   timeout?: number;
 }
 
-export class EjabberdApiError extends Error {
-  override name = "EjabberdApiError";
-  /** True for an EjabberdApiError from any copy of this package. */
-  static isInstance(value: unknown): value is EjabberdApiError {
-    return hasErrorBrand(value, "EjabberdApiError");
-  }
+export class EjabberdApiError extends XmppkitError {
+  static override readonly brand = "EjabberdApiError";
   constructor(
     message: string,
     readonly status?: number,
     readonly body?: string,
   ) {
     super(message);
-    brandError(this, "EjabberdApiError");
   }
 }
 

@@ -2,19 +2,15 @@
 // timeout and retries with backoff on failures that may pass (timeouts, connection errors, 5xx, 429).
 // Every failure is a RosterFetchError with a reason, so the caller can leave that user's roster alone and
 // say why; Prosody's module hangs forever on connection errors and invalid JSON.
-import { hasErrorBrand, brandError, backoffDelay, type BackoffOptions } from "@xmppkit/core";
+import { XmppkitError, backoffDelay, type BackoffOptions } from "@xmppkit/core";
 import { parseWebRoster, WebRosterError, type WebRoster } from "./roster-json.js";
 import { createHttpClient, HttpClientError } from "@xmppkit/core/http-client";
 import { rosterUrl } from "./roster-url.js";
 
 export type FetchFailure = "http-status" | "redirect" | "timeout" | "network" | "invalid-json" | "invalid-roster" | "too-large";
 
-export class RosterFetchError extends Error {
-  override name = "RosterFetchError";
-  /** True for a RosterFetchError from any copy of this package (a brand, not the prototype chain). */
-  static isInstance(value: unknown): value is RosterFetchError {
-    return hasErrorBrand(value, "RosterFetchError");
-  }
+export class RosterFetchError extends XmppkitError {
+  static override readonly brand = "RosterFetchError";
   constructor(
     readonly reason: FetchFailure,
     message: string,
@@ -22,7 +18,6 @@ export class RosterFetchError extends Error {
     readonly status?: number,
   ) {
     super(message);
-    brandError(this, "RosterFetchError");
   }
   /** Worth another attempt: the backend may recover. */
   get retryable(): boolean {

@@ -6,7 +6,7 @@
 // `groups` may be an array of strings or an object whose keys are the groups (Prosody's module only accepts
 // the object form and breaks on arrays). Bad entries are skipped one by one with a reason; a body that is
 // not an object at all fails the whole user (their roster is then left alone).
-import { hasErrorBrand, brandError, bareJid, xmlForbiddenChar, type RosterItem } from "@xmppkit/core";
+import { XmppkitError, bareJid, xmlForbiddenChar, type RosterItem } from "@xmppkit/core";
 import { FORBIDDEN_LOCALPART } from "./username.js";
 
 export interface SkippedContact {
@@ -19,15 +19,10 @@ export interface WebRoster {
   skipped: SkippedContact[];
 }
 
-export class WebRosterError extends Error {
-  override name = "WebRosterError";
-  /** True for a WebRosterError from any copy of this package (a brand, not the prototype chain). */
-  static isInstance(value: unknown): value is WebRosterError {
-    return hasErrorBrand(value, "WebRosterError");
-  }
+export class WebRosterError extends XmppkitError {
+  static override readonly brand = "WebRosterError";
   constructor(message?: string, options?: ErrorOptions) {
     super(message, options);
-    brandError(this, "WebRosterError");
   }
 }
 

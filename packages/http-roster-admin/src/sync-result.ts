@@ -1,5 +1,5 @@
 // What a sync says: a result with counts, or a RosterSyncError with the reason and what the server applied.
-import { brandError, hasErrorBrand } from "@xmppkit/core";
+import { XmppkitError } from "@xmppkit/core";
 import type { FetchFailure } from "./fetch-roster.js";
 import type { RosterChange } from "./roster-access.js";
 import type { SkippedContact } from "./roster-json.js";
@@ -29,12 +29,8 @@ export interface AppliedChange {
   change: RosterChange;
 }
 
-export class RosterSyncError extends Error {
-  override name = "RosterSyncError";
-  /** True for a RosterSyncError from any copy of this package (a brand, not the prototype chain). */
-  static isInstance(value: unknown): value is RosterSyncError {
-    return hasErrorBrand(value, "RosterSyncError");
-  }
+export class RosterSyncError extends XmppkitError {
+  static override readonly brand = "RosterSyncError";
   /** What the server applied before the failure (a link that died part-way); empty: the roster is as it was. */
   readonly applied: AppliedChange[];
   constructor(
@@ -44,7 +40,6 @@ export class RosterSyncError extends Error {
     options?: { cause?: unknown; applied?: AppliedChange[] },
   ) {
     super(message, options);
-    brandError(this, "RosterSyncError");
     this.applied = options?.applied ?? [];
   }
 }

@@ -9,7 +9,7 @@
 //
 // Every field is optional. Roles map to affiliations through the `report_affiliations_*_roles` options, with
 // a fixed precedence admin > member > registered > anonymous (Prosody's map depends on table order).
-import { hasErrorBrand, brandError, bareJid, checkUrlTemplate, fillUrlTemplate, parseJid } from "@xmppkit/core";
+import { XmppkitError, bareJid, checkUrlTemplate, fillUrlTemplate, parseJid } from "@xmppkit/core";
 import { createHttpClient, HttpClientError } from "@xmppkit/core/http-client";
 import { isAffiliation, type Affiliation, type AffiliationInfo } from "./info.js";
 
@@ -39,15 +39,10 @@ export function affiliationFromRoles(roles: readonly string[], map: RoleMap = PR
   return PRECEDENCE.find((a) => roles.some((r) => map[a].includes(r)));
 }
 
-export class AffiliationSourceError extends Error {
-  override name = "AffiliationSourceError";
-  /** True for a AffiliationSourceError from any copy of this package (a brand, not the prototype chain). */
-  static isInstance(value: unknown): value is AffiliationSourceError {
-    return hasErrorBrand(value, "AffiliationSourceError");
-  }
+export class AffiliationSourceError extends XmppkitError {
+  static override readonly brand = "AffiliationSourceError";
   constructor(message?: string, options?: ErrorOptions) {
     super(message, options);
-    brandError(this, "AffiliationSourceError");
   }
 }
 

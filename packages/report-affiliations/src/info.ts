@@ -5,7 +5,7 @@
 // Only the XEP's values are emitted (`anonymous`, `registered`, `member`, `admin`; Prosody's module emits
 // `guest`), `since` is rounded down to the UTC day, `trust` is an integer 0–100.
 // https://xmpp.org/extensions/xep-0489.html
-import { hasErrorBrand, brandError, formatDateTime, xml, type Element } from "@xmppkit/core";
+import { XmppkitError, formatDateTime, xml, type Element } from "@xmppkit/core";
 
 export const NS_RAA = "urn:xmpp:raa:0";
 /** Stanza kinds an entity may stamp, and the disco feature that says it does. */
@@ -27,15 +27,10 @@ export interface AffiliationInfo {
   trust?: number | undefined;
 }
 
-export class InfoParseError extends Error {
-  override name = "InfoParseError";
-  /** True for a InfoParseError from any copy of this package (a brand, not the prototype chain). */
-  static isInstance(value: unknown): value is InfoParseError {
-    return hasErrorBrand(value, "InfoParseError");
-  }
+export class InfoParseError extends XmppkitError {
+  static override readonly brand = "InfoParseError";
   constructor(message?: string, options?: ErrorOptions) {
     super(message, options);
-    brandError(this, "InfoParseError");
   }
 }
 

@@ -8,7 +8,7 @@
 //   local bounce (no such user) arrives before that answer. XEP-0199: https://xmpp.org/extensions/xep-0199.html
 //
 // What this cannot know: whether a remote server (over s2s) accepted it; such bounces arrive much later.
-import { hasErrorBrand, brandError, NS_PING, StanzaError, bareJid, xml, type Element, type Iq, type Stanzas } from "@xmppkit/core";
+import { XmppkitError, NS_PING, StanzaError, bareJid, xml, type Element, type Iq, type Stanzas } from "@xmppkit/core";
 
 export interface DeliveryOptions {
   /** Whom to ping as the barrier (the server domain). */
@@ -23,15 +23,10 @@ export interface DeliveryOptions {
   timeoutMs?: number;
 }
 
-export class DeliveryTimeoutError extends Error {
-  override name = "DeliveryTimeoutError";
-  /** True for a DeliveryTimeoutError from any copy of this package (a brand, not the prototype chain). */
-  static isInstance(value: unknown): value is DeliveryTimeoutError {
-    return hasErrorBrand(value, "DeliveryTimeoutError");
-  }
+export class DeliveryTimeoutError extends XmppkitError {
+  static override readonly brand = "DeliveryTimeoutError";
   constructor(message?: string, options?: ErrorOptions) {
     super(message, options);
-    brandError(this, "DeliveryTimeoutError");
   }
 }
 

@@ -4,7 +4,7 @@
 //
 // Everything is checked: a report without a reported JID, with an unparsable one, or with a forwarded copy
 // that is not a message is refused with a reason, never half-read.
-import { hasErrorBrand, brandError, NS_DELAY, NS_FORWARD, childElements, parseJid, type Element } from "@xmppkit/core";
+import { XmppkitError, NS_DELAY, NS_FORWARD, childElements, parseJid, type Element } from "@xmppkit/core";
 
 export const NS_REPORTING = "urn:xmpp:reporting:1";
 /** XEP-0377 v0.1–0.2, still sent by older clients and accepted by Prosody. */
@@ -38,15 +38,10 @@ export interface ParsedReport {
   forwarded?: { message: Element; stamp?: Date };
 }
 
-export class ReportParseError extends Error {
-  override name = "ReportParseError";
-  /** True for a ReportParseError from any copy of this package (a brand, not the prototype chain). */
-  static isInstance(value: unknown): value is ReportParseError {
-    return hasErrorBrand(value, "ReportParseError");
-  }
+export class ReportParseError extends XmppkitError {
+  static override readonly brand = "ReportParseError";
   constructor(message?: string, options?: ErrorOptions) {
     super(message, options);
-    brandError(this, "ReportParseError");
   }
 }
 

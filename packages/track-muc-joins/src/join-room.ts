@@ -1,6 +1,6 @@
 // Building a XEP-0045 join presence, and the errors a join or leave can end with.
 // https://xmpp.org/extensions/xep-0045.html#enter
-import { NS_DATA, StanzaError, brandError, formatDateTime, hasErrorBrand, xml, type Element } from "@xmppkit/core";
+import { XmppkitError, NS_DATA, StanzaError, formatDateTime, xml, type Element } from "@xmppkit/core";
 import { NS_MUC } from "./join-tracker.js";
 
 export const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
@@ -51,29 +51,20 @@ export function instantRoomForm(): Element {
 }
 
 /** A join or leave that got no answer from the room in time. */
-export class MucTimeoutError extends Error {
-  override name = "MucTimeoutError";
-  /** True for a MucTimeoutError from any copy of this package. */
-  static isInstance(value: unknown): value is MucTimeoutError {
-    return hasErrorBrand(value, "MucTimeoutError");
-  }
+export class MucTimeoutError extends XmppkitError {
+  static override readonly brand = "MucTimeoutError";
   constructor(
     readonly room: string,
     readonly action: "join" | "leave",
     readonly timeoutMs: number,
   ) {
     super(`no self-presence from ${room} within ${timeoutMs} ms (${action})`);
-    brandError(this, "MucTimeoutError");
   }
 }
 
-/** The room refused the join (XEP-0045 §7.2.6–7.2.11): `condition` says why, e.g. `not-authorized` for a wrong password. */
+/** The room refused the join (XEP-0045 §7.2.6–7.2.11): `condition` says why, e.g. `not-authorized` for a wrong password. A StanzaError too. */
 export class MucJoinError extends StanzaError {
-  override name = "MucJoinError";
-  /** True for a MucJoinError from any copy of this package (it is a StanzaError too). */
-  static override isInstance(value: unknown): value is MucJoinError {
-    return hasErrorBrand(value, "MucJoinError");
-  }
+  static override readonly brand = "MucJoinError";
   constructor(
     readonly room: string,
     readonly nick: string,
@@ -81,7 +72,6 @@ export class MucJoinError extends StanzaError {
   ) {
     super(error.condition, error.type, error.text, error.element, error.by);
     this.message = `joining ${room} as ${nick} failed: ${error.message}`;
-    brandError(this, "MucJoinError");
   }
 }
 

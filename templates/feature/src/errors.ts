@@ -1,13 +1,7 @@
-// The feature's errors: core's brand, so `isInstance` holds across two copies of the package.
-import { brandError, hasErrorBrand } from "@xmppkit/core";
+// The feature's errors, on core's branded base: one line each, and `isInstance()` holds across two copies of
+// the package (where `instanceof` does not).
+import { XmppkitError } from "@xmppkit/core";
 
-export class __Name__Error extends Error {
-  override name = "__Name__Error";
-  static isInstance(value: unknown): value is __Name__Error {
-    return hasErrorBrand(value, "__Name__Error");
-  }
-  constructor(message: string) {
-    super(message);
-    brandError(this, "__Name__Error");
-  }
+export class __Name__Error extends XmppkitError {
+  static override readonly brand = "__Name__Error";
 }

@@ -4,7 +4,7 @@
 // the database is away, a row beyond the bound is dropped at once (its push rejects with QueueFullError)
 // rather than growing memory without limit.
 import { backoffDelay } from "../backoff.js";
-import { brandError, hasErrorBrand } from "../errors.js";
+import { XmppkitError } from "../errors.js";
 
 export interface BatchWriterOptions<T> {
   write(rows: T[]): Promise<void>;
@@ -20,15 +20,10 @@ export interface BatchWriterOptions<T> {
 }
 
 /** A row pushed while the queue was full (the database has been unreachable for a while). */
-export class QueueFullError extends Error {
-  override name = "QueueFullError";
-  /** True for a QueueFullError from any copy of @xmppkit/core. */
-  static isInstance(value: unknown): value is QueueFullError {
-    return hasErrorBrand(value, "QueueFullError");
-  }
+export class QueueFullError extends XmppkitError {
+  static override readonly brand = "QueueFullError";
   constructor(limit: number) {
     super(`the write queue is full (${limit} rows waiting for the database)`);
-    brandError(this, "QueueFullError");
   }
 }
 
