@@ -25,7 +25,7 @@ export const gatewayModule = defineModule({
   setup(ctx, o): RosterAdmin {
     const { kit, log, events, metrics } = ctx;
     const admin = setupRosterAdmin(
-      { roster: rosterWriter(kit, o, log), kit, logger: log },
+      { ...kit, roster: rosterWriter(kit, o, log), logger: log },
       {
         url: o.http_roster_url,
         timeout: o.http_roster_timeout,

@@ -10,7 +10,7 @@
 // The units, each in its own file: a user's sync (user-sync.ts) with its strategies (sync-strategies.ts), its
 // report (sync-report.ts), the scheduler (sync-scheduler.ts), login syncs (login-sync.ts), refresh summaries
 // (refresh.ts) and the adaptation to the server at hand (server-adaptation.ts). This file composes them.
-import { TypedEmitter, createLimiter, extend, silentLogger, type Kit, type Lifecycle, type Logger, type Sessions } from "@xmppkit/core";
+import { TypedEmitter, createLimiter, extend, logListenerErrors, silentLogger, type Kit, type Logger } from "@xmppkit/core";
 import { createRosterFetcher, type FetcherOptions } from "./fetch-roster.js";
 import { syncOnLogin } from "./login-sync.js";
 import { refreshUsers } from "./refresh.js";
@@ -47,7 +47,7 @@ export interface RosterAdminOptions extends Omit<FetcherOptions, "url"> {
   /** Skip the login sync of a user synced (or tried) less than this many ms ago (default 60 s). */
   loginDebounce?: number;
   /**
-   * With `kit`: ask the server at every connect whether it batches roster sets and which server it is, and
+   * With a kit's parts (`{ ...kit, roster }`): ask the server at every connect whether it batches roster sets and which server it is, and
    * at every grant whether it lets logins be seen; adapt the roster and report what is wrong (see
    * `adaptToServer`). Default `{}`: batch "auto", the writer judged from the roster. `false`: never ask.
    */
@@ -65,25 +65,25 @@ export interface RosterAdmin extends TypedEmitter<RosterAdminEvents> {
   stop(): Promise<void>;
 }
 
-/** What of the kit roster-admin uses: the server checks, and the defaults of `sessions` and `lifecycle`. */
+/** What of a kit roster-admin uses: the server checks (iq, lifecycle, privilege, reach, serverDomain), logins. */
 export type RosterAdminKit = Pick<Kit, "iq" | "lifecycle" | "privilege" | "reach" | "serverDomain" | "sessions">;
 
-export interface RosterAdminDeps {
+/**
+ * `{ ...kit, roster }`, as every feature takes its dependencies. Each part is optional: without `sessions` no
+ * user is synced at login, without `lifecycle` nothing happens at a (re)connect, and the server is checked
+ * and adapted to (option `adapt`) only with iq, lifecycle, privilege and reach.
+ */
+export type RosterAdminDeps = Partial<RosterAdminKit> & {
   roster: RosterAccess;
-  /** The entity's kit: the server at hand is checked and adapted to (option `adapt`). */
-  kit?: RosterAdminKit;
-  /** Local sessions (a component with the XEP-0356 presence permission): sync users as they log in. Default: the kit's. */
-  sessions?: Sessions;
-  /** For a client's own roster: sync on every (re)connect. Default: the kit's. */
-  lifecycle?: Lifecycle;
-  logger?: Logger;
-}
+  /** Where syncs and failing listeners are logged (a kit carries its logger). */
+  logger?: Logger | undefined;
+};
 
-export function setupRosterAdmin({ roster, kit, logger, ...deps }: RosterAdminDeps, options: RosterAdminOptions): RosterAdmin {
+export function setupRosterAdmin({ roster, logger, ...deps }: RosterAdminDeps, options: RosterAdminOptions): RosterAdmin {
   const log = logger ?? silentLogger();
-  const sessions = deps.sessions ?? kit?.sessions;
-  const lifecycle = deps.lifecycle ?? kit?.lifecycle;
-  const emitter = new TypedEmitter<RosterAdminEvents>((err, event) => log.error({ err, event }, "roster-admin listener failed"));
+  const { sessions, lifecycle, iq, privilege, reach, serverDomain } = deps;
+  const kit = iq && lifecycle && privilege && reach ? { iq, lifecycle, privilege, reach, serverDomain } : undefined;
+  const emitter = new TypedEmitter<RosterAdminEvents>(logListenerErrors(logger, "a roster-admin listener failed"));
   const lastSynced = new Map<string, number>();
   const run = createUserSync({
     roster,

@@ -155,7 +155,7 @@ describe("setupRosterAdmin with a kit", () => {
     const { mock, kit } = await component();
     const { logger, lines } = captureLogger();
     const roster = privilegedRoster({ privilege: kit.privilege, iq: kit.iq }, { server: "localhost" });
-    const admin = setupRosterAdmin({ roster, kit, logger }, { url: "http://127.0.0.1:9/%s" });
+    const admin = setupRosterAdmin({ ...kit, roster, logger }, { url: "http://127.0.0.1:9/%s" });
     mock.replyToIq(isDiscoInfo, serverInfo("ejabberd", NS_ROSTER_BATCH));
     await mock.receive(grant({ roster: "both" }));
     mock.entity.emit("online", mock.entity.jid);
@@ -172,7 +172,7 @@ describe("setupRosterAdmin with a kit", () => {
 
     const other = await component();
     const plain = privilegedRoster({ privilege: other.kit.privilege, iq: other.kit.iq }, { server: "localhost" });
-    const quiet = setupRosterAdmin({ roster: plain, kit: other.kit }, { url: "http://127.0.0.1:9/%s", adapt: false });
+    const quiet = setupRosterAdmin({ ...other.kit, roster: plain }, { url: "http://127.0.0.1:9/%s", adapt: false });
     other.mock.entity.emit("online", other.mock.entity.jid);
     await new Promise((r) => setTimeout(r, 20));
     expect(other.mock.sent.filter(isDiscoInfo)).toEqual([]);
@@ -183,7 +183,7 @@ describe("setupRosterAdmin with a kit", () => {
     const mock = await mockClient<XmppEntity>({ jid: "bot@localhost/r" });
     const kit = setupKit(mock.entity, { ping: { interval: 0 } });
     const roster = ownRoster({ entity: mock.entity, iq: kit.iq, stanzas: kit.stanzas });
-    const admin = setupRosterAdmin({ roster, kit }, { url: "http://127.0.0.1:9/%s", syncOnLogin: false });
+    const admin = setupRosterAdmin({ ...kit, roster }, { url: "http://127.0.0.1:9/%s", syncOnLogin: false });
     mock.entity.emit("online", mock.entity.jid);
     await new Promise((r) => setTimeout(r, 20));
     expect(mock.sent.filter((s) => !!s.getChild("query", NS_DISCO_INFO))).toEqual([]);
