@@ -1,6 +1,6 @@
 // The gateway module: `modules_enabled: [track-muc-joins]` and a `track-muc-joins:` section, whose `rooms:`
 // the gateway keeps a seat in.
-import { defineModule, serverSoftware } from "@xmppkit/core";
+import { defineModule } from "@xmppkit/core";
 import { setupMucJoins, type MucJoins } from "./muc-joins.js";
 import { trackMucJoinsOptions } from "./options.js";
 import type {} from "./events.js"; // the bus events this module emits
@@ -11,11 +11,15 @@ export const gatewayModule = defineModule({
   options: trackMucJoinsOptions,
   setup(ctx, o): MucJoins {
     const { kit, log, events, metrics } = ctx;
-    const joins = setupMucJoins(kit, {
-      joinTimeout: o.muc_join_timeout,
-      rejoinBackoff: { max: o.muc_rejoin_max_delay },
-      unavailableWithout110EndsJoin: o.muc_unavailable_without_110_ends_join,
-    });
+    // With the kit and the module's logger, the feature also says what the server does wrong (ejabberd, presence = roster).
+    const joins = setupMucJoins(
+      { ...kit, logger: log },
+      {
+        joinTimeout: o.muc_join_timeout,
+        rejoinBackoff: { max: o.muc_rejoin_max_delay },
+        unavailableWithout110EndsJoin: o.muc_unavailable_without_110_ends_join,
+      },
+    );
     const changes = metrics.counter(ctx.name, "occupancy_changes_total", "MUC occupancies started and ended, by kind", ["kind"]);
     joins.on("joined", (e) => {
       changes.inc({ kind: "joined" });
@@ -36,19 +40,6 @@ export const gatewayModule = defineModule({
       const { error, ...rest } = e;
       log.warn({ ...rest, err: error.message }, e.retryInMs === undefined ? "giving up rejoining room" : "rejoining room failed; retrying");
     });
-    // ejabberd with presence = roster forwards users' own room presences (110, 201) to the component: they
-    // never change the gateway's seats (only a join or occupancy of its own does), but they are noise.
-    const offOnline = kit.lifecycle.on("online", () => {
-      const server = kit.serverDomain ?? kit.privilege.permissions()?.server;
-      if (!server) return;
-      void serverSoftware(kit.iq, server, { version: false, reach: kit.reach }).then((software) => {
-        if (software?.kind !== "ejabberd" || kit.privilege.permissions(server)?.presence !== "roster") return;
-        log.warn(
-          { server, fix: "ejabberd: modules: mod_privilege: presence: managed_entity: <the gateway's access rule> (instead of roster)" },
-          "ejabberd grants presence = roster: it forwards users' own MUC presences to the gateway; they do not change the gateway's rooms, but grant managed_entity instead",
-        );
-      });
-    });
     // The gateway's own seats, from the component's JID (a client's own JID once it is online).
     const keepRooms = () => {
       for (const r of o.rooms) joins.keep(r.room, { nick: r.nick, password: r.password });
@@ -56,7 +47,6 @@ export const gatewayModule = defineModule({
     if (kit.kind === "component" || kit.entity.jid) keepRooms();
     else kit.lifecycle.once("online", keepRooms);
     ctx.onStop(async () => {
-      offOnline();
       await joins.leaveAll({ status: "gateway shutting down" });
       joins.stop();
     });

@@ -8,6 +8,7 @@
 // component's reconnect, keep them: the server does not leave rooms for a component, so whether the
 // component is still an occupant is a question for a self-ping (@xmppkit/ping-muc).
 import { TypedEmitter, extend, logListenerErrors, type BackoffOptions, type Kit, type Logger } from "@xmppkit/core";
+import { warnRosterPresence } from "./server-adaptation.js";
 import { joinLeave, type JoinOptions, type Joined, type LeaveOptions } from "./join-leave.js";
 import { JoinTracker, type LeaveReason, type RoomJoin, type TrackerEvent, type TrackerOptions } from "./join-tracker.js";
 import { localJids, norm, occupancyViews } from "./local-jids.js";
@@ -79,13 +80,15 @@ export interface MucJoins extends TypedEmitter<MucJoinsEvents> {
   stop(): void;
 }
 
-export type MucJoinsDeps = Pick<Kit, "entity" | "stanzas" | "lifecycle" | "iq" | "kind"> & {
-  /** Where failing listeners are reported (a kit carries its logger). */
-  logger?: Logger | undefined;
-};
+export type MucJoinsDeps = Pick<Kit, "entity" | "stanzas" | "lifecycle" | "iq" | "kind"> &
+  Partial<Pick<Kit, "privilege" | "reach" | "serverDomain">> & {
+    /** Where failing listeners and what the server does wrong are reported (a kit carries its logger). */
+    logger?: Logger | undefined;
+  };
 
 /** Composition: the tracker fed by the wire, the waiters, join and leave, and the room keeper. */
-export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind, logger }: MucJoinsDeps, options: MucJoinsOptions = {}): MucJoins {
+export function setupMucJoins(deps: MucJoinsDeps, options: MucJoinsOptions = {}): MucJoins {
+  const { entity, stanzas, lifecycle, iq, kind, logger } = deps;
   const emitter = new TypedEmitter<MucJoinsEvents>(logListenerErrors(logger, "a track-muc-joins listener failed"));
   const tracker = new JoinTracker(options);
   const address = localJids({ entity, kind });
@@ -117,6 +120,9 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind, logger }: 
     }
     keeper.online();
   });
+  // A component with a kit: say when the server forwards presences it should not (ejabberd, presence = roster).
+  const { privilege, reach } = deps;
+  const offServer = kind === "component" && privilege && reach && logger ? warnRosterPresence({ ...deps, privilege, reach, logger }) : () => {};
   const offLost = lifecycle.on("link-lost", ({ reason }) => {
     keeper.linkLost();
     waiters.linkLost(reason);
@@ -149,6 +155,7 @@ export function setupMucJoins({ entity, stanzas, lifecycle, iq, kind, logger }: 
       offTraffic();
       offOnline();
       offLost();
+      offServer();
       keeper.stop();
       waiters.rejectAll(new Error("track-muc-joins stopped"));
     },
