@@ -139,5 +139,14 @@ describe("nextHop and redirectHeaders", () => {
     const headers = { Authorization: "Basic x", Cookie: "c", "X-Token": "t", Accept: "application/json" };
     expect(redirectHeaders(headers, new URL("http://a:1/"), new URL("http://a:1/y"))).toBe(headers);
     expect(redirectHeaders(headers, new URL("http://a:1/"), new URL("http://a:2/"))).toEqual({ Accept: "application/json" });
+    expect(redirectHeaders(headers, new URL("http://b/"), new URL("http://a/"))).toEqual({ Accept: "application/json" });
+  });
+
+  it("keeps them for the same host's upgrade to https (same or default port), not for another host's", () => {
+    const headers = { Authorization: "Bearer x" };
+    expect(redirectHeaders(headers, new URL("http://app.example/r"), new URL("https://app.example/r"))).toBe(headers);
+    expect(redirectHeaders(headers, new URL("http://app.example:8080/r"), new URL("https://app.example:8080/r"))).toBe(headers);
+    expect(redirectHeaders(headers, new URL("http://app.example/r"), new URL("https://evil.example/r"))).toEqual({});
+    expect(redirectHeaders(headers, new URL("http://app.example:8080/r"), new URL("https://app.example:9443/r"))).toEqual({});
   });
 });

@@ -4,7 +4,8 @@
 //   - A body cap, checked against Content-Length and while reading.
 //   - Keep-alive connections, at most `maxSockets` per origin.
 //   - Redirects: GET only, a bounded number, never https→http. The request's headers (credentials, API
-//     keys, anything custom) go only to the origin they were given for; another origin gets `accept` alone.
+//     keys, anything custom) go only to the origin they were given for (or its upgrade to https on the same
+//     host); another origin gets `accept`, `accept-language` and `user-agent` alone.
 // Built on node:http(s), not fetch: Node's fetch (undici, web streams, an AbortSignal per request) cost more
 // CPU per roster than the roster itself (bench/roster-sync), and no client follows redirects by this rule
 // (fetch and undici's redirect interceptor forward custom headers to any origin), so redirects are ours either way.
@@ -56,9 +57,15 @@ export interface HttpClient {
 /** Headers that may follow a redirect to another origin: nothing that identifies or authorises the caller. */
 const CROSS_ORIGIN_HEADERS = new Set(["accept", "accept-language", "user-agent"]);
 
-/** The headers for the next hop: all of them on the same origin, the harmless ones elsewhere. */
+/** Where the headers may follow: the same origin, or its upgrade from http to https (same host, same or default port). */
+function sameParty(from: URL, to: URL): boolean {
+  if (from.origin === to.origin) return true;
+  return from.protocol === "http:" && to.protocol === "https:" && from.hostname === to.hostname && (to.port === "" || to.port === from.port);
+}
+
+/** The headers for the next hop: all of them on the same origin (or its https upgrade), the harmless ones elsewhere. */
 export function redirectHeaders(headers: Record<string, string>, from: URL, to: URL): Record<string, string> {
-  if (from.origin === to.origin) return headers;
+  if (sameParty(from, to)) return headers;
   return Object.fromEntries(Object.entries(headers).filter(([name]) => CROSS_ORIGIN_HEADERS.has(name.toLowerCase())));
 }
 
@@ -138,7 +145,8 @@ export function createHttpClient({ maxSockets = 64 }: { maxSockets?: number } = 
         const text = await readBody(res, options.maxBodyBytes, target.href);
         return { status: res.statusCode ?? 0, headers: res.headers, text, url: target.href };
       }
-      res.resume();
+      // A redirect's body is never read: its connection goes, so a slow or endless one holds nothing.
+      res.destroy();
       if (typeof next === "string") throw new HttpClientError("redirect", `refused ${next}`, target.href);
       headers = redirectHeaders(headers, target, next);
       target = next;

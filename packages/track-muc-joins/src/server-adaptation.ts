@@ -6,7 +6,7 @@ import { serverSoftware, type Kit, type Logger } from "@xmppkit/core";
 
 export type PresenceGrantDeps = Pick<Kit, "iq" | "lifecycle" | "privilege" | "reach"> & Partial<Pick<Kit, "serverDomain">> & { logger: Logger };
 
-/** At every connect, warn once the server is known to be ejabberd granting presence = roster; returns what stops it. */
+/** At every connect, ask which server it is and warn if it is ejabberd granting presence = roster; returns what stops it. */
 export function warnRosterPresence({ iq, lifecycle, privilege, reach, serverDomain, logger }: PresenceGrantDeps): () => void {
   return lifecycle.on("online", () => {
     const server = serverDomain ?? privilege.permissions()?.server;
