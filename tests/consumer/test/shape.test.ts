@@ -54,6 +54,41 @@ describe("the shape of a feature package", () => {
   });
 });
 
+describe("errors", () => {
+  it("every class on XmppkitError names its own brand, the class's name (else it would pass for its parent)", () => {
+    const files = execFileSync(
+      "grep",
+      [
+        "-rlE",
+        "extends (XmppkitError|StanzaError|[A-Z]\\w*Error) \\{",
+        "packages",
+        "apps/gateway/src",
+        "--include=*.ts",
+        "--exclude=*.test.ts",
+        "--exclude-dir=node_modules",
+        "--exclude-dir=dist",
+      ],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+      },
+    )
+      .trim()
+      .split("\n");
+    const missing: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(join(ROOT, file), "utf8");
+      for (const m of text.matchAll(/class (\w+) extends (\w+) \{\n([\s\S]*?)\n\}/g)) {
+        const [, name, parent, body] = m;
+        if (parent === "Error" || !/Error$/.test(parent!)) continue;
+        if (!body!.includes(`static override readonly brand = "${name}"`) && !body!.includes(`static override readonly brand: string = "${name}"`))
+          missing.push(`${file}: ${name}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
+
 describe("templates/feature", () => {
   // Made inside a feature package, so that it resolves the same dependencies (xmpp.js, the workspace's core).
   const dest = join(ROOT, "packages/ping-muc/.template-check");
