@@ -4,6 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import {
+  XmppkitError,
   ConfigError,
   EventBus,
   moduleRefName,
@@ -55,8 +56,8 @@ export interface GatewayOptions {
 }
 
 /** Start-up was aborted (SIGTERM before the gateway was up); everything set up so far was stopped cleanly. */
-export class GatewayAbortedError extends Error {
-  override name = "GatewayAbortedError";
+export class GatewayAbortedError extends XmppkitError {
+  static override readonly brand = "GatewayAbortedError";
   constructor() {
     super("stopped before start-up finished");
   }

@@ -2,10 +2,10 @@
 // is @xmppkit's (`@xmppkit/report-forward`) when that is installed, else an unscoped package of that name
 // (`xmppkit-module-foo`); a scoped name is a package name (`@acme/xmpp-desk`). The definition comes from the package's `./gateway` entry (or its main entry), as
 // the export `gatewayModule` or the default export, and must speak this gateway's module contract.
-import { contractMismatch, isModuleDefinition, moduleRefName, type AnyModuleDefinition, type ModuleRequirements } from "@xmppkit/core";
+import { XmppkitError, contractMismatch, isModuleDefinition, moduleRefName, type AnyModuleDefinition, type ModuleRequirements } from "@xmppkit/core";
 
-export class ModuleNotInstalledError extends Error {
-  override name = "ModuleNotInstalledError";
+export class ModuleNotInstalledError extends XmppkitError {
+  static override readonly brand = "ModuleNotInstalledError";
   constructor(
     readonly module: string,
     readonly packageName: string,

@@ -2,6 +2,7 @@
 // (XEP-0114 handshake for a component, SASL and resource binding for a client). xmpp.js has no limit on
 // the connect, and a handshake answered with something else than <handshake/> leaves the socket open.
 // https://xmpp.org/extensions/xep-0114.html · https://www.rfc-editor.org/rfc/rfc6120#section-4.2
+import { XmppkitError } from "./errors.js";
 import type { XmppEntity } from "./entity.js";
 
 export interface LinkTimeouts {
@@ -18,13 +19,13 @@ export interface LinkTimeouts {
 export const DEFAULT_LINK_TIMEOUTS: Required<LinkTimeouts> = { connect: 10_000, open: 10_000, authenticate: 20_000, close: 3_000 };
 
 /** A step that ran out of time; the message names it. */
-export class StepTimeoutError extends Error {
-  override name = "StepTimeoutError";
+export class StepTimeoutError extends XmppkitError {
+  static override readonly brand = "StepTimeoutError";
 }
 
 /** stop() was called between two steps. */
-export class OpeningStoppedError extends Error {
-  override name = "OpeningStoppedError";
+export class OpeningStoppedError extends XmppkitError {
+  static override readonly brand = "OpeningStoppedError";
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;

@@ -8,7 +8,7 @@
 // duplicates count once. A body that is not a JSON array of usernames is a 400 (Prosody: 500 or a hang),
 // too many usernames or bytes a 413, a missing or wrong bearer token a 401. Routes need the gateway's token
 // when one is set (Prosody's module has no authentication at all).
-import { httpError, type HttpRequest, type HttpResponse, type HttpServer, type LinkState } from "@xmppkit/core";
+import { XmppkitError, httpError, type HttpRequest, type HttpResponse, type HttpServer, type LinkState } from "@xmppkit/core";
 import type { RosterAdmin } from "./roster-admin.js";
 import { normalizeUsername } from "./username.js";
 
@@ -23,8 +23,8 @@ export interface RosterAdminRoutesOptions {
   onRequest?(info: { ip: string; method: string; path: string; users: string[] }): void;
 }
 
-export class BadRefreshBody extends Error {
-  override name = "BadRefreshBody";
+export class BadRefreshBody extends XmppkitError {
+  static override readonly brand = "BadRefreshBody";
   constructor(
     message: string,
     readonly status: 400 | 413,

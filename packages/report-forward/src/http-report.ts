@@ -12,14 +12,14 @@
 //   413 { "status": "error", "message": "…" }         the report would be larger than the XMPP server accepts
 //   429 { "status": "rate-limited", … }                with Retry-After
 //   503 { "status": "error", "message": "…" }         the outbox could not store it (nothing was accepted), with Retry-After
-import { bareJid, httpError, parseJid, xml, xmlForbiddenChar, type HttpRequest, type HttpResponse, type HttpServer } from "@xmppkit/core";
+import { XmppkitError, bareJid, httpError, parseJid, xml, xmlForbiddenChar, type HttpRequest, type HttpResponse, type HttpServer } from "@xmppkit/core";
 import { reportElement, type ReportSpec } from "./block-report.js";
 import type { AcceptedReport } from "./forward-message.js";
 import { parseReport } from "./report.js";
 import type { ReportForward } from "./report-forward.js";
 
-export class BadReportBody extends Error {
-  override name = "BadReportBody";
+export class BadReportBody extends XmppkitError {
+  static override readonly brand = "BadReportBody";
 }
 
 const KNOWN = new Set(["jid", "reason", "reporter", "text", "lang", "stanza_ids", "report_origin", "third_party", "message"]);

@@ -9,6 +9,7 @@
 //
 // SQLite: a lock file beside the database, with the holder's pid. A second process on the same file refuses
 // to start instead of writing the same file and opening a second link.
+import { XmppkitError } from "@xmppkit/core";
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import type pg from "pg";
@@ -151,8 +152,8 @@ export function postgresLease(options: PostgresLeaseOptions): Lease {
   };
 }
 
-export class LockedError extends Error {
-  override name = "LockedError";
+export class LockedError extends XmppkitError {
+  static override readonly brand = "LockedError";
 }
 
 /** A lock file at `path` (e.g. the SQLite file + ".lock"): throws LockedError while a live process holds it. */
