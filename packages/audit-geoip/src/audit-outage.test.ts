@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Store } from "@xmppkit/core";
 import { openSqliteStore } from "@xmppkit/runtime";
-import { captureLogger } from "@xmppkit/testing";
+import { captureLogger, waitFor } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { openAuditLog } from "./audit-log.js";
 
@@ -28,7 +28,7 @@ describe("audit log during a database outage", () => {
     let dropped = 0;
     const log = await openAuditLog({ store, logger, onDrop: () => dropped++ }, { host: "gateway.localhost", maxQueued: 20, batch: { maxDelayMs: 5 } });
     const kept = Array.from({ length: 20 }, (_, i) => log.record({ type: "test", module: "t", note: `e${i}` }));
-    await new Promise((r) => setTimeout(r, 50)); // the first batch fails
+    await waitFor(() => lines().some((l) => String(l.msg).startsWith("writing audit events failed")), "the first batch to fail");
     const lost = await Promise.allSettled(Array.from({ length: 30 }, () => log.record({ type: "test", module: "t" })));
     expect(lost.every((r) => r.status === "rejected")).toBe(true);
     expect([log.dropped, dropped, log.queued]).toEqual([30, 30, 20]);

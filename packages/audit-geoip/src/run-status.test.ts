@@ -1,6 +1,7 @@
 import type { Store } from "@xmppkit/core";
 import { openSqliteStore } from "@xmppkit/runtime";
-import { afterEach, describe, expect, it } from "vitest";
+import { fakeTime } from "@xmppkit/testing";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { openAuditLog } from "./audit-log.js";
 import { trackRunStatus } from "./run-status.js";
 
@@ -23,13 +24,21 @@ describe("started, stopped, crashed (mod_audit_status's heartbeat)", () => {
   it("a run that never stopped is recorded as crashed at its last heartbeat", async () => {
     store = await openSqliteStore(":memory:");
     const audit = await openAuditLog({ store }, { host: "gw.localhost", batch: { maxDelayMs: 1 } });
-    await trackRunStatus({ store, audit }, { instance: "gw.localhost", heartbeatMs: 20 });
-    await new Promise((r) => setTimeout(r, 70)); // a few heartbeats, then "the process dies"
-    const last = (await store.kv<{ heartbeat: number }>("audit-status").get("gw.localhost"))!.heartbeat;
-    const next = await trackRunStatus({ store, audit }, { instance: "gw.localhost" });
-    expect(next.crashed).toMatchObject({ type: "gateway-crashed", module: "gateway" });
-    expect(next.crashed!.time.getTime()).toBe(last);
-    expect(next.crashed!.note).toMatch(/ended without a shutdown; last heartbeat/);
+    // The heartbeat in fake time: it cannot beat between reading it and the next start.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "Date"] });
+    try {
+      await trackRunStatus({ store, audit }, { instance: "gw.localhost", heartbeatMs: 20 });
+      const started = (await store.kv<{ heartbeat: number; startedAt: number }>("audit-status").get("gw.localhost"))!;
+      await fakeTime(vi).sleep(70); // a few heartbeats, then "the process dies"
+      const last = (await store.kv<{ heartbeat: number }>("audit-status").get("gw.localhost"))!.heartbeat;
+      expect(last).toBe(started.startedAt + 60);
+      const next = await trackRunStatus({ store, audit }, { instance: "gw.localhost" });
+      expect(next.crashed).toMatchObject({ type: "gateway-crashed", module: "gateway" });
+      expect(next.crashed!.time.getTime()).toBe(last);
+      expect(next.crashed!.note).toMatch(/ended without a shutdown; last heartbeat/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("several gateways sharing one log keep their own status", async () => {

@@ -133,7 +133,7 @@ describe("the link against a misbehaving server", () => {
     await server.nextConnection();
     await k.lifecycle.stop();
     expect(await started).toBeInstanceOf(LinkStoppedError);
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 150)); // three first backoffs: time enough for a reconnect to show
     expect(server.connections).toHaveLength(1);
   });
 
@@ -147,7 +147,7 @@ describe("the link against a misbehaving server", () => {
     const lost = k.lifecycle.next("link-lost", 5000);
     server.connections[0]!.destroy();
     await lost;
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 150)); // three first backoffs: time enough for a reconnect to show
     expect(reconnects).toBe(0);
     expect(server.connections).toHaveLength(1);
     await expect(k.stanzas.send(xml("message", { to: "alice@localhost" }))).rejects.toBeInstanceOf(LinkDownError);

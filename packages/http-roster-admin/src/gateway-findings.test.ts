@@ -1,11 +1,14 @@
 // The gateway says the server checks' findings in its option names (the checks are server-adaptation.ts's).
 import { EventBus, setupKit, xml, type ModuleContext, type XmppEntity } from "@xmppkit/core";
 import { createHttpServer, createMetrics } from "@xmppkit/runtime";
-import { captureLogger, mockComponent } from "@xmppkit/testing";
+import { captureLogger, mockComponent, waitFor } from "@xmppkit/testing";
 import { describe, expect, it, vi } from "vitest";
 import { gatewayModule } from "./gateway-module.js";
 import { rosterAdminSchema } from "./options.js";
 import { NS_ROSTER_BATCH } from "./roster-batch.js";
+
+/** vi.waitFor with room for a busy machine (its default gives up after 1 s). */
+const eventually = <T>(fn: () => T | Promise<T>) => vi.waitFor(fn, { timeout: 30_000, interval: 20 });
 
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 
@@ -36,8 +39,8 @@ async function connected(serverName: string, features: string[], options: Record
   );
   await gatewayModule.setup(ctx, rosterAdminSchema.parse({ http_roster_url: "http://127.0.0.1:9/%s", ...options }));
   mock.entity.emit("online", mock.entity.jid);
-  await vi.waitFor(() => expect(mock.sent.filter((s) => !!s.getChild("query", NS_DISCO_INFO)).length).toBeGreaterThan(0));
-  await new Promise((r) => setTimeout(r, 20));
+  await eventually(() => expect(mock.sent.filter((s) => !!s.getChild("query", NS_DISCO_INFO)).length).toBeGreaterThan(0));
+  await waitFor(() => lines().some((l) => l.level >= 30), "the finding to be logged");
   for (const s of stops) await s();
   await http.close();
   return lines().filter((l) => l.level >= 30);

@@ -1,5 +1,5 @@
 import { setupKit, xml, type RosterItem, type XmppEntity } from "@xmppkit/core";
-import { mockClient, mockComponent, startHttpBackend, type HttpBackend } from "@xmppkit/testing";
+import { mockClient, mockComponent, startHttpBackend, waitFor, type HttpBackend } from "@xmppkit/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ownRoster, type RosterAccess, type RosterChange } from "./roster-access.js";
 import { RosterSyncError, setupRosterAdmin, type RosterAdmin, type RosterAdminOptions } from "./roster-admin.js";
@@ -185,10 +185,12 @@ describe("setupRosterAdmin", () => {
     let inFlight = 0;
     let maxInFlight = 0;
     const get = mem.access.get;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r)); // the first sync's roster get, until the others are asked for
     mem.access.get = async (user) => {
       maxInFlight = Math.max(maxInFlight, ++inFlight);
       try {
-        await new Promise((r) => setTimeout(r, 30));
+        await held;
         return await get(user);
       } finally {
         inFlight--;
@@ -196,9 +198,11 @@ describe("setupRosterAdmin", () => {
     };
     const before = app.requests.length;
     const first = admin.sync("alice");
-    await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => app.requests.length > before, "the first sync's web request");
     web.alice = { "late@example.com": {} };
-    const [a, b, c] = await Promise.all([first, admin.sync("alice"), admin.sync("alice")]);
+    const later = [admin.sync("alice"), admin.sync("alice")];
+    release();
+    const [a, b, c] = await Promise.all([first, ...later]);
     expect(maxInFlight).toBe(1);
     expect(a.added).toBe(2);
     expect(b).toBe(c);

@@ -6,6 +6,9 @@ import { setupRosterAdmin } from "./roster-admin.js";
 import { NS_ROSTER_BATCH } from "./roster-batch.js";
 import { adaptToServer, logServerFinding, type ServerAdaptationOptions, type ServerFinding } from "./server-adaptation.js";
 
+/** vi.waitFor with room for a busy machine (its default gives up after 1 s). */
+const eventually = <T>(fn: () => T | Promise<T>) => vi.waitFor(fn, { timeout: 30_000, interval: 20 });
+
 const GW = "gateway.localhost";
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 const isDiscoInfo = (s: Element) => s.name === "iq" && s.attrs.to === "localhost" && !!s.getChild("query", NS_DISCO_INFO);
@@ -31,7 +34,7 @@ async function adapted(options: ServerAdaptationOptions = {}, { wantsLogins = tr
   const stop = adaptToServer({ roster: roster ?? access, kit, wantsLogins }, { report: (f) => void findings.push(f), ...options });
   const connect = async () => {
     mock.entity.emit("online", mock.entity.jid);
-    await vi.waitFor(() => expect(mock.sent.filter(isDiscoInfo).length).toBeGreaterThan(0));
+    await eventually(() => expect(mock.sent.filter(isDiscoInfo).length).toBeGreaterThan(0));
     await new Promise((r) => setImmediate(r));
   };
   return { mock, kit, access, findings, stop, connect };
@@ -42,14 +45,14 @@ describe("adaptToServer: the roster batch feature", () => {
     const { mock, access, findings, connect } = await adapted();
     const reply = mock.replyToIq(isDiscoInfo, serverInfo("Prosody", NS_ROSTER_BATCH));
     await connect();
-    await vi.waitFor(() => expect(access.batchSize).toBe(100));
+    await eventually(() => expect(access.batchSize).toBe(100));
     expect(findings).toEqual([{ type: "batching", server: "localhost", batchSize: 100 }]);
 
     reply();
     mock.replyToIq(isDiscoInfo, serverInfo("Prosody"));
     mock.clear();
     await connect();
-    await vi.waitFor(() => expect(access.batchSize).toBe(0));
+    await eventually(() => expect(access.batchSize).toBe(0));
     expect(findings).toHaveLength(1); // "auto": its absence is no finding
   });
 
@@ -57,7 +60,7 @@ describe("adaptToServer: the roster batch feature", () => {
     const forced = await adapted({ batch: true });
     forced.mock.replyToIq(isDiscoInfo, serverInfo("Prosody"));
     await forced.connect();
-    await vi.waitFor(() => expect(forced.findings).toEqual([{ type: "batch-missing", server: "localhost" }]));
+    await eventually(() => expect(forced.findings).toEqual([{ type: "batch-missing", server: "localhost" }]));
 
     const never = await adapted({ batch: false });
     never.mock.replyToIq(isDiscoInfo, serverInfo("Prosody", NS_ROSTER_BATCH));
@@ -72,7 +75,7 @@ describe("adaptToServer: the server software", () => {
     const ejabberd = await adapted();
     ejabberd.mock.replyToIq(isDiscoInfo, serverInfo("ejabberd"));
     await ejabberd.connect();
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(ejabberd.findings).toEqual([{ type: "ejabberd-privileged", server: "localhost", software: { kind: "ejabberd", name: "ejabberd" } }]),
     );
 
@@ -91,7 +94,7 @@ describe("adaptToServer: the server software", () => {
     const onProsody = await adapted({ writer: "ejabberd_api", batch: false });
     onProsody.mock.replyToIq(isDiscoInfo, serverInfo("Prosody"));
     await onProsody.connect();
-    await vi.waitFor(() => expect(onProsody.findings).toMatchObject([{ type: "writer-mismatch", software: { name: "Prosody" } }]));
+    await eventually(() => expect(onProsody.findings).toMatchObject([{ type: "writer-mismatch", software: { name: "Prosody" } }]));
   });
 
   it("a roster that is not the privileged writer, without a writer named, is not judged (nothing asked)", async () => {
@@ -159,8 +162,8 @@ describe("setupRosterAdmin with a kit", () => {
     mock.replyToIq(isDiscoInfo, serverInfo("ejabberd", NS_ROSTER_BATCH));
     await mock.receive(grant({ roster: "both" }));
     mock.entity.emit("online", mock.entity.jid);
-    await vi.waitFor(() => expect(roster.batchSize).toBe(250));
-    await vi.waitFor(() => expect(lines().filter((l) => l.level === 50)).toHaveLength(1));
+    await eventually(() => expect(roster.batchSize).toBe(250));
+    await eventually(() => expect(lines().filter((l) => l.level === 50)).toHaveLength(1));
     expect(lines().map((l) => l.msg)).toEqual(
       expect.arrayContaining([
         expect.stringContaining("no XEP-0356 presence permission"),

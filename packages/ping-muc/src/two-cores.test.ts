@@ -5,7 +5,7 @@ import { cpSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as firstCore from "@xmppkit/core";
-import { mockComponent } from "@xmppkit/testing";
+import { mockComponent, waitFor } from "@xmppkit/testing";
 import { NS_MUC, NS_MUC_USER, setupMucJoins } from "@xmppkit/track-muc-joins";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setupPingMuc } from "./ping-muc.js";
@@ -62,13 +62,17 @@ describe("two copies of @xmppkit/core", () => {
       xml("presence", { from: `${ROOM}/desk`, to: GW, type: "error" }, xml("error", { type: "auth" }, xml("forbidden", firstCore.NS_STANZAS))),
     );
     expect(firstCore.StanzaError.isInstance(await joining)).toBe(true);
+    const joinPresences = () => mock.sent.filter((s) => s.name === "presence" && s.attrs.to === `${ROOM}/desk`).length;
+    const joinsBefore = joinPresences();
     joins.rejoin(ROOM, { from: GW, nick: "desk" });
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => joinPresences() > joinsBefore, "the rejoin presence");
     await mock.receive(
       xml("presence", { from: `${ROOM}/desk`, to: GW, type: "error" }, xml("error", { type: "auth" }, xml("forbidden", firstCore.NS_STANZAS))),
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => failures.length > 0, "the rejoin to fail");
+    await new Promise((r) => setTimeout(r, 50)); // five rejoin backoffs: a retry would show
     expect(failures).toHaveLength(1);
+    expect(joinPresences()).toBe(joinsBefore + 1);
     expect(failures[0]!.retryInMs).toBeUndefined(); // gave up: a permanent error
     joins.stop();
   });

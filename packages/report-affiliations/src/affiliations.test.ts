@@ -1,5 +1,5 @@
 import { NS_DISCO_INFO, NS_FORWARD, NS_STANZAS, setupKit, xml, type Element, type Kit, type XmppEntity } from "@xmppkit/core";
-import { mockClient, mockComponent, type MockEntity } from "@xmppkit/testing";
+import { mockClient, mockComponent, waitFor, type MockEntity } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   setupReportAffiliations,
@@ -18,12 +18,7 @@ const NS_DELEGATION = "urn:xmpp:delegation:2";
 
 /** The stanza sent with this id (replies go out while receive() runs, before a nextSent() could listen). */
 async function sentWithId(mock: MockEntity<XmppEntity>, id: string): Promise<Element> {
-  for (let i = 0; i < 200; i++) {
-    const found = mock.sent.find((s) => s.attrs.id === id);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`nothing sent with id ${id}`);
+  return waitFor(() => mock.sent.find((s) => s.attrs.id === id), `a stanza sent with id ${id}`, 30_000, 5);
 }
 
 let current: ReportAffiliations | undefined;

@@ -1,7 +1,7 @@
 // report-forward on what Prosody's mod_report_forward really sends (the exact bytes recorded from the
 // newest module on Prosody 0.12.3, in @xmppkit/testing's fixtures): most reports name no reporter.
 import { NS_DATA, NS_DISCO_INFO, NS_PING, parseXml, setupKit, xml, type Element, type XmppEntity } from "@xmppkit/core";
-import { mockComponent, modReportForward as real, type MockEntity } from "@xmppkit/testing";
+import { mockComponent, modReportForward as real, waitForProgress, type MockEntity } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { SERVERINFO_FORM_TYPE } from "./contact-addresses.js";
 import { setupReportForward, type ReportForward, type ReportForwardEvents, type ReportForwardOptions } from "./report-forward.js";
@@ -55,8 +55,8 @@ async function desk(options: ReportForwardOptions = {}): Promise<Desk> {
 }
 
 async function settled(d: Desk, n: number) {
-  for (let i = 0; i < 200 && d.forwarded.length < n; i++) await sleep(5);
-  await sleep(20);
+  await waitForProgress(() => d.forwarded.length, n, `${n} reports forwarded`, 30_000, 5);
+  await sleep(20); // a short quiet period: nothing more is forwarded
 }
 
 const sentTo = (d: Desk, to: string): Element[] => d.mock.sent.filter((s) => s.name === "message" && s.attrs.to === to && s.attrs.type !== "error");

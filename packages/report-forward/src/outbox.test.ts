@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NS_PING, setupKit, xml, type Element, type Kit, type Store, type XmppEntity } from "@xmppkit/core";
 import { openSqliteStore } from "@xmppkit/runtime";
-import { mockComponent, type MockEntity } from "@xmppkit/testing";
+import { mockComponent, waitFor, type MockEntity } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { NS_JID, NS_REPORTING, REASON_SPAM } from "./report.js";
 import { setupReportForward, type ReportForward, type ReportForwardEvents, type ReportForwardOptions } from "./report-forward.js";
@@ -72,21 +72,16 @@ async function desk(options: ReportForwardOptions = {}, store?: Store, room?: { 
   return one;
 }
 
-async function until(what: () => boolean, timeoutMs = 3000) {
-  const end = Date.now() + timeoutMs;
-  while (!what()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await sleep(10);
-  }
+async function until(what: () => boolean) {
+  await waitFor(what, String(what), 30_000, 10);
 }
 
 describe("the report outbox", () => {
   it("a report accepted while the link is down is delivered when it comes back", async () => {
     const d = await desk();
     await d.mock.receive(report("r1"));
-    await sleep(30);
+    await until(() => d.desk.pending === 1);
     expect(d.forwarded).toHaveLength(0);
-    expect(d.desk.pending).toBe(1);
     d.mock.entity.emit("online", d.mock.entity.jid);
     await until(() => d.forwarded.length === 1);
     expect(d.forwarded[0]!.destinations).toEqual([{ jid: STAFF, audience: "staff", room: false, ok: true }]);
@@ -170,7 +165,7 @@ describe("the report outbox", () => {
     standby.mock.entity.emit("online", standby.mock.entity.jid); // the standby takes over
     await until(() => standby.forwarded.length === 1);
     expect(standby.forwarded.map((f) => f.reported)).toEqual(["spammer-late@bad.example"]);
-    await sleep(50);
+    await sleep(50); // a short quiet period: a resend of "early" would show
     expect(standby.forwarded).toHaveLength(1); // "early" was not sent again
     expect(standby.desk.pending).toBe(0);
     await store.close();

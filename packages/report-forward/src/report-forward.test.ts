@@ -12,7 +12,7 @@ import {
   type Kit,
   type XmppEntity,
 } from "@xmppkit/core";
-import { mockComponent, type MockEntity } from "@xmppkit/testing";
+import { mockComponent, waitFor, type MockEntity } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { NS_DATA } from "@xmppkit/core";
 import { SERVERINFO_FORM_TYPE } from "./contact-addresses.js";
@@ -110,8 +110,7 @@ async function setup(options: ReportForwardOptions = {}, joins?: StaffRoomJoins)
 }
 
 async function forwardedOnce(s: Setup, n = 1) {
-  for (let i = 0; i < 100 && s.events.forwarded.length < n; i++) await sleep(5);
-  return s.events.forwarded[n - 1]!;
+  return waitFor(() => s.events.forwarded[n - 1], `report ${n} forwarded`, 30_000, 5);
 }
 
 describe("report-forward: intake from the server, and the XEP-0377 v0.4 opt-ins", () => {
@@ -267,7 +266,7 @@ describe("report-forward: sending", () => {
   it("without the permission the report waits in the outbox, and goes out once the server grants it", async () => {
     const s = await setup({ asServer: true });
     await s.mock.receive(serverReport());
-    await sleep(50);
+    await sleep(50); // a short quiet period: nothing may go out without the permission
     expect(s.events.forwarded).toHaveLength(0);
     expect(s.desk.pending).toBe(1);
     await s.mock.receive(

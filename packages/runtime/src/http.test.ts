@@ -191,13 +191,23 @@ describe("HTTP server", () => {
 
   it("close() ends a request that is still in progress after the grace period", async () => {
     server = createHttpServer({ listen: "127.0.0.1:0", closeGraceMs: 200 });
-    server.route({ method: "GET", path: "/stuck", auth: false, handler: () => new Promise(() => undefined) });
+    let arrived!: () => void;
+    const inHandler = new Promise<void>((r) => (arrived = r));
+    server.route({
+      method: "GET",
+      path: "/stuck",
+      auth: false,
+      handler: () => {
+        arrived();
+        return new Promise(() => undefined);
+      },
+    });
     await server.start();
     const pending = fetch(`${server.url}/stuck`).then(
       () => "answered",
       () => "connection ended",
     );
-    await new Promise((r) => setTimeout(r, 50));
+    await inHandler;
     const t0 = performance.now();
     await server.close();
     server = undefined;

@@ -1,3 +1,4 @@
+import { waitFor } from "@xmppkit/testing";
 import { describe, expect, it } from "vitest";
 import { createBatchWriter } from "./batch-writer.js";
 
@@ -13,10 +14,18 @@ describe("batch writer", () => {
   it("push resolves only once the row is written", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const w = createBatchWriter<number>({ write: () => gate, maxDelayMs: 1 });
+    let writing = false;
+    const w = createBatchWriter<number>({
+      write: () => {
+        writing = true;
+        return gate;
+      },
+      maxDelayMs: 1,
+    });
     let done = false;
     const p = w.push(1).then(() => (done = true));
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => writing, "the write to start");
+    await new Promise((r) => setImmediate(r));
     expect(done).toBe(false);
     release();
     await p;
@@ -36,7 +45,7 @@ describe("batch writer", () => {
       onError: (_e, n) => errors.push(n),
     });
     const pushes = [w.push(1), w.push(2)];
-    await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => errors.length > 0, "the first write to fail");
     pushes.push(w.push(3));
     await Promise.all(pushes);
     expect(written).toEqual([1, 2, 3]);
