@@ -160,107 +160,144 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
   };
 }
 
-function connection(socket: Socket, index: number, domain: string, secret: string | undefined): FaultConnection {
-  let received = "";
-  let streamId: string | undefined;
+/** What a connection's methods share: its socket, what the component sent so far and who watches it. */
+interface ConnState {
+  readonly socket: Socket;
+  readonly domain: string;
+  /** Everything the component sent so far. */
+  received: string;
+  /** The stream id sent in the header (set by `openStream`). */
+  streamId: string | undefined;
+  /** Called after every chunk the component sends. */
+  readonly watchers: Set<() => void>;
+  readonly closed: Promise<void>;
+}
+
+/** Start recording what the component sends on `socket`. */
+function connectionState(socket: Socket, domain: string): ConnState {
   const watchers = new Set<() => void>();
+  const state = { socket, domain, received: "", streamId: undefined as string | undefined, watchers };
   socket.on("data", (d) => {
-    received += d.toString("utf8");
+    state.received += d.toString("utf8");
     for (const w of [...watchers]) w();
   });
   socket.on("error", () => undefined);
   // Like a real server: the component's </stream:stream> is answered with ours, and the connection closes.
   const closeWatch = () => {
-    if (!received.includes("</stream:stream>")) return;
+    if (!state.received.includes("</stream:stream>")) return;
     watchers.delete(closeWatch);
     if (!socket.destroyed) socket.end("</stream:stream>");
   };
   watchers.add(closeWatch);
   const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  return Object.assign(state, { closed });
+}
 
-  function waitFor(match: string | RegExp, timeoutMs = 10_000): Promise<string> {
-    const test = () => (typeof match === "string" ? received.includes(match) : match.test(received));
-    if (test()) return Promise.resolve(received);
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        clearTimeout(t);
-        watchers.delete(check);
-      };
-      const check = () => {
-        if (test()) {
-          done();
-          resolve(received);
-        }
-      };
-      const t = setTimeout(() => {
+/** Resolve with all received once it matches; reject after `timeoutMs` or when the connection closes first. */
+function waitForReceived(state: ConnState, match: string | RegExp, timeoutMs: number): Promise<string> {
+  const test = () => (typeof match === "string" ? state.received.includes(match) : match.test(state.received));
+  if (test()) return Promise.resolve(state.received);
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(t);
+      state.watchers.delete(check);
+    };
+    const check = () => {
+      if (test()) {
         done();
-        reject(new Error(`the component did not send ${String(match)} within ${timeoutMs} ms; got ${JSON.stringify(received.slice(-200))}`));
-      }, timeoutMs);
-      watchers.add(check);
-      void closed.then(() => {
-        if (!watchers.has(check)) return;
-        done();
-        reject(new Error(`the connection closed before ${String(match)}`));
-      });
+        resolve(state.received);
+      }
+    };
+    const t = setTimeout(() => {
+      done();
+      reject(new Error(`the component did not send ${String(match)} within ${timeoutMs} ms; got ${JSON.stringify(state.received.slice(-200))}`));
+    }, timeoutMs);
+    state.watchers.add(check);
+    void state.closed.then(() => {
+      if (!state.watchers.has(check)) return;
+      done();
+      reject(new Error(`the connection closed before ${String(match)}`));
     });
+  });
+}
+
+function writeTo(socket: Socket, data: string | Buffer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (socket.destroyed) return reject(new Error("the connection is closed"));
+    socket.write(data, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** Wait for the component's stream header and answer with ours (a new stream id). */
+async function openStreamOn(state: ConnState): Promise<void> {
+  await waitForReceived(state, /<stream:stream[^>]*>/, 10_000);
+  state.streamId = randomBytes(6).toString("hex");
+  await writeTo(
+    state.socket,
+    `<?xml version='1.0'?><stream:stream xmlns='${NS_COMPONENT}' xmlns:stream='${NS_STREAM}' id='${state.streamId}' from='${state.domain}'>`,
+  );
+}
+
+/** Wait for the handshake; a wrong digest (when there is a secret) gets `not-authorized` through `conn.streamError`. */
+async function acceptHandshakeOn(state: ConnState, secret: string | undefined, conn: FaultConnection): Promise<void> {
+  const text = await waitForReceived(state, /<handshake>([0-9a-f]*)<\/handshake>/, 10_000);
+  const digest = /<handshake>([0-9a-f]*)<\/handshake>/.exec(text)![1];
+  if (secret !== undefined && digest !== createHash("sha1").update(`${state.streamId}${secret}`).digest("hex")) {
+    await conn.streamError("not-authorized");
+    throw new Error("wrong secret");
   }
+  await writeTo(state.socket, "<handshake/>");
+}
 
-  const write = (data: string | Buffer) =>
-    new Promise<void>((resolve, reject) => {
-      if (socket.destroyed) return reject(new Error("the connection is closed"));
-      socket.write(data, (err) => (err ? reject(err) : resolve()));
-    });
+/** Answer every IQ ping received so far and from now on. */
+function answerPingsOn(state: ConnState): void {
+  let answered = 0;
+  const check = () => {
+    const pings = [...state.received.matchAll(/<iq [^>]*?id=["']([^"']+)["'][^>]*><ping xmlns=["']urn:xmpp:ping["']\/><\/iq>/g)];
+    for (const m of pings.slice(answered)) {
+      const from = /to=["']([^"']+)["']/.exec(m[0])?.[1] ?? "localhost";
+      void writeTo(state.socket, `<iq type='result' id='${m[1]}' from='${from}' to='${state.domain}'/>`).catch(() => undefined);
+    }
+    answered = pings.length;
+  };
+  state.watchers.add(check);
+  check();
+}
 
+/** Send a stream error (and the stream's end), then close. */
+async function streamErrorOn(socket: Socket, condition: string, text?: string): Promise<void> {
+  const t = text ? `<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>${text}</text>` : "";
+  await writeTo(socket, `<stream:error><${condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>${t}</stream:error></stream:stream>`).catch(() => undefined);
+  socket.end();
+}
+
+function connection(socket: Socket, index: number, domain: string, secret: string | undefined): FaultConnection {
+  const state = connectionState(socket, domain);
+  const write = (data: string | Buffer) => writeTo(socket, data);
   const conn: FaultConnection = {
     index,
     socket,
     get received() {
-      return received;
+      return state.received;
     },
     get streamId() {
-      return streamId;
+      return state.streamId;
     },
-    waitFor,
-    async openStream() {
-      await waitFor(/<stream:stream[^>]*>/);
-      streamId = randomBytes(6).toString("hex");
-      await write(`<?xml version='1.0'?><stream:stream xmlns='${NS_COMPONENT}' xmlns:stream='${NS_STREAM}' id='${streamId}' from='${domain}'>`);
+    waitFor(match, timeoutMs = 10_000) {
+      return waitForReceived(state, match, timeoutMs);
     },
-    async acceptHandshake() {
-      const text = await waitFor(/<handshake>([0-9a-f]*)<\/handshake>/);
-      const digest = /<handshake>([0-9a-f]*)<\/handshake>/.exec(text)![1];
-      if (secret !== undefined && digest !== createHash("sha1").update(`${streamId}${secret}`).digest("hex")) {
-        await conn.streamError("not-authorized");
-        throw new Error("wrong secret");
-      }
-      await write("<handshake/>");
-    },
+    openStream: () => openStreamOn(state),
+    acceptHandshake: () => acceptHandshakeOn(state, secret, conn),
     async online() {
       await conn.openStream();
       await conn.acceptHandshake();
     },
-    answerPings() {
-      let answered = 0;
-      const check = () => {
-        const pings = [...received.matchAll(/<iq [^>]*?id=["']([^"']+)["'][^>]*><ping xmlns=["']urn:xmpp:ping["']\/><\/iq>/g)];
-        for (const m of pings.slice(answered)) {
-          const from = /to=["']([^"']+)["']/.exec(m[0])?.[1] ?? "localhost";
-          void write(`<iq type='result' id='${m[1]}' from='${from}' to='${domain}'/>`).catch(() => undefined);
-        }
-        answered = pings.length;
-      };
-      watchers.add(check);
-      check();
-    },
+    answerPings: () => answerPingsOn(state),
     write,
-    async streamError(condition, text) {
-      const t = text ? `<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>${text}</text>` : "";
-      await write(`<stream:error><${condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>${t}</stream:error></stream:stream>`).catch(() => undefined);
-      socket.end();
-    },
+    streamError: (condition, text) => streamErrorOn(socket, condition, text),
     end: () => socket.end(),
     destroy: () => socket.destroy(),
-    closed,
+    closed: state.closed,
   };
   return conn;
 }

@@ -113,12 +113,27 @@ function notifying(logger: CapturingLogger, after: () => void): CapturingLogger 
   return out;
 }
 
-/** A ModuleContext for `definition` on a mock component. */
-export async function moduleHarness<D extends HarnessModule, B extends HarnessBus, M, H extends { close(): Promise<void> }, S extends StoreOf<D>>(
-  definition: D,
-  options: ModuleHarnessOptions<B, M, H, S>,
-): Promise<ModuleHarness<D, B, M, H>> {
-  const mock = await mockComponent<EntityOf<D>>(options.domain ? { domain: options.domain } : {});
+/** What every context of a harness is made of: the mock, the logger (and its `line()` waiters), the bus, metrics, HTTP server and kit. */
+interface HarnessEnv<E, B, M, H> {
+  readonly mock: MockEntity<E>;
+  readonly captured: ReturnType<typeof captureLogger>;
+  readonly waiters: Set<() => void>;
+  readonly logger: CapturingLogger;
+  readonly events: B;
+  readonly metrics: M;
+  readonly http: H;
+  readonly kit: unknown;
+}
+
+/** The handles of the modules set up so far, by name, and their onStop hooks. */
+interface HarnessRegistry {
+  readonly handles: Map<string, unknown>;
+  readonly stops: (() => void | Promise<void>)[];
+}
+
+/** The mock component, the logger, the bus, metrics, HTTP server and the kit on them. */
+async function harnessEnv<E, B extends HarnessBus, M, H, S>(options: ModuleHarnessOptions<B, M, H, S>): Promise<HarnessEnv<E, B, M, H>> {
+  const mock = await mockComponent<E>(options.domain ? { domain: options.domain } : {});
   const captured = captureLogger();
   const waiters = new Set<() => void>();
   const logger = notifying(captured.logger, () => {
@@ -138,42 +153,94 @@ export async function moduleHarness<D extends HarnessModule, B extends HarnessBu
       metrics,
     } as never,
   );
-  const handles = new Map<string, unknown>();
-  const stops: (() => void | Promise<void>)[] = [];
-  let ctx: ContextOf<D> | undefined;
+  return { mock, captured, waiters, logger, events, metrics, http, kit };
+}
 
-  const contextFor = (def: HarnessModule, opts: unknown) => {
-    const requires = requirementsOf(def, opts);
-    const required = names(requires.modules);
-    const optional = names(requires.optionalModules);
-    return {
-      name: def.name,
-      kit,
-      log: logger.child({ module: def.name }),
-      events: events.forModule(def.name),
-      metrics,
-      http: requires.http ? http : undefined,
-      store: requires.store ? options.store : undefined,
-      module(other: HarnessModule) {
-        if (!required.has(other.name) || !handles.has(other.name))
-          throw new Error(
-            `module "${def.name}" asked for module "${other.name}", which it does not declare in requires.modules (or the harness did not set it up)`,
-          );
-        return handles.get(other.name);
-      },
-      optionalModule(other: HarnessModule) {
-        if (!optional.has(other.name) && !required.has(other.name))
-          throw new Error(`module "${def.name}" asked for module "${other.name}", which it does not declare in requires.optionalModules`);
-        return handles.get(other.name);
-      },
-      onStop: (fn: () => void | Promise<void>) => void stops.push(fn),
+/** The ModuleContext of `def` (with options `opts`), as the gateway builds it. */
+function moduleContext<E, B extends HarnessBus, M, H>(
+  env: HarnessEnv<E, B, M, H>,
+  store: unknown,
+  registry: HarnessRegistry,
+  def: HarnessModule,
+  opts: unknown,
+) {
+  const { handles, stops } = registry;
+  const requires = requirementsOf(def, opts);
+  const required = names(requires.modules);
+  const optional = names(requires.optionalModules);
+  return {
+    name: def.name,
+    kit: env.kit,
+    log: env.logger.child({ module: def.name }),
+    events: env.events.forModule(def.name),
+    metrics: env.metrics,
+    http: requires.http ? env.http : undefined,
+    store: requires.store ? store : undefined,
+    module(other: HarnessModule) {
+      if (!required.has(other.name) || !handles.has(other.name))
+        throw new Error(
+          `module "${def.name}" asked for module "${other.name}", which it does not declare in requires.modules (or the harness did not set it up)`,
+        );
+      return handles.get(other.name);
+    },
+    optionalModule(other: HarnessModule) {
+      if (!optional.has(other.name) && !required.has(other.name))
+        throw new Error(`module "${def.name}" asked for module "${other.name}", which it does not declare in requires.optionalModules`);
+      return handles.get(other.name);
+    },
+    onStop: (fn: () => void | Promise<void>) => void stops.push(fn),
+  };
+}
+
+/** Set up `def` on its context and keep its handle; resolves with the context. */
+async function setupModule<E, B extends HarnessBus, M, H>(
+  env: HarnessEnv<E, B, M, H>,
+  store: unknown,
+  registry: HarnessRegistry,
+  def: HarnessModule,
+  opts: unknown,
+) {
+  const c = moduleContext(env, store, registry, def, opts);
+  registry.handles.set(def.name, await def.setup(c as never, opts as never));
+  return c;
+}
+
+/** The first captured line (logged so far or to come) that matches; rejects after `timeoutMs`. */
+function waitForLine(
+  captured: ReturnType<typeof captureLogger>,
+  waiters: Set<() => void>,
+  match: (line: LogLine) => boolean,
+  timeoutMs: number,
+): Promise<LogLine> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const found = captured.lines().find(match);
+      if (!found) return false;
+      waiters.delete(check);
+      clearTimeout(timer);
+      resolve(found);
+      return true;
     };
-  };
-  const setupOne = async (def: HarnessModule, opts: unknown) => {
-    const c = contextFor(def, opts);
-    handles.set(def.name, await def.setup(c as never, opts as never));
-    return c;
-  };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      const logged = captured.lines().map((l) => JSON.stringify(l));
+      reject(new Error(`no matching log line within ${timeoutMs} ms; logged:\n${logged.join("\n")}`));
+    }, timeoutMs);
+    if (!check()) waiters.add(check);
+  });
+}
+
+/** A ModuleContext for `definition` on a mock component. */
+export async function moduleHarness<D extends HarnessModule, B extends HarnessBus, M, H extends { close(): Promise<void> }, S extends StoreOf<D>>(
+  definition: D,
+  options: ModuleHarnessOptions<B, M, H, S>,
+): Promise<ModuleHarness<D, B, M, H>> {
+  const env = await harnessEnv<EntityOf<D>, B, M, H, S>(options);
+  const { mock, captured, waiters, events, metrics, http, logger } = env;
+  const registry: HarnessRegistry = { handles: new Map<string, unknown>(), stops: [] };
+  const { handles, stops } = registry;
+  let ctx: ContextOf<D> | undefined;
+  const setupOne = (def: HarnessModule, opts: unknown) => setupModule(env, options.store, registry, def, opts);
 
   return {
     get ctx() {
@@ -187,22 +254,7 @@ export async function moduleHarness<D extends HarnessModule, B extends HarnessBu
     logger,
     lines: captured.lines,
     line(match, timeoutMs = 2000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = captured.lines().find(match);
-          if (!found) return false;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          const logged = captured.lines().map((l) => JSON.stringify(l));
-          reject(new Error(`no matching log line within ${timeoutMs} ms; logged:\n${logged.join("\n")}`));
-        }, timeoutMs);
-        if (!check()) waiters.add(check);
-      });
+      return waitForLine(captured, waiters, match, timeoutMs);
     },
     async setup(opts): Promise<HandleOfModule<D>> {
       if (ctx) throw new Error(`moduleHarness: ${definition.name} is set up already`);

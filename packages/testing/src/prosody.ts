@@ -2,12 +2,12 @@
 // free loopback ports, users made with prosodyctl, `prosody -F` in the foreground, stopped on `stop()` and,
 // as a safety net, when the test process exits.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { accessSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { type Installation, installation, upstreamVersion } from "./installation.js";
 import { freePort, waitForPort } from "./ports.js";
+import { resolveComponents, type ResolvedComponent } from "./resolve-components.js";
 
 const run = promisify(execFile);
 
@@ -243,34 +243,57 @@ function renderStorage(storage: "internal" | "memory" | "sql", dir: string): str
   return `storage = "internal"`;
 }
 
+/** Everything a run needs once its directory, ports and config are ready. */
+interface ProsodySetup {
+  inst: Installation;
+  version: string;
+  domain: string;
+  /** The run's directory, as the host sees it. */
+  dir: string;
+  configPath: string;
+  /** The config file as Prosody sees it (differs from `configPath` in a chroot). */
+  innerConfig: string;
+  logFile: string;
+  c2sPort: number;
+  componentPort: number;
+  muc: string | undefined;
+  components: ResolvedComponent[];
+}
+
+/** The Prosody process of one run: started, restarted and stopped by the handle. */
+interface ProsodyProcess {
+  start(): Promise<void>;
+  stopProcess(): Promise<void>;
+  readonly running: boolean;
+}
+
+type CreateUser = Prosody["createUser"];
+
 /** Start a throw-away Prosody. Always `await prosody.stop()` (e.g. in afterAll). */
 export async function startProsody(options: ProsodyOptions = {}): Promise<Prosody> {
+  const setup = await prepareProsody(options);
+  const users: Record<string, ProsodyUser> = {};
+  const createUser = prosodyUserCreator(setup, users);
+  await createInitialUsers(createUser, options);
+  const proc = prosodyProcess(setup);
+  await proc.start();
+  return prosodyHandle(setup, users, createUser, proc);
+}
+
+/** Check the installation, make the run's directory, pick the ports and write the config. */
+async function prepareProsody(options: ProsodyOptions): Promise<ProsodySetup> {
   const domain = options.domain ?? "localhost";
   const componentOpts = [...(options.component === false ? [] : [options.component ?? {}]), ...(options.components ?? [])];
   const inst = installation(options.root, "XMPPKIT_PROSODY_ROOT");
   assertProsodyInstalled(componentOpts.length > 0, inst);
   installExitHook();
   const version = upstreamVersion(inst.packageVersion("prosody") ?? "unknown");
-
-  // `dir` is the host's path, `inner` the same directory as Prosody sees it (they differ in a chroot).
-  const { host: dir, inner } = inst.tempDir("xmppkit-prosody-");
-  mkdirSync(join(dir, "data"), { recursive: true });
-  mkdirSync(join(dir, "certs"), { recursive: true });
-  // A chroot sees none of the host's files: companion modules are copied into the run's directory.
-  const pluginPaths = (options.pluginPaths ?? []).map((path, i) => {
-    if (inst.root === "/") return path;
-    cpSync(path, join(dir, "plugins", String(i)), { recursive: true });
-    return join(inner, "plugins", String(i));
-  });
+  const { dir, inner, pluginPaths } = prepareRunDir(inst, options.pluginPaths ?? []);
   const c2sPort = await freePort();
   let componentPort = await freePort();
   while (componentPort === c2sPort) componentPort = await freePort();
   const muc = options.muc === false ? undefined : (options.muc ?? `conference.${domain}`);
-  const components = componentOpts.map((c, i) => ({
-    ...c,
-    domain: c.domain ?? (i === 0 ? `gateway.${domain}` : `component${i + 1}.${domain}`),
-    secret: c.secret ?? randomBytes(12).toString("hex"),
-  }));
+  const components = resolveComponents(componentOpts, domain);
   const configPath = join(dir, "prosody.cfg.lua");
   const innerConfig = join(inner, "prosody.cfg.lua");
   writeFileSync(
@@ -292,10 +315,30 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     }),
   );
   const logFile = join(dir, "prosody.log");
-  const c2s = { host: "127.0.0.1", port: c2sPort, service: `xmpp://127.0.0.1:${c2sPort}` };
-  const componentService = `xmpp://127.0.0.1:${componentPort}`;
+  return { inst, version, domain, dir, configPath, innerConfig, logFile, c2sPort, componentPort, muc, components };
+}
 
-  async function createUser(username: string, password = `${username}pw`, host = domain): Promise<ProsodyUser> {
+/** The run's temp directory with data/ and certs/, and the plugin paths as Prosody will see them. */
+function prepareRunDir(inst: Installation, paths: string[]): { dir: string; inner: string; pluginPaths: string[] } {
+  // `dir` is the host's path, `inner` the same directory as Prosody sees it (they differ in a chroot).
+  const { host: dir, inner } = inst.tempDir("xmppkit-prosody-");
+  mkdirSync(join(dir, "data"), { recursive: true });
+  mkdirSync(join(dir, "certs"), { recursive: true });
+  // A chroot sees none of the host's files: companion modules are copied into the run's directory.
+  const pluginPaths = paths.map((path, i) => {
+    if (inst.root === "/") return path;
+    cpSync(path, join(dir, "plugins", String(i)), { recursive: true });
+    return join(inner, "plugins", String(i));
+  });
+  return { dir, inner, pluginPaths };
+}
+
+/** Default domains (`gateway.<domain>`, `component2.<domain>`…) and random secrets. */
+
+/** `createUser` for the handle: prosodyctl register; users of the main host are added to `users`. */
+function prosodyUserCreator(setup: ProsodySetup, users: Record<string, ProsodyUser>): CreateUser {
+  const { inst, innerConfig, domain } = setup;
+  return async function createUser(username: string, password = `${username}pw`, host = domain): Promise<ProsodyUser> {
     try {
       await run(...inst.command("prosodyctl", ["--config", innerConfig, "register", username, host, password]));
     } catch (err) {
@@ -304,15 +347,21 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     const user = { username, jid: `${username}@${host}`, password };
     if (host === domain) users[username] = user;
     return user;
-  }
+  };
+}
 
-  const users: Record<string, ProsodyUser> = {};
+/** The users of the options: the main host's all at once, then each VirtualHost's in turn. */
+async function createInitialUsers(createUser: CreateUser, options: ProsodyOptions): Promise<void> {
   const wanted = options.users ?? { alice: "alicepw", bob: "bobpw" };
   await Promise.all(Object.entries(wanted).map(([u, p]) => createUser(u, p)));
   for (const v of options.virtualHosts ?? []) {
     await Promise.all(Object.entries(v.users ?? {}).map(([u, p]) => createUser(u, p, v.domain)));
   }
+}
 
+/** `prosody -F` in the foreground: start waits until it listens, stopProcess sends SIGTERM (SIGKILL after 5 s). */
+function prosodyProcess(setup: ProsodySetup): ProsodyProcess {
+  const { inst, dir, innerConfig, c2sPort, componentPort, components } = setup;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
@@ -350,17 +399,30 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     }
   }
 
-  await start();
+  return {
+    start,
+    stopProcess,
+    get running() {
+      return !!child && child.exitCode === null && child.signalCode === null;
+    },
+  };
+}
+
+/** The object startProsody() returns. */
+function prosodyHandle(setup: ProsodySetup, users: Record<string, ProsodyUser>, createUser: CreateUser, proc: ProsodyProcess): Prosody {
+  const { dir, logFile, c2sPort, componentPort } = setup;
+  const c2s = { host: "127.0.0.1", port: c2sPort, service: `xmpp://127.0.0.1:${c2sPort}` };
+  const componentService = `xmpp://127.0.0.1:${componentPort}`;
   let stopped = false;
-  const publicComponents = components.map((c) => ({ domain: c.domain, secret: c.secret, service: componentService }));
+  const publicComponents = setup.components.map((c) => ({ domain: c.domain, secret: c.secret, service: componentService }));
 
   return {
     kind: "prosody",
-    version,
-    root: inst.root,
-    domain,
+    version: setup.version,
+    root: setup.inst.root,
+    domain: setup.domain,
     dir,
-    configPath,
+    configPath: setup.configPath,
     logFile,
     c2s,
     get component() {
@@ -374,17 +436,17 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
       if (!c) throw new Error("this Prosody has no external component (options.component was false)");
       return c.secret;
     },
-    muc,
+    muc: setup.muc,
     users,
     createUser,
     async restart() {
-      await stopProcess();
-      await start();
+      await proc.stopProcess();
+      await proc.start();
     },
     async stop(opts = {}) {
       if (stopped) return;
       stopped = true;
-      await stopProcess();
+      await proc.stopProcess();
       if (!opts.keep && !process.env.XMPPKIT_KEEP_PROSODY) rmSync(dir, { recursive: true, force: true });
     },
     logTail(lines = 80) {
@@ -392,7 +454,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
       return readFileSync(logFile, "utf8").split("\n").slice(-lines).join("\n");
     },
     get running() {
-      return !!child && child.exitCode === null && child.signalCode === null;
+      return proc.running;
     },
   };
 }
