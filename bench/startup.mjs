@@ -166,7 +166,7 @@ const quiet = new (await import("node:stream")).Writable({ write: (_c, _e, cb) =
 let rt;
 await part("@xmpp/component", () => import("@xmpp/component"));
 await part("@xmppkit/core", () => import("@xmppkit/core"));
-await part("@xmppkit/runtime (zod bundled in)", async () => { rt = await import("@xmppkit/runtime"); });
+await part("@xmppkit/runtime (and zod, its dependency)", async () => { rt = await import("@xmppkit/runtime"); });
 await part("@xmppkit/gateway (yaml bundled in)", () => import("@xmppkit/gateway"));
 await part("createLogger: pino", () => rt.createLogger({ format: "json", destination: quiet }));
 await part("createMetrics: prom-client", () => rt.createMetrics());
