@@ -116,11 +116,6 @@ export function isLocatable(ip: string): boolean {
   return isIP(ip) === 6 && !special6.check(ip, "ipv6");
 }
 
-/** An IPv6 address (as `net.isIP` accepts it) as its eight 16-bit groups, or undefined when it is not one. */
-export function parseIpv6(ip: string): number[] | undefined {
-  return isIP(ip) === 6 ? expandV6(ip.replace(/%.*$/, "")) : undefined;
-}
-
 function expandV6(ip: string): number[] {
   let text = ip;
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
