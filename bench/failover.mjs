@@ -43,6 +43,7 @@ modules_enabled: [report-forward]
 report-forward:
   report_forward_to_staff: [mod@${prosody.domain}]
   report_forward_reported_limit: 0
+  report_forward_digest_after: 0
 `,
   );
   const child = spawn(process.execPath, [gatewayCli, "--config", join(dir, "gateway.yaml")], { stdio: "ignore" });

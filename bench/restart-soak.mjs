@@ -53,6 +53,7 @@ modules_enabled: [report-forward, http-roster-admin, audit-geoip]
 report-forward:
   report_forward_to_staff: [mod@${prosody.domain}]
   report_forward_reported_limit: 0
+  report_forward_digest_after: 0
 http-roster-admin:
   http_roster_url: ${backend.url}/contacts/%s
   http_roster_sync_on_login: false

@@ -13,6 +13,12 @@ VirtualHost "example.org"
 			presence = "roster";     -- http-roster-admin (sync on login), audit-geoip (sessions)
 		};
 	}
+	-- report-forward: users' XEP-0377 reports reach the gateway. mod_xmppkit_report_forward (in
+	-- @xmppkit/report-forward's prosody/ folder) names each reporter; mod_report_forward alone does not.
+	-- plugin_paths = { "/usr/lib/node_modules/@xmppkit/gateway/node_modules/@xmppkit/report-forward/prosody" }  -- (global section)
+	-- modules_enabled = { "privilege"; "delegation"; "spam_reporting"; "report_forward"; "xmppkit_report_forward" }
+	-- report_forward_to = { "gateway.example.org" }
+	-- report_forward_to_origin = false   -- the gateway does it, as each reporter opted in
 	-- XEP-0355: IQ namespaces the gateway answers for this host.
 	delegations = {
 		-- ["urn:xmpp:raa:0"] = { jid = "gateway.example.org" };   -- report-affiliations

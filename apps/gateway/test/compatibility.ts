@@ -31,6 +31,8 @@ export interface Behaviour {
   staffRooms: "found" | "listed";
   /** Whether report-affiliations can answer XEP-0489 `since` from the server (mod_xmppkit_account_info). */
   accountCreation: boolean;
+  /** How users' XEP-0377 reports reach the gateway with their reporter named. */
+  reportIntake: "companion" | "companion-beside-mod_report_forward" | "http-only";
   /** Where an origin's report goes: its published XEP-0157 address, or the bare domain (no disco possible). */
   originAddress: "published" | "fallback";
   /** The error a room answers to a self-ping from a JID that is not an occupant (XEP-0410). */
@@ -58,6 +60,7 @@ const PROSODY: Behaviour = {
   delegation: "works",
   staffRooms: "found",
   originAddress: "published",
+  reportIntake: "companion",
   accountCreation: false,
   privilegedRosterSet: "works",
   rosterWriter: "privilege",
@@ -79,6 +82,7 @@ const EJABBERD_23: Behaviour = {
   delegation: "works",
   staffRooms: "found",
   originAddress: "published",
+  reportIntake: "http-only",
   accountCreation: false,
   privilegedRosterSet: "internal-server-error",
   rosterWriter: "ejabberd_api",
@@ -95,7 +99,7 @@ const EJABBERD_23: Behaviour = {
 
 const BY_ID: Record<ServerId, Behaviour> = {
   "prosody-0.12": PROSODY,
-  "prosody-13": { ...PROSODY, accountCreation: true },
+  "prosody-13": { ...PROSODY, accountCreation: true, reportIntake: "companion-beside-mod_report_forward" },
   "ejabberd-23.01": EJABBERD_23,
   "ejabberd-24.12": {
     ...EJABBERD_23,
@@ -192,6 +196,16 @@ export const MATRIX: { feature: string; cell(b: Behaviour): string; test: string
     test: "report-forward.e2e",
   },
   { feature: "reports accepted during a restart, delivered after it", cell: () => "works", test: "report-forward.e2e" },
+  {
+    feature: "users' XEP-0377 reports with the reporter named",
+    cell: (b) =>
+      b.reportIntake === "companion-beside-mod_report_forward"
+        ? "yes: `mod_spam_reporting` + `mod_xmppkit_report_forward` (report-forward's companion module), beside `mod_report_forward`, whose copies the gateway drops"
+        : b.reportIntake === "companion"
+          ? "yes: `mod_spam_reporting` (newer prosody-modules) + `mod_xmppkit_report_forward`; `mod_report_forward` does not load on 0.12"
+          : "no XEP-0377 intake module: `POST /reports` (the web tool names the reporter)",
+    test: "abuse-desk.e2e, report-forward's companion.e2e",
+  },
   { feature: "session start forwarded (XEP-0356 presence)", cell: () => "yes", test: "audit-geoip.e2e" },
   {
     feature: "session end forwarded",

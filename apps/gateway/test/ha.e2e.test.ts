@@ -182,7 +182,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
     it("reports accepted by a holder killed mid-flow are all delivered by the standby (once each, by id)", async () => {
       const token = "ha-e2e-token-0123456789abcdef";
       const withReports =
-        `${config}modules_enabled: [report-forward]\nreport-forward:\n  report_forward_to_staff: [mod@${prosody.domain}]\n  report_forward_reported_limit: 0\n`.replace(
+        `${config}modules_enabled: [report-forward]\nreport-forward:\n  report_forward_to_staff: [mod@${prosody.domain}]\n  report_forward_reported_limit: 0\n  report_forward_digest_after: 0\n`.replace(
           "listen: 127.0.0.1:0",
           `listen: 127.0.0.1:0\n  token: ${token}`,
         );

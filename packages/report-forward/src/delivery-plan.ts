@@ -4,12 +4,12 @@
 // (https://xmpp.org/extensions/xep-0157.html). Each copy is sent and confirmed, or said to be worth
 // another round, or final.
 import { createHash } from "node:crypto";
-import { StanzaError, StanzaRefusedError, domainOf, type Element, type Logger, type Privilege } from "@xmppkit/core";
+import { StanzaError, StanzaRefusedError, domainOf, wireProblem, type Element, type Logger, type Privilege } from "@xmppkit/core";
 import { DEFAULT_BODY_TEMPLATE, DEFAULT_STAFF_BODY_TEMPLATE } from "./body-template.js";
 import type { ContactLookup } from "./contact-lookup.js";
 import { DeliveryTimeoutError, type Delivery } from "./delivery.js";
-import { forwardMessage, type AcceptedReport, type Audience } from "./forward-message.js";
-import type { Destination } from "./report-types.js";
+import { digestMessage, forwardMessage, type AcceptedReport, type Audience, type DigestItem } from "./forward-message.js";
+import type { Destination, Withheld } from "./report-types.js";
 import type { StaffRooms } from "./staff-rooms.js";
 
 /** One destination of a report: its stable key (what `done` records), and how to reach it. */
@@ -42,18 +42,26 @@ export interface DeliveryPlanOptions {
   asServer?: boolean | undefined;
   bodyTemplate?: string | undefined;
   staffBodyTemplate?: string | undefined;
+  /** Largest message in bytes (a digest is split to fit). */
+  maxStanzaBytes?: number | undefined;
 }
 
 export interface DeliveryPlan {
-  /** Who gets `report` under the opt-ins, at once: staff and third parties, less what is `done`. */
-  plan(report: AcceptedReport, done: readonly string[]): Target[];
+  /** Who gets `report` under the opt-ins, at once: staff and third parties, less what is `done` or `withheld`. */
+  plan(report: AcceptedReport, done: readonly string[], withheld?: readonly Withheld[]): Target[];
   /**
    * The origin's destination, after its XEP-0157 lookup (which the other destinations do not wait for); an
    * origin without an address is a destination that never will be.
    */
-  planOrigin(report: AcceptedReport, done: readonly string[]): Promise<{ targets: Target[]; unreachable: Destination[] }>;
+  planOrigin(report: AcceptedReport, done: readonly string[], withheld?: readonly Withheld[]): Promise<{ targets: Target[]; unreachable: Destination[] }>;
+  /** The staff destinations (every report goes to each). */
+  staffTargets(): Target[];
+  /** The third parties (report_forward_to). */
+  thirdPartyTargets(): Target[];
   /** Send one copy of report `reportId` to `target`; never throws. */
   deliverTo(report: AcceptedReport, reportId: string, target: Target): Promise<Delivered>;
+  /** Send staff member `target` one digest of `items` (in as few messages as the wire allows); never throws. */
+  deliverDigestTo(items: readonly DigestItem[], heading: string, target: Target): Promise<Delivered>;
 }
 
 /** Bounces that another try will not change. */
@@ -96,15 +104,24 @@ export function createDeliveryPlan(deps: DeliveryPlanDeps, options: DeliveryPlan
     await privilege.sendMessage(message);
   }
 
-  function plan(report: AcceptedReport, done: readonly string[]): Target[] {
-    const targets: Target[] = staff.map((jid) => ({ key: `staff ${jid}`, jid, audience: "staff" as const }));
-    if (report.thirdParty || !requireOptIn) targets.push(...thirdParties.map((jid) => ({ key: `third-party ${jid}`, jid, audience: "third-party" as const })));
+  const staffTargets = (): Target[] => staff.map((jid) => ({ key: `staff ${jid}`, jid, audience: "staff" as const }));
+  const thirdPartyTargets = (): Target[] => thirdParties.map((jid) => ({ key: `third-party ${jid}`, jid, audience: "third-party" as const }));
+  const isWithheld = (withheld: readonly Withheld[], audience: Withheld["audience"]) => withheld.some((w) => w.audience === audience);
+
+  function plan(report: AcceptedReport, done: readonly string[], withheld: readonly Withheld[] = []): Target[] {
+    const targets = staffTargets();
+    if ((report.thirdParty || !requireOptIn) && !isWithheld(withheld, "third-party")) targets.push(...thirdPartyTargets());
     return targets.filter((t) => !done.includes(t.key));
   }
 
-  async function planOrigin(report: AcceptedReport, done: readonly string[]): Promise<{ targets: Target[]; unreachable: Destination[] }> {
+  async function planOrigin(
+    report: AcceptedReport,
+    done: readonly string[],
+    withheld: readonly Withheld[] = [],
+  ): Promise<{ targets: Target[]; unreachable: Destination[] }> {
     const originDomain = domainOf(report.reported)!;
-    if (!toOrigin || !(report.reportOrigin || !requireOptIn) || done.includes("origin")) return { targets: [], unreachable: [] };
+    if (!toOrigin || !(report.reportOrigin || !requireOptIn) || done.includes("origin") || isWithheld(withheld, "origin"))
+      return { targets: [], unreachable: [] };
     if (isLocal(originDomain, server)) {
       log.debug({ reported: report.reported }, "the reported JID is on this server: its report stays with the staff");
       return { targets: [], unreachable: [] };
@@ -119,23 +136,17 @@ export function createDeliveryPlan(deps: DeliveryPlanDeps, options: DeliveryPlan
     };
   }
 
-  async function deliverTo(report: AcceptedReport, reportId: string, t: Target): Promise<Delivered> {
+  /** Send `build`'s messages to `t` (a room as groupchat, once joined); the outcome, never a throw. */
+  async function sendTo(t: Target, build: (type: "groupchat" | undefined) => Element[]): Promise<Delivered> {
     const base = { jid: t.jid, audience: t.audience, ...(t.address ? { address: t.address } : {}) };
     let room = false;
     try {
       room = t.audience === "staff" && (await rooms.isRoom(t.jid));
-      const message = forwardMessage(report, t.audience, {
-        to: t.jid,
-        template: templateFor(t.audience, options),
-        servedDomains: serverDomains,
-        ...(room ? { type: "groupchat" as const } : {}),
-      });
-      message.attrs.id = messageId(reportId, t.key);
-      if (room) {
-        await rooms.joined(t.jid);
-        await delivery.send(message, { room: true });
-      } else {
-        await delivery.send(message, options.asServer ? { via: sendAsServer } : {});
+      const messages = build(room ? "groupchat" : undefined);
+      if (room) await rooms.joined(t.jid);
+      for (const message of messages) {
+        if (room) await delivery.send(message, { room: true });
+        else await delivery.send(message, options.asServer ? { via: sendAsServer } : {});
       }
       return { ...base, ...(t.audience === "staff" ? { room } : {}), ok: true, retry: false };
     } catch (err) {
@@ -144,5 +155,34 @@ export function createDeliveryPlan(deps: DeliveryPlanDeps, options: DeliveryPlan
     }
   }
 
-  return { plan, planOrigin, deliverTo };
+  function deliverTo(report: AcceptedReport, reportId: string, t: Target): Promise<Delivered> {
+    return sendTo(t, (type) => {
+      const message = forwardMessage(report, t.audience, {
+        to: t.jid,
+        template: templateFor(t.audience, options),
+        servedDomains: serverDomains,
+        ...(type ? { type } : {}),
+      });
+      message.attrs.id = messageId(reportId, t.key);
+      return [message];
+    });
+  }
+
+  /** As few digest messages as the wire allows: halves of the list until each fits. */
+  function digestMessages(items: readonly DigestItem[], heading: string, to: string, type: "groupchat" | undefined, first = 1): Element[] {
+    const m = digestMessage(items, { to, heading, ...(type ? { type } : {}) }, first);
+    m.attrs.id = messageId(items[0]!.id, `digest ${to} ${items.map((i) => i.id).join(" ")}`);
+    if (items.length === 1 || !wireProblem(m.toString(), options.maxStanzaBytes)) return [m];
+    const half = Math.ceil(items.length / 2);
+    return [
+      ...digestMessages(items.slice(0, half), heading, to, type, first),
+      ...digestMessages(items.slice(half), `${heading} (continued)`, to, type, first + half),
+    ];
+  }
+
+  function deliverDigestTo(items: readonly DigestItem[], heading: string, t: Target): Promise<Delivered> {
+    return sendTo(t, (type) => digestMessages(items, heading, t.jid, type));
+  }
+
+  return { plan, planOrigin, staffTargets, thirdPartyTargets, deliverTo, deliverDigestTo };
 }

@@ -3,11 +3,11 @@ import type { ReportForwardEvents } from "./report-forward.js";
 
 declare module "@xmppkit/core" {
   interface XmppkitEvents {
-    /** A report was taken in (from a server's message, HTTP or code). */
+    /** A report was taken in (handed over by the server, from its message, HTTP or code). */
     "report-received": ReportForwardEvents["received"];
     /** A report went out; one entry per destination, with whether sending worked. */
     "report-forwarded": ReportForwardEvents["forwarded"];
-    /** A report was refused (unlisted source, malformed) or not forwarded (duplicate, rate limit). */
+    /** A report was refused (unlisted source, malformed, too large) or not forwarded again (duplicate). */
     "report-rejected": ReportForwardEvents["rejected"];
   }
 }

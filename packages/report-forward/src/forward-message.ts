@@ -127,3 +127,41 @@ export function forwardMessage(report: AcceptedReport, audience: Audience, optio
     ...(forwarded ? [forwarded] : []),
   );
 }
+
+/** One report of a staff digest. */
+export interface DigestItem {
+  id: string;
+  report: AcceptedReport;
+  /** Audiences a limit held it back from, in words. */
+  withheld?: readonly { audience: string; reason: string }[] | undefined;
+}
+
+export interface DigestOptions {
+  to: string;
+  type?: "groupchat" | undefined;
+  /** The first line: what the burst is ("37 reports from dave@example.org (40 in the last 10 min)"). */
+  heading: string;
+}
+
+/** One line of a digest's body: what was reported, by whom, in the reporter's words. */
+function digestLine(n: number, item: DigestItem): string {
+  const { report } = item;
+  const v = templateVars(report, "staff");
+  const said = v.text ? `: "${v.text.replace(/\s+/g, " ").slice(0, 200)}"` : "";
+  const message = v.reported_message_body ? ` (message: "${v.reported_message_body.replace(/\s+/g, " ").slice(0, 120)}")` : "";
+  const held = item.withheld?.length ? ` [held back from ${item.withheld.map((w) => w.audience).join(" and ")}]` : "";
+  const by = report.reporter ? `, by ${report.reporter}` : ""; // the heading says when nobody was named
+  return `${n}. ${v.reason ?? "Report"} about ${report.reported}${by}${said}${message}${held}`;
+}
+
+/**
+ * A digest for staff: one message listing every report of a burst, each also attached as its XEP-0377
+ * `<report/>` (with `<jid/>`) so that tools still read them one by one.
+ */
+export function digestMessage(items: readonly DigestItem[], options: DigestOptions, first = 1): Element {
+  const attrs: Record<string, string> = { to: options.to, id: randomId() };
+  if (options.type) attrs.type = options.type;
+  const lines = items.map((item, i) => digestLine(first + i, item));
+  const body = `${options.heading}\n${lines.join("\n")}`;
+  return xml("message", attrs, xml("body", {}, body), ...items.map((item) => reportCopy(item.report, "staff", () => false)));
+}

@@ -85,6 +85,37 @@ describe("the report-forward gateway module", () => {
     await h.stop();
   });
 
+  it("an older config's report_forward_source_limit still loads, with a warning that it is no longer used", async () => {
+    const h = await loadModule({ report_forward_to_staff: [STAFF], report_forward_source_limit: 500 });
+    expect(h.lines().find((l) => l.level === 40)?.msg).toMatch(/^report_forward_source_limit is no longer used/);
+    await h.stop();
+  });
+
+  it("the limits and the digest options reach the desk: over the reporter limit, staff still get it; the third party does not", async () => {
+    const h = await loadModule({
+      report_forward_to_staff: [STAFF],
+      report_forward_to: ["list@bl.example"],
+      report_forward_reporter_limit: 1,
+      report_forward_digest_after: 0,
+    });
+    const optedIn = (id: string) => {
+      const m = serverReport();
+      m.attrs.id = id;
+      m.getChild("report")!.append(xml("third-party"));
+      m.getChild("report")!.getChild("text")!.children = [id];
+      return m;
+    };
+    for (const id of ["a", "b"]) {
+      const forwarded = h.next("report-forwarded");
+      await h.mock.receive(optedIn(id));
+      await forwarded;
+    }
+    expect(h.mock.sent.filter((s) => s.name === "message" && s.attrs.to === STAFF)).toHaveLength(2);
+    expect(h.mock.sent.filter((s) => s.name === "message" && s.attrs.to === "list@bl.example")).toHaveLength(1);
+    expect(await h.metric("forwarded_total")).toContain('xmppkit_report_forward_forwarded_total{audience="third-party",outcome="withheld"} 1');
+    await h.stop();
+  });
+
   it("report_forward_http and report_forward_http_path: POST {path} takes reports; off, there is no route", async () => {
     const report = { jid: "spammer@bad.example", reason: "spam" };
     const on = await loadModule({ report_forward_to_staff: [STAFF], report_forward_http_path: "/abuse" });

@@ -41,11 +41,16 @@ export const gatewayModule = defineModule({
         dedupeWindow: o.report_forward_dedupe_window,
         reporterLimit: o.report_forward_reporter_limit,
         reportedLimit: o.report_forward_reported_limit,
-        sourceLimit: o.report_forward_source_limit,
+        unattributedLimit: o.report_forward_unattributed_limit,
         limitWindow: o.report_forward_limit_window,
+        digest: { after: o.report_forward_digest_after, window: o.report_forward_digest_window, delay: o.report_forward_digest_delay },
         outbox: { maxAgeMs: o.report_forward_max_age },
       },
     );
+    if (o.report_forward_source_limit !== undefined)
+      log.warn(
+        "report_forward_source_limit is no longer used: one budget for a whole server let one user's flood silence everyone; limits are per reporter and per reported JID now",
+      );
     if (!o.report_forward_to_staff.length && !o.report_forward_staff_rooms.length && !o.report_forward_to.length && !o.report_forward_to_origin) {
       log.warn("report-forward has nowhere to send reports: set report_forward_to_staff, report_forward_to or report_forward_to_origin");
     }
@@ -59,7 +64,7 @@ export const gatewayModule = defineModule({
       events.emit("report-received", r);
     });
     desk.on("forwarded", (r) => {
-      for (const d of r.destinations) forwarded.inc({ audience: d.audience, outcome: d.ok ? "ok" : "error" });
+      for (const d of r.destinations) forwarded.inc({ audience: d.audience, outcome: d.ok ? "ok" : d.withheld ? "withheld" : "error" });
       setImmediate(() => waiting.set(desk.pending));
       events.emit("report-forwarded", r);
     });

@@ -58,7 +58,7 @@ describe("POST /reports", () => {
     const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
     const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
     mock.replyToIq((x) => x.getChild("ping", NS_PING) !== undefined, true); // the server confirms deliveries
-    desk = setupReportForward(kit, { staff: ["mod@localhost"], reporterLimit: 2, maxStanzaBytes: 20_000 });
+    desk = setupReportForward(kit, { staff: ["mod@localhost"], thirdParties: ["list@blocklist.example"], reporterLimit: 2, maxStanzaBytes: 20_000 });
     mock.entity.emit("online", mock.entity.jid);
     const http = createHttpServer({ token: "s3cret" });
     registerReportRoutes(http, desk);
@@ -78,7 +78,7 @@ describe("POST /reports", () => {
     expect(m.getChildText("body")).toContain("Reported by: alice@localhost");
   });
 
-  it("400 for broken JSON and bad fields, 401 without the token, 409 for a duplicate, 429 over the limit", async () => {
+  it("400 for broken JSON and bad fields, 401 without the token, 409 for a duplicate, 202 with `withheld` over the limit", async () => {
     const s = await setup();
     const rejected: string[] = [];
     s.desk.on("rejected", (r) => rejected.push(r.reason));
@@ -86,14 +86,17 @@ describe("POST /reports", () => {
     expect((await s.post("")).json<{ message: string }>().message).toMatch(/empty/);
     expect((await s.post(JSON.stringify({ jid: "a@b" }))).json<{ message: string }>().message).toMatch(/^reason:/);
     expect((await s.post("{}", "wrong")).statusCode).toBe(401);
-    const one = JSON.stringify({ jid: "spammer@bad.example", reason: "spam", reporter: "alice@localhost", message: { body: "x", id: "1" } });
+    const one = JSON.stringify({ jid: "spammer@bad.example", reason: "spam", reporter: "alice@localhost", third_party: true, message: { body: "x", id: "1" } });
     expect((await s.post(one)).statusCode).toBe(202);
     expect((await s.post(one)).statusCode).toBe(409);
     expect((await s.post(one.replace('"id":"1"', '"id":"2"'))).statusCode).toBe(202);
     const over = await s.post(one.replace('"id":"1"', '"id":"3"'));
-    expect(over.statusCode).toBe(429);
-    expect(Number(over.headers["retry-after"])).toBeGreaterThan(0);
-    expect(rejected).toEqual(["malformed", "malformed", "malformed", "duplicate", "rate-limited"]);
+    expect(over.statusCode).toBe(202);
+    expect(over.json()).toMatchObject({
+      status: "accepted",
+      withheld: [{ audience: "third-party", reason: "2 reports from alice@localhost in 1 h (report_forward_reporter_limit)" }],
+    });
+    expect(rejected).toEqual(["malformed", "malformed", "malformed", "duplicate"]);
   });
 
   it("a character XML forbids is a 400 naming the field; a report larger than the server takes is a 413; nothing is sent", async () => {

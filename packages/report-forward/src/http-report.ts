@@ -6,11 +6,12 @@
 //     "report_origin": true, "third_party": false,
 //     "message": { "from": "spammer@bad.example/x", "body": "…", "id": "…", "type": "chat", "time": "2024-11-20T10:11:12Z" } }
 //
-//   202 { "status": "accepted", "id": "…" }          stored in the outbox; delivered as soon as the link allows
+//   202 { "status": "accepted", "id": "…", "withheld": [{ "audience": "third-party", "reason": "…" }] }
+//                                                     stored in the outbox; delivered as soon as the link allows
+//                                                     (staff always; `withheld`: audiences a limit holds it back from)
 //   400 { "status": "error", "message": "…" }         the body names what is wrong (a field, a character XML forbids)
 //   409 { "status": "duplicate", "id": "…" }           forwarded already inside the dedupe window
 //   413 { "status": "error", "message": "…" }         the report would be larger than the XMPP server accepts
-//   429 { "status": "rate-limited", … }                with Retry-After
 //   503 { "status": "error", "message": "…" }         the outbox could not store it (nothing was accepted), with Retry-After
 import { XmppkitError, bareJid, httpError, parseJid, xml, xmlForbiddenChar, type HttpRequest, type HttpResponse, type HttpServer } from "@xmppkit/core";
 import { reportElement, type ReportSpec } from "./block-report.js";
@@ -128,7 +129,7 @@ async function submitReport(desk: ReportForward, req: HttpRequest): Promise<Http
     desk.emit("rejected", { via: "http", source: req.ip, reason: "malformed", error: (err as Error).message });
     return httpError(400, (err as Error).message);
   }
-  const result = desk.submit(report, { via: "http", source: req.ip });
+  const result = await desk.submit(report, { via: "http", source: req.ip });
   const id = { id: result.id };
   switch (result.status) {
     case "accepted":
@@ -137,17 +138,11 @@ async function submitReport(desk: ReportForward, req: HttpRequest): Promise<Http
       } catch {
         return { ...httpError(503, "the report could not be stored; nothing was accepted, try again", id), headers: { "retry-after": "5" } };
       }
-      return { status: 202, body: { status: "accepted", id: result.id } };
+      return { status: 202, body: { status: "accepted", id: result.id, ...(result.withheld.length ? { withheld: result.withheld } : {}) } };
     case "invalid":
       return httpError(400, result.error, id);
     case "too-large":
       return httpError(413, result.error, id);
-    case "rate-limited":
-      return {
-        status: 429,
-        headers: { "retry-after": String(Math.ceil((result.retryAfterMs ?? 1000) / 1000)) },
-        body: { status: "rate-limited", id: result.id, message: result.error },
-      };
     default:
       return { status: 409, body: { status: "duplicate", id: result.id, message: result.error } };
   }

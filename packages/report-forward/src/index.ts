@@ -16,7 +16,11 @@ export {
   type ReportSummary,
   type StaffRoomJoins,
   type SubmitResult,
+  type Withheld,
 } from "./report-forward.js";
+export { NS_REPORT_HANDOVER, parseHandover } from "./server-handover.js";
+export { LIMIT_DEFAULTS, DIGEST_DEFAULTS, type DigestOptions, type LimitOptions } from "./report-limits.js";
+export { memoryReportWindows, sqlReportWindows, type ReportWindows, type WindowCheck } from "./report-windows.js";
 export { NS_BLOCKING, blockWithReports, fileReport, reportElement, type ReportSpec } from "./block-report.js";
 export {
   NS_JID,

@@ -1,12 +1,15 @@
-// Taking a report in, whatever brought it (a server's message, HTTP, code): refused when a copy could not
-// go on the wire, when its reporter, its reported JID or its source has had its share, or when the same
-// report was taken inside the dedupe window; else stored in the outbox for delivery.
-import { bareJid, randomId, wireProblem, type Logger, type StanzaRefusedError, type TypedEmitter } from "@xmppkit/core";
+// Taking a report in, whatever brought it (the server's companion module, a server's message, HTTP, code):
+// refused when a copy could not go on the wire, or when the same report was taken inside the dedupe window;
+// else stored in the outbox for delivery. Staff get every accepted report; third parties and the origin
+// only within the limits (report-limits.ts), decided here and stored with the report. The windows live in
+// the store, so a restart or a takeover by the standby keeps counting where the last process stopped.
+import { randomId, wireProblem, type Logger, type StanzaRefusedError, type TypedEmitter } from "@xmppkit/core";
 import { templateFor } from "./delivery-plan.js";
 import { forwardMessage, type AcceptedReport, type Audience } from "./forward-message.js";
 import { storeReport, type OutboxEntry } from "./outbox.js";
-import { DedupeWindow, SlidingWindowLimit, type Clock } from "./report-limits.js";
-import { summaryOf, type Destination, type ReportForwardEvents, type ReportSource, type SubmitResult } from "./report-types.js";
+import { DIGEST_DEFAULTS, burstKeys, limitChecks, limitedAudiences, type AudienceOptions, type DigestOptions, type LimitOptions } from "./report-limits.js";
+import type { ReportWindows } from "./report-windows.js";
+import { summaryOf, type Destination, type ReportForwardEvents, type ReportSource, type SubmitResult, type Withheld } from "./report-types.js";
 
 /**
  * A key naming "the same report", or undefined when nothing tells two reports apart safely. With a reporter:
@@ -48,74 +51,101 @@ export function wireCheck(report: AcceptedReport, options: WireCheckOptions): St
   return undefined;
 }
 
-export interface IntakeLimitOptions {
+export interface IntakeLimitOptions extends LimitOptions {
   /** ms; 0: off (default 1 h). */
   dedupeWindow?: number | undefined;
-  reporterLimit?: number | undefined;
-  reportedLimit?: number | undefined;
-  sourceLimit?: number | undefined;
-  limitWindow?: number | undefined;
+  digest?: DigestOptions | undefined;
 }
 
 export interface IntakeDeps {
   emitter: Pick<TypedEmitter<ReportForwardEvents>, "emit">;
   logger: Logger;
+  /** Where the dedupe, limit and burst windows are kept (the store's, or memory). */
+  windows: Promise<ReportWindows>;
   /** Store an accepted entry for delivery. */
   enqueue(entry: OutboxEntry): { stored: Promise<void>; forwarded: Promise<Destination[]> };
-  now: Clock;
+  now: () => number;
 }
 
-export type Submit = (report: AcceptedReport, source: ReportSource) => SubmitResult;
+export type Submit = (report: AcceptedReport, source: ReportSource) => Promise<SubmitResult>;
+
+function wireRefusal(problem: StanzaRefusedError): { status: "too-large" | "invalid"; error: string } {
+  const detail = problem.message.replace(/^refused to send [^:]*: /, "");
+  return problem.reason === "too-large"
+    ? { status: "too-large", error: `the report is too large to forward over XMPP (${detail})` }
+    : { status: "invalid", error: `the report holds a character XML forbids (${detail})` };
+}
 
 /** `submit`: a report's way in, refused or accepted. */
-export function createIntake(deps: IntakeDeps, options: IntakeLimitOptions & WireCheckOptions): Submit {
+export function createIntake(deps: IntakeDeps, options: IntakeLimitOptions & WireCheckOptions & AudienceOptions): Submit {
   const { emitter, logger: log, now } = deps;
-  const limitWindow = options.limitWindow ?? 3_600_000;
-  const dedupe = new DedupeWindow(options.dedupeWindow ?? 3_600_000, now);
-  const perReporter = new SlidingWindowLimit(options.reporterLimit ?? 20, limitWindow, now);
-  const perReported = new SlidingWindowLimit(options.reportedLimit ?? 100, limitWindow, now);
-  const perSource = new SlidingWindowLimit(options.sourceLimit ?? 500, limitWindow, now);
+  const dedupeWindow = options.dedupeWindow ?? 3_600_000;
+  const digest = { ...DIGEST_DEFAULTS, ...Object.fromEntries(Object.entries(options.digest ?? {}).filter(([, v]) => v !== undefined)) };
 
-  return function submit(report, source) {
+  /** The audiences a limit holds `report` back from; a limit that cannot be read holds it back too. */
+  async function withheldFrom(windows: ReportWindows, report: AcceptedReport, source: ReportSource): Promise<Withheld[]> {
+    const out: Withheld[] = [];
+    for (const audience of limitedAudiences(report, options)) {
+      const checks = limitChecks(audience, report, source, options);
+      const taken = await windows.take(checks).catch((err: unknown) => {
+        log.error({ err, audience }, "the report limits could not be read; the report goes to staff only");
+        return { ok: false as const, key: "", retryAfterMs: 0 };
+      });
+      if (!taken.ok) out.push({ audience, reason: checks.find((c) => c.key === taken.key)?.reason ?? "the limits could not be read" });
+    }
+    return out;
+  }
+
+  /** The burst this report is part of, if the sender (or the reported JID) has sent more than `after` lately. */
+  async function burstOf(windows: ReportWindows, report: AcceptedReport, source: ReportSource): Promise<OutboxEntry["digest"]> {
+    if (!digest.after) return undefined;
+    const keys = burstKeys(report, source);
+    const counts = await Promise.all(keys.map((k) => windows.hit(`burst ${k}`, digest.window))).catch(() => keys.map(() => 0));
+    const i = counts.findIndex((n) => n > digest.after);
+    return i < 0 ? undefined : { key: keys[i]!, count: counts[i]! };
+  }
+
+  return async function submit(report, source) {
     const id = randomId();
-    const reject = (reason: "duplicate" | "rate-limited" | "malformed" | "too-large", error: string) => {
-      log.warn({ id, via: source.via, source: source.source, reporter: report.reporter, reported: report.reported, reason }, `report not forwarded: ${error}`);
-      emitter.emit("rejected", { via: source.via, source: source.source, reason, error, id, reporter: report.reporter, reported: report.reported });
+    const context = { id, via: source.via, source: source.source, reporter: report.reporter, reported: report.reported };
+    const reject = (reason: "duplicate" | "malformed" | "too-large", error: string) => {
+      log.warn({ ...context, reason }, `report not forwarded: ${error}`);
+      emitter.emit("rejected", { ...context, reason, error });
     };
     const problem = wireCheck(report, options);
     if (problem) {
-      const tooLarge = problem.reason === "too-large";
-      const error = tooLarge
-        ? `the report is too large to forward over XMPP (${problem.message.replace(/^refused to send [^:]*: /, "")})`
-        : `the report holds a character XML forbids (${problem.message.replace(/^refused to send [^:]*: /, "")})`;
-      reject(tooLarge ? "too-large" : "malformed", error);
-      return { status: tooLarge ? "too-large" : "invalid", id, error };
+      const refusal = wireRefusal(problem);
+      reject(refusal.status === "too-large" ? "too-large" : "malformed", refusal.error);
+      return { ...refusal, id };
     }
     const summary = summaryOf(id, report, source);
     log.info(summary, "report received");
     emitter.emit("received", summary);
-    const reportedKey = bareJid(report.reported) ?? report.reported;
-    // Per reporter when known; per reported JID and per source always, so a flood is capped even when the
-    // server does not name its reporters.
-    const limits: [SlidingWindowLimit, string | undefined, string][] = [
-      [perReporter, report.reporter, `too many reports from ${report.reporter}`],
-      [perReported, reportedKey, `too many reports about ${reportedKey}`],
-      [perSource, source.source, `too many reports from ${source.source}`],
-    ];
-    for (const [limit, key, error] of limits) {
-      const wait = key ? limit.retryAfter(key) : 0;
-      if (wait > 0) {
-        reject("rate-limited", error);
-        return { status: "rate-limited", id, error, retryAfterMs: wait };
-      }
-    }
+    const windows = await deps.windows;
     const key = dedupeKey(report, source);
-    if (key !== undefined && dedupe.seen(key)) {
+    if (key !== undefined && (await windows.seen(`dedupe ${key}`, dedupeWindow).catch(() => false))) {
       reject("duplicate", "the same report was forwarded already");
       return { status: "duplicate", id, error: "the same report was forwarded already" };
     }
-    for (const [limit, k] of limits) if (k) limit.take(k);
-    const entry: OutboxEntry = { id, acceptedAt: now(), report: storeReport(report), source, done: [], attempts: 0, nextAt: now() };
-    return { status: "accepted", id, ...deps.enqueue(entry) };
+    const withheld = await withheldFrom(windows, report, source);
+    for (const w of withheld)
+      log.warn({ ...context, audience: w.audience }, `report held back from ${w.audience === "origin" ? "the origin" : "third parties"}: ${w.reason}`);
+    const burst = await burstOf(windows, report, source);
+    const at = now();
+    const entry: OutboxEntry = {
+      id,
+      acceptedAt: at,
+      report: storeReport(report),
+      source: { via: source.via, source: source.source, ...(source.session ? { session: source.session } : {}) },
+      ...(withheld.length ? { withheld } : {}),
+      ...(burst ? { digest: burst } : {}),
+      done: [],
+      attempts: 0,
+      nextAt: burst ? at + digest.delay : at,
+    };
+    const queued = deps.enqueue(entry);
+    // Not stored: the same report sent again (an HTTP client retrying a 503) must not count as a duplicate.
+    if (key !== undefined) queued.stored.catch(() => windows.forget(`dedupe ${key}`).catch(() => undefined));
+    return { status: "accepted", id, withheld, ...queued };
   };
 }

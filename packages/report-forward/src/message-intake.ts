@@ -30,7 +30,12 @@ export interface MessageIntakeDeps {
   submit: Submit;
   emitter: Pick<TypedEmitter<ReportForwardEvents>, "emit">;
   logger: Logger;
+  /** Does this domain's server hand its reports over itself (mod_xmppkit_report_forward)? Its messages are then copies. */
+  namesReporters?(domain: string): Promise<boolean>;
 }
+
+/** What staff read when the server did not name the reporter. */
+export const unnamedReporter = (domain: string) => `a user of ${domain}; the server did not name them (mod_xmppkit_report_forward would)`;
 
 /** Take report messages from the sources until the returned function is called. */
 export function listenForReports(deps: MessageIntakeDeps): () => void {
@@ -45,6 +50,19 @@ export function listenForReports(deps: MessageIntakeDeps): () => void {
     if (stanza.attrs.id) attrs.id = stanza.attrs.id;
     if (kind === "component" && stanza.attrs.to) attrs.from = stanza.attrs.to;
     void stanzas.send(xml("message", attrs, new StanzaError(condition, type, error).toElement())).catch(() => undefined);
+  }
+
+  async function take(stanza: Element, from: string, parsed: ParsedReport) {
+    const domain = domainOf(from) ?? from;
+    if (from === domain && (await deps.namesReporters?.(domain))) {
+      log.debug({ from, id: stanza.attrs.id }, "mod_report_forward's copy of a report the server handed over itself: dropped");
+      return;
+    }
+    const reporter = deriveReporter(parsed, serverDomains);
+    await submit(
+      { ...parsed, element: findReport(stanza)!, reporter, reporterHint: reporter ? undefined : unnamedReporter(domain) },
+      { via: "message", source: from, messageId: stanza.attrs.id as string | undefined },
+    );
   }
 
   return stanzas.onIncoming((stanza) => {
@@ -62,12 +80,7 @@ export function listenForReports(deps: MessageIntakeDeps): () => void {
       rejectIntake(stanza, "bad-request", "modify", "malformed", err.message);
       return true;
     }
-    const reporter = deriveReporter(parsed, serverDomains);
-    const reporterHint = reporter ? undefined : `a user of ${domainOf(from) ?? from}; the server did not name them`;
-    submit(
-      { ...parsed, element: findReport(stanza)!, reporter, reporterHint },
-      { via: "message", source: from, messageId: stanza.attrs.id as string | undefined },
-    );
+    void take(stanza, from, parsed).catch((err: unknown) => log.error({ err, from }, "a report message could not be taken"));
     return true;
   });
 }

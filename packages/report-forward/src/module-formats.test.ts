@@ -103,22 +103,29 @@ describe("report-forward on mod_report_forward's real output", () => {
     expect(d.rejected.map((r) => r.reason)).toEqual(["duplicate"]);
   });
 
-  it("defect 3: the per-reporter limit works when the server names the reporter (stanza-id by alice)", async () => {
-    const d = await desk({ reporterLimit: 20 });
+  it("defect 3: the per-reporter limit works when the server names the reporter (stanza-id by alice); staff get all", async () => {
+    const d = await desk({ reporterLimit: 20, digest: { after: 0 } });
     for (let i = 0; i < 25; i++) {
       await d.mock.receive(parseXml(real.byReporter({ id: `m${i}`, reporter: "alice@localhost", reported: `s${i}@spamhost.test`, sid: `sid-${i}` })));
     }
-    await settled(d, 20);
-    expect(d.rejected.map((r) => r.error)).toEqual(Array(5).fill("too many reports from alice@localhost"));
-    expect(sentTo(d, STAFF)).toHaveLength(20);
+    await settled(d, 25);
+    expect(d.rejected).toEqual([]);
+    expect(sentTo(d, STAFF)).toHaveLength(25);
     expect(sentTo(d, LIST)).toHaveLength(20);
+    const held = d.forwarded.flatMap((f) => f.destinations.filter((x) => x.withheld));
+    expect(held.map((h) => [h.jid, h.error])).toEqual(
+      Array(5).fill([LIST, "held back: 20 reports from alice@localhost in 1 h (report_forward_reporter_limit)"]),
+    );
   });
 
-  it("defect 3: when nobody is named, the per-source limit still caps a flood", async () => {
-    const d = await desk({ sourceLimit: 20 });
+  it("defect 3: when nobody is named, no server-wide budget: every report reaches staff, reports about one JID share a small allowance", async () => {
+    const d = await desk({ digest: { after: 0 }, requireOptIn: false, toOrigin: false }); // the module's reports carry no opt-ins
     for (let i = 0; i < 25; i++) await d.mock.receive(parseXml(real.withoutMessage({ id: `n${i}`, reported: `t${i}@spamhost.test`, text: "spam" })));
-    await settled(d, 20);
-    expect(d.rejected.map((r) => r.error)).toEqual(Array(5).fill("too many reports from localhost"));
+    for (let i = 0; i < 5; i++) await d.mock.receive(parseXml(real.withoutMessage({ id: `same${i}`, reported: "one@spamhost.test", text: "spam" })));
+    await settled(d, 30);
+    expect(d.rejected).toEqual([]);
+    expect(sentTo(d, STAFF)).toHaveLength(30);
+    expect(sentTo(d, LIST)).toHaveLength(28); // 25 JIDs, and 3 (report_forward_unattributed_limit) of the 5 about one
   });
 
   it.each([

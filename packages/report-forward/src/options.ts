@@ -45,13 +45,21 @@ export const reportForwardSchema = z.strictObject({
   report_forward_as_server: z.boolean().default(false),
   /** The same report again within this time is not forwarded again (0: off). */
   report_forward_dedupe_window: duration().prefault(3600),
-  /** Reports per reporter per window (0: unlimited). */
-  report_forward_reporter_limit: z.number().int().min(0).default(20),
-  /** Reports about one JID per window (0: unlimited). */
-  report_forward_reported_limit: z.number().int().min(0).default(100),
-  /** Reports per source (the server, an HTTP caller) per window (0: unlimited): caps a flood whose reporters the server does not name. */
-  report_forward_source_limit: z.number().int().min(0).default(500),
+  /** Reports one reporter (or one reporting session) sends on to third parties, and to the origin, per window (0: unlimited). Staff get all. */
+  report_forward_reporter_limit: z.number().int().min(0).default(10),
+  /** Reports about one JID sent on to third parties, and to the origin, per window (0: unlimited). */
+  report_forward_reported_limit: z.number().int().min(0).default(30),
+  /** Reports about one JID whose reporters nobody named, sent on per window (0: unlimited). */
+  report_forward_unattributed_limit: z.number().int().min(0).default(3),
+  /** No longer used (it was one budget for every user of a server); accepted so that an older config loads. */
+  report_forward_source_limit: z.number().int().min(0).optional(),
   report_forward_limit_window: duration().prefault(3600),
+  /** Reports of one burst (one reporter's, or about one JID) sent to staff one by one; the rest come as one digest (0: never). */
+  report_forward_digest_after: z.number().int().min(0).default(3),
+  /** How far back a burst is counted. */
+  report_forward_digest_window: duration().prefault(600),
+  /** How long a burst's report waits for the others before the digest goes. */
+  report_forward_digest_delay: duration().prefault(30),
   /** An accepted report not delivered everywhere after this long is given up (and logged). */
   report_forward_max_age: duration().prefault(7 * 86400),
   /** Serve `POST {path}` for web moderation tools (the gateway's bearer token). */

@@ -6,6 +6,7 @@
 import { backoffDelay, parseXml, type BackoffOptions, type Lifecycle, type Logger, type Migration, type Store } from "@xmppkit/core";
 import type { AcceptedReport } from "./forward-message.js";
 import { OutboxScheduler } from "./outbox-scheduler.js";
+import type { ReportSource, Withheld } from "./report-types.js";
 
 /** What is kept of a report: its elements as XML text, the rest as parsed. */
 export interface StoredReport extends Omit<AcceptedReport, "element" | "forwarded"> {
@@ -36,7 +37,14 @@ export interface OutboxEntry {
   id: string;
   acceptedAt: number;
   report: StoredReport;
-  source: { via: "message" | "http" | "api"; source: string };
+  source: Pick<ReportSource, "via" | "source" | "session">;
+  /** Audiences a limit held this report back from, decided at intake. */
+  withheld?: Withheld[] | undefined;
+  /**
+   * Part of a burst (one reporter's, or about one JID): staff get it in one digest with the burst's other
+   * reports. `count`: the burst's reports inside the digest window when this one came.
+   */
+  digest?: { key: string; count: number } | undefined;
   /** Destinations that have it or never will ("staff mod@example.org", "origin"…). */
   done: string[];
   attempts: number;
@@ -110,6 +118,8 @@ export interface OutboxDeps {
   lifecycle: Pick<Lifecycle, "online" | "on" | "off">;
   /** Deliver what `entry` still lacks; never throws. `final`: the report's last chance (it is too old). */
   deliver(entry: OutboxEntry, final: boolean): Promise<Round>;
+  /** Deliver a burst's entries together (one digest per staff member); rounds in `entries` order. */
+  deliverGroup?(entries: readonly OutboxEntry[], finals: readonly boolean[]): Promise<Round[]>;
   /** The entry is finished: delivered everywhere, or given up. */
   onFinished?(entry: OutboxEntry, gaveUp: boolean): void;
   logger?: Logger | undefined;
@@ -129,7 +139,7 @@ export interface Outbox {
 
 /** What one entry's round needs: the outbox's state and its settings. */
 interface RoundContext {
-  deps: Pick<OutboxDeps, "store" | "deliver" | "onFinished" | "logger">;
+  deps: Pick<OutboxDeps, "store" | "deliver" | "deliverGroup" | "onFinished" | "logger">;
   entries: Map<string, OutboxEntry>;
   inFlight: Set<string>;
   now: () => number;
@@ -137,33 +147,51 @@ interface RoundContext {
   backoff: BackoffOptions;
 }
 
-/** One delivery round of `entry`: record what it settled, then finish the entry or schedule its next round. */
+/** Largest burst delivered in one round (the rest go in the next). */
+const MAX_GROUP = 200;
+
+/** `entry` and the other waiting entries of its burst (whatever their due time: they go together). */
+function groupOf(ctx: RoundContext, entry: OutboxEntry): OutboxEntry[] {
+  const key = entry.digest?.key;
+  if (key === undefined || !ctx.deps.deliverGroup) return [entry];
+  const others = [...ctx.entries.values()].filter((e) => e !== entry && e.digest?.key === key && !ctx.inFlight.has(e.id));
+  return [entry, ...others.sort((a, b) => a.acceptedAt - b.acceptedAt).slice(0, MAX_GROUP - 1)];
+}
+
+/** Record what a round settled for `entry`, then finish it or schedule its next round. */
+async function settle(ctx: RoundContext, entry: OutboxEntry, r: Round, final: boolean): Promise<void> {
+  const { store, logger } = ctx.deps;
+  for (const k of r.settled) if (!entry.done.includes(k)) entry.done.push(k);
+  if (!r.retry || final) {
+    ctx.entries.delete(entry.id);
+    await store.remove(entry.id).catch((err: unknown) => logger?.error({ err, id: entry.id }, "could not remove a delivered report from the outbox"));
+    ctx.deps.onFinished?.(entry, r.retry);
+    return;
+  }
+  entry.attempts += 1;
+  entry.nextAt = ctx.now() + backoffDelay(entry.attempts - 1, ctx.backoff);
+  await store.put(entry).catch((err: unknown) => logger?.error({ err, id: entry.id }, "could not update a report in the outbox"));
+}
+
+/** One delivery round of `entry` (with its burst, if it is part of one). */
 async function runRound(ctx: RoundContext, entry: OutboxEntry): Promise<void> {
-  const { deps, entries, inFlight, now } = ctx;
-  const { store, logger } = deps;
-  inFlight.add(entry.id);
+  const { deps, inFlight, now } = ctx;
+  if (inFlight.has(entry.id)) return; // already in a burst's round
+  const group = groupOf(ctx, entry);
+  for (const e of group) inFlight.add(e.id);
   try {
-    const final = now() - entry.acceptedAt >= ctx.maxAge;
-    let r: Round;
+    const finals = group.map((e) => now() - e.acceptedAt >= ctx.maxAge);
+    let rounds: Round[];
     try {
-      r = await deps.deliver(entry, final);
+      rounds = group.length > 1 && deps.deliverGroup ? await deps.deliverGroup(group, finals) : [await deps.deliver(entry, finals[0]!)];
     } catch (err) {
       // A bug in a round must not lose the report, nor stop the other reports' delivery.
-      logger?.error({ err, id: entry.id }, "a delivery round failed; the report stays in the outbox");
-      r = { settled: [], retry: true };
+      deps.logger?.error({ err, id: entry.id }, "a delivery round failed; the report stays in the outbox");
+      rounds = group.map(() => ({ settled: [], retry: true }));
     }
-    for (const k of r.settled) if (!entry.done.includes(k)) entry.done.push(k);
-    if (!r.retry || final) {
-      entries.delete(entry.id);
-      await store.remove(entry.id).catch((err: unknown) => logger?.error({ err, id: entry.id }, "could not remove a delivered report from the outbox"));
-      deps.onFinished?.(entry, r.retry);
-      return;
-    }
-    entry.attempts += 1;
-    entry.nextAt = now() + backoffDelay(entry.attempts - 1, ctx.backoff);
-    await store.put(entry).catch((err: unknown) => logger?.error({ err, id: entry.id }, "could not update a report in the outbox"));
+    await Promise.all(group.map((e, i) => settle(ctx, e, rounds[i] ?? { settled: [], retry: true }, finals[i]!)));
   } finally {
-    inFlight.delete(entry.id);
+    for (const e of group) inFlight.delete(e.id);
   }
 }
 

@@ -12,7 +12,7 @@ import {
   type Kit,
   type XmppEntity,
 } from "@xmppkit/core";
-import { mockComponent, waitFor, type MockEntity } from "@xmppkit/testing";
+import { mockComponent, waitFor, waitForProgress, type MockEntity } from "@xmppkit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { NS_DATA } from "@xmppkit/core";
 import { SERVERINFO_FORM_TYPE } from "./contact-addresses.js";
@@ -239,13 +239,35 @@ describe("report-forward: what is refused", () => {
     expect(messagesTo(s.mock, STAFF)).toHaveLength(2);
   });
 
-  it("rate limits per reporter and per reported JID", async () => {
-    const s = await setup({ reporterLimit: 2, reportedLimit: 3 });
-    for (const id of ["a", "b", "c"]) await s.mock.receive(serverReport({ id }));
-    expect(s.events.rejected.map((r) => [r.reason, r.error])).toEqual([["rate-limited", "too many reports from alice@localhost"]]);
-    await s.mock.receive(serverReport({ id: "d", reporter: "bob@localhost" }));
-    await s.mock.receive(serverReport({ id: "e", reporter: "carol@localhost" }));
-    expect(s.events.rejected.map((r) => r.error).at(-1)).toBe("too many reports about spammer@bad.example");
+  it("limits hold back third parties only, per reporter and per reported JID", async () => {
+    const s = await setup({ reporterLimit: 2, reportedLimit: 3, thirdParties: ["list@blocklist.example"], digest: { after: 0 } });
+    for (const id of ["a", "b", "c"]) await s.mock.receive(serverReport({ id, optIns: ["third-party"] }));
+    await s.mock.receive(serverReport({ id: "d", reporter: "bob@localhost", optIns: ["third-party"] }));
+    await s.mock.receive(serverReport({ id: "e", reporter: "carol@localhost", optIns: ["third-party"] }));
+    await waitForProgress(() => s.events.forwarded.length, 5, "5 reports forwarded");
+    expect(s.events.rejected).toEqual([]);
+    expect(messagesTo(s.mock, STAFF)).toHaveLength(5);
+    expect(messagesTo(s.mock, "list@blocklist.example")).toHaveLength(3);
+    const held = s.events.forwarded.flatMap((f) => f.destinations.filter((d) => d.withheld).map((d) => d.error));
+    expect(held).toEqual([
+      "held back: 2 reports from alice@localhost in 1 h (report_forward_reporter_limit)",
+      "held back: 3 reports about spammer@bad.example in 1 h (report_forward_reported_limit)",
+    ]);
+  });
+
+  it("a burst reaches staff as one digest that names every report and who sent them", async () => {
+    const s = await setup({ thirdParties: ["list@blocklist.example"], digest: { after: 2, delay: 30 } });
+    for (let i = 0; i < 6; i++) await s.mock.receive(serverReport({ id: `b${i}`, reported: `s${i}@bad.example`, optIns: ["third-party"] }));
+    await waitForProgress(() => s.events.forwarded.length, 6, "6 reports forwarded");
+    const staff = messagesTo(s.mock, STAFF);
+    expect(staff).toHaveLength(3); // two one by one, then one digest of four
+    const digest = staff[2]!;
+    expect(digest.getChildText("body")!.split("\n")).toEqual([
+      "Report digest: 4 reports from alice@localhost (6 in the last 10 min)",
+      ...[2, 3, 4, 5].map((i) => `${i - 1}. Spam about s${i}@bad.example, by alice@localhost: "buy pills" (message: "cheap pills")`),
+    ]);
+    expect(digest.getChildren("report").map((r) => r.getChildText("jid"))).toEqual([2, 3, 4, 5].map((i) => `s${i}@bad.example`));
+    expect(messagesTo(s.mock, "list@blocklist.example")).toHaveLength(6);
   });
 });
 

@@ -9,7 +9,8 @@
 //                report_forward_to_origin, reporter hidden.
 //
 // `requireOptIn: false` is the seed's behaviour (everything to third parties and the origin).
-// A report seen before inside the dedupe window, or over a rate limit, goes nowhere (and says so).
+// A report seen before inside the dedupe window goes nowhere (and says so); one over a limit goes to staff
+// only; a burst reaches staff as one digest.
 import {
   TypedEmitter,
   bareJid,
@@ -33,13 +34,16 @@ import { createDeliveryRound } from "./delivery-round.js";
 import type { AcceptedReport } from "./forward-message.js";
 import { createIntake } from "./intake.js";
 import { listenForReports } from "./message-intake.js";
+import type { DigestOptions } from "./report-limits.js";
+import { memoryReportWindows, sqlReportWindows, type ReportWindows } from "./report-windows.js";
+import { listenForHandovers } from "./server-handover.js";
 import type { OutboxOptions } from "./outbox.js";
 import { createReportOutbox } from "./report-outbox.js";
 import type { ReportForwardEvents, ReportSource, SubmitResult } from "./report-types.js";
 import { createStaffRooms, type StaffRoomJoins } from "./staff-rooms.js";
 
 export type { StaffRoomJoins } from "./staff-rooms.js";
-export type { Destination, IntakeVia, RejectReason, ReportForwardEvents, ReportSource, ReportSummary, SubmitResult } from "./report-types.js";
+export type { Destination, IntakeVia, RejectReason, ReportForwardEvents, ReportSource, ReportSummary, SubmitResult, Withheld } from "./report-types.js";
 export { dedupeKey } from "./intake.js";
 export { deriveReporter } from "./message-intake.js";
 
@@ -97,13 +101,16 @@ export interface ReportForwardOptions {
   asServer?: boolean;
   /** Same reporter, same reported JID, same message: forwarded once in this many ms (default 1 h; 0: off). */
   dedupeWindow?: number;
-  /** Reports per reporter per limitWindow (default 20; 0: no limit). */
+  /** Reports one reporter (or reporting session) sends on to third parties, and to the origin, per limitWindow (default 10; 0: no limit). Staff get every report. */
   reporterLimit?: number;
-  /** Reports about one JID per limitWindow (default 100; 0: no limit). */
+  /** Reports about one JID sent on to third parties, and to the origin, per limitWindow (default 30; 0: no limit). */
   reportedLimit?: number;
-  /** Reports per source (a server, an HTTP caller's IP) per limitWindow (default 500; 0: no limit): caps a flood whose reporters are not named. */
-  sourceLimit?: number;
+  /** The same for reports whose reporter nobody named, per reported JID (default 3; 0: no limit). */
+  unattributedLimit?: number;
+  /** ms (default 1 h). */
   limitWindow?: number;
+  /** A burst (one reporter's, or about one JID) reaches staff as one digest. */
+  digest?: DigestOptions;
   /** How long to wait for a staff room to be joined before a round gives up on posting to it (default 30 s). */
   roomWaitTimeout?: number;
   /** How long a room's reflection or the server's confirmation of a message may take (default 30 s). */
@@ -117,7 +124,7 @@ export interface ReportForwardOptions {
 
 export interface ReportForward extends TypedEmitter<ReportForwardEvents> {
   /** Take a report (already parsed) as if it had arrived by `source.via`. */
-  submit(report: AcceptedReport, source: ReportSource): SubmitResult;
+  submit(report: AcceptedReport, source: ReportSource): Promise<SubmitResult>;
   /** The XEP-0157 address lookup (for inspection, or to clear its cache). */
   readonly contacts: ContactLookup;
   /** Staff JIDs found to be rooms. */
@@ -181,13 +188,19 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     { ...options, staff, thirdParties, requireOptIn: options.requireOptIn ?? true, toOrigin: options.toOrigin ?? true },
   );
   const completions = createCompletions();
-  const deliver = createDeliveryRound({ planner, emitter, completions, logger: log });
-  const outbox = createReportOutbox({ store: deps.store, lifecycle, deliver, completions, logger: log }, options.outbox);
-  const submit = createIntake(
-    { emitter, logger: log, enqueue: outbox.enqueue, now },
-    { ...options, from: entity.options.domain ?? server, servedDomains: serverDomains },
+  const rounds = createDeliveryRound({ planner, emitter, completions, logger: log, digestWindow: options.digest?.window });
+  const outbox = createReportOutbox(
+    { store: deps.store, lifecycle, deliver: rounds.round, deliverGroup: rounds.digestRound, completions, logger: log },
+    options.outbox,
   );
-  const offIncoming = listenForReports({ stanzas, kind, sources, serverDomains, submit, emitter, logger: log });
+  const windows: Promise<ReportWindows> = deps.store ? sqlReportWindows(deps.store, now) : Promise.resolve(memoryReportWindows(now));
+  windows.catch((err: unknown) => log.error({ err }, "the report limits could not be set up in the store"));
+  const submit = createIntake(
+    { emitter, logger: log, windows, enqueue: outbox.enqueue, now },
+    { ...options, thirdParties, server, from: entity.options.domain ?? server, servedDomains: serverDomains },
+  );
+  const handovers = listenForHandovers({ iq, lifecycle, kind, serverDomains, submit, logger: log });
+  const offIncoming = listenForReports({ stanzas, kind, sources, serverDomains, submit, emitter, logger: log, namesReporters: handovers.namesReporters });
 
   return extend(emitter, {
     submit,
@@ -196,9 +209,10 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     get pending() {
       return outbox.size;
     },
-    ready: outbox.ready,
+    ready: Promise.all([outbox.ready, windows]).then(() => undefined),
     async stop() {
       offIncoming();
+      handovers.stop();
       lifecycle.off("online", onOnline);
       rooms.stop();
       delivery.stop(); // what waits for a confirmation settles now, as "try again"

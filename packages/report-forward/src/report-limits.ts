@@ -1,83 +1,109 @@
-// Windows over time, per key: "was this report already forwarded?" and "has this reporter (or this reported
-// JID) had its share?". The seed has neither, so one user blocking and unblocking could make the server send
-// any number of messages to a remote abuse address.
-//
-// Memory stays bounded: expired keys are swept as they are met and in a periodic pass, and each key keeps
-// at most `limit` timestamps.
+// Which limits a report must pass to reach third parties and the origin, and which burst it belongs to.
+// Staff are never limited: a flood is what the abuse desk must see. Every key names one person (the
+// reporter, or the session that reported) or one reported JID, so one user's flood never uses up anyone
+// else's share; there is no budget per server. Where the server does not name the reporter, a person
+// cannot be told from another: reports about one JID then share a small allowance.
+import { bareJid, domainOf } from "@xmppkit/core";
+import { isLocal } from "./delivery-plan.js";
+import type { AcceptedReport } from "./forward-message.js";
+import type { WindowCheck } from "./report-windows.js";
+import type { ReportSource, Withheld } from "./report-types.js";
 
-export type Clock = () => number;
-
-/** Remembers keys for `windowMs`; `seen(key)` is true for a key seen inside the window (and records it). */
-export class DedupeWindow {
-  private readonly until = new Map<string, number>();
-  private ops = 0;
-  constructor(
-    readonly windowMs: number,
-    private readonly now: Clock = Date.now,
-  ) {}
-
-  seen(key: string): boolean {
-    const t = this.now();
-    this.sweep(t);
-    const expires = this.until.get(key);
-    if (expires !== undefined && expires > t) return true;
-    if (this.windowMs > 0) this.until.set(key, t + this.windowMs);
-    return false;
-  }
-
-  /** Forget a key (a report that was recorded but then not forwarded). */
-  forget(key: string): void {
-    this.until.delete(key);
-  }
-
-  get size(): number {
-    return this.until.size;
-  }
-
-  private sweep(t: number) {
-    if (++this.ops % 256 !== 0) return;
-    for (const [k, expires] of this.until) if (expires <= t) this.until.delete(k);
-  }
+export interface LimitOptions {
+  /** Reports one reporter (or one reporting session) sends on per window, per audience (default 10; 0: no limit). */
+  reporterLimit?: number | undefined;
+  /** Reports about one JID sent on per window, per audience (default 30; 0: no limit). */
+  reportedLimit?: number | undefined;
+  /** Reports about one JID from reporters nobody named, sent on per window, per audience (default 3; 0: no limit). */
+  unattributedLimit?: number | undefined;
+  /** ms (default 1 h). */
+  limitWindow?: number | undefined;
 }
 
-/** At most `limit` events per key in any `windowMs` (a sliding window); `limit` 0 means no limit. */
-export class SlidingWindowLimit {
-  private readonly hits = new Map<string, number[]>();
-  private ops = 0;
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-    private readonly now: Clock = Date.now,
-  ) {}
+export const LIMIT_DEFAULTS = { reporterLimit: 10, reportedLimit: 30, unattributedLimit: 3, limitWindow: 3_600_000 } as const;
 
-  /** Count one event for `key`; false (and nothing counted) when the key is over its limit. */
-  take(key: string): boolean {
-    if (this.limit <= 0) return true;
-    const t = this.now();
-    this.sweep(t);
-    const recent = (this.hits.get(key) ?? []).filter((h) => h > t - this.windowMs);
-    if (recent.length >= this.limit) {
-      this.hits.set(key, recent);
-      return false;
-    }
-    recent.push(t);
-    this.hits.set(key, recent);
-    return true;
-  }
+/** Who may receive a report beyond staff, as configured. */
+export interface AudienceOptions {
+  thirdParties?: readonly string[] | undefined;
+  requireOptIn?: boolean | undefined;
+  toOrigin?: boolean | undefined;
+  /** The server's domain: a reported JID there never goes to an origin. */
+  server?: string | undefined;
+}
 
-  /** When `key` may next take(), in ms from now (0 when it may now). */
-  retryAfter(key: string): number {
-    const recent = (this.hits.get(key) ?? []).filter((h) => h > this.now() - this.windowMs);
-    if (this.limit <= 0 || recent.length < this.limit) return 0;
-    return recent[recent.length - this.limit]! + this.windowMs - this.now();
-  }
+export type LimitCheck = WindowCheck & { reason: string };
 
-  get size(): number {
-    return this.hits.size;
-  }
+/** The audiences beyond staff that this report would reach (the ones its limits apply to). */
+export function limitedAudiences(report: AcceptedReport, options: AudienceOptions): Withheld["audience"][] {
+  const requireOptIn = options.requireOptIn ?? true;
+  const out: Withheld["audience"][] = [];
+  if (options.thirdParties?.length && (report.thirdParty || !requireOptIn)) out.push("third-party");
+  const origin = domainOf(report.reported);
+  if ((options.toOrigin ?? true) && (report.reportOrigin || !requireOptIn) && origin && !isLocal(origin, options.server)) out.push("origin");
+  return out;
+}
 
-  private sweep(t: number) {
-    if (++this.ops % 256 !== 0) return;
-    for (const [k, hits] of this.hits) if (!hits.some((h) => h > t - this.windowMs)) this.hits.delete(k);
+/** "1 h", "10 min", "45 s": a window in words. */
+export function inWords(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+const reports = (n: number) => `${n} report${n === 1 ? "" : "s"}`;
+
+/** Who sent a report, as a limit key: the reporter, else the reporting session; undefined when nobody is named. */
+export function senderKey(report: Pick<AcceptedReport, "reporter">, source: Pick<ReportSource, "source" | "session">): string | undefined {
+  if (report.reporter) return `reporter ${bareJid(report.reporter) ?? report.reporter}`;
+  return source.session ? `session ${source.source} ${source.session}` : undefined;
+}
+
+/** The checks `report` must pass to reach `audience`. */
+export function limitChecks(audience: Withheld["audience"], report: AcceptedReport, source: ReportSource, options: LimitOptions): LimitCheck[] {
+  const windowMs = options.limitWindow ?? LIMIT_DEFAULTS.limitWindow;
+  const per = inWords(windowMs);
+  const reported = bareJid(report.reported) ?? report.reported;
+  const sender = senderKey(report, source);
+  const reportedLimit = options.reportedLimit ?? LIMIT_DEFAULTS.reportedLimit;
+  const checks: LimitCheck[] = [];
+  if (sender) {
+    const limit = options.reporterLimit ?? LIMIT_DEFAULTS.reporterLimit;
+    const who = report.reporter ? (bareJid(report.reporter) ?? report.reporter) : "one reporting session";
+    checks.push({ key: `${audience} ${sender}`, limit, windowMs, reason: `${reports(limit)} from ${who} in ${per} (report_forward_reporter_limit)` });
+  } else {
+    const limit = options.unattributedLimit ?? LIMIT_DEFAULTS.unattributedLimit;
+    checks.push({
+      key: `${audience} unattributed ${reported}`,
+      limit,
+      windowMs,
+      reason: `${reports(limit)} about ${reported} from reporters the server did not name in ${per} (report_forward_unattributed_limit)`,
+    });
   }
+  checks.push({
+    key: `${audience} reported ${reported}`,
+    limit: reportedLimit,
+    windowMs,
+    reason: `${reports(reportedLimit)} about ${reported} in ${per} (report_forward_reported_limit)`,
+  });
+  return checks.filter((c) => c.limit > 0);
+}
+
+export interface DigestOptions {
+  /** Reports of one burst sent to staff one by one before the rest wait for a digest (default 3; 0: never a digest). */
+  after?: number | undefined;
+  /** How far back a burst is counted, ms (default 10 min). */
+  window?: number | undefined;
+  /** How long a report of a burst waits for others before the digest goes, ms (default 30 s). */
+  delay?: number | undefined;
+}
+
+export const DIGEST_DEFAULTS = { after: 3, window: 600_000, delay: 30_000 } as const;
+
+/**
+ * The bursts a report counts in: its sender's (or, nobody being named, its source's) and its reported JID's.
+ * The first is what a digest is keyed by when both are bursts.
+ */
+export function burstKeys(report: AcceptedReport, source: ReportSource): string[] {
+  const reported = bareJid(report.reported) ?? report.reported;
+  return [senderKey(report, source) ?? `unnamed ${source.via} ${source.source}`, `reported ${reported}`];
 }

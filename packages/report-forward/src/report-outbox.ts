@@ -19,6 +19,7 @@ export interface ReportOutboxDeps {
   store?: Store | undefined;
   lifecycle: OutboxDeps["lifecycle"];
   deliver: OutboxDeps["deliver"];
+  deliverGroup?: OutboxDeps["deliverGroup"];
   completions: Completions;
   logger: Logger;
 }
@@ -42,6 +43,7 @@ export function createReportOutbox(deps: ReportOutboxDeps, options?: OutboxOptio
         store,
         lifecycle,
         deliver: deps.deliver,
+        ...(deps.deliverGroup ? { deliverGroup: deps.deliverGroup } : {}),
         onFinished(entry, gaveUp) {
           if (gaveUp) log.error({ id: entry.id }, "a report could not be delivered everywhere before report_forward_max_age; it was given up");
           completions.finish(entry.id);

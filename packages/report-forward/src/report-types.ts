@@ -2,7 +2,8 @@
 // by the intake, the delivery rounds and the handle's events.
 import type { AcceptedReport, Audience } from "./forward-message.js";
 
-export type IntakeVia = "message" | "http" | "api";
+/** message: mod_report_forward's message; handover: the server's companion module (IQ, reporter named); http; api. */
+export type IntakeVia = "message" | "handover" | "http" | "api";
 
 /** Where a report came from. */
 export interface ReportSource {
@@ -11,6 +12,15 @@ export interface ReportSource {
   source: string;
   /** The id of the source's message (message intake): what tells one report from another when nobody is named. */
   messageId?: string | undefined;
+  /** The reporting session or resource, when the source names one: what limits use when no reporter is named. */
+  session?: string | undefined;
+}
+
+/** An audience a report was not sent to because a limit held it back (staff are never held back). */
+export interface Withheld {
+  audience: "third-party" | "origin";
+  /** Which limit, in words ("10 reports from dave@example.org in 1 h"). */
+  reason: string;
 }
 
 export interface Destination {
@@ -22,6 +32,10 @@ export interface Destination {
   address?: "published" | "fallback";
   ok: boolean;
   error?: string;
+  /** Not sent: a limit held the report back from this audience (`error` says which). */
+  withheld?: boolean;
+  /** For staff: sent in a digest with the other reports of a burst. */
+  digest?: boolean;
 }
 
 export interface ReportSummary {
@@ -33,9 +47,11 @@ export interface ReportSummary {
   reason: AcceptedReport["reason"];
   reportOrigin: boolean;
   thirdParty: boolean;
+  /** Audiences a limit held the report back from (staff get it all the same). */
+  withheld?: Withheld[] | undefined;
 }
 
-export type RejectReason = "unlisted-source" | "malformed" | "too-large" | "duplicate" | "rate-limited";
+export type RejectReason = "unlisted-source" | "malformed" | "too-large" | "duplicate";
 
 export interface ReportForwardEvents extends Record<string, unknown> {
   received: ReportSummary;
@@ -55,12 +71,14 @@ export type SubmitResult =
       stored: Promise<void>;
       /** Every destination's outcome, once all are settled (in this process). */
       forwarded: Promise<Destination[]>;
+      /** Audiences a limit holds this report back from; staff get it all the same. */
+      withheld: Withheld[];
     }
-  | { status: "duplicate" | "rate-limited"; id: string; error: string; retryAfterMs?: number }
+  | { status: "duplicate"; id: string; error: string }
   | { status: "invalid" | "too-large"; id: string; error: string };
 
 /** What the events say about report `id`. */
-export function summaryOf(id: string, report: AcceptedReport, source: Pick<ReportSource, "via" | "source">): ReportSummary {
+export function summaryOf(id: string, report: AcceptedReport, source: Pick<ReportSource, "via" | "source">, withheld?: Withheld[]): ReportSummary {
   return {
     id,
     via: source.via,
@@ -70,5 +88,6 @@ export function summaryOf(id: string, report: AcceptedReport, source: Pick<Repor
     reason: report.reason,
     reportOrigin: report.reportOrigin,
     thirdParty: report.thirdParty,
+    ...(withheld?.length ? { withheld } : {}),
   };
 }

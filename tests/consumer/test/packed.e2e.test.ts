@@ -93,6 +93,7 @@ describe("the tarballs", () => {
       // Prosody's companion modules, for plugin_paths
       if (name === "@xmppkit/http-roster-admin") expect(files).toContain("package/prosody/mod_xmppkit_roster_batch/mod_xmppkit_roster_batch.lua");
       if (name === "@xmppkit/report-affiliations") expect(files).toContain("package/prosody/mod_xmppkit_account_info/mod_xmppkit_account_info.lua");
+      if (name === "@xmppkit/report-forward") expect(files).toContain("package/prosody/mod_xmppkit_report_forward/mod_xmppkit_report_forward.lua");
       const pkg = JSON.parse(execFileSync("tar", ["-xzOf", tar(name), "package/package.json"], { encoding: "utf8" })) as Record<string, unknown>;
       expect(pkg, name).toMatchObject({
         license: "MIT",
