@@ -10,3 +10,9 @@ export const median = (xs) => {
 
 /** The machine, for a result's JSON line. */
 export const machine = () => ({ cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version });
+
+/** The `p`th percentile (nearest rank: a value of the list). */
+export const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};

@@ -26,7 +26,7 @@ import {
   createMetrics,
   fileLock,
   instanceName,
-  openStore,
+  openStoreWhenReachable,
   sqliteFile,
   type PrometheusMetrics,
   type RunningHttpServer,
@@ -35,7 +35,7 @@ import {
 import { locatedError, type GatewayConfig, type SourceMap } from "./config.js";
 import type {} from "./events.js"; // the bus events the gateway emits
 import { watchGrants, type GrantWatch } from "./grant-watch.js";
-import { haRole, takeLease, type HaRole, type Role } from "./ha.js";
+import { haRole, notServingReason, takeLease, type HaRole } from "./ha.js";
 import { dependencies, orderModules, resolveModules } from "./modules.js";
 import type { Shared } from "./shared.js";
 import { createShutdown } from "./shutdown.js";
@@ -53,6 +53,11 @@ export interface GatewayOptions {
   waitOnline?: boolean;
   /** Abort start-up (a signal before it finished): what was set up is stopped, and the promise rejects with GatewayAbortedError. */
   signal?: AbortSignal;
+  /**
+   * Called once HTTP listens (/healthz answers), before the store, the lease and the link: the process is up
+   * and says what it is doing (e.g. systemd's READY=1; a standby may wait for the lease for a long time).
+   */
+  onServing?: () => void;
 }
 
 /** Start-up was aborted (SIGTERM before the gateway was up); everything set up so far was stopped cleanly. */
@@ -147,19 +152,19 @@ function createKit(entity: XmppEntity, config: GatewayConfig, deps: { events: Ev
 }
 
 /** The gateway's own routes: /healthz for probes (no token), /metrics for Prometheus. */
-function gatewayRoutes(http: RunningHttpServer, kit: Kit, metrics: PrometheusMetrics, config: GatewayConfig, role: () => Role): void {
+function gatewayRoutes(http: RunningHttpServer, kit: Kit, metrics: PrometheusMetrics, config: GatewayConfig, ha: Pick<HaRole, "role" | "error">): void {
   http.route({
     method: "GET",
     path: "/healthz",
     auth: false,
     handler: () => {
-      if (role() !== "active") {
-        // Until PostgreSQL has answered, this instance does not know who holds the lease.
-        const reason = role() === "asking" ? "standby: asking PostgreSQL for the lease" : `standby: another instance holds ${config.component.domain}`;
+      if (ha.role !== "active") {
+        // Waiting for the store, or for the lease: what it waits for, and never a guess about who holds it.
+        const { status, reason } = notServingReason(ha, config.component.domain);
         return {
           status: 503,
           headers: { "retry-after": "5" },
-          body: { status: "standby", link: "down", component: config.component.domain, instance: instanceName(), reason },
+          body: { status, state: ha.role, link: "down", component: config.component.domain, instance: instanceName(), reason },
         };
       }
       const up = kit.lifecycle.online;
@@ -254,7 +259,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   const shared = await createShared(config, log);
   const ha = haRole(shared.metrics, config);
-  gatewayRoutes(shared.http, shared.kit, shared.metrics, config, () => ha.role);
+  gatewayRoutes(shared.http, shared.kit, shared.metrics, config, ha);
   const shutdown = createShutdown(shared);
   logLink(shared.kit, log, config, () => shutdown.stopped);
   const grants = watchGrants(shared, config, prepared);
@@ -263,7 +268,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const onAbort = () => void shared.kit.lifecycle.stop();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    await bringUp(shared, config, prepared, { signal, waitOnline: options.waitOnline, ha, grants, stop: shutdown.stop });
+    await bringUp(shared, config, prepared, { signal, waitOnline: options.waitOnline, ha, grants, stop: shutdown.stop, onServing: options.onServing });
   } catch (err) {
     await shutdown.stop();
     throw signal?.aborted ? new GatewayAbortedError() : err;
@@ -273,30 +278,46 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   return gatewayHandle(config, shared, shutdown.stop);
 }
 
-/**
- * Start-up, in order: storage, the modules (in dependency order), HTTP, the lease (with `ha`), then the link.
- * Checks for an abort between the steps; the caller stops what was set up.
- */
-async function bringUp(
-  s: Shared,
-  config: GatewayConfig,
-  prepared: PreparedModule[],
-  {
+interface BringUpOptions {
+  signal: AbortSignal | undefined;
+  waitOnline: boolean | undefined;
+  ha: HaRole;
+  grants: GrantWatch;
+  stop: () => Promise<void>;
+  onServing: (() => void) | undefined;
+}
+
+/** The store, waited for while PostgreSQL cannot be reached (said once per distinct error, and on /healthz). */
+async function openSharedStore(s: Shared, config: GatewayConfig, { signal, ha }: Pick<BringUpOptions, "signal" | "ha">): Promise<void> {
+  s.storeLock = lockSqlite(config);
+  let said: string | undefined;
+  s.store = await openStoreWhenReachable(storeOptions(config), {
     signal,
-    waitOnline,
-    ha,
-    grants,
-    stop,
-  }: { signal: AbortSignal | undefined; waitOnline: boolean | undefined; ha: HaRole; grants: GrantWatch; stop: () => Promise<void> },
-): Promise<void> {
+    onWaiting(error) {
+      ha.waitingForStore(error);
+      if (error !== said) s.log.warn({ err: error }, "waiting for PostgreSQL: it cannot be reached; retrying");
+      said = error;
+    },
+  });
+  if (said) s.log.info("PostgreSQL is reachable again");
+  ha.storeOpen();
+  s.log.info({ store: config.storage.postgres ? "postgres" : sqliteFile(storeOptions(config)) }, "storage opened");
+}
+
+/**
+ * Start-up, in order: HTTP (so that /healthz says what the gateway waits for), storage (waited for), the
+ * modules (in dependency order), the lease (with `ha`), then the link. Checks for an abort between the
+ * steps; the caller stops what was set up.
+ */
+async function bringUp(s: Shared, config: GatewayConfig, prepared: PreparedModule[], o: BringUpOptions): Promise<void> {
   const aborted = () => {
-    if (signal?.aborted) throw new GatewayAbortedError();
+    if (o.signal?.aborted) throw new GatewayAbortedError();
   };
-  if (prepared.some((p) => p.requires.store)) {
-    s.storeLock = lockSqlite(config);
-    s.store = await openStore(storeOptions(config));
-    s.log.info({ store: config.storage.postgres ? "postgres" : sqliteFile(storeOptions(config)) }, "storage opened");
-  }
+  await s.http.start();
+  s.log.info({ url: s.http.url }, "HTTP listening");
+  o.onServing?.();
+  aborted();
+  if (prepared.some((p) => p.requires.store)) await openSharedStore(s, config, o);
   for (const p of prepared) {
     aborted();
     const handle = await p.definition.setup(moduleContext(p, s), p.options);
@@ -304,23 +325,20 @@ async function bringUp(
   }
   s.log.info({ modules: [...s.modules.keys()] }, s.modules.size ? "modules loaded" : "no modules enabled");
   aborted();
-  await s.http.start();
-  s.log.info({ url: s.http.url }, "HTTP listening");
-  aborted();
   if (config.ha.enabled) {
-    s.lease = await takeLease({ log: s.log, events: s.events }, config, signal, { stop: () => stop(), onStandby: () => ha.standby() });
-    ha.active();
+    s.lease = await takeLease({ log: s.log, events: s.events }, config, o.signal, { stop: () => o.stop(), ha: o.ha });
+    o.ha.active();
   }
   aborted();
   const started = s.kit.lifecycle.start();
-  if (waitOnline === false) {
+  if (o.waitOnline === false) {
     started.then(
-      () => grants.first(),
+      () => o.grants.first(),
       () => undefined,
     );
   } else {
     await started;
-    await grants.first();
+    await o.grants.first();
   }
 }
 

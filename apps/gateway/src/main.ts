@@ -1,7 +1,7 @@
 // xmppkit-gateway: run the gateway from a YAML config (the bin's body; cli.ts loads it).
 import { parseArgs } from "node:util";
 import { ConfigError, FatalConnectionError, type Logger } from "@xmppkit/core";
-import { createLogger } from "@xmppkit/runtime";
+import { createLogger, systemdNotifier, type ServiceNotifier } from "@xmppkit/runtime";
 import { listCommands, runCommand } from "./commands.js";
 import { loadConfig, type GatewayConfig, type SourceMap } from "./config.js";
 import { GATEWAY_VERSION, GatewayAbortedError, prepareModules, startGateway, type Gateway } from "./gateway.js";
@@ -111,16 +111,28 @@ async function runGateway(config: GatewayConfig, sourceMap: SourceMap, early: st
   // Signals are handled from the first moment: a SIGTERM during start-up stops what was set up, cleanly.
   const abort = new AbortController();
   const signals = handleSignals(log, abort);
+  // systemd (Type=notify, WatchdogSec=): READY=1 once /healthz answers, WATCHDOG=1 pings from this event loop.
+  const notifier = await systemdNotifier({ logger: log });
+  signals.notifying(notifier);
+  const onServing = () => notifier.ready("starting: waiting for the store, the lease and the link");
   let running: Gateway;
   try {
-    running = await startGateway(config, { logger: log, sourceMap, signal: abort.signal });
+    running = await startGateway(config, { logger: log, sourceMap, signal: abort.signal, onServing });
   } catch (err) {
+    if (!abort.signal.aborted) notifier.stopping(); // a signal said it already
+    notifier.close();
     dieOfStartError(err, config, log);
   }
   signals.started(running);
+  notifier.status(`holding the link to ${config.component.service} as ${config.component.domain}`);
+  running.events.on("gateway-lease-lost", () => notifier.stopping("lost the lease: stopping"));
   running.kit.lifecycle.on("fatal", ({ error }) => {
+    notifier.stopping("the server refused the component");
     log.fatal({ err: error.message }, "the server refused the component; giving up");
-    void running.stop().finally(() => die(EXIT.connection, `${config.component.service} refused ${config.component.domain}: ${error.message}`));
+    void running.stop().finally(() => {
+      notifier.close();
+      die(EXIT.connection, `${config.component.service} refused ${config.component.domain}: ${error.message}`);
+    });
   });
 }
 
@@ -128,24 +140,31 @@ async function runGateway(config: GatewayConfig, sourceMap: SourceMap, early: st
  * SIGTERM and SIGINT: before the gateway is up, abort its start-up; once it is up, stop it and exit 0 (1 if
  * stopping failed). A second signal exits at once.
  */
-function handleSignals(log: Logger, abort: AbortController): { started(gateway: Gateway): void } {
+function handleSignals(log: Logger, abort: AbortController): { started(gateway: Gateway): void; notifying(notifier: ServiceNotifier): void } {
   let gateway: Gateway | undefined;
+  let service: ServiceNotifier | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) {
       log.warn({ signal }, "second signal: exiting now");
+      service?.close();
       process.exit(EXIT.failure);
     }
     stopping = true;
+    service?.stopping(`stopping (${signal})`);
     log.info({ signal }, "signal received");
     if (!gateway) {
       abort.abort(); // startGateway stops what it set up and rejects with GatewayAbortedError
       return;
     }
     gateway.stop().then(
-      () => process.exit(EXIT.ok),
+      () => {
+        service?.close();
+        process.exit(EXIT.ok);
+      },
       (err: unknown) => {
         log.error({ err }, "shutdown failed");
+        service?.close();
         process.exit(EXIT.failure);
       },
     );
@@ -155,6 +174,9 @@ function handleSignals(log: Logger, abort: AbortController): { started(gateway: 
   return {
     started(started) {
       gateway = started;
+    },
+    notifying(notifier) {
+      service = notifier;
     },
   };
 }
@@ -170,7 +192,21 @@ function dieOfStartError(err: unknown, config: GatewayConfig, log: Logger): neve
   if (FatalConnectionError.isInstance(err)) {
     die(EXIT.connection, `cannot connect to ${config.component.service} as ${config.component.domain}: ${err.message}`);
   }
+  const sqlState = postgresRefusal(err);
+  if (sqlState)
+    die(sqlState.config ? EXIT.config : EXIT.failure, `storage.postgres: PostgreSQL refused the gateway: ${(err as Error).message} (${sqlState.code})`);
   die(EXIT.failure, (err as Error).stack ?? String(err));
+}
+
+/**
+ * A PostgreSQL error answer (SQLSTATE code and severity), and whether a setting is wrong (password, role,
+ * database): that is said in one line, and a restart will not fix it. An unreachable PostgreSQL is waited for
+ * and never gets here.
+ */
+function postgresRefusal(err: unknown): { code: string; config: boolean } | undefined {
+  const e = err as { code?: unknown; severity?: unknown };
+  if (typeof e?.code !== "string" || !/^[0-9A-Z]{5}$/.test(e.code) || typeof e.severity !== "string") return undefined;
+  return { code: e.code, config: /^(28|3D)/.test(e.code) };
 }
 
 /** Entry point for cli.ts. */

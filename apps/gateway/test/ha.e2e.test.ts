@@ -3,85 +3,15 @@
 // standby that says so in /healthz and /metrics and never connects. kill -9 of the holder: the standby is
 // online within the bound; SIGTERM: it takes over without waiting. Two processes on one SQLite file: the
 // second refuses to start.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Element } from "@xmppkit/core";
 import { openPostgresStore } from "@xmppkit/runtime";
-import { freePort, loginClient, startPostgres, startProsody, type Postgres, type Prosody, suiteServers } from "@xmppkit/testing";
+import { loginClient, startPostgres, startProsody, type Postgres, type Prosody, suiteServers } from "@xmppkit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BIN, gatewayYaml, runCli } from "./helpers.js";
-
-interface Proc {
-  child: ChildProcess;
-  port: number;
-  out(): string;
-  exited: Promise<number | null>;
-}
-
-const children: Proc[] = [];
-
-async function startCli(config: string, env: NodeJS.ProcessEnv): Promise<Proc> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "xmppkit-ha-"));
-  const path = join(dir, "gateway.yaml");
-  writeFileSync(path, config.replace("listen: 127.0.0.1:0", `listen: 127.0.0.1:${port}`));
-  const child = spawn(process.execPath, [BIN, "--config", path], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const proc = { child, port, out: () => out, exited: new Promise<number | null>((r) => child.on("exit", (code) => r(code))) };
-  children.push(proc);
-  return proc;
-}
-
-type Health = { status: number; body: { status: string; reason?: string } };
-const health = (p: Proc): Promise<Health> =>
-  fetch(`http://127.0.0.1:${p.port}/healthz`).then(
-    async (r) => ({ status: r.status, body: (await r.json()) as Health["body"] }),
-    () => ({ status: 0, body: { status: "unreachable" } }),
-  );
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-const healthy = (p: Proc, timeoutMs?: number) => until("healthy", async () => ((await health(p)).status === 200 ? true : undefined), timeoutMs);
-/** A standby that PostgreSQL has told the lease is held (before that, healthz says it is asking). */
-const standby = (p: Proc) =>
-  until("standby", async () => {
-    const { body } = await health(p);
-    return body.status === "standby" && body.reason?.includes("another instance holds") ? true : undefined;
-  });
-/** Wait until the standby `p` has asked PostgreSQL for the lease `n` more times (its lease session's query_start changes with each try). */
-async function leasePolls(pgUrl: string, p: Proc, n: number): Promise<void> {
-  const admin = await openPostgresStore(pgUrl);
-  try {
-    const seen = new Set<string>();
-    await until(
-      `${n} lease polls of the standby`,
-      async () => {
-        const rows = await admin.query<{ query_start: Date | string | null }>(
-          "SELECT query_start FROM pg_stat_activity WHERE application_name = 'xmppkit-gateway lease ' || $1",
-          [`${hostname()}:${p.child.pid}`],
-        );
-        for (const r of rows) if (r.query_start) seen.add(String(r.query_start instanceof Date ? r.query_start.getTime() : r.query_start));
-        return seen.size > n ? true : undefined; // the first value seen is a poll from before
-      },
-      30_000,
-    );
-  } finally {
-    await admin.close();
-  }
-}
-/** Component connections Prosody accepted so far (its log says so at info). */
-const componentLinks = (prosody: Prosody) => prosody.logTail(100_000).match(/External component successfully authenticated/g)?.length ?? 0;
+import { children, componentLinks, health, healthy, leasePolls, type Proc, standby, startCli, until } from "./cli-process.js";
+import { gatewayYaml, runCli } from "./helpers.js";
 
 describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
   describe("active/standby with one PostgreSQL, against a real Prosody", () => {
@@ -227,6 +157,43 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
         await until("every accepted report at the staff", async () => (accepted.every((id) => got.has(id)) ? true : undefined), 15_000);
         expect(accepted.filter((id) => !got.has(id))).toEqual([]);
         expect(accepted.length).toBeGreaterThanOrEqual(50);
+      } finally {
+        await staff.stop();
+      }
+    });
+
+    it("20 reports POSTed to the standby get 202 and reach staff within 10 s (the holder hears of them through LISTEN/NOTIFY)", async () => {
+      const token = "ha-e2e-token-0123456789abcdef";
+      const withReports =
+        `${config}modules_enabled: [report-forward]\nreport-forward:\n  report_forward_to_staff: [mod@${prosody.domain}]\n  report_forward_digest_after: 0\n`.replace(
+          "listen: 127.0.0.1:0",
+          `listen: 127.0.0.1:0\n  token: ${token}`,
+        );
+      const staff = await loginClient(prosody, "mod", { password: "modpw" });
+      const got = new Map<string, number>();
+      staff.xmpp.on("stanza", (el: Element) => {
+        if (el.name === "message" && el.attrs.type !== "error" && el.getChild("report", "urn:xmpp:reporting:1"))
+          got.set(String(el.attrs.id).split(".")[0]!, Date.now());
+      });
+      try {
+        const a = await startCli(withReports, env());
+        await healthy(a);
+        const b = await startCli(withReports, env());
+        await standby(b);
+        const accepted = new Map<string, number>();
+        for (let i = 0; i < 20; i++) {
+          const res = await fetch(`http://127.0.0.1:${b.port}/reports`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            body: JSON.stringify({ jid: `to-standby${i}@spam.example`, reason: "spam", text: `report ${i}` }),
+          });
+          expect(res.status).toBe(202);
+          accepted.set(((await res.json()) as { id: string }).id, Date.now());
+        }
+        await until("all 20 at the staff", async () => ([...accepted.keys()].every((id) => got.has(id)) ? true : undefined), 15_000);
+        const latencies = [...accepted].map(([id, at]) => got.get(id)! - at);
+        expect(Math.max(...latencies)).toBeLessThan(10_000);
+        expect((await health(b)).body.status).toBe("standby"); // delivered by the holder: the standby never connected
       } finally {
         await staff.stop();
       }

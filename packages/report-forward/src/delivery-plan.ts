@@ -23,6 +23,12 @@ export interface Target {
 /** A copy's outcome, and whether another round may change it. */
 export type Delivered = Destination & { retry: boolean };
 
+/** One message's outcome, for the reports (ids) it carried. */
+export interface PartOutcome {
+  ids: string[];
+  result: Delivered;
+}
+
 export interface DeliveryPlanDeps {
   delivery: Pick<Delivery, "send">;
   rooms: Pick<StaffRooms, "isRoom" | "joined">;
@@ -60,8 +66,11 @@ export interface DeliveryPlan {
   thirdPartyTargets(): Target[];
   /** Send one copy of report `reportId` to `target`; never throws. */
   deliverTo(report: AcceptedReport, reportId: string, target: Target): Promise<Delivered>;
-  /** Send staff member `target` one digest of `items` (in as few messages as the wire allows); never throws. */
-  deliverDigestTo(items: readonly DigestItem[], heading: string, target: Target): Promise<Delivered>;
+  /**
+   * Send staff member `target` one digest of `items`, in as few messages as the wire allows: each message's
+   * outcome for the reports it carries; never throws.
+   */
+  deliverDigestTo(items: readonly DigestItem[], heading: string, target: Target): Promise<PartOutcome[]>;
 }
 
 /** Bounces that another try will not change. */
@@ -91,6 +100,73 @@ export function isLocal(domain: string, server: string | undefined) {
 /** The body template for `audience`'s copies. */
 export function templateFor(audience: Audience, options: Pick<DeliveryPlanOptions, "bodyTemplate" | "staffBodyTemplate">): string {
   return audience === "staff" ? (options.staffBodyTemplate ?? DEFAULT_STAFF_BODY_TEMPLATE) : (options.bodyTemplate ?? DEFAULT_BODY_TEMPLATE);
+}
+
+/** A message to send, and the reports it carries. */
+interface Part {
+  message: Element;
+  ids: string[];
+}
+
+/** How a copy goes out: to a room once joined (groupchat, confirmed by its reflection), or to a JID. */
+interface Sender {
+  delivery: Pick<Delivery, "send">;
+  rooms: Pick<StaffRooms, "isRoom" | "joined">;
+  /** Instead of sending as this entity (report_forward_as_server). */
+  via?: ((message: Element) => Promise<void>) | undefined;
+}
+
+/**
+ * Send `build`'s messages to `t` one after another: each message's outcome for the reports it carries,
+ * never a throw. A failure before any send (the room not joined) is every report's.
+ */
+async function sendParts(sender: Sender, t: Target, ids: string[], build: (type: "groupchat" | undefined) => Part[]): Promise<PartOutcome[]> {
+  const base = { jid: t.jid, audience: t.audience, ...(t.address ? { address: t.address } : {}) };
+  let room = false;
+  const outcome = (err?: unknown): Delivered => {
+    const where = { ...base, ...(t.audience === "staff" ? { room } : {}) };
+    if (err === undefined) return { ...where, ok: true, retry: false };
+    const error = StanzaError.isInstance(err) ? err.condition : (err as Error).message;
+    return { ...where, ok: false, error, retry: transient(err, room) };
+  };
+  let parts: Part[];
+  try {
+    room = t.audience === "staff" && (await sender.rooms.isRoom(t.jid));
+    parts = build(room ? "groupchat" : undefined);
+    if (room) await sender.rooms.joined(t.jid);
+  } catch (err) {
+    return [{ ids, result: outcome(err) }];
+  }
+  const out: PartOutcome[] = [];
+  for (const part of parts) {
+    try {
+      if (room) await sender.delivery.send(part.message, { room: true });
+      else await sender.delivery.send(part.message, sender.via ? { via: sender.via } : {});
+      out.push({ ids: part.ids, result: outcome() });
+    } catch (err) {
+      out.push({ ids: part.ids, result: outcome(err) });
+    }
+  }
+  return out;
+}
+
+/** As few digest messages as the wire allows: halves of the list until each fits. */
+function digestParts(
+  items: readonly DigestItem[],
+  heading: string,
+  to: string,
+  type: "groupchat" | undefined,
+  maxBytes: number | undefined,
+  first = 1,
+): Part[] {
+  const message = digestMessage(items, { to, heading, ...(type ? { type } : {}) }, first);
+  message.attrs.id = messageId(items[0]!.id, `digest ${to} ${items.map((i) => i.id).join(" ")}`);
+  if (items.length === 1 || !wireProblem(message.toString(), maxBytes)) return [{ message, ids: items.map((i) => i.id) }];
+  const half = Math.ceil(items.length / 2);
+  return [
+    ...digestParts(items.slice(0, half), heading, to, type, maxBytes, first),
+    ...digestParts(items.slice(half), `${heading} (continued)`, to, type, maxBytes, first + half),
+  ];
 }
 
 export function createDeliveryPlan(deps: DeliveryPlanDeps, options: DeliveryPlanOptions): DeliveryPlan {
@@ -136,27 +212,10 @@ export function createDeliveryPlan(deps: DeliveryPlanDeps, options: DeliveryPlan
     };
   }
 
-  /** Send `build`'s messages to `t` (a room as groupchat, once joined); the outcome, never a throw. */
-  async function sendTo(t: Target, build: (type: "groupchat" | undefined) => Element[]): Promise<Delivered> {
-    const base = { jid: t.jid, audience: t.audience, ...(t.address ? { address: t.address } : {}) };
-    let room = false;
-    try {
-      room = t.audience === "staff" && (await rooms.isRoom(t.jid));
-      const messages = build(room ? "groupchat" : undefined);
-      if (room) await rooms.joined(t.jid);
-      for (const message of messages) {
-        if (room) await delivery.send(message, { room: true });
-        else await delivery.send(message, options.asServer ? { via: sendAsServer } : {});
-      }
-      return { ...base, ...(t.audience === "staff" ? { room } : {}), ok: true, retry: false };
-    } catch (err) {
-      const error = StanzaError.isInstance(err) ? err.condition : (err as Error).message;
-      return { ...base, ...(t.audience === "staff" ? { room } : {}), ok: false, error, retry: transient(err, room) };
-    }
-  }
+  const sender: Sender = { delivery, rooms, via: options.asServer ? sendAsServer : undefined };
 
-  function deliverTo(report: AcceptedReport, reportId: string, t: Target): Promise<Delivered> {
-    return sendTo(t, (type) => {
+  async function deliverTo(report: AcceptedReport, reportId: string, t: Target): Promise<Delivered> {
+    const [sent] = await sendParts(sender, t, [reportId], (type) => {
       const message = forwardMessage(report, t.audience, {
         to: t.jid,
         template: templateFor(t.audience, options),
@@ -164,24 +223,18 @@ export function createDeliveryPlan(deps: DeliveryPlanDeps, options: DeliveryPlan
         ...(type ? { type } : {}),
       });
       message.attrs.id = messageId(reportId, t.key);
-      return [message];
+      return [{ message, ids: [reportId] }];
     });
+    return sent!.result;
   }
 
-  /** As few digest messages as the wire allows: halves of the list until each fits. */
-  function digestMessages(items: readonly DigestItem[], heading: string, to: string, type: "groupchat" | undefined, first = 1): Element[] {
-    const m = digestMessage(items, { to, heading, ...(type ? { type } : {}) }, first);
-    m.attrs.id = messageId(items[0]!.id, `digest ${to} ${items.map((i) => i.id).join(" ")}`);
-    if (items.length === 1 || !wireProblem(m.toString(), options.maxStanzaBytes)) return [m];
-    const half = Math.ceil(items.length / 2);
-    return [
-      ...digestMessages(items.slice(0, half), heading, to, type, first),
-      ...digestMessages(items.slice(half), `${heading} (continued)`, to, type, first + half),
-    ];
-  }
-
-  function deliverDigestTo(items: readonly DigestItem[], heading: string, t: Target): Promise<Delivered> {
-    return sendTo(t, (type) => digestMessages(items, heading, t.jid, type));
+  function deliverDigestTo(items: readonly DigestItem[], heading: string, t: Target): Promise<PartOutcome[]> {
+    return sendParts(
+      sender,
+      t,
+      items.map((i) => i.id),
+      (type) => digestParts(items, heading, t.jid, type, options.maxStanzaBytes),
+    );
   }
 
   return { plan, planOrigin, staffTargets, thirdPartyTargets, deliverTo, deliverDigestTo };

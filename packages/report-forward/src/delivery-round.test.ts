@@ -23,7 +23,13 @@ function round(retry: Set<string>, unreachable = false) {
     },
     deliverDigestTo: async (items, heading, t) => {
       sent.push(`${t.jid} digest ${items.map((i) => i.id).join(",")}: ${heading}`);
-      return { jid: t.jid, audience: t.audience, ok: !retry.has(t.key), retry: retry.has(t.key) };
+      // One message per report whose id says "refused" (refused on the wire), the rest in one.
+      const refused = items.filter((i) => i.id.startsWith("refused")).map((i) => i.id);
+      const rest = items.filter((i) => !refused.includes(i.id)).map((i) => i.id);
+      return [
+        { ids: rest, result: { jid: t.jid, audience: t.audience, ok: !retry.has(t.key), retry: retry.has(t.key) } },
+        ...refused.map((id) => ({ ids: [id], result: { jid: t.jid, audience: t.audience, ok: false, error: "refused", retry: false } })),
+      ];
     },
   };
   const sent: string[] = [];
@@ -110,6 +116,19 @@ describe("held back and digests", () => {
     const rounds = await r.rounds.digestRound(group, [false, false, false]);
     expect(rounds.map((x) => x.retry)).toEqual([true, true, false]);
     expect(r.sent[0]).toBe(`${staff.jid} digest a,b: Report digest: 2 reports about spammer@bad.example (3 in the last 10 min)`);
+  });
+});
+
+describe("a digest message refused for good", () => {
+  it("its reports are sent to staff on their own in the same round; the others count as delivered in the digest", async () => {
+    const r = round(new Set());
+    const group = ["a", "refused-b", "c"].map((id) => ({ ...r.entry, id, digest: { key: "reporter dave@localhost", count: 3 } }));
+    const rounds = await r.rounds.digestRound(group, [false, false, false]);
+    expect(rounds.map((x) => x.settled)).toEqual(Array(3).fill([staff.key, list.key]));
+    expect(r.sent.filter((x) => x.startsWith(staff.jid))).toEqual([
+      `${staff.jid} digest a,refused-b,c: Report digest: 3 reports from dave@localhost`,
+      `${staff.jid} refused-b`,
+    ]);
   });
 });
 

@@ -124,27 +124,38 @@ export function createDeliveryRound(deps: DeliveryRoundDeps): DeliveryRounds {
     return { settled: [...keys, ...held.keys], retry: again.length > 0 };
   }
 
-  async function digestRound(group: readonly OutboxEntry[], finals: readonly boolean[]): Promise<Round[]> {
-    const members = group.flatMap((entry) => {
-      const report = readable(entry);
-      return report ? [{ entry, item: { id: entry.id, report, withheld: entry.withheld } satisfies DigestItem }] : [];
-    });
-    const prior = new Map<string, Outcome[]>(group.map((e) => [e.id, []]));
-    const key = group[0]?.digest?.key ?? "";
-    const lately = Math.max(...group.map((e) => e.digest?.count ?? 0));
+  /**
+   * Each staff member's digest of the group's reports that lack it. A report whose digest message failed for
+   * good (refused on the wire, say) gets no outcome here: its own round sends it to staff on its own.
+   */
+  async function staffDigests(members: { entry: OutboxEntry; item: DigestItem }[], key: string, lately: number): Promise<Map<string, Outcome[]>> {
+    const prior = new Map<string, Outcome[]>(members.map((m) => [m.entry.id, []]));
     await Promise.all(
       planner.staffTargets().map(async (target) => {
         const lacking = members.filter((m) => !m.entry.done.includes(target.key));
         if (lacking.length < 2) return; // one report: its own round sends it as usual
         const heading = digestHeading(key, lacking.length, lately, deps.digestWindow ?? 600_000);
-        const result = await planner.deliverDigestTo(
+        const parts = await planner.deliverDigestTo(
           lacking.map((m) => m.item),
           heading,
           target,
         );
-        for (const m of lacking) prior.get(m.entry.id)!.push({ target, result: { ...result, digest: true } });
+        for (const { ids, result } of parts) {
+          if (!result.ok && !result.retry) continue;
+          for (const id of ids) prior.get(id)?.push({ target, result: { ...result, digest: true } });
+        }
       }),
     );
+    return prior;
+  }
+
+  async function digestRound(group: readonly OutboxEntry[], finals: readonly boolean[]): Promise<Round[]> {
+    const members = group.flatMap((entry) => {
+      const report = readable(entry);
+      return report ? [{ entry, item: { id: entry.id, report, withheld: entry.withheld } satisfies DigestItem }] : [];
+    });
+    const lately = Math.max(...group.map((e) => e.digest?.count ?? 0));
+    const prior = await staffDigests(members, group[0]?.digest?.key ?? "", lately);
     return Promise.all(group.map((e, i) => round(e, finals[i] ?? false, prior.get(e.id))));
   }
 

@@ -96,6 +96,8 @@ function reportCopy(report: AcceptedReport, audience: Audience, isPrivate: Priva
 function forwardedCopy(report: AcceptedReport, audience: Audience, isPrivate: PrivateJid): Element | undefined {
   const fwd = report.forwarded;
   if (!fwd) return undefined;
+  // Outside the staff, only a message the reported JID sent is evidence (not, say, the reporter's own words to them).
+  if (audience !== "staff" && bareJid(fwd.message.attrs.from as string | undefined) !== bareJid(report.reported)) return undefined;
   // Inside <forwarded> the message is a jabber:client stanza whatever stream it came over.
   const attrs = { ...fwd.message.attrs, xmlns: "jabber:client" };
   const message = audience === "staff" ? copyElement(fwd.message, () => false, attrs) : scrubbed(fwd.message, isPrivate, { ...attrs, to: undefined });
@@ -143,12 +145,18 @@ export interface DigestOptions {
   heading: string;
 }
 
+/** `text` on one line, at most `n` characters (whole code points: never half an emoji, which XML forbids). */
+const clip = (text: string, n: number) => {
+  const chars = Array.from(text.replace(/\s+/g, " "));
+  return chars.length > n ? `${chars.slice(0, n).join("")}…` : chars.join("");
+};
+
 /** One line of a digest's body: what was reported, by whom, in the reporter's words. */
 function digestLine(n: number, item: DigestItem): string {
   const { report } = item;
   const v = templateVars(report, "staff");
-  const said = v.text ? `: "${v.text.replace(/\s+/g, " ").slice(0, 200)}"` : "";
-  const message = v.reported_message_body ? ` (message: "${v.reported_message_body.replace(/\s+/g, " ").slice(0, 120)}")` : "";
+  const said = v.text ? `: "${clip(v.text, 200)}"` : "";
+  const message = v.reported_message_body ? ` (message: "${clip(v.reported_message_body, 120)}")` : "";
   const held = item.withheld?.length ? ` [held back from ${item.withheld.map((w) => w.audience).join(" and ")}]` : "";
   const by = report.reporter ? `, by ${report.reporter}` : ""; // the heading says when nobody was named
   return `${n}. ${v.reason ?? "Report"} about ${report.reported}${by}${said}${message}${held}`;

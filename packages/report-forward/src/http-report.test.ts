@@ -99,6 +99,23 @@ describe("POST /reports", () => {
     expect(rejected).toEqual(["malformed", "malformed", "malformed", "duplicate"]);
   });
 
+  it("a retry with the same Idempotency-Key is a duplicate (409), not a second report; without a reporter too", async () => {
+    const s = await setup();
+    const body = JSON.stringify({ jid: "spammer@bad.example", reason: "spam", text: "no reporter named" });
+    const post = (key?: string) =>
+      s.http.inject({
+        method: "POST",
+        url: "/reports",
+        payload: body,
+        headers: { authorization: "Bearer s3cret", "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
+      });
+    expect((await post("k-1")).statusCode).toBe(202);
+    expect((await post("k-1")).statusCode).toBe(409);
+    expect((await post("k-2")).statusCode).toBe(202);
+    expect((await post()).statusCode).toBe(202); // no key, no reporter: nothing tells two such reports apart
+    expect((await post()).statusCode).toBe(202);
+  });
+
   it("a character XML forbids is a 400 naming the field; a report larger than the server takes is a 413; nothing is sent", async () => {
     const s = await setup();
     const bell = await s.post(JSON.stringify({ jid: "spammer@bad.example", reason: "spam", text: "ring\u0007" }));

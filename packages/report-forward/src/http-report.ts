@@ -10,7 +10,8 @@
 //                                                     stored in the outbox; delivered as soon as the link allows
 //                                                     (staff always; `withheld`: audiences a limit holds it back from)
 //   400 { "status": "error", "message": "…" }         the body names what is wrong (a field, a character XML forbids)
-//   409 { "status": "duplicate", "id": "…" }           forwarded already inside the dedupe window
+//   409 { "status": "duplicate", "id": "…" }           forwarded already inside the dedupe window (or sent again
+//                                                     with the same Idempotency-Key header)
 //   413 { "status": "error", "message": "…" }         the report would be larger than the XMPP server accepts
 //   503 { "status": "error", "message": "…" }         the outbox could not store it (nothing was accepted), with Retry-After
 import { XmppkitError, bareJid, httpError, parseJid, xml, xmlForbiddenChar, type HttpRequest, type HttpResponse, type HttpServer } from "@xmppkit/core";
@@ -129,7 +130,11 @@ async function submitReport(desk: ReportForward, req: HttpRequest): Promise<Http
     desk.emit("rejected", { via: "http", source: req.ip, reason: "malformed", error: (err as Error).message });
     return httpError(400, (err as Error).message);
   }
-  const result = await desk.submit(report, { via: "http", source: req.ip });
+  // A client that timed out and sends the same report again names it with the same Idempotency-Key: the
+  // second is a duplicate (409), not a second report.
+  const key = req.headers["idempotency-key"];
+  const messageId = typeof key === "string" && key.length > 0 && key.length <= 200 ? key : undefined;
+  const result = await desk.submit(report, { via: "http", source: req.ip, ...(messageId ? { messageId } : {}) });
   const id = { id: result.id };
   switch (result.status) {
     case "accepted":

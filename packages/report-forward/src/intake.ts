@@ -80,6 +80,8 @@ function wireRefusal(problem: StanzaRefusedError): { status: "too-large" | "inva
 export function createIntake(deps: IntakeDeps, options: IntakeLimitOptions & WireCheckOptions & AudienceOptions): Submit {
   const { emitter, logger: log, now } = deps;
   const dedupeWindow = options.dedupeWindow ?? 3_600_000;
+  /** Reports being stored, by dedupe key. */
+  const storing = new Map<string, Promise<void>>();
   const digest = { ...DIGEST_DEFAULTS, ...Object.fromEntries(Object.entries(options.digest ?? {}).filter(([, v]) => v !== undefined)) };
 
   /** The audiences a limit holds `report` back from; a limit that cannot be read holds it back too. */
@@ -124,8 +126,19 @@ export function createIntake(deps: IntakeDeps, options: IntakeLimitOptions & Wir
     const windows = await deps.windows;
     const key = dedupeKey(report, source);
     if (key !== undefined && (await windows.seen(`dedupe ${key}`, dedupeWindow).catch(() => false))) {
-      reject("duplicate", "the same report was forwarded already");
-      return { status: "duplicate", id, error: "the same report was forwarded already" };
+      // The same report still being stored (a sender that timed out and sent it again): a duplicate only once
+      // the first copy is stored; if storing it failed, this copy is taken instead.
+      const first = storing.get(key);
+      if (
+        !first ||
+        (await first.then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        reject("duplicate", "the same report was forwarded already");
+        return { status: "duplicate", id, error: "the same report was forwarded already" };
+      }
     }
     const withheld = await withheldFrom(windows, report, source);
     for (const w of withheld)
@@ -144,8 +157,17 @@ export function createIntake(deps: IntakeDeps, options: IntakeLimitOptions & Wir
       nextAt: burst ? at + digest.delay : at,
     };
     const queued = deps.enqueue(entry);
-    // Not stored: the same report sent again (an HTTP client retrying a 503) must not count as a duplicate.
-    if (key !== undefined) queued.stored.catch(() => windows.forget(`dedupe ${key}`).catch(() => undefined));
+    if (key !== undefined) {
+      storing.set(key, queued.stored);
+      queued.stored.then(
+        () => storing.delete(key),
+        // Not stored: the same report sent again (an HTTP client retrying a 503) must not count as a duplicate.
+        () => {
+          storing.delete(key);
+          return windows.forget(`dedupe ${key}`).catch(() => undefined);
+        },
+      );
+    }
     return { status: "accepted", id, withheld, ...queued };
   };
 }

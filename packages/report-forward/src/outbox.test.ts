@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NS_PING, setupKit, xml, type Element, type Kit, type Store, type XmppEntity } from "@xmppkit/core";
-import { openSqliteStore } from "@xmppkit/runtime";
-import { mockComponent, waitFor, type MockEntity } from "@xmppkit/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { openPostgresStore, openSqliteStore } from "@xmppkit/runtime";
+import { mockComponent, startPostgres, waitFor, type MockEntity, type Postgres } from "@xmppkit/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { NS_JID, NS_REPORTING, REASON_SPAM } from "./report.js";
 import { setupReportForward, type ReportForward, type ReportForwardEvents, type ReportForwardOptions } from "./report-forward.js";
 import { createOutbox, memoryOutboxStore, type OutboxEntry } from "./outbox.js";
@@ -40,6 +40,7 @@ async function desk(options: ReportForwardOptions = {}, store?: Store, room?: { 
   const mock = await mockComponent<XmppEntity>({ domain: GW });
   const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
   mock.replyToIq((s) => s.getChild("ping", NS_PING) !== undefined, true);
+  mock.replyToIq((s) => s.attrs.to === "localhost" && !!s.getChild("query"), xml("query", "http://jabber.org/protocol/disco#info"));
   mock.replyToIq(
     (s) => s.attrs.to === "conference.localhost" && !!s.getChild("query"),
     xml("query", "http://jabber.org/protocol/disco#info", xml("identity", { category: "conference", type: "text" })),
@@ -189,5 +190,39 @@ describe("the report outbox", () => {
     expect(finished).toEqual([["old", true]]);
     expect(box.size).toBe(0);
     await box.stop();
+  });
+});
+
+describe("the report outbox on PostgreSQL, shared by an active/standby pair", () => {
+  let pg: Postgres;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  });
+  afterAll(() => pg?.stop());
+
+  it("a report the standby accepts is delivered by the holder at once (LISTEN/NOTIFY), not at the next takeover", async () => {
+    const url = await pg.createDatabase();
+    const holder = await desk({}, await openPostgresStore(url));
+    holder.mock.entity.emit("online", holder.mock.entity.jid);
+    const standby = await desk({}, await openPostgresStore(url)); // never online: it has no link
+    for (const id of ["s1", "s2", "s3"]) await standby.mock.receive(report(id));
+    await until(() => holder.forwarded.length === 3);
+    expect(holder.forwarded.map((f) => f.reported).sort()).toEqual(["spammer-s1@bad.example", "spammer-s2@bad.example", "spammer-s3@bad.example"]);
+    expect(standby.forwarded).toHaveLength(0);
+    expect(holder.mock.sent.filter((m) => m.name === "message" && m.attrs.to === STAFF)).toHaveLength(3);
+  });
+
+  it("after its notification connection was lost, the holder reads the store again and delivers what it missed", async () => {
+    const url = await pg.createDatabase();
+    const holder = await desk({}, await openPostgresStore(url));
+    holder.mock.entity.emit("online", holder.mock.entity.jid);
+    const standby = await desk({}, await openPostgresStore(url));
+    const admin = await openPostgresStore(url);
+    // The holder no longer hears anything; the standby's notification is lost.
+    await admin.run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'xmppkit notifications' AND datname = current_database()");
+    await standby.mock.receive(report("missed"));
+    await until(() => holder.forwarded.length === 1);
+    expect(holder.forwarded[0]!.reported).toBe("spammer-missed@bad.example");
+    await admin.close();
   });
 });

@@ -58,7 +58,16 @@ export interface OutboxStore {
   load(): Promise<OutboxEntry[]>;
   put(entry: OutboxEntry): Promise<void>;
   remove(id: string): Promise<void>;
+  /** Entry `id`, if it is stored. */
+  get?(id: string): Promise<OutboxEntry | undefined>;
+  /** Say that entry `id` was added, for the other processes on the store (an active/standby pair). */
+  added?(id: string): Promise<void>;
+  /** Be told of entries another process added (`undefined`: something may have been missed; read again). */
+  watch?(fn: (id: string | undefined) => void): Promise<() => void>;
 }
+
+/** The PostgreSQL channel on which new outbox entries are announced. */
+export const OUTBOX_CHANNEL = "xmppkit_report_outbox";
 
 export function memoryOutboxStore(): OutboxStore {
   const entries = new Map<string, OutboxEntry>();
@@ -94,6 +103,17 @@ export async function sqlOutboxStore(store: Store): Promise<OutboxStore> {
     async remove(id) {
       await store.run(`DELETE FROM ${OUTBOX_TABLE} WHERE id = ?`, [id]);
     },
+    async get(id) {
+      const [row] = await store.query<{ entry: string }>(`SELECT entry FROM ${OUTBOX_TABLE} WHERE id = ?`, [id]);
+      return row ? (JSON.parse(row.entry) as OutboxEntry) : undefined;
+    },
+    // PostgreSQL: a report accepted by the standby (behind one address with the holder) reaches the holder at once.
+    ...(store.notify && store.listen
+      ? {
+          added: (id: string) => store.notify!(OUTBOX_CHANNEL, id),
+          watch: (fn: (id: string | undefined) => void) => store.listen!(OUTBOX_CHANNEL, fn),
+        }
+      : {}),
   };
 }
 
@@ -145,16 +165,23 @@ interface RoundContext {
   now: () => number;
   maxAge: number;
   backoff: BackoffOptions;
+  /** Note that entry `id` is finished (for a reload() reading the store meanwhile). */
+  finished(id: string): void;
 }
 
 /** Largest burst delivered in one round (the rest go in the next). */
-const MAX_GROUP = 200;
+const MAX_GROUP = 100;
 
-/** `entry` and the other waiting entries of its burst (whatever their due time: they go together). */
+/**
+ * `entry` and the other entries of its burst that are due, or not tried yet (those waiting for the digest
+ * come along whatever their due time); one backing off after a failure waits for its own time.
+ */
 function groupOf(ctx: RoundContext, entry: OutboxEntry): OutboxEntry[] {
   const key = entry.digest?.key;
   if (key === undefined || !ctx.deps.deliverGroup) return [entry];
-  const others = [...ctx.entries.values()].filter((e) => e !== entry && e.digest?.key === key && !ctx.inFlight.has(e.id));
+  const now = ctx.now();
+  const joins = (e: OutboxEntry) => e !== entry && e.digest?.key === key && !ctx.inFlight.has(e.id) && (e.attempts === 0 || e.nextAt <= now);
+  const others = [...ctx.entries.values()].filter(joins);
   return [entry, ...others.sort((a, b) => a.acceptedAt - b.acceptedAt).slice(0, MAX_GROUP - 1)];
 }
 
@@ -164,6 +191,7 @@ async function settle(ctx: RoundContext, entry: OutboxEntry, r: Round, final: bo
   for (const k of r.settled) if (!entry.done.includes(k)) entry.done.push(k);
   if (!r.retry || final) {
     ctx.entries.delete(entry.id);
+    ctx.finished(entry.id);
     await store.remove(entry.id).catch((err: unknown) => logger?.error({ err, id: entry.id }, "could not remove a delivered report from the outbox"));
     ctx.deps.onFinished?.(entry, r.retry);
     return;
@@ -200,6 +228,8 @@ export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Out
   const now = options.now ?? Date.now;
   const entries = new Map<string, OutboxEntry>();
   const inFlight = new Set<string>();
+  /** The entries finished while each running reload() read the store. */
+  const finishing = new Set<Set<string>>();
   const ctx: RoundContext = {
     deps,
     entries,
@@ -207,6 +237,9 @@ export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Out
     now,
     maxAge: options.maxAgeMs ?? 7 * 86_400_000,
     backoff: { initial: 5000, max: 300_000, ...options.backoff },
+    finished: (id) => {
+      for (const set of finishing) set.add(id);
+    },
   };
   const scheduler = new OutboxScheduler({ lifecycle, entries, inFlight, now, round: (e) => runRound(ctx, e) }, options.concurrency ?? 8);
 
@@ -215,11 +248,34 @@ export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Out
    * over finds what the old holder accepted after this process started, and forgets what it delivered.
    */
   async function reload() {
-    const stored = await store.load();
-    const ids = new Set(stored.map((e) => e.id));
-    for (const id of entries.keys()) if (!ids.has(id) && !inFlight.has(id)) entries.delete(id);
-    for (const e of stored) if (!entries.has(e.id)) entries.set(e.id, e);
+    const known = new Set(entries.keys());
+    const finished = new Set<string>();
+    finishing.add(finished);
+    try {
+      const stored = await store.load();
+      const ids = new Set(stored.map((e) => e.id));
+      // Only what was known before the read and is not in it any more is gone; an entry added while the read
+      // ran is kept, and one finished while it ran is not brought back.
+      for (const id of known) if (!ids.has(id) && !inFlight.has(id)) entries.delete(id);
+      for (const e of stored) if (!entries.has(e.id) && !finished.has(e.id)) entries.set(e.id, e);
+    } finally {
+      finishing.delete(finished);
+    }
   }
+
+  /**
+   * Another process (the standby of a pair) stored entry `id`: the holder delivers it now. `undefined`: a
+   * notification may have been missed, read the store again. A standby (offline) reads it all when it takes over.
+   */
+  const onAdded = (id: string | undefined) => {
+    if (!lifecycle.online) return;
+    const fetched =
+      id === undefined ? reload() : entries.has(id) ? Promise.resolve() : store.get?.(id).then((e) => void (e && !entries.has(e.id) && entries.set(e.id, e)));
+    void Promise.resolve(fetched)
+      .catch((err: unknown) => logger?.error({ err, id }, "could not read a report another instance accepted; it is delivered at the next read"))
+      .then(() => scheduler.kick());
+  };
+  let unwatch: (() => void) | undefined;
 
   // Back online: everything waiting is due now, whatever its backoff said.
   const onOnline = () => {
@@ -237,12 +293,14 @@ export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Out
       await store.put(entry);
       entries.set(entry.id, entry);
       scheduler.kick();
+      store.added?.(entry.id).catch((err: unknown) => logger?.warn({ err, id: entry.id }, "could not announce a stored report to the other instance"));
     },
     get size() {
       return entries.size;
     },
     durable: store.durable,
     async start() {
+      unwatch = await store.watch?.(onAdded);
       const left = await store.load();
       for (const e of left) if (!entries.has(e.id)) entries.set(e.id, e);
       if (left.length) logger?.info({ reports: left.length }, "reports accepted before the restart are waiting for delivery");
@@ -252,6 +310,7 @@ export function createOutbox(deps: OutboxDeps, options: OutboxOptions = {}): Out
     async stop() {
       const stopped = scheduler.stop(); // no more rounds from here
       lifecycle.off("online", onOnline);
+      unwatch?.();
       await stopped;
     },
   };

@@ -288,6 +288,7 @@ describe("report-forward: sending", () => {
   it("without the permission the report waits in the outbox, and goes out once the server grants it", async () => {
     const s = await setup({ asServer: true });
     await s.mock.receive(serverReport());
+    await waitFor(() => s.desk.pending === 1, "the report in the outbox"); // taken (the intake is asynchronous)
     await sleep(50); // a short quiet period: nothing may go out without the permission
     expect(s.events.forwarded).toHaveLength(0);
     expect(s.desk.pending).toBe(1);

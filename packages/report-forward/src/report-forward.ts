@@ -199,6 +199,8 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     { emitter, logger: log, windows, enqueue: outbox.enqueue, now },
     { ...options, thirdParties, server, from: entity.options.domain ?? server, servedDomains: serverDomains },
   );
+  const ready = Promise.all([outbox.ready, windows]).then(() => undefined);
+  ready.catch(() => undefined); // said in the log above; a bot that does not await `ready` must not crash
   const handovers = listenForHandovers({ iq, lifecycle, kind, serverDomains, submit, logger: log });
   const offIncoming = listenForReports({ stanzas, kind, sources, serverDomains, submit, emitter, logger: log, namesReporters: handovers.namesReporters });
 
@@ -209,7 +211,7 @@ export function setupReportForward(deps: ReportForwardDeps, options: ReportForwa
     get pending() {
       return outbox.size;
     },
-    ready: Promise.all([outbox.ready, windows]).then(() => undefined),
+    ready,
     async stop() {
       offIncoming();
       handovers.stop();

@@ -14,7 +14,9 @@ export {
 } from "./http.js";
 export { isIpOrCidr } from "./http-client-ip.js";
 export { openStore, sqliteFile, type StoreOptions } from "./store/open-store.js";
+export { openStoreWhenReachable, storeErrorText, storeUnreachable, type StoreWaitOptions } from "./store/store-wait.js";
 export { openSqliteStore } from "./store/sqlite.js";
 export { openPostgresStore } from "./store/postgres.js";
 export { describeIssues, duration, moduleOptions, parseOptions, z, zodIssues } from "./options.js";
 export { fileLock, instanceName, LockedError, postgresLease, type Lease, type PostgresLeaseOptions } from "./lease.js";
+export { systemdNotifier, watchdogInterval, type ServiceNotifier, type SystemdNotifierOptions } from "./sd-notify.js";

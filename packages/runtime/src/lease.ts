@@ -52,6 +52,25 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     );
   });
 
+/**
+ * The lease's own session. PostgreSQL is told to drop it soon after the holder went silent (keepalives, and
+ * tcp_user_timeout for an answer left unacknowledged), but only after the holder fenced itself (`fenceMs`).
+ */
+async function connectLeaseSession(url: string, fenceMs: number, lose: (reason: string) => void): Promise<pg.Client> {
+  const { Client } = (await import("pg")).default;
+  const c = new Client({ connectionString: url, keepAlive: true, application_name: `xmppkit-gateway lease ${instanceName()}` });
+  c.on("error", (err) => lose(`the lease connection failed: ${err.message}`));
+  c.on("end", () => lose("the lease connection closed"));
+  await c.connect();
+  // The server drops a silent session after ~idle + interval × count; the holder fences itself sooner.
+  const idle = Math.ceil(fenceMs / 1000) + 2;
+  await c.query(`SET tcp_keepalives_idle = ${idle}; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3`).catch(() => undefined);
+  // tcp_user_timeout (PostgreSQL 12+): also when an answer to the holder is left unacknowledged (its machine
+  // hung mid-reply), where keepalives do not run and the kernel would retransmit for ~15 min.
+  await c.query(`SET tcp_user_timeout = ${idle * 1000 + 3000}`).catch(() => undefined);
+  return c;
+}
+
 export function postgresLease(options: PostgresLeaseOptions): Lease {
   const pollMs = options.pollMs ?? 1000;
   const checkIntervalMs = options.checkIntervalMs ?? 1000;
@@ -61,17 +80,7 @@ export function postgresLease(options: PostgresLeaseOptions): Lease {
   let lostHandlers: ((reason: string) => void)[] = [];
   let checkTimer: NodeJS.Timeout | undefined;
 
-  async function connect(): Promise<pg.Client> {
-    const { Client } = (await import("pg")).default;
-    const c = new Client({ connectionString: options.url, keepAlive: true, application_name: `xmppkit-gateway lease ${instanceName()}` });
-    c.on("error", (err) => lose(`the lease connection failed: ${err.message}`));
-    c.on("end", () => lose("the lease connection closed"));
-    await c.connect();
-    // The server drops a silent session after ~idle + interval × count; the holder fences itself sooner.
-    const idle = Math.ceil((checkIntervalMs + checkTimeoutMs) / 1000) + 2;
-    await c.query(`SET tcp_keepalives_idle = ${idle}; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3`).catch(() => undefined);
-    return c;
-  }
+  const connect = () => connectLeaseSession(options.url, checkIntervalMs + checkTimeoutMs, lose);
 
   function lose(reason: string) {
     if (!held) return;

@@ -14,3 +14,4 @@ export * from "./postgres.js";
 export * from "./http-backend.js";
 export * from "./fault-server.js";
 export * as modReportForward from "./fixtures/mod-report-forward.js";
+export * from "./watchdog-supervisor.js";

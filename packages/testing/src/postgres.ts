@@ -2,7 +2,7 @@
 // trust auth on 127.0.0.1 and a free port, stopped on `stop()` and when the test process exits.
 // As root, the server runs as the `postgres` OS user (initdb refuses root).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -19,6 +19,9 @@ export interface Postgres {
   dir: string;
   /** Create a fresh database and return its URL. */
   createDatabase(name?: string): Promise<string>;
+  /** Stop the server, keeping its data (an outage); `resume()` starts it again on the same port. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -33,6 +36,57 @@ function binDir(): string {
 const children = new Set<ChildProcess>();
 let hooked = false;
 
+type AsUser = (cmd: string, args: string[]) => [string, string[]];
+
+/** One run of the server on `data` and `port`: started, and ready for queries (pg_isready). */
+async function launch(bin: string, data: string, dir: string, port: number, asUser: AsUser) {
+  const proc = spawn(...asUser(join(bin, "postgres"), ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]), {
+    stdio: "ignore",
+  });
+  children.add(proc);
+  const state = { alive: true };
+  const exited = new Promise<void>((r) =>
+    proc.once("exit", () => {
+      state.alive = false;
+      children.delete(proc);
+      r();
+    }),
+  );
+  await waitForPort(port, 20_000, () => state.alive);
+  // Accepting TCP is not quite ready for queries; wait for pg_isready (for as long as a busy machine needs).
+  await waitFor(
+    () =>
+      run(join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres"]).then(
+        () => true,
+        () => (state.alive ? false : Promise.reject(new Error("postgres exited"))),
+      ),
+    `pg_isready on 127.0.0.1:${port}`,
+    60_000,
+    100,
+  );
+  return {
+    get alive() {
+      return state.alive;
+    },
+    async stop() {
+      if (!state.alive) return;
+      // The postmaster itself (as root, `proc` is runuser, which does not pass SIGINT on): a fast shutdown.
+      const postmaster = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+      const signal = (s: NodeJS.Signals) => {
+        try {
+          process.kill(postmaster || (proc.pid as number), s);
+        } catch {
+          // gone already
+        }
+      };
+      signal("SIGINT");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
+      if (state.alive) signal("SIGKILL");
+      await exited;
+    },
+  };
+}
+
 export async function startPostgres(): Promise<Postgres> {
   const bin = binDir();
   if (!hooked) {
@@ -44,7 +98,7 @@ export async function startPostgres(): Promise<Postgres> {
   const isRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "xmppkit-pg-"));
   const data = join(dir, "data");
-  const asUser = (cmd: string, args: string[]) => (isRoot ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args]) as [string, string[]];
+  const asUser: AsUser = (cmd, args) => (isRoot ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args]);
   if (isRoot) {
     const { uid, gid } = await run("id", ["-u", "postgres"]).then(async (u) => ({
       uid: Number(u.stdout),
@@ -55,31 +109,8 @@ export async function startPostgres(): Promise<Postgres> {
   }
   await run(...asUser(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]));
   const port = await freePort();
-  const proc = spawn(...asUser(join(bin, "postgres"), ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]), {
-    stdio: "ignore",
-  });
-  children.add(proc);
-  let alive = true;
-  const exited = new Promise<void>((r) =>
-    proc.once("exit", () => {
-      alive = false;
-      children.delete(proc);
-      r();
-    }),
-  );
-  await waitForPort(port, 20_000, () => alive);
+  let server = await launch(bin, data, dir, port, asUser);
   const base = `postgres://postgres@127.0.0.1:${port}`;
-  // Accepting TCP is not quite ready for queries; wait for pg_isready (for as long as a busy machine needs).
-  await waitFor(
-    () =>
-      run(join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres"]).then(
-        () => true,
-        () => (alive ? false : Promise.reject(new Error("postgres exited"))),
-      ),
-    `pg_isready on 127.0.0.1:${port}`,
-    60_000,
-    100,
-  );
   let counter = 0;
   return {
     url: `${base}/postgres`,
@@ -89,12 +120,12 @@ export async function startPostgres(): Promise<Postgres> {
       await run(join(bin, "createdb"), ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", name]);
       return `${base}/${name}`;
     },
+    halt: () => server.stop(),
+    async resume() {
+      if (!server.alive) server = await launch(bin, data, dir, port, asUser);
+    },
     async stop() {
-      if (alive) {
-        proc.kill("SIGINT"); // fast shutdown
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
-        if (alive) proc.kill("SIGKILL");
-      }
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

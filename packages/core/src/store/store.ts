@@ -29,6 +29,17 @@ export interface Store extends Queryable {
   insertMany(table: string, columns: string[], rows: unknown[][]): Promise<void>;
   /** A key/value view over the shared `xmppkit_kv` table. */
   kv<T = unknown>(namespace: string): KeyValue<T>;
+  /**
+   * Tell the other processes on this store that something changed on `channel` (PostgreSQL's NOTIFY).
+   * Absent where one process owns the store (SQLite).
+   */
+  notify?(channel: string, payload?: string): Promise<void>;
+  /**
+   * Be told of `notify` on `channel` by any process (PostgreSQL's LISTEN, on a connection of its own). After
+   * that connection was lost and made again, `fn` gets no payload: what was said meanwhile is not known, so
+   * read again. Resolves with a function that stops listening.
+   */
+  listen?(channel: string, fn: (payload: string | undefined) => void): Promise<() => void>;
   close(): Promise<void>;
 }
 

@@ -226,7 +226,9 @@ local function archived_copy(report, reporter_username, reporter_bare, reported_
 			local ok, message, when, with = pcall(archive.get, archive, reporter_username, sid.attr.id);
 			if ok and type(message) == "table" and message.name then
 				local from_bare = message.attr.from and jid.bare(message.attr.from);
-				if (with and jid.bare(with) == reported_jid) or from_bare == reported_jid then
+				-- Only a message the reported JID sent: `with` is the reported JID for the reporter's own
+				-- messages to them too, which must not go out as evidence against them.
+				if from_bare == reported_jid then
 					message.attr.xmlns = "jabber:client";
 					return st.stanza("forwarded", { xmlns = "urn:xmpp:forward:0" })
 						:tag("delay", { xmlns = "urn:xmpp:delay", stamp = datetime(when) }):up()

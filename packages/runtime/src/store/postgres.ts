@@ -1,6 +1,7 @@
 // PostgreSQL through node-postgres (pure JS). Several gateways can share one database: migrations take an
 // advisory lock per owner. `pg` is imported when a PostgreSQL store is opened, never before: loading it costs
 // ~30 ms and ~3 MiB (and it pulls in Node's fetch implementation), which a gateway on SQLite never needs.
+import { pgNotifications, type PgNotifications } from "./pg-notifications.js";
 import type pg from "pg";
 import { CORE_MIGRATIONS, MIGRATIONS_TABLE, applyMigration, checkMigrations, ident, keyValue, migrationSql } from "./sql.js";
 import type { Migration, Queryable, Store } from "@xmppkit/core";
@@ -45,9 +46,14 @@ export async function openPostgresStore(url: string, options: { max?: number } =
   pool.on("error", () => {
     // An idle client lost its connection; the pool replaces it on the next query.
   });
-  // Fail early, with the server's reason, if the URL is wrong.
-  const probe = await pool.connect();
-  probe.release();
+  // Fail early, with the server's reason, if the URL is wrong (and leave no pool behind).
+  try {
+    const probe = await pool.connect();
+    probe.release();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
   const direct = queryable(pool);
 
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -65,6 +71,7 @@ export async function openPostgresStore(url: string, options: { max?: number } =
     }
   }
 
+  let notifications: PgNotifications | undefined;
   const store: Store = {
     dialect: "postgres",
     query: direct.query,
@@ -97,7 +104,17 @@ export async function openPostgresStore(url: string, options: { max?: number } =
       });
     },
     kv: (namespace) => keyValue(store, namespace),
-    close: () => pool.end(),
+    async notify(channel, payload = "") {
+      await pool.query("SELECT pg_notify($1, $2)", [channel, payload]);
+    },
+    listen(channel, fn) {
+      notifications ??= pgNotifications(url);
+      return notifications.listen(channel, fn);
+    },
+    async close() {
+      await notifications?.close();
+      await pool.end();
+    },
   };
   await store.migrate("core", CORE_MIGRATIONS);
   return store;
