@@ -18,6 +18,14 @@ export interface Proc {
 /** Every process started, for an afterEach to kill. */
 export const children: Proc[] = [];
 
+/** Kill every process started so far (SIGKILL) and wait for each to be gone. */
+export async function killChildren(): Promise<void> {
+  for (const p of children.splice(0)) {
+    p.child.kill("SIGKILL");
+    await p.exited;
+  }
+}
+
 export async function startCli(config: string, env: NodeJS.ProcessEnv): Promise<Proc> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "xmppkit-ha-"));

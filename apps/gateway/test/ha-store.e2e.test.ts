@@ -4,7 +4,7 @@
 // claims that another instance holds the lease while it cannot ask.
 import { startPostgres, startProsody, suiteServers, type Postgres, type Prosody } from "@xmppkit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { children, health, healthy, standby, startCli, until } from "./cli-process.js";
+import { killChildren, health, healthy, standby, startCli, until } from "./cli-process.js";
 import { gatewayYaml } from "./helpers.js";
 
 const PROSODY_13 = suiteServers(["prosody"]).find((s) => s.id === "prosody-13")!;
@@ -23,10 +23,7 @@ describe("active/standby while PostgreSQL is away (Prosody 13)", () => {
   });
   afterEach(async () => {
     await pg.resume();
-    for (const p of children.splice(0)) {
-      p.child.kill("SIGKILL");
-      await p.exited;
-    }
+    await killChildren();
   });
   afterAll(async () => {
     await prosody?.stop();

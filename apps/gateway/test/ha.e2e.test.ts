@@ -10,7 +10,7 @@ import type { Element } from "@xmppkit/core";
 import { openPostgresStore } from "@xmppkit/runtime";
 import { loginClient, startPostgres, startProsody, type Postgres, type Prosody, suiteServers } from "@xmppkit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { children, componentLinks, health, healthy, leasePolls, type Proc, standby, startCli, until } from "./cli-process.js";
+import { killChildren, componentLinks, health, healthy, leasePolls, type Proc, standby, startCli, until } from "./cli-process.js";
 import { gatewayYaml, runCli } from "./helpers.js";
 
 describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
@@ -30,10 +30,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       );
     });
     afterEach(async () => {
-      for (const p of children.splice(0)) {
-        p.child.kill("SIGKILL");
-        await p.exited;
-      }
+      await killChildren();
     });
     afterAll(async () => {
       await prosody?.stop();

@@ -13,6 +13,7 @@ import { XmppkitError } from "@xmppkit/core";
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import type pg from "pg";
+import { sleep } from "./sleep.js";
 
 export interface Lease {
   /** Wait until held (a standby polls); rejects when `signal` aborts. Resolves with whether it had to wait. */
@@ -38,19 +39,6 @@ export interface PostgresLeaseOptions {
 
 /** This process, as the audit log and the logs name it. */
 export const instanceName = (): string => `${hostname()}:${process.pid}`;
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason ?? new Error("aborted"));
-      },
-      { once: true },
-    );
-  });
 
 /**
  * The lease's own session. PostgreSQL is told to drop it soon after the holder went silent (keepalives, and

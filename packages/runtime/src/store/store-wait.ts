@@ -3,6 +3,7 @@
 // line; a wrong password or a database that does not exist is not, and is thrown at once.
 import { backoffDelay, type BackoffOptions, type Store } from "@xmppkit/core";
 import { openStore, type StoreOptions } from "./open-store.js";
+import { sleep } from "../sleep.js";
 
 /** Socket errors, and PostgreSQL's own "not now" codes (starting up, shutting down, too many connections). */
 const TRANSIENT_CODES = new Set([
@@ -41,19 +42,6 @@ export interface StoreWaitOptions {
   /** Default 0.5 s doubling to 5 s: a store back is used within 5 s. */
   backoff?: BackoffOptions;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason ?? new Error("aborted"));
-      },
-      { once: true },
-    );
-  });
 
 /** Open the configured store, waiting (with backoff) while PostgreSQL cannot be reached; rejects when `signal` aborts. */
 export async function openStoreWhenReachable(options: StoreOptions, wait: StoreWaitOptions = {}): Promise<Store> {
