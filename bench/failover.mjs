@@ -10,9 +10,9 @@
 //   kill -9  (--rounds) SIGKILL of the holder; time to the standby's /healthz 200.
 //   freeze   (--freeze) SIGSTOP of the holder; time to the standby's /healthz 200, when the watchdog fired and
 //            when the frozen holder died: only the supervisor can fence it, nothing else frees the lease.
-//   pg       (--pg) PostgreSQL stopped (its data kept) until the holder has exited (it cannot confirm its
-//            lease) and the standby says it cannot reach PostgreSQL, then started again; time from PostgreSQL
-//            ready to a /healthz 200.
+//   pg       (--pg) PostgreSQL stopped (its data kept) until both nodes say they cannot reach it (the holder
+//            closed its link: it cannot confirm its lease), then started again; time from PostgreSQL ready to
+//            a /healthz 200.
 // A round ends once one node holds the link and the other is a standby again (the failed one restarted); then
 // Prosody's log must show exactly one new component link (a standby never connects). Meanwhile each node gets
 // a report every 20 ms (POST /reports: both accept), and the staff account counts what it receives by report
@@ -130,15 +130,18 @@ async function settle(timeoutMs = 90_000) {
 }
 await settle();
 
-// The staff: each report's first arrival (the message id is `<report id>.<audience hash>`), and how many.
+// The staff: each report's first arrival (the message id is `<report id>.<audience hash>`), how many, the last.
 const staff = await loginClient(prosody, "mod", { password: "modpw" });
 const delivered = new Map();
 staff.xmpp.on("stanza", (el) => {
   if (el.name !== "message" || el.attrs.type === "error" || !el.getChild("report", "urn:xmpp:reporting:1")) return;
   const id = String(el.attrs.id).split(".")[0];
   const seen = delivered.get(id);
-  if (seen) seen.count++;
-  else delivered.set(id, { at: performance.now(), count: 1 });
+  if (!seen) delivered.set(id, { at: performance.now(), count: 1 });
+  else {
+    seen.count++;
+    seen.againAt = performance.now();
+  }
 });
 
 // The reporters: one loop per node, a report every 20 ms, whatever the node is doing.
@@ -218,19 +221,20 @@ async function freezeRound(holder, standby) {
 }
 
 async function pgRound(holder, standby) {
-  const victim = holder.proc;
-  victim.cause = "pg";
   const t0 = performance.now();
   try {
     await pg.halt();
-    const end = await within(victim.sup.exited, 30_000);
+    // The holder cannot confirm its lease: it closes its link and waits as a standby, without exiting.
+    await until("the holder closing its link", async () => (await holder.state()) === "cut-off", 30_000);
+    const holderCutMs = performance.now() - t0;
     await until("the standby saying it cannot reach PostgreSQL", async () => (await standby.state()) === "cut-off", 30_000);
     const cutOffAt = performance.now();
     await pg.resume();
     const readyAt = performance.now();
     const { node, at } = await firstOk([standby, holder]);
     return {
-      holderExit: end ? { code: end.code, signal: end.signal, ms: round1(victim.endedAt - t0) } : "still running 30 s after PostgreSQL stopped",
+      holderCutMs: round1(holderCutMs),
+      holderExited: holder.proc.sup.child.exitCode !== null,
       cutOffMs: round1(cutOffAt - t0),
       pgStartMs: round1(readyAt - cutOffAt),
       backMs: round1(at - readyAt),
@@ -281,6 +285,12 @@ function reportFigures() {
   const steady = acc.filter((r) => !spansRound(r));
   const lost = acc.filter((r) => !delivered.has(r.id));
   const twice = acc.filter((r) => delivered.get(r.id)?.count > 1);
+  const roundAt = (t) => windows.find((w) => t >= w.from && t <= (w.to ?? Number.POSITIVE_INFINITY))?.kind ?? "outside";
+  const again = {};
+  for (const r of twice) {
+    const kind = roundAt(delivered.get(r.id).againAt);
+    again[kind] = (again[kind] ?? 0) + 1;
+  }
   const late = steady.filter((r) => delivered.has(r.id) && ms(r) > LATE_MS);
   const show = (r) => ({ id: r.id, node: r.node, role: r.role, ms: delivered.has(r.id) ? round1(ms(r)) : undefined, accepted: new Date(r.wall).toISOString() });
   return {
@@ -290,7 +300,8 @@ function reportFigures() {
     delivered: acc.length - lost.length,
     lost: lost.length,
     twice: twice.length,
-    twiceOutsideRounds: twice.filter((r) => !spansRound(r)).length,
+    /** By the round kind the last copy came in (outside: in none). */
+    twiceDuring: again,
     latencyMs: {
       ...Object.fromEntries(nodes.map((n) => [n.name, lat(acc.filter((r) => r.node === n.name))])),
       holder: lat(steady.filter((r) => r.role === "holder")),
@@ -330,7 +341,7 @@ const result = {
     rounds: freeze,
   },
   pg: {
-    holderExitMs: spread(pgRounds.map((r) => r.holderExit?.ms)),
+    holderCutMs: spread(pgRounds.map((r) => r.holderCutMs)),
     cutOffMs: spread(pgRounds.map((r) => r.cutOffMs)),
     pgStartMs: spread(pgRounds.map((r) => r.pgStartMs)),
     backMs: spread(pgRounds.map((r) => r.backMs)),
@@ -358,7 +369,7 @@ console.log(
   `SIGSTOP → standby's /healthz 200: ${mmm(result.freeze.takeoverMs)}; watchdog fired after ${mmm(result.freeze.watchdogFiredMs)}; frozen holder dead after ${mmm(result.freeze.deadMs)} (${freeze.map((r) => r.signal ?? "not fenced").join(", ")}); fenced ${result.freeze.fenced} of ${freeze.length}`,
 );
 console.log(
-  `PostgreSQL stopped → holder exited after ${mmm(result.pg.holderExitMs)} (exit ${pgRounds.map((r) => r.holderExit?.code ?? r.holderExit).join(", ")}), standby cut off after ${mmm(result.pg.cutOffMs)}; PostgreSQL started in ${mmm(result.pg.pgStartMs)}, then /healthz 200 after ${mmm(result.pg.backMs)}`,
+  `PostgreSQL stopped → holder closed its link after ${mmm(result.pg.holderCutMs)} (exited: ${pgRounds.map((r) => r.holderExited).join(", ")}), standby cut off after ${mmm(result.pg.cutOffMs)}; PostgreSQL started in ${mmm(result.pg.pgStartMs)}, then /healthz 200 after ${mmm(result.pg.backMs)}`,
 );
 console.log(
   `link taken by the standby in ${all.filter((r) => r.by === "standby").length} of ${all.length} rounds (else by the failed node, restarted); rounds with other than one new component link: ${doubleLinks}; failed rounds: ${result.failedRounds}${aborted ? ` (aborted: ${aborted})` : ""}`,
@@ -367,7 +378,7 @@ console.log(
   `processes started: ${JSON.stringify(result.starts)}; crashes: ${result.crashes.length}; fenced outside the freeze rounds: ${result.strayFences.length}`,
 );
 console.log(
-  `reports: ${rep.accepted} accepted (202; ${byNode}; refused ${JSON.stringify(rep.refused)}), ${rep.delivered} delivered to staff, ${rep.lost} lost, ${rep.twice} delivered more than once (${rep.twiceOutsideRounds} outside rounds)`,
+  `reports: ${rep.accepted} accepted (202; ${byNode}; refused ${JSON.stringify(rep.refused)}: status, or no answer from a node not running or frozen), ${rep.delivered} delivered to staff, ${rep.lost} lost, ${rep.twice} delivered more than once (last copy during ${JSON.stringify(rep.twiceDuring)})`,
 );
 const l = rep.latencyMs;
 console.log(

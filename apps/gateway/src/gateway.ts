@@ -11,6 +11,7 @@ import {
   moduleRequirements,
   parseModuleOptions,
   setupKit,
+  sleep,
   type AnyModuleDefinition,
   type HandleOf,
   type Kit,
@@ -261,6 +262,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const ha = haRole(shared.metrics, config);
   gatewayRoutes(shared.http, shared.kit, shared.metrics, config, ha);
   const shutdown = createShutdown(shared);
+  // Ends whatever waits (the store, the lease) when the gateway stops, during start-up or long after it.
+  const stopping = new AbortController();
+  const running = signal ? AbortSignal.any([signal, stopping.signal]) : stopping.signal;
+  const stop = () => {
+    stopping.abort(new GatewayAbortedError());
+    return shutdown.stop();
+  };
   logLink(shared.kit, log, config, () => shutdown.stopped);
   const grants = watchGrants(shared, config, prepared);
 
@@ -268,23 +276,49 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const onAbort = () => void shared.kit.lifecycle.stop();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    await bringUp(shared, config, prepared, { signal, waitOnline: options.waitOnline, ha, grants, stop: shutdown.stop, onServing: options.onServing });
+    await bringUp(shared, config, prepared, { signal: running, waitOnline: options.waitOnline, ha, grants, onServing: options.onServing });
   } catch (err) {
     await shutdown.stop();
     throw signal?.aborted ? new GatewayAbortedError() : err;
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
-  return gatewayHandle(config, shared, shutdown.stop);
+  return gatewayHandle(config, shared, stop);
 }
 
 interface BringUpOptions {
+  /** Aborted by a signal during start-up, and by stop() afterwards. */
   signal: AbortSignal | undefined;
   waitOnline: boolean | undefined;
   ha: HaRole;
   grants: GrantWatch;
-  stop: () => Promise<void>;
   onServing: (() => void) | undefined;
+}
+
+/** Wait as a standby until this process holds the lease; then it is active. A lost lease starts this over. */
+async function holdLease(s: Shared, config: GatewayConfig, o: BringUpOptions): Promise<void> {
+  s.lease = await takeLease({ log: s.log, events: s.events }, config, o.signal, { ha: o.ha, onLost: () => void regainLease(s, config, o) });
+  o.ha.active();
+}
+
+/**
+ * The lease is lost (PostgreSQL unreachable, or it ended the session): close the link at once, since another
+ * instance may hold the lease now, and wait as a standby again, with everything else still running; the
+ * link comes back once this process holds the lease again.
+ */
+async function regainLease(s: Shared, config: GatewayConfig, o: BringUpOptions): Promise<void> {
+  s.lease = undefined;
+  o.ha.unreachable("the lease was lost");
+  await s.kit.lifecycle.stop().catch((err: unknown) => s.log.error({ err }, "closing the stream failed"));
+  try {
+    // The standby, which has been asking all along, goes first: two poll intervals before asking again.
+    await sleep(2 * config.ha.poll_interval, o.signal);
+    await holdLease(s, config, o);
+    await s.kit.lifecycle.start();
+  } catch (err) {
+    if (o.signal?.aborted) return; // stopping
+    s.log.error({ err }, "could not take the link back after the lease was lost");
+  }
 }
 
 /** The store, waited for while PostgreSQL cannot be reached (said once per distinct error, and on /healthz). */
@@ -313,6 +347,8 @@ async function bringUp(s: Shared, config: GatewayConfig, prepared: PreparedModul
   const aborted = () => {
     if (o.signal?.aborted) throw new GatewayAbortedError();
   };
+  // Until the modules have added their routes, their paths answer 503 "starting", not 404.
+  s.http.starting("the gateway is starting: its modules are not loaded yet");
   await s.http.start();
   s.log.info({ url: s.http.url }, "HTTP listening");
   o.onServing?.();
@@ -324,11 +360,9 @@ async function bringUp(s: Shared, config: GatewayConfig, prepared: PreparedModul
     s.modules.set(p.definition.name, { ...p, name: p.definition.name, handle });
   }
   s.log.info({ modules: [...s.modules.keys()] }, s.modules.size ? "modules loaded" : "no modules enabled");
+  s.http.starting(undefined);
   aborted();
-  if (config.ha.enabled) {
-    s.lease = await takeLease({ log: s.log, events: s.events }, config, o.signal, { stop: () => o.stop(), ha: o.ha });
-    o.ha.active();
-  }
+  if (config.ha.enabled) await holdLease(s, config, o);
   aborted();
   const started = s.kit.lifecycle.start();
   if (o.waitOnline === false) {

@@ -80,14 +80,14 @@ export function notServingReason(ha: Pick<HaRole, "role" | "error">, component: 
 
 /**
  * Active/standby: wait as a standby until this process holds the PostgreSQL lease for the component's
- * domain. A holder that loses it (PostgreSQL unreachable, its session ended) stops at once: another may
- * hold the lease and open the link next.
+ * domain. A holder that loses it (PostgreSQL unreachable, its session ended) must close its link at once,
+ * since another may hold the lease and open the link next: `onLost`.
  */
 export async function takeLease(
   { log, events }: { log: Logger; events: EventBus },
   config: GatewayConfig,
   signal: AbortSignal | undefined,
-  { stop, ha }: { stop: () => Promise<void>; ha: Pick<HaRole, "standby" | "unreachable"> },
+  { onLost, ha }: { onLost: (reason: string) => void; ha: Pick<HaRole, "standby" | "unreachable"> },
 ): Promise<Lease> {
   const instance = instanceName();
   let last: string | undefined; // said once, until it changes
@@ -106,9 +106,9 @@ export async function takeLease(
   });
   const { waited } = await lease.acquire(signal);
   lease.onLost((reason) => {
-    log.fatal({ instance, reason }, "lost the lease: closing the link so that another instance can take over");
+    log.error({ instance, reason }, "lost the lease: closing the link so that another instance can take over; waiting as a standby");
     events.emit("gateway-lease-lost", { instance, component: config.component.domain, reason }, "gateway");
-    void stop().finally(() => (process.exitCode ??= 1));
+    onLost(reason);
   });
   log.info({ instance, component: config.component.domain, waited }, waited ? "took over: this instance holds the lease now" : "holding the lease");
   if (waited) events.emit("gateway-takeover", { instance, component: config.component.domain }, "gateway");

@@ -125,7 +125,8 @@ async function runGateway(config: GatewayConfig, sourceMap: SourceMap, early: st
   }
   signals.started(running);
   notifier.status(`holding the link to ${config.component.service} as ${config.component.domain}`);
-  running.events.on("gateway-lease-lost", () => notifier.stopping("lost the lease: stopping"));
+  running.events.on("gateway-lease-lost", () => notifier.status("lost the lease: link closed, waiting as a standby"));
+  running.events.on("gateway-takeover", () => notifier.status(`holding the link to ${config.component.service} as ${config.component.domain}`));
   running.kit.lifecycle.on("fatal", ({ error }) => {
     notifier.stopping("the server refused the component");
     log.fatal({ err: error.message }, "the server refused the component; giving up");

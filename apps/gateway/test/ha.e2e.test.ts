@@ -82,7 +82,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       expect(Date.now() - stopped).toBeLessThan(3000);
     });
 
-    it("a holder whose lease session ends (PostgreSQL dropped it) closes its link and exits; the standby takes over", async () => {
+    it("a holder whose lease session ends (PostgreSQL dropped it) closes its link at once and waits as a standby; the standby takes over", async () => {
       const a = await startCli(config, env());
       await healthy(a);
       const b = await startCli(config, env());
@@ -96,14 +96,20 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       );
       await admin.close();
       expect(killed).toEqual([{ ok: true }]);
-      expect(await a.exited).toBe(1);
       await until(
         "the loss in the log",
-        async () => (a.out().includes("lost the lease: closing the link so that another instance can take over") ? true : undefined),
+        async () => (a.out().includes("lost the lease: closing the link so that another instance can take over; waiting as a standby") ? true : undefined),
         5000,
       );
       await healthy(b, 10_000);
+      await standby(a); // still running: a standby behind the new holder
+      expect(a.child.exitCode).toBeNull();
       expect(componentLinks(prosody) - before).toBe(1);
+      // And it takes the link back when the new holder goes.
+      b.child.kill("SIGTERM");
+      expect(await b.exited).toBe(0);
+      await healthy(a, 10_000);
+      expect(componentLinks(prosody) - before).toBe(2);
     });
 
     it("reports accepted by a holder killed mid-flow are all delivered by the standby (once each, by id)", async () => {

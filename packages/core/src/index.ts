@@ -7,6 +7,7 @@ export * from "./wire.js";
 export * from "./iq.js";
 export * from "./disco.js";
 export * from "./backoff.js";
+export { sleep } from "./sleep.js";
 export * from "./limiter.js";
 export * from "./url-template.js";
 export * from "./datetime.js";

@@ -67,7 +67,8 @@ export function createReportOutbox(deps: ReportOutboxDeps, options?: OutboxOptio
       const stored = outboxReady.then((box) => box.add(entry));
       stored.catch((err: unknown) => {
         completions.forget(entry.id);
-        log.error({ err, id: entry.id }, "could not store an accepted report in the outbox");
+        // Expected while the store is away (the submitter is told: HTTP 503, an IQ error of type wait): one line.
+        log.warn({ err: (err as Error).message, id: entry.id }, "could not store an accepted report in the outbox; it was not accepted");
       });
       return { stored, forwarded };
     },

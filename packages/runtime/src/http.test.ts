@@ -49,6 +49,17 @@ describe("HTTP server", () => {
     expect(await (await fetch(`${server.url}/work`, { method: "POST" })).json()).toEqual({ done: true });
   });
 
+  it("while starting, a path no route serves yet is 503 with Retry-After and the reason; afterwards 404", async () => {
+    const s = createHttpServer({ token: "t0ken" });
+    s.starting("the gateway is starting");
+    const early = await s.inject({ method: "POST", url: "/reports", payload: "{}" });
+    expect([early.statusCode, early.headers["retry-after"], early.json()]).toEqual([503, "5", { status: "error", message: "the gateway is starting" }]);
+    s.route({ method: "POST", path: "/reports", auth: false, handler: () => ({ status: 202, body: {} }) });
+    s.starting(undefined);
+    expect((await s.inject({ method: "POST", url: "/reports", payload: "{}" })).statusCode).toBe(202);
+    expect((await s.inject({ method: "GET", url: "/nothing" })).statusCode).toBe(404);
+  });
+
   it("parses listen addresses", () => {
     expect(parseListen("127.0.0.1:5281")).toEqual({ host: "127.0.0.1", port: 5281 });
     expect(parseListen("[::1]:80")).toEqual({ host: "::1", port: 80 });

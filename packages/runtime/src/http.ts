@@ -60,6 +60,11 @@ export interface RunningHttpServer extends HttpServer {
   close(): Promise<void>;
   /** Answer a request without a socket, as the server would. */
   inject(request: InjectRequest): Promise<InjectResponse>;
+  /**
+   * While the routes are still being added (the server listens early, for /healthz): a path no route serves
+   * yet is answered 503 with `reason` and Retry-After instead of 404. `undefined`: 404 again.
+   */
+  starting(reason: string | undefined): void;
   /** The bound address after start(). */
   readonly address: { host: string; port: number } | undefined;
   readonly url: string | undefined;
@@ -164,10 +169,12 @@ interface Pipeline {
   router: Router<HttpRoute>;
   unauthorized: (authorization: string | undefined) => HttpResponse | undefined;
   logger: Logger | undefined;
+  /** While set, a path no route serves yet is answered 503 with this reason (the routes are still coming). */
+  starting: string | undefined;
 }
 
 /** Route, check, read, handle: the answer to one request. Never rejects. */
-async function answer({ router, unauthorized, logger }: Pipeline, req: Incoming): Promise<Outgoing> {
+async function answer({ router, unauthorized, logger, starting }: Pipeline, req: Incoming): Promise<Outgoing> {
   const { path, query } = splitUrl(req.url);
   let match: ReturnType<typeof router.find>;
   try {
@@ -176,7 +183,7 @@ async function answer({ router, unauthorized, logger }: Pipeline, req: Incoming)
     if (err instanceof MalformedUrlError) return errorBody(400, "malformed URL");
     throw err;
   }
-  if (!match) return errorBody(404, "not found");
+  if (!match) return starting ? errorBody(503, starting, { "retry-after": "5" }) : errorBody(404, "not found");
   const { route, params } = match;
   try {
     const refused = route.auth === false ? undefined : unauthorized(req.headers.authorization);
@@ -237,7 +244,7 @@ export function createHttpServer(options: HttpOptions = {}): RunningHttpServer {
   }
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const ipOf = clientIp(options.trustedProxies);
-  const pipeline: Pipeline = { router: new Router<HttpRoute>(), unauthorized: bearerCheck(options.token), logger: options.logger };
+  const pipeline: Pipeline = { router: new Router<HttpRoute>(), unauthorized: bearerCheck(options.token), logger: options.logger, starting: undefined };
   const report = (method: string, url: string, status: number, ip: string, started: number) =>
     options.events?.emit("http-request", { method, path: splitUrl(url).path, status, ip, durationMs: Math.round(performance.now() - started) });
 
@@ -262,6 +269,9 @@ export function createHttpServer(options: HttpOptions = {}): RunningHttpServer {
     server,
     route(route: HttpRoute) {
       pipeline.router.add(route.method, route.path, route);
+    },
+    starting(reason) {
+      pipeline.starting = reason;
     },
     async inject(request) {
       const started = performance.now();

@@ -9,11 +9,10 @@
 //
 // SQLite: a lock file beside the database, with the holder's pid. A second process on the same file refuses
 // to start instead of writing the same file and opening a second link.
-import { XmppkitError } from "@xmppkit/core";
+import { XmppkitError, sleep } from "@xmppkit/core";
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import type pg from "pg";
-import { sleep } from "./sleep.js";
 
 export interface Lease {
   /** Wait until held (a standby polls); rejects when `signal` aborts. Resolves with whether it had to wait. */

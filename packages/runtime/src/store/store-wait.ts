@@ -1,9 +1,8 @@
 // Waiting for a store that cannot be reached yet, as the gateway waits for its XMPP server: PostgreSQL
 // stopped, restarting, or not up yet at boot is an expected condition, retried with backoff and said in one
 // line; a wrong password or a database that does not exist is not, and is thrown at once.
-import { backoffDelay, type BackoffOptions, type Store } from "@xmppkit/core";
+import { backoffDelay, sleep, type BackoffOptions, type Store } from "@xmppkit/core";
 import { openStore, type StoreOptions } from "./open-store.js";
-import { sleep } from "../sleep.js";
 
 /** Socket errors, and PostgreSQL's own "not now" codes (starting up, shutting down, too many connections). */
 const TRANSIENT_CODES = new Set([

@@ -1,4 +1,5 @@
-// A wait that a signal ends early (rejecting with its reason): how the lease and the store wait between tries.
+// A wait that a signal ends early (rejecting with its reason): how the gateway, its lease and its store wait
+// between tries.
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise<void>((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
