@@ -1,6 +1,10 @@
 -- The Prosody side of the gateway (Prosody 0.12+, with Debian's prosody-modules for mod_privilege and
 -- mod_delegation). Merge into your prosody.cfg.lua.
 
+-- Global section (Prosody reads plugin_paths only there): report-forward's companion module, in the package's
+-- prosody/ folder (under `npm root -g`, which may be /usr/local/lib/node_modules).
+-- plugin_paths = { "/usr/lib/node_modules/@xmppkit/gateway/node_modules/@xmppkit/report-forward/prosody" }
+
 VirtualHost "example.org"
 	-- Keep "roster" (mod_roster) and persistent storage: http-roster-admin writes the rosters into the server.
 	modules_enabled = { "privilege"; "delegation" }
@@ -13,9 +17,8 @@ VirtualHost "example.org"
 			presence = "roster";     -- http-roster-admin (sync on login), audit-geoip (sessions)
 		};
 	}
-	-- report-forward: users' XEP-0377 reports reach the gateway. mod_xmppkit_report_forward (in
-	-- @xmppkit/report-forward's prosody/ folder) names each reporter; mod_report_forward alone does not.
-	-- plugin_paths = { "/usr/lib/node_modules/@xmppkit/gateway/node_modules/@xmppkit/report-forward/prosody" }  -- (global section)
+	-- report-forward: users' XEP-0377 reports reach the gateway. mod_xmppkit_report_forward (plugin_paths
+	-- above) names each reporter; mod_report_forward alone does not.
 	-- modules_enabled = { "privilege"; "delegation"; "spam_reporting"; "report_forward"; "xmppkit_report_forward" }
 	-- report_forward_to = { "gateway.example.org" }
 	-- report_forward_to_origin = false   -- the gateway does it, as each reporter opted in

@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // xmppkit-gateway's entry. A signal is caught from the very first moment: loading the gateway's modules
-// takes a while, and a SIGTERM in that window must end the process cleanly (exit 0), not kill it (143).
+// takes a while, and a SIGTERM (or SIGHUP) in that window must end the process cleanly (exit 0), not kill it.
 // The body is in main.ts, a separate chunk loaded after the handlers are in place.
 let early: string | undefined;
 let loaded = false;
 const onEarly = (signal: string) => {
   // Once main.js runs, a path that took no signal of its own (a command, --check-config) ends as a signal would.
-  if (loaded && process.listenerCount(signal) === 1) process.exit(signal === "SIGINT" ? 130 : 143);
+  if (loaded && process.listenerCount(signal) === 1) process.exit(signal === "SIGINT" ? 130 : signal === "SIGHUP" ? 129 : 143);
   early ??= signal;
 };
 process.on("SIGTERM", onEarly);
 process.on("SIGINT", onEarly);
+process.on("SIGHUP", onEarly); // SIGHUP stops the gateway cleanly too (main.ts)
 
 // The early listeners stay: removing a signal's last listener stops Node's watcher for it, and a signal that
 // came while the module graph was loading (Node 24 blocks the main thread for loader hooks) is then dispatched

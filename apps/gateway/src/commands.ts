@@ -5,10 +5,9 @@ import { ConfigError, parseModuleOptions, type AnyModuleDefinition, type Command
 import { openStore } from "@xmppkit/runtime";
 import { loadConfig, type GatewayConfig } from "./config.js";
 import { storeOptions } from "./gateway.js";
-import { loadModule, ModuleNotInstalledError } from "./modules.js";
+import { BUNDLED_MODULES, loadModule, ModuleNotInstalledError } from "./modules.js";
 
-/** xmppkit's own modules, installed with the gateway. */
-export const BUNDLED_MODULES = ["track-muc-joins", "ping-muc", "report-affiliations", "report-forward", "http-roster-admin", "audit-geoip"] as const;
+export { BUNDLED_MODULES };
 
 export interface FoundCommand {
   entry: string;
@@ -113,7 +112,7 @@ export async function runCommand(name: string, args: string[], io: CommandIo): P
     configPath: path,
     component: config.component.domain,
     enabled,
-    openStore: () => openStore(storeOptions(config)),
+    openStore: (options) => openStore({ ...storeOptions(config), ...(options?.readOnly ? { readOnly: true } : {}) }),
     stdout: io.stdout,
     stderr: io.stderr,
     columns: io.columns,

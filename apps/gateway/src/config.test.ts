@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "@xmppkit/core";
 import { describe, expect, it } from "vitest";
-import { interpolateEnv, parseConfig } from "./config.js";
+import { interpolateEnv, parseConfig, withLines } from "./config.js";
 import { prepareModules } from "./gateway.js";
 
 const BASE = `component:
@@ -39,10 +39,95 @@ describe("gateway config", () => {
     expect(config.modules_enabled).toEqual([]);
   });
 
-  it("an unknown key is an error naming the key and its line", () => {
+  it("an unknown key is an error naming the key, its line, and the key it is a typo of", () => {
     const err = errorOf(`${BASE}http:\n  listen: 127.0.0.1:5281\n  tokn: abc\n`);
-    expect(err.message).toContain("http.tokn (gateway.yaml line 8): unknown option");
-    expect(err.issues).toEqual([{ path: "http.tokn", message: "unknown option", line: 8 }]);
+    expect(err.message).toBe('invalid configuration in gateway.yaml: http.tokn (gateway.yaml line 8): unknown option (did you mean "token"?)');
+    expect(err.issues).toEqual([{ path: "http.tokn", message: 'unknown option (did you mean "token"?)', line: 8 }]);
+    expect(errorOf(`${BASE}storag:\n  sqlite: x\n`).message).toBe(
+      'invalid configuration in gateway.yaml: storag (gateway.yaml line 6): unknown key (not a gateway section, and no module "storag" in modules_enabled): did you mean "storage"?',
+    );
+    expect(errorOf(`${BASE}modules_enabled: [ping-muc]\nping-muk:\n  ping_muc_delay: 5\n`).issues[0]!.message).toMatch(/: did you mean "ping-muc"\?$/);
+  });
+
+  it("several issues are one per line", () => {
+    expect(errorOf(`${BASE}http:\n  tokn: abc\nstorag: {}\n`).message.split("\n")).toEqual([
+      "invalid configuration in gateway.yaml:",
+      '  storag (gateway.yaml line 8): unknown key (not a gateway section, and no module "storag" in modules_enabled): did you mean "storage"?',
+      '  http.tokn (gateway.yaml line 7): unknown option (did you mean "token"?)',
+    ]);
+  });
+
+  it("http.listen beyond loopback without http.token is refused at load, as the HTTP server would at start", () => {
+    const err = errorOf(`${BASE}http:\n  listen: 0.0.0.0:5281\n`);
+    expect(err.message).toBe(
+      "invalid configuration in gateway.yaml: http.token (gateway.yaml line 6): is required when http.listen is not a loopback address (0.0.0.0): set http.token or listen on 127.0.0.1",
+    );
+    // an empty token (`${GATEWAY_HTTP_TOKEN:-}` unset) is none
+    expect(errorOf(`${BASE}http:\n  listen: "[::]:5281"\n  token: \${T:-}\n`).issues.map((i) => i.path)).toEqual(["http.token"]);
+    expect(errorOf(`${BASE}http:\n  listen: "5281"\n`).issues).toEqual([{ path: "http.listen", message: 'expected "host:port", got "5281"', line: 7 }]);
+    const ok = parseConfig(`${BASE}http:\n  listen: 0.0.0.0:5281\n  token: 0123456789abcdef\n`, { env: { GATEWAY_SECRET: "s" } });
+    expect(ok.config.http.listen).toBe("0.0.0.0:5281");
+    expect(parseConfig(`${BASE}http:\n  listen: localhost:5281\n`, { env: { GATEWAY_SECRET: "s" } }).config.http.listen).toBe("localhost:5281");
+  });
+
+  it("ha.enabled without storage.postgres is refused at load (--check-config and start alike)", () => {
+    expect(errorOf(`${BASE}ha:\n  enabled: true\n`).issues).toEqual([
+      { path: "ha.enabled", message: "needs storage.postgres: the lease and the shared state live in PostgreSQL", line: 7 },
+    ]);
+  });
+
+  it("Prosody's conveniences: a number from ${VAR:-500} is a number, one string is a list of one", () => {
+    const { config } = parseConfig(
+      `${BASE}http:\n  body_limit: \${BODY_LIMIT:-500}\n  trusted_proxies: 10.0.0.0/8\nmodules_enabled: track-muc-joins\ntrack-muc-joins: {}\n`,
+      { env: { GATEWAY_SECRET: "s" } },
+    );
+    expect(config.http.body_limit).toBe(500);
+    expect(config.http.trusted_proxies).toEqual(["10.0.0.0/8"]);
+    expect(config.modules_enabled).toEqual(["track-muc-joins"]);
+    expect(config.moduleSections).toEqual({ "track-muc-joins": {} });
+    expect(
+      parseConfig(BASE.replace("server_domain", "  stanza_size_limit: ${LIMIT}\nserver_domain"), { env: { GATEWAY_SECRET: "s", LIMIT: "1048576" } }).config
+        .component.stanza_size_limit,
+    ).toBe(1_048_576);
+    expect(errorOf(`${BASE}http:\n  body_limit: \${BODY_LIMIT:-lots}\n`).message).toContain(
+      'http.body_limit (gateway.yaml line 7): expected number, got a string ("lots")',
+    );
+  });
+
+  it("module options: did you mean, a string for a list, a number from ${VAR}", async () => {
+    const parsed = parseConfig(
+      `${BASE}modules_enabled: [http-roster-admin, report-affiliations]\nhttp-roster-admin:\n  http_roster_url: http://localhost/contacts/%s\n  http_roster_retries: \${RETRIES:-5}\nreport-affiliations:\n  report_affiliations_trusted_servers: rtbl.example.org\n  report_affiliations_default_trust: \${TRUST:-75}\n`,
+      { source: "gateway.yaml", env: { GATEWAY_SECRET: "s" } },
+    );
+    const [roster, affiliations] = await prepareModules(parsed.config, { sourceMap: parsed.sourceMap });
+    expect(roster!.options).toMatchObject({ http_roster_retries: 5 });
+    expect(affiliations!.options).toMatchObject({ report_affiliations_trusted_servers: ["rtbl.example.org"], report_affiliations_default_trust: 75 });
+
+    const typo = parseConfig(
+      `${BASE}modules_enabled: [http-roster-admin]\nhttp-roster-admin:\n  http_roster_url: http://localhost/contacts/%s\n  http_roster_timout: 5\n`,
+      {
+        source: "gateway.yaml",
+        env: { GATEWAY_SECRET: "s" },
+      },
+    );
+    const err = (await prepareModules(typo.config, { sourceMap: typo.sourceMap }).catch((e: unknown) => e)) as ConfigError;
+    expect(ConfigError.isInstance(err)).toBe(true);
+    expect(err.message).toBe(
+      'invalid configuration in gateway.yaml: http-roster-admin.http_roster_timout (gateway.yaml line 9): unknown option (did you mean "http_roster_timeout"?)',
+    );
+  });
+
+  it("a module's composition mistake is a ConfigError at its modules_enabled entry, with the line", async () => {
+    const { config, sourceMap } = parseConfig(`${BASE}modules_enabled:\n  - report-forward\n  - ping-muc\n`, {
+      source: "gateway.yaml",
+      env: { GATEWAY_SECRET: "s" },
+    });
+    const err = (await prepareModules(config, { sourceMap }).catch((e: unknown) => e)) as ConfigError;
+    expect(ConfigError.isInstance(err)).toBe(true);
+    expect(err.issues).toEqual([{ path: "modules_enabled[1]", message: 'module "ping-muc" requires module "track-muc-joins": add it to modules_enabled' }]);
+    expect(withLines(err, sourceMap).message).toBe(
+      'invalid configuration in gateway.yaml: modules_enabled[1] (gateway.yaml line 8): module "ping-muc" requires module "track-muc-joins": add it to modules_enabled',
+    );
   });
 
   it("an unknown top-level section is an error unless a module of that name is enabled", () => {

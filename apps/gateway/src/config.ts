@@ -1,8 +1,9 @@
 // The gateway's YAML config: `${ENV}` interpolation for secrets, strict validation, and errors that name
-// the key path and the line.
+// the key path and the line (and the key an unknown one is a typo of). Every rule that needs no network is
+// checked here, so that --check-config refuses what start would.
 import { readFileSync } from "node:fs";
 import { ConfigError, joinPath } from "@xmppkit/core";
-import { describeIssues, duration, isIpOrCidr, z } from "@xmppkit/runtime";
+import { checkListen, closestName, describeIssues, duration, isIpOrCidr, parseConfigValue, z } from "@xmppkit/runtime";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 
 export const CORE_SECTIONS = ["component", "server_domain", "http", "storage", "ha", "log", "modules_enabled"] as const;
@@ -172,13 +173,25 @@ export function interpolateEnv(
   return value;
 }
 
-/** A ConfigError whose issues carry their line in the source, one issue per message line. */
+/** A ConfigError whose issues carry their line in the source: one line for one issue, else one issue per line. */
 export function locatedError(issues: { path: string; message: string }[], map: SourceMap): ConfigError {
   const located = issues.map((i) => ({ ...i, line: map.line(splitPath(i.path)) }));
+  const lines = located.map((i) => `${map.where(splitPath(i.path), i.path)}: ${i.message}`);
   return new ConfigError(
-    `invalid configuration in ${map.source}:\n${located.map((i) => `  ${map.where(splitPath(i.path), i.path)}: ${i.message}`).join("\n")}`,
+    lines.length === 1
+      ? `invalid configuration in ${map.source}: ${lines[0]}`
+      : `invalid configuration in ${map.source}:\n${lines.map((l) => `  ${l}`).join("\n")}`,
     located,
   );
+}
+
+/**
+ * `err` with the line of each issue, when it has paths but no lines yet (a mistake found after the file was
+ * read: the modules' composition, say); else `err` as it is.
+ */
+export function withLines(err: ConfigError, map: SourceMap | undefined): ConfigError {
+  if (!map || !err.issues.length || err.issues.some((i) => "line" in i)) return err;
+  return locatedError(err.issues, map);
 }
 
 function fail(map: SourceMap, issues: { path: string; message: string }[]): never {
@@ -213,7 +226,9 @@ export function parseConfig(
 
   const coreRaw: Record<string, unknown> = {};
   const moduleSections: Record<string, unknown> = {};
-  const enabled = Array.isArray(data.modules_enabled) ? (data.modules_enabled as unknown[]).filter((x): x is string => typeof x === "string") : [];
+  // One name is a list of one, as everywhere in the config (parseConfigValue).
+  const listed: unknown[] = Array.isArray(data.modules_enabled) ? data.modules_enabled : typeof data.modules_enabled === "string" ? [data.modules_enabled] : [];
+  const enabled = listed.filter((x): x is string => typeof x === "string");
   for (const [key, value] of Object.entries(data)) {
     if ((CORE_SECTIONS as readonly string[]).includes(key)) coreRaw[key] = value;
     else if (enabled.includes(key)) moduleSections[key] = value;
@@ -222,10 +237,25 @@ export function parseConfig(
         path: key,
         message: "the gateway's rooms are track-muc-joins' option now: move the list under `track-muc-joins:` as `rooms:` (and enable track-muc-joins)",
       });
-    else issues.push({ path: key, message: `unknown key (not a gateway section, and no module "${key}" in modules_enabled)` });
+    else {
+      const near = closestName(key, [...CORE_SECTIONS, ...enabled]);
+      issues.push({
+        path: key,
+        message: `unknown key (not a gateway section, and no module "${key}" in modules_enabled)${near ? `: did you mean "${near}"?` : ""}`,
+      });
+    }
   }
-  const parsed = coreConfigSchema.safeParse(coreRaw, { reportInput: true });
-  if (!parsed.success) issues.push(...describeIssues(parsed.error));
+  const parsed = parseConfigValue(coreConfigSchema, coreRaw);
+  if (!parsed.success) issues.push(...describeIssues(parsed.error, "", coreConfigSchema));
+  if (parsed.success) {
+    // The HTTP server's own rule (a token beyond loopback), run here too: --check-config then refuses it.
+    try {
+      checkListen(parsed.data.http.listen, parsed.data.http.token);
+    } catch (err) {
+      if (!ConfigError.isInstance(err)) throw err;
+      issues.push(...err.issues);
+    }
+  }
   if (parsed.success && parsed.data.storage.sqlite && parsed.data.storage.postgres) {
     issues.push({ path: "storage.postgres", message: "give either storage.sqlite or storage.postgres, not both" });
   }

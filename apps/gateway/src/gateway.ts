@@ -29,9 +29,11 @@ import {
   instanceName,
   openStoreWhenReachable,
   sqliteFile,
+  storeHealth,
   type PrometheusMetrics,
   type RunningHttpServer,
   type StoreOptions,
+  type StoreWatchOptions,
 } from "@xmppkit/runtime";
 import { locatedError, type GatewayConfig, type SourceMap } from "./config.js";
 import type {} from "./events.js"; // the bus events the gateway emits
@@ -170,11 +172,21 @@ function gatewayRoutes(http: RunningHttpServer, kit: Kit, metrics: PrometheusMet
       }
       const up = kit.lifecycle.online;
       const grants = kit.grants.state === "revoked" ? "revoked" : kit.privilege.permissions(config.server_domain) ? "granted" : "none";
-      const ok = up && grants !== "revoked";
-      const reason = kit.lifecycle.downReason ?? (grants === "revoked" ? "the server withdrew the XEP-0356 grants" : undefined);
+      // SQLite's file, watched while open: gone, replaced or unwritable is a 503 that names it.
+      const store = storeHealth(storeOptions(config));
+      const ok = up && grants !== "revoked" && (!store || store.state === "ok");
+      const linkReason = kit.lifecycle.downReason ?? (grants === "revoked" ? "the server withdrew the XEP-0356 grants" : undefined);
+      const reason = [store?.reason, linkReason].filter(Boolean).join("; ") || undefined;
       return {
         status: ok ? 200 : 503,
-        body: { status: ok ? "ok" : "unavailable", link: up ? "up" : "down", grants, component: config.component.domain, ...(reason ? { reason } : {}) },
+        body: {
+          status: ok ? "ok" : "unavailable",
+          link: up ? "up" : "down",
+          grants,
+          ...(store ? { store: store.state } : {}),
+          component: config.component.domain,
+          ...(reason ? { reason } : {}),
+        },
       };
     },
   });
@@ -225,13 +237,22 @@ function moduleContext(p: PreparedModule, s: Shared): ModuleContext {
   };
 }
 
-/** With SQLite, one process per database file: a second one refuses to start (LockedError). */
-function lockSqlite(config: GatewayConfig): { release(): void } | undefined {
+/**
+ * With SQLite, one process per database file, by whatever name (a symlink, a hard link): a second one refuses
+ * to start (LockedError). A file with more than one name is said: SQLite keeps its journal by name.
+ */
+function lockSqlite(config: GatewayConfig, log: Logger): { release(): void } | undefined {
   if (config.storage.postgres) return undefined;
   const file = sqliteFile(storeOptions(config));
   if (file === ":memory:") return undefined;
   mkdirSync(dirname(file), { recursive: true });
-  return fileLock(`${file}.lock`);
+  const lock = fileLock(file);
+  if (lock.links > 1)
+    log.warn(
+      { store: lock.file, links: lock.links },
+      `the SQLite file has ${lock.links} names (hard links): a process opening it by another name keeps its own journal beside that name and can corrupt it; remove the other links`,
+    );
+  return lock;
 }
 
 /** Metrics, the event bus, core's kit on a fresh component, and the HTTP server (not listening yet). */
@@ -323,9 +344,17 @@ async function regainLease(s: Shared, config: GatewayConfig, o: BringUpOptions):
 
 /** The store, waited for while PostgreSQL cannot be reached (said once per distinct error, and on /healthz). */
 async function openSharedStore(s: Shared, config: GatewayConfig, { signal, ha }: Pick<BringUpOptions, "signal" | "ha">): Promise<void> {
-  s.storeLock = lockSqlite(config);
+  s.storeLock = lockSqlite(config, s.log);
   let said: string | undefined;
-  s.store = await openStoreWhenReachable(storeOptions(config), {
+  // SQLite: its file is watched (gone, replaced, unwritable), which /healthz says and the log tells once.
+  const watch: StoreWatchOptions = {
+    onChange(health) {
+      if (health.state === "ok") s.log.info({ store: sqliteFile(storeOptions(config)) }, "storage: the SQLite file is fine again");
+      else s.log.error({ store: sqliteFile(storeOptions(config)), state: health.state }, `storage: ${health.reason}`);
+    },
+  };
+  const options: StoreOptions = { ...storeOptions(config), watch };
+  s.store = await openStoreWhenReachable(options, {
     signal,
     onWaiting(error) {
       ha.waitingForStore(error);

@@ -3,9 +3,8 @@ import { parseArgs } from "node:util";
 import { ConfigError, FatalConnectionError, type Logger } from "@xmppkit/core";
 import { createLogger, systemdNotifier, type ServiceNotifier } from "@xmppkit/runtime";
 import { listCommands, runCommand } from "./commands.js";
-import { loadConfig, type GatewayConfig, type SourceMap } from "./config.js";
+import { loadConfig, withLines, type GatewayConfig, type SourceMap } from "./config.js";
 import { GATEWAY_VERSION, GatewayAbortedError, prepareModules, startGateway, type Gateway } from "./gateway.js";
-import { ModuleNotInstalledError } from "./modules.js";
 
 /** Documented in the README; stable for systemd and scripts. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, connection: 4 } as const;
@@ -20,7 +19,7 @@ Usage:
                                                  a command of a module (<command> --help for its options)
   xmppkit-gateway --version | --help
 
-Exit codes: 0 stopped cleanly (SIGTERM/SIGINT) or check passed, 1 unexpected failure, 2 bad usage,
+Exit codes: 0 stopped cleanly (SIGTERM/SIGINT/SIGHUP) or check passed, 1 unexpected failure, 2 bad usage,
 3 invalid config or module not installed, 4 the server refused the component (wrong secret, unknown domain).
 `;
 
@@ -81,6 +80,11 @@ async function printHelp(): Promise<void> {
   );
 }
 
+/** A configuration mistake: exit 3 with its one-line message (with the YAML line of each issue when known), no stack. */
+function dieOfConfigError(err: ConfigError, sourceMap?: SourceMap): never {
+  die(EXIT.config, withLines(err, sourceMap).message);
+}
+
 function loadConfigOrDie(path: string): ReturnType<typeof loadConfig> {
   try {
     return loadConfig(path);
@@ -90,12 +94,16 @@ function loadConfigOrDie(path: string): ReturnType<typeof loadConfig> {
   }
 }
 
-/** --check-config: module options and requirements too, without connecting. */
+/**
+ * --check-config: every check start makes before it touches the network. loadConfig has run the config's
+ * own rules (the HTTP listen/token rule, ha.enabled needs storage.postgres, …); prepareModules, which start
+ * runs too, loads the modules, validates their options and their composition.
+ */
 async function checkConfig(path: string, config: GatewayConfig, sourceMap: SourceMap): Promise<void> {
   try {
     await prepareModules(config, { sourceMap });
   } catch (err) {
-    if (ConfigError.isInstance(err) || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
+    if (ConfigError.isInstance(err)) dieOfConfigError(err, sourceMap);
     throw err;
   }
   process.stdout.write(`${path}: ok (${config.modules_enabled.length} module(s): ${config.modules_enabled.join(", ") || "none"})\n`);
@@ -121,7 +129,7 @@ async function runGateway(config: GatewayConfig, sourceMap: SourceMap, early: st
   } catch (err) {
     if (!abort.signal.aborted) notifier.stopping(); // a signal said it already
     notifier.close();
-    dieOfStartError(err, config, log);
+    dieOfStartError(err, config, log, sourceMap);
   }
   signals.started(running);
   notifier.status(`holding the link to ${config.component.service} as ${config.component.domain}`);
@@ -138,8 +146,10 @@ async function runGateway(config: GatewayConfig, sourceMap: SourceMap, early: st
 }
 
 /**
- * SIGTERM and SIGINT: before the gateway is up, abort its start-up; once it is up, stop it and exit 0 (1 if
- * stopping failed). A second signal exits at once.
+ * SIGTERM, SIGINT and SIGHUP: before the gateway is up, abort its start-up; once it is up, stop it and exit 0
+ * (1 if stopping failed). A second signal exits at once. SIGHUP stops like SIGTERM: nothing can be reloaded
+ * without a restart yet, and its default action (the process killed, the SQLite lock file left behind) was
+ * worse than a clean stop.
  */
 function handleSignals(log: Logger, abort: AbortController): { started(gateway: Gateway): void; notifying(notifier: ServiceNotifier): void } {
   let gateway: Gateway | undefined;
@@ -154,6 +164,7 @@ function handleSignals(log: Logger, abort: AbortController): { started(gateway: 
     stopping = true;
     service?.stopping(`stopping (${signal})`);
     log.info({ signal }, "signal received");
+    if (signal === "SIGHUP") log.info({ signal }, "SIGHUP stops the gateway: nothing is reloaded without a restart");
     if (!gateway) {
       abort.abort(); // startGateway stops what it set up and rejects with GatewayAbortedError
       return;
@@ -172,6 +183,7 @@ function handleSignals(log: Logger, abort: AbortController): { started(gateway: 
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGHUP", () => shutdown("SIGHUP"));
   return {
     started(started) {
       gateway = started;
@@ -183,12 +195,12 @@ function handleSignals(log: Logger, abort: AbortController): { started(gateway: 
 }
 
 /** The exit code that says why start-up failed. */
-function dieOfStartError(err: unknown, config: GatewayConfig, log: Logger): never {
+function dieOfStartError(err: unknown, config: GatewayConfig, log: Logger, sourceMap: SourceMap): never {
   if (err instanceof GatewayAbortedError) {
     log.info("stopped before start-up finished");
     process.exit(EXIT.ok);
   }
-  if (ConfigError.isInstance(err) || err instanceof ModuleNotInstalledError) die(EXIT.config, err.message);
+  if (ConfigError.isInstance(err)) dieOfConfigError(err, sourceMap);
   if ((err as Error).name === "LockedError") die(EXIT.failure, (err as Error).message);
   if (FatalConnectionError.isInstance(err)) {
     die(EXIT.connection, `cannot connect to ${config.component.service} as ${config.component.domain}: ${err.message}`);
@@ -210,7 +222,7 @@ function postgresRefusal(err: unknown): { code: string; config: boolean } | unde
   return { code: e.code, config: /^(28|3D)/.test(e.code) };
 }
 
-/** Entry point for cli.ts. */
+/** Entry point for cli.ts. A configuration mistake that got this far is still one: exit 3, one line. */
 export function run(argv: string[], early?: string): void {
-  main(argv, early).catch((err: unknown) => die(EXIT.failure, (err as Error).stack ?? String(err)));
+  main(argv, early).catch((err: unknown) => (ConfigError.isInstance(err) ? dieOfConfigError(err) : die(EXIT.failure, (err as Error).stack ?? String(err))));
 }

@@ -2,16 +2,32 @@
 // is @xmppkit's (`@xmppkit/report-forward`) when that is installed, else an unscoped package of that name
 // (`xmppkit-module-foo`); a scoped name is a package name (`@acme/xmpp-desk`). The definition comes from the package's `./gateway` entry (or its main entry), as
 // the export `gatewayModule` or the default export, and must speak this gateway's module contract.
-import { XmppkitError, contractMismatch, isModuleDefinition, moduleRefName, type AnyModuleDefinition, type ModuleRequirements } from "@xmppkit/core";
+// Every mistake found here is the operator's to fix (a ConfigError at its modules_enabled entry: exit 3).
+import { ConfigError, contractMismatch, isModuleDefinition, moduleRefName, type AnyModuleDefinition, type ModuleRequirements } from "@xmppkit/core";
+import { closestName } from "@xmppkit/runtime";
 
-export class ModuleNotInstalledError extends XmppkitError {
+/** xmppkit's own modules, installed with the gateway. */
+export const BUNDLED_MODULES = ["track-muc-joins", "ping-muc", "report-affiliations", "report-forward", "http-roster-admin", "audit-geoip"] as const;
+
+/** A ConfigError about one modules_enabled entry (or the list): `modules_enabled[0]: module "ping-muc" requires …`. */
+export function moduleConfigError(path: string, message: string): ConfigError {
+  return new ConfigError(`${path}: ${message}`, [{ path, message }]);
+}
+
+/** An enabled module whose package is not installed: a ConfigError at its entry (a restart will not install it). */
+export class ModuleNotInstalledError extends ConfigError {
+  // ConfigError.isInstance() is true for it too (a brand carries its parents' brands).
   static override readonly brand = "ModuleNotInstalledError";
   constructor(
     readonly module: string,
     readonly packageName: string,
+    path = "modules_enabled",
+    /** A bundled module the name is a typo of. */
+    readonly suggestion: string | undefined = closestName(module, BUNDLED_MODULES),
   ) {
     const either = packageName === module ? packageName : `${packageName} (nor a package named ${module})`;
-    super(`module "${module}" is enabled but ${either} is not installed (npm install ${packageName})`);
+    const reason = `module "${module}" is enabled but ${either} is not installed${suggestion ? `: did you mean "${suggestion}"?` : ` (npm install ${packageName})`}`;
+    super(`${path}: ${reason}`, [{ path, message: reason }]);
   }
 }
 
@@ -60,30 +76,31 @@ function definitionIn(mod: Record<string, unknown>): AnyModuleDefinition | undef
   return [mod.gatewayModule, dflt, dflt?.gatewayModule].find(isModuleDefinition);
 }
 
-/** Load one entry's definition and check it against the contract. */
-export async function loadModule(entry: string, importer: Importer = importPackage): Promise<ResolvedModule> {
+/** Load one entry's definition and check it against the contract; `path` is the entry's, for errors. */
+export async function loadModule(entry: string, importer: Importer = importPackage, path = "modules_enabled"): Promise<ResolvedModule> {
   const ours = packageNameOf(entry);
   for (const packageName of ours === entry ? [entry] : [ours, entry]) {
     let mod: Record<string, unknown> | undefined;
     try {
       mod = await importModulePackage(packageName, importer);
     } catch (err) {
-      throw new Error(`module "${entry}": loading ${packageName} failed: ${(err as Error).message}`);
+      throw moduleConfigError(path, `module "${entry}": loading ${packageName} failed: ${(err as Error).message}`);
     }
-    if (mod) return { entry, packageName, def: checkedDefinition(entry, packageName, mod, packageName === ours && ours !== entry) };
+    if (mod) return { entry, packageName, def: checkedDefinition(entry, packageName, mod, packageName === ours && ours !== entry, path) };
   }
-  throw new ModuleNotInstalledError(entry, ours);
+  throw new ModuleNotInstalledError(entry, ours, path);
 }
 
-function checkedDefinition(entry: string, packageName: string, mod: Record<string, unknown>, xmppkits: boolean): AnyModuleDefinition {
+function checkedDefinition(entry: string, packageName: string, mod: Record<string, unknown>, xmppkits: boolean, path: string): AnyModuleDefinition {
   const def = definitionIn(mod);
   if (!def)
-    throw new Error(
+    throw moduleConfigError(
+      path,
       `module "${entry}": ${packageName} exports no gateway module definition (expected an export named gatewayModule from ${packageName}/gateway)`,
     );
   const mismatch = contractMismatch(def);
-  if (mismatch) throw new Error(`module "${entry}": ${packageName} cannot be loaded: ${mismatch}`);
-  if (xmppkits && def.name !== entry) throw new Error(`module "${entry}": ${packageName} defines a module named "${def.name}"`);
+  if (mismatch) throw moduleConfigError(path, `module "${entry}": ${packageName} cannot be loaded: ${mismatch}`);
+  if (xmppkits && def.name !== entry) throw moduleConfigError(path, `module "${entry}": ${packageName} defines a module named "${def.name}"`);
   return def;
 }
 
@@ -92,9 +109,9 @@ export async function resolveModules(entries: string[], registry: Record<string,
   // Imported side by side (the loader's file reads overlap the compiling); a failure is reported for the
   // first failing entry in the list's order, as when they were imported one by one.
   const settled = await Promise.allSettled(
-    entries.map(async (entry): Promise<ResolvedModule> => {
+    entries.map(async (entry, i): Promise<ResolvedModule> => {
       const given = registry[entry];
-      return given ? { entry, packageName: packageNameOf(entry), def: given } : loadModule(entry, importer);
+      return given ? { entry, packageName: packageNameOf(entry), def: given } : loadModule(entry, importer, `modules_enabled[${i}]`);
     }),
   );
   const out: ResolvedModule[] = [];
@@ -103,9 +120,13 @@ export async function resolveModules(entries: string[], registry: Record<string,
     out.push(r.value);
   }
   const seen = new Map<string, string>();
-  for (const m of out) {
+  for (const [i, m] of out.entries()) {
     const other = seen.get(m.def.name);
-    if (other) throw new Error(`modules "${other}" and "${m.entry}" both define a module named "${m.def.name}"`);
+    if (other)
+      throw moduleConfigError(
+        `modules_enabled[${i}]`,
+        `modules "${other}" and "${m.entry}" both define a module named "${m.def.name}": enable only one of them`,
+      );
     seen.set(m.def.name, m.entry);
   }
   return out;
@@ -119,18 +140,23 @@ export function dependencies(requires: ModuleRequirements, enabled: ReadonlySet<
   };
 }
 
-/** Order definitions so that each comes after the modules it requires (and the optional ones enabled); report missing and circular ones. */
+/**
+ * Order definitions so that each comes after the modules it requires (and the optional ones enabled); report
+ * missing and circular ones as ConfigErrors. `defs` are in modules_enabled order: an error's path is the index
+ * of the module it is about (`modules_enabled[0]: module "ping-muc" requires module "track-muc-joins": …`).
+ */
 export function orderModules<T extends { def: AnyModuleDefinition; requires: string[] }>(defs: T[]): T[] {
   const byName = new Map(defs.map((d) => [d.def.name, d]));
+  const pathOf = (d: T) => `modules_enabled[${defs.indexOf(d)}]`;
   const out: T[] = [];
   const state = new Map<string, "visiting" | "done">();
   const visit = (name: string, chain: string[]) => {
     const entry = byName.get(name)!;
     if (state.get(name) === "done") return;
-    if (state.get(name) === "visiting") throw new Error(`modules require each other in a circle: ${[...chain, name].join(" → ")}`);
+    if (state.get(name) === "visiting") throw moduleConfigError(pathOf(entry), `modules require each other in a circle: ${[...chain, name].join(" → ")}`);
     state.set(name, "visiting");
     for (const req of entry.requires) {
-      if (!byName.has(req)) throw new Error(`module "${name}" requires module "${req}": add it to modules_enabled`);
+      if (!byName.has(req)) throw moduleConfigError(pathOf(entry), `module "${name}" requires module "${req}": add it to modules_enabled`);
       visit(req, [...chain, name]);
     }
     state.set(name, "done");

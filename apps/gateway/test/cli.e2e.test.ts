@@ -1,6 +1,6 @@
 // The CLI as an operator runs it: the built bin, a real config file, a real Prosody.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createServer } from "node:http";
@@ -81,13 +81,36 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
     });
 
     it("an enabled module that is not installed stops startup with the install command", async () => {
-      const r = await runCli(["--config", configFile(`${gatewayYaml(prosody)}modules_enabled: [no-such-module]\n`)], {
-        GATEWAY_SECRET: prosody.component.secret,
-      });
+      const path = configFile(`${gatewayYaml(prosody)}modules_enabled: [no-such-module]\n`);
+      const r = await runCli(["--config", path], { GATEWAY_SECRET: prosody.component.secret });
       expect(r.code).toBe(3);
       expect(r.stderr.trim()).toBe(
-        'xmppkit-gateway: module "no-such-module" is enabled but @xmppkit/no-such-module (nor a package named no-such-module) is not installed (npm install @xmppkit/no-such-module)',
+        `xmppkit-gateway: invalid configuration in ${path}: modules_enabled[0] (${path} line 14): module "no-such-module" is enabled but @xmppkit/no-such-module (nor a package named no-such-module) is not installed (npm install @xmppkit/no-such-module)`,
       );
+    });
+
+    it("a module that needs another one not enabled: exit 3, one line with the entry and its line, no stack", async () => {
+      const path = configFile(`${gatewayYaml(prosody)}modules_enabled: [ping-muc]\n`);
+      for (const args of [
+        ["--config", path, "--check-config"],
+        ["--config", path],
+      ]) {
+        const r = await runCli(args, { GATEWAY_SECRET: prosody.component.secret });
+        expect([r.code, r.stderr]).toEqual([
+          3,
+          `xmppkit-gateway: invalid configuration in ${path}: modules_enabled[0] (${path} line 14): module "ping-muc" requires module "track-muc-joins": add it to modules_enabled\n`,
+        ]);
+      }
+    });
+
+    it("--check-config refuses http.listen beyond loopback without http.token, as start does: exit 3, one line", async () => {
+      const path = configFile(gatewayYaml(prosody, "", { listen: "0.0.0.0:5281" }));
+      const r = await runCli(["--config", path, "--check-config"], { GATEWAY_SECRET: "x" });
+      expect([r.code, r.stdout, r.stderr]).toEqual([
+        3,
+        "",
+        `xmppkit-gateway: invalid configuration in ${path}: http.token (${path} line 10): is required when http.listen is not a loopback address (0.0.0.0): set http.token or listen on 127.0.0.1\n`,
+      ]);
     });
 
     it("--check-config passes a good config; --version and --help work; bad usage exits 2", async () => {
@@ -149,6 +172,45 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       } finally {
         await silent.close();
       }
+    });
+
+    /** The lock files (in `dirs`, and xmppkit's in the temp directory) that name process `pid` as their holder. */
+    function locksHeldBy(pid: number, dirs: string[]): string[] {
+      const files = [
+        ...dirs.flatMap((d) => readdirSync(d).map((f) => join(d, f))),
+        ...readdirSync(tmpdir())
+          .filter((f) => f.startsWith("xmppkit-"))
+          .map((f) => join(tmpdir(), f)),
+      ];
+      return files.filter((f) => {
+        if (!f.endsWith(".lock")) return false;
+        try {
+          return readFileSync(f, "utf8").startsWith(`${pid} `);
+        } catch {
+          return false; // a directory, or gone
+        }
+      });
+    }
+
+    it("SIGHUP stops cleanly like SIGTERM: exit 0, the log says it stopped, the SQLite lock file is gone", async () => {
+      const data = mkdtempSync(join(dir, "sighup-"));
+      const yaml = gatewayYaml(prosody, `storage:\n  sqlite: ${join(data, "gateway.sqlite")}\nmodules_enabled: [report-forward]\n`).replace(
+        /log:\n {2}level: debug\n/,
+        "log:\n  level: info\n  format: json\n",
+      );
+      const g = spawnGateway(configFile(yaml), { GATEWAY_SECRET: prosody.component.secret });
+      await waitFor(() => g.seen.out.includes('"msg":"connected to the server"'), `a connected gateway\n${g.seen.out}`);
+      const pid = g.child.pid!;
+      expect(locksHeldBy(pid, [data])).not.toEqual([]);
+      g.child.kill("SIGHUP");
+      expect(await g.exited, g.seen.out).toEqual({ code: 0, signal: null });
+      const msgs = g.seen.out
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { msg: string; signal?: string });
+      expect(msgs).toContainEqual(expect.objectContaining({ msg: "signal received", signal: "SIGHUP" }));
+      expect(msgs.map((m) => m.msg)).toEqual(expect.arrayContaining(["shutting down", "stopped"]));
+      expect(locksHeldBy(pid, [data])).toEqual([]);
     });
 
     it("SIGTERM while the modules are still loading: exit 0, not killed", async () => {

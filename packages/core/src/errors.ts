@@ -121,7 +121,8 @@ export class PermissionError extends XmppkitError {
 
 /** Invalid configuration or options; `path` is the dotted option path. */
 export class ConfigError extends XmppkitError {
-  static override readonly brand = "ConfigError";
+  // Typed `string`, not the literal: a subclass (a module not installed, say) names its own brand.
+  static override readonly brand: string = "ConfigError";
   constructor(
     message: string,
     readonly issues: { path: string; message: string; line?: number }[] = [],

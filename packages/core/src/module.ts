@@ -65,8 +65,11 @@ export interface CommandContext<O> {
   readonly component: string;
   /** Whether the module is in the config's `modules_enabled`. */
   readonly enabled: boolean;
-  /** Open the store the config names (the caller closes it). */
-  openStore(): Promise<Store>;
+  /**
+   * Open the store the config names (the caller closes it). `readOnly`: a reading command's open, which never
+   * creates a SQLite file (it fails when there is none) nor migrates it.
+   */
+  openStore(options?: { readOnly?: boolean }): Promise<Store>;
   stdout(text: string): void;
   stderr(text: string): void;
   /** The terminal's width, when stdout is one. */

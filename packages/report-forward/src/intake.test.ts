@@ -10,7 +10,7 @@ import { memoryReportWindows } from "./report-windows.js";
 const API: ReportSource = { via: "api", source: "test" };
 const LIST = { thirdParties: ["list@blocklist.example"], server: "localhost" };
 
-function intake(options: IntakeLimitOptions & AudienceOptions & { maxStanzaBytes?: number } = {}) {
+function intake(options: IntakeLimitOptions & AudienceOptions & { maxStanzaBytes?: number } = {}, stored: () => Promise<void> = () => Promise.resolve()) {
   const emitter = new TypedEmitter<ReportForwardEvents>();
   const events: string[] = [];
   emitter.on("received", () => events.push("received"));
@@ -26,7 +26,7 @@ function intake(options: IntakeLimitOptions & AudienceOptions & { maxStanzaBytes
       windows: Promise.resolve(memoryReportWindows(now)),
       enqueue(entry) {
         queued.push(entry);
-        return { stored: Promise.resolve(), forwarded: Promise.resolve<Destination[]>([]) };
+        return { stored: stored(), forwarded: Promise.resolve<Destination[]>([]) };
       },
     },
     { from: "gateway.localhost", servedDomains: new Set(["localhost"]), ...options },
@@ -54,7 +54,26 @@ describe("intake", () => {
     expect((await i.submit(parseHttpReport(body), API)).status).toBe("duplicate");
     i.advance(1000);
     expect((await i.submit(parseHttpReport(body), API)).status).toBe("accepted");
-    expect(i.events).toEqual(["received", "received", "rejected duplicate", "received"]);
+    expect(i.events).toEqual(["received", "rejected duplicate", "received"]);
+  });
+
+  it("says a report was received only once it is stored; one that could not be stored is not received", async () => {
+    let store!: { resolve(): void; reject(err: Error): void };
+    const i = intake({}, () => new Promise<void>((resolve, reject) => (store = { resolve, reject })));
+    const body = { jid: "spammer@bad.example", reason: "spam", reporter: "alice@localhost" };
+    const refused = await i.submit(parseHttpReport(body), API);
+    expect(refused.status).toBe("accepted");
+    expect(i.events).toEqual([]); // not stored yet
+    store.reject(new Error("disk full"));
+    await expect(refused.status === "accepted" && refused.stored).rejects.toThrow("disk full");
+    await new Promise((r) => setImmediate(r));
+    expect(i.events).toEqual([]); // the submitter got a 503: nothing was received
+    const taken = await i.submit(parseHttpReport(body), API); // sent again: not a duplicate of the refused one
+    expect(taken.status).toBe("accepted");
+    store.resolve();
+    await (taken.status === "accepted" && taken.stored);
+    await new Promise((r) => setImmediate(r));
+    expect(i.events).toEqual(["received"]);
   });
 
   it("over the reporter's limit a report still goes to staff: only third parties and the origin are held back", async () => {

@@ -9,7 +9,15 @@ import { forwardMessage, type AcceptedReport, type Audience } from "./forward-me
 import { storeReport, type OutboxEntry } from "./outbox.js";
 import { DIGEST_DEFAULTS, burstKeys, limitChecks, limitedAudiences, type AudienceOptions, type DigestOptions, type LimitOptions } from "./report-limits.js";
 import type { ReportWindows } from "./report-windows.js";
-import { summaryOf, type Destination, type ReportForwardEvents, type ReportSource, type SubmitResult, type Withheld } from "./report-types.js";
+import {
+  summaryOf,
+  type Destination,
+  type ReportForwardEvents,
+  type ReportSource,
+  type ReportSummary,
+  type SubmitResult,
+  type Withheld,
+} from "./report-types.js";
 
 /**
  * A key naming "the same report", or undefined when nothing tells two reports apart safely. With a reporter:
@@ -76,6 +84,17 @@ function wireRefusal(problem: StanzaRefusedError): { status: "too-large" | "inva
     : { status: "invalid", error: `the report holds a character XML forbids (${detail})` };
 }
 
+/** A report is received once it is stored: one that could not be (its submitter was told to send it again) is not. */
+function receivedOnceStored(stored: Promise<void>, { emitter, logger }: Pick<IntakeDeps, "emitter" | "logger">, summary: ReportSummary): void {
+  stored.then(
+    () => {
+      logger.info(summary, "report received");
+      emitter.emit("received", summary);
+    },
+    () => undefined,
+  );
+}
+
 /** `submit`: a report's way in, refused or accepted. */
 export function createIntake(deps: IntakeDeps, options: IntakeLimitOptions & WireCheckOptions & AudienceOptions): Submit {
   const { emitter, logger: log, now } = deps;
@@ -120,9 +139,6 @@ export function createIntake(deps: IntakeDeps, options: IntakeLimitOptions & Wir
       reject(refusal.status === "too-large" ? "too-large" : "malformed", refusal.error);
       return { ...refusal, id };
     }
-    const summary = summaryOf(id, report, source);
-    log.info(summary, "report received");
-    emitter.emit("received", summary);
     const windows = await deps.windows;
     const key = dedupeKey(report, source);
     if (key !== undefined && (await windows.seen(`dedupe ${key}`, dedupeWindow).catch(() => false))) {
@@ -157,6 +173,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeLimitOptions & Wir
       nextAt: burst ? at + digest.delay : at,
     };
     const queued = deps.enqueue(entry);
+    receivedOnceStored(queued.stored, deps, summaryOf(id, report, source));
     if (key !== undefined) {
       storing.set(key, queued.stored);
       queued.stored.then(

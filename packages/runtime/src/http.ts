@@ -73,10 +73,26 @@ export interface RunningHttpServer extends HttpServer {
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(listen.trim());
   if (!m?.[1])
-    throw new ConfigError(`http.listen: expected "host:port", got ${JSON.stringify(listen)}`, [{ path: "http.listen", message: "expected host:port" }]);
+    throw new ConfigError(`http.listen: expected "host:port", got ${JSON.stringify(listen)}`, [
+      { path: "http.listen", message: `expected "host:port", got ${JSON.stringify(listen)}` },
+    ]);
   const port = Number(m[2]);
-  if (port > 65535) throw new ConfigError(`http.listen: port ${port} is out of range`, [{ path: "http.listen", message: "port out of range" }]);
+  if (port > 65535) throw new ConfigError(`http.listen: port ${port} is out of range`, [{ path: "http.listen", message: `port ${port} is out of range` }]);
   return { host: m[1], port };
+}
+
+/**
+ * The rule for what the HTTP server may listen on: a `host:port`, and a token unless the host is a loopback
+ * address. Returns the address; throws a ConfigError (path http.listen or http.token) otherwise. One copy:
+ * createHttpServer checks it, and so does the gateway when it loads its config (--check-config included).
+ */
+export function checkListen(listen: string, token: string | undefined): { host: string; port: number } {
+  const address = parseListen(listen);
+  if (!token && !isLoopback(address.host)) {
+    const why = `is required when http.listen is not a loopback address (${address.host}): set http.token or listen on 127.0.0.1`;
+    throw new ConfigError(`http.token ${why}`, [{ path: "http.token", message: why }]);
+  }
+  return address;
 }
 
 export function isLoopback(host: string): boolean {
@@ -236,12 +252,7 @@ function write(req: IncomingMessage, res: ServerResponse, out: Outgoing, closing
 const CLOSE_GRACE_MS = 5000;
 
 export function createHttpServer(options: HttpOptions = {}): RunningHttpServer {
-  const { host, port } = parseListen(options.listen ?? "127.0.0.1:5281");
-  if (!options.token && !isLoopback(host)) {
-    throw new ConfigError(`http.token is required when http.listen is not a loopback address (${host}); set http.token or listen on 127.0.0.1`, [
-      { path: "http.token", message: "required when listening beyond loopback" },
-    ]);
-  }
+  const { host, port } = checkListen(options.listen ?? "127.0.0.1:5281", options.token);
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const ipOf = clientIp(options.trustedProxies);
   const pipeline: Pipeline = { router: new Router<HttpRoute>(), unauthorized: bearerCheck(options.token), logger: options.logger, starting: undefined };

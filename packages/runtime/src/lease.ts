@@ -7,11 +7,13 @@
 // its session, so it gives the lease up itself within `checkTimeoutMs` + `checkIntervalMs`; the server side
 // is told (tcp_keepalives_*) to drop a silent session only after that, so the holder fences itself first.
 //
-// SQLite: a lock file beside the database, with the holder's pid. A second process on the same file refuses
-// to start instead of writing the same file and opening a second link.
+// SQLite: a lock file beside the database, named after the file's identity (device and inode), with the
+// holder's pid. A second process on the same file, by whatever name, refuses to start instead of writing the
+// same file and opening a second link.
 import { XmppkitError, sleep } from "@xmppkit/core";
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
-import { hostname } from "node:os";
+import { closeSync, existsSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import type pg from "pg";
 
 export interface Lease {
@@ -152,38 +154,106 @@ export class LockedError extends XmppkitError {
   static override readonly brand = "LockedError";
 }
 
-/** A lock file at `path` (e.g. the SQLite file + ".lock"): throws LockedError while a live process holds it. */
-export function fileLock(path: string): { release(): void } {
-  for (let tries = 0; tries < 2; tries++) {
+export interface FileLock {
+  /** The real file (symlinks resolved), as the lock names it. */
+  readonly file: string;
+  /** How many names (hard links) the file has: more than one is a hazard of its own for SQLite. */
+  readonly links: number;
+  release(): void;
+}
+
+/**
+ * One process per file (e.g. the SQLite database): throws LockedError while a live process holds it. The
+ * lock keys on the file's identity (device and inode of the real file), not on its name: a second process
+ * that names the file through a symlink, a symlinked directory, a relative path or a hard link is refused
+ * too. A file that does not exist yet is created (empty, which SQLite takes for a new database), so that it
+ * has an identity before anyone writes it.
+ *
+ * The lock file, `xmppkit-sqlite-<dev>-<ino>.lock`, lives in the real file's directory: the one place that
+ * every process able to write the database can write too (systemd's PrivateTmp= gives each service its own
+ * /tmp, ProtectSystem=strict leaves only ReadWritePaths=). A hard link in another directory has another
+ * directory, so the same name is also taken in the temp directory, which catches it where the processes
+ * share one.
+ */
+export function fileLock(file: string): FileLock {
+  const id = fileIdentity(file);
+  const name = `xmppkit-sqlite-${id.dev}-${id.ino}.lock`;
+  const beside = join(dirname(id.real), name);
+  const own = takeLockFile(beside, file);
+  let shared: (() => void) | undefined;
+  try {
+    const tmp = join(realpathSync(tmpdir()), name);
+    if (tmp !== beside) shared = takeLockFile(tmp, file);
+  } catch (err) {
+    if (LockedError.isInstance(err)) {
+      own();
+      throw err;
+    }
+    // best effort: no writable temp directory
+  }
+  let released = false;
+  return {
+    file: id.real,
+    links: id.links,
+    release() {
+      if (released) return;
+      released = true;
+      shared?.();
+      own();
+    },
+  };
+}
+
+/** The real file behind `file` (created empty when missing) and its identity. */
+function fileIdentity(file: string): { real: string; dev: bigint; ino: bigint; links: number } {
+  if (!existsSync(file)) closeSync(openSync(file, "a")); // through a dangling symlink too: its target
+  const real = realpathSync(file);
+  const st = statSync(real, { bigint: true });
+  return { real, dev: st.dev, ino: st.ino, links: Number(st.nlink) };
+}
+
+/** Create the lock file at `path` for `file`; a lock left by a process that is gone is taken over. Returns its release. */
+function takeLockFile(path: string, file: string): () => void {
+  const ours = resolve(file);
+  for (let tries = 0; tries < 3; tries++) {
     try {
       const fd = openSync(path, "wx");
-      writeSync(fd, `${process.pid} ${instanceName()}\n`);
+      writeSync(fd, `${process.pid} ${instanceName()} ${ours}\n`);
       closeSync(fd);
-      let released = false;
-      return {
-        release() {
-          if (released) return;
-          released = true;
-          try {
-            unlinkSync(path);
-          } catch {
-            // gone already
-          }
-        },
-      };
+      return () => removeFile(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const [pidText, who] = readFileSync(path, "utf8").trim().split(" ");
-      const pid = Number(pidText);
-      if (pid && pid !== process.pid && alive(pid)) {
-        throw new LockedError(
-          `another gateway (pid ${pid}${who ? `, ${who}` : ""}) is using ${path.replace(/\.lock$/, "")}; two writers and two component links would clash`,
-        );
-      }
-      unlinkSync(path); // left by a process that is gone
     }
+    const holder = lockHolder(path);
+    if (holder && holder.pid !== process.pid && alive(holder.pid)) {
+      const as = holder.file && holder.file !== ours ? ` (as ${holder.file})` : "";
+      throw new LockedError(
+        `another gateway (pid ${holder.pid}${holder.who ? `, ${holder.who}` : ""}) is using ${file}${as}; two writers and two component links would clash`,
+      );
+    }
+    removeFile(path); // left by a process that is gone (or released meanwhile)
   }
   throw new LockedError(`cannot take the lock ${path}`);
+}
+
+/** Who holds the lock file at `path` ("<pid> <host:pid> <file>"); undefined when it is gone or unreadable. */
+function lockHolder(path: string): { pid: number; who: string | undefined; file: string | undefined } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  const [, pid, who, file] = /^(\d+)(?: (\S+))?(?: (.+))?\n?$/.exec(text) ?? [];
+  return pid ? { pid: Number(pid), who, file } : undefined;
+}
+
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
 }
 
 function alive(pid: number): boolean {
