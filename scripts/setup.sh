@@ -13,6 +13,8 @@ dpkg -s prosody prosody-modules lua-dbi-sqlite3 >/dev/null 2>&1 || need_apt+=(pr
 dpkg -s ejabberd >/dev/null 2>&1 || need_apt+=(ejabberd) # the second server target of the e2e suite
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium) # the audit page's browser test (playwright-core drives it)
+command -v luac5.4 >/dev/null 2>&1 || need_apt+=(lua5.4) # the Prosody example's syntax check (examples.test.ts)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd) # the shipped unit's check (examples.test.ts)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing Debian packages: ${need_apt[*]} (run as root, or: sudo apt-get install -y ${need_apt[*]})" >&2

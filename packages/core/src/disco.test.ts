@@ -103,4 +103,23 @@ describe("hasFeature", () => {
     answer();
     expect(await hasFeature(kit.iq, "localhost", "urn:example:a", { timeout: 20 })).toBe(false);
   });
+
+  it("with tries, a query that got no answer is asked again; an error answer is not", async () => {
+    const mock = await mockComponent<XmppEntity>({ domain: "gateway.localhost" });
+    const kit = setupKit(mock.entity, { serverDomain: "localhost", ping: { interval: 0 } });
+    const asked = () => mock.sent.filter((s) => s.name === "iq" && s.attrs.to === "localhost").length;
+    let answers = 0;
+    mock.replyToIq(
+      (s) => s.attrs.to === "localhost" && !!s.getChild("query") && answers++ > 0, // silent the first time
+      xml("query", "http://jabber.org/protocol/disco#info", xml("feature", { var: "urn:example:a" })),
+    );
+    expect(await hasFeature(kit.iq, "localhost", "urn:example:a", { timeout: 50, tries: 3 })).toBe(true);
+    expect(asked()).toBe(2);
+    mock.replyToIq(
+      (s) => s.attrs.to === "elsewhere.example",
+      xml("error", { type: "cancel" }, xml("service-unavailable", "urn:ietf:params:xml:ns:xmpp-stanzas")),
+    );
+    expect(await hasFeature(kit.iq, "elsewhere.example", "urn:example:a", { timeout: 50, tries: 3 })).toBe(false);
+    expect(mock.sent.filter((s) => s.name === "iq" && s.attrs.to === "elsewhere.example")).toHaveLength(1);
+  });
 });

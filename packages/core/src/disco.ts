@@ -1,6 +1,8 @@
 // XEP-0030 Service Discovery: the entity's identity and the features of the loaded modules.
 // https://xmpp.org/extensions/xep-0030.html
+import { IqNotRoutedError, StanzaError } from "./errors.js";
 import type { Iq, IqRequestOptions } from "./iq.js";
+import { sleep } from "./sleep.js";
 import { xml, type Element } from "./xml.js";
 
 export const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
@@ -97,9 +99,20 @@ function errorItemNotFound() {
 
 /**
  * Whether `jid` (a server, say) advertises `feature` on its disco#info: how a companion module of the server
- * is found. False when it does not answer (default timeout 10 s) or the server does not route the query.
+ * is found. False when it answers without it, with an error, or does not answer (default timeout 10 s) or the
+ * server does not route the query. `tries`: how often to ask when no answer came (1 s, 2 s … apart), where a
+ * wrong "no" costs more than a later one.
  */
-export async function hasFeature(iq: Iq, jid: string, feature: string, options: IqRequestOptions = {}): Promise<boolean> {
-  const info = await iq.get(xml("query", NS_DISCO_INFO), jid, { timeout: 10_000, ...options }).catch(() => undefined);
-  return !!info?.getChildren("feature").some((f) => f.attrs.var === feature);
+export async function hasFeature(iq: Iq, jid: string, feature: string, options: IqRequestOptions & { tries?: number } = {}): Promise<boolean> {
+  const { tries = 1, ...request } = options;
+  for (let i = 1; ; i++) {
+    try {
+      const info = await iq.get(xml("query", NS_DISCO_INFO), jid, { timeout: 10_000, ...request });
+      return !!info?.getChildren("feature").some((f) => f.attrs.var === feature);
+    } catch (err) {
+      // An error answer is a definite one, and so is a query the server is known to drop.
+      if (StanzaError.isInstance(err) || IqNotRoutedError.isInstance(err) || i >= tries) return false;
+      await sleep(1000 * i);
+    }
+  }
 }

@@ -14,7 +14,7 @@
 // module keeps it and sends it again while the gateway is away or cannot store it. The server advertises
 // the module on its disco#info (checked at every connect); where it does, mod_report_forward's copy of the
 // same report is not needed and is dropped.
-import { NS_DISCO_INFO, NS_FORWARD, StanzaError, bareJid, parseJid, xml, type Element, type Iq, type Lifecycle, type Logger } from "@xmppkit/core";
+import { NS_FORWARD, StanzaError, bareJid, hasFeature, parseJid, type Element, type Iq, type Lifecycle, type Logger } from "@xmppkit/core";
 import type { Submit } from "./intake.js";
 import { ReportParseError, findReport, parseForwarded, parseReport, type ParsedReport } from "./report.js";
 
@@ -51,22 +51,6 @@ export function parseHandover(handover: Element, serverDomains: ReadonlySet<stri
   return { ...parsed, ...(forwarded ? { forwarded: parseForwarded(forwarded) } : {}), element, reporter: reporter.toString() };
 }
 
-/**
- * Does `domain` advertise the module? Only a definite answer counts: a disco that times out is asked again
- * (3 tries), since a wrong "no" makes every report arrive twice (the handover and mod_report_forward's copy).
- */
-async function advertises(iq: Iq, domain: string, tries = 3): Promise<boolean> {
-  for (let i = 1; ; i++) {
-    try {
-      const info = await iq.get(xml("query", NS_DISCO_INFO), domain, { timeout: 10_000 });
-      return !!info?.getChildren("feature").some((f) => f.attrs.var === NS_REPORT_HANDOVER);
-    } catch (err) {
-      if (StanzaError.isInstance(err) || i >= tries) return false; // an error answer is a definite one
-      await new Promise((r) => setTimeout(r, 1000 * i).unref());
-    }
-  }
-}
-
 export function listenForHandovers(deps: ServerHandoverDeps): ServerHandover {
   const { iq, lifecycle, kind, serverDomains, submit, logger: log } = deps;
   let stopped = false;
@@ -99,7 +83,9 @@ export function listenForHandovers(deps: ServerHandoverDeps): ServerHandover {
   const detect = () => {
     if (kind !== "component") return;
     for (const domain of serverDomains) {
-      const check = advertises(iq, domain).then((on) => {
+      // Only a definite answer counts: a wrong "no" makes every report arrive twice (the handover and
+      // mod_report_forward's copy), so a disco that does not answer is asked again.
+      const check = hasFeature(iq, domain, NS_REPORT_HANDOVER, { tries: 3 }).then((on) => {
         if (on) log.info({ server: domain }, "the server names reporters (mod_xmppkit_report_forward): its reports come with their reporter");
         else
           log.info(
