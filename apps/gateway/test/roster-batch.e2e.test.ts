@@ -7,7 +7,15 @@ import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { component as xmppComponent } from "@xmpp/component";
 import { StanzaError, xml, type EventRecord } from "@xmppkit/core";
-import { NS_ROSTER_BATCH, rosterBatchElement, rosterReplaceElement, type RosterEdit } from "@xmppkit/http-roster-admin";
+import {
+  NS_ROSTER_BATCH,
+  rosterBatchElement,
+  rosterReplaceElement,
+  rosterReplaceResult,
+  rosterVersion,
+  rosterVersionElement,
+  type RosterEdit,
+} from "@xmppkit/http-roster-admin";
 import { loginClient, startHttpBackend, startProsody, type HttpBackend, type Prosody, type TestClient, suiteServers } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.js";
@@ -38,6 +46,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
     let gateway: Gateway;
     let webApp: HttpBackend;
     let alice: TestClient;
+    let gatewayConfig: ReturnType<typeof rosterConfig>;
     const web: Record<string, Record<string, unknown>> = {};
     const events: EventRecord[] = [];
     const log = captureLogger();
@@ -74,7 +83,8 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       });
       await prosody.createUser("carol", "carolpw");
       await prosody.createUser("dave", "davepw");
-      const { config, sourceMap } = rosterConfig(prosody, webApp, "http_roster_batch_size: 20");
+      gatewayConfig = rosterConfig(prosody, webApp, "http_roster_batch_size: 20");
+      const { config, sourceMap } = gatewayConfig;
       gateway = await startGateway(config, { logger: log.logger, sourceMap });
       gateway.events.onAny((e) => void events.push(e));
       await waitFor(() => log.lines().find((l) => String(l.msg).startsWith("the server batches roster sets")), "the batch feature detected");
@@ -104,7 +114,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "alice", added: 50, requests: 3 });
     });
 
-    it("bob's roster is replaced in one request per refresh: renames and removals pushed, an unchanged roster writes nothing", async () => {
+    it("bob's roster: replaced in one request, then only the difference sent (renames and removals pushed), then nothing", async () => {
       const bob = await loginClient(prosody, "bob");
       try {
         await bob.fetchRoster();
@@ -142,7 +152,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
           changed: 0,
           removed: 0,
           unchanged: 17,
-          requests: 1,
+          requests: 0, // the roster's version only: nothing changed since the gateway applied it
         });
         expect(batchSets()).toBe(sets + 1); // nothing written
         await rosterOf(bob); // a round trip: a push from that refresh would have come before this answer
@@ -150,6 +160,69 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       } finally {
         await bob.stop();
       }
+    });
+
+    it("a contact the user removes with their own client comes back at the next refresh; an unchanged refresh only asks the version", async () => {
+      const erin = await prosody.createUser("erin", "erinpw");
+      const client = await loginClient(prosody, erin.username, { password: "erinpw" });
+      try {
+        web.erin = contacts(6);
+        expect(await refresh(["erin"])).toMatchObject({ updated: 1, errors: 0 });
+        const sets = batchSets();
+        expect(await refresh(["erin"])).toMatchObject({ updated: 1, errors: 0 });
+        expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "erin", unchanged: 6, requests: 0 });
+        expect(batchSets()).toBe(sets);
+
+        await client.request(xml("iq", { type: "set" }, xml("query", "jabber:iq:roster", xml("item", { jid: "c4@example.com", subscription: "remove" }))));
+        expect((await rosterOf(client)).map((i) => i.jid)).not.toContain("c4@example.com");
+        expect(await refresh(["erin"])).toMatchObject({ updated: 1, errors: 0 });
+        expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "erin", added: 1, unchanged: 5, requests: 1 });
+        expect(await rosterOf(client)).toHaveLength(6);
+      } finally {
+        await client.stop();
+      }
+    });
+
+    it("the module's versions: a get answers the version alone; a set at an old version is refused whole (conflict)", async () => {
+      web.frank = contacts(3);
+      await prosody.createUser("frank", "frankpw");
+      expect(await refresh(["frank"])).toMatchObject({ updated: 1, errors: 0 });
+      const ver = rosterVersion(await gateway.kit.iq.get(rosterVersionElement(), "frank@localhost"));
+      expect(ver).toMatch(/^[\w-]+:\d+$/);
+      const added = rosterReplaceResult(
+        await gateway.kit.iq.set(rosterBatchElement([{ item: { jid: "new@example.com", groups: [] }, change: "add" }], { ifVer: ver! }), "frank@localhost"),
+      );
+      expect(added.applied).toEqual([{ jid: "new@example.com", change: "add" }]);
+      expect(added.ver).not.toBe(ver);
+      expect(added.ver!.split(":")[0]).toBe(ver!.split(":")[0]);
+      const stale = await gateway.kit.iq
+        .set(rosterBatchElement([{ item: { jid: "c0@example.com", groups: [] }, change: "remove" }], { ifVer: ver! }), "frank@localhost")
+        .catch((e: unknown) => e);
+      expect(StanzaError.isInstance(stale) && stale.condition).toBe("conflict");
+      expect((await gateway.kit.privilege.rosterGet("frank@localhost")).map((i) => i.jid).sort()).toEqual([
+        "c0@example.com",
+        "c1@example.com",
+        "c2@example.com",
+        "new@example.com",
+      ]);
+      // The gateway's record is now behind the server: the next refresh replaces, and removes the stray contact.
+      expect(await refresh(["frank"])).toMatchObject({ updated: 1, errors: 0 });
+      expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "frank", removed: 1, requests: 1 });
+    });
+
+    it("after a restart on the same store, an unchanged refresh writes nothing", async () => {
+      web.grace = contacts(4);
+      await prosody.createUser("grace", "gracepw");
+      expect(await refresh(["grace"])).toMatchObject({ updated: 1, errors: 0 });
+      await gateway.stop();
+      const { config, sourceMap } = gatewayConfig;
+      gateway = await startGateway(config, { logger: log.logger, sourceMap });
+      gateway.events.onAny((e) => void events.push(e));
+      await waitFor(() => log.lines().filter((l) => String(l.msg).startsWith("the server batches roster sets")).length >= 2 || undefined, "batching again");
+      const sets = batchSets();
+      expect(await refresh(["grace"])).toMatchObject({ updated: 1, errors: 0 });
+      expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "grace", unchanged: 4, requests: 0 });
+      expect(batchSets()).toBe(sets);
     });
 
     it("a user who is offline gets the roster stored, and sees it at login", async () => {

@@ -1,6 +1,6 @@
 // The gateway says the server checks' findings in its option names (the checks are server-adaptation.ts's).
 import { EventBus, setupKit, xml, type ModuleContext, type XmppEntity } from "@xmppkit/core";
-import { createHttpServer, createMetrics } from "@xmppkit/runtime";
+import { createHttpServer, createMetrics, openSqliteStore } from "@xmppkit/runtime";
 import { captureLogger, mockComponent, waitFor } from "@xmppkit/testing";
 import { describe, expect, it, vi } from "vitest";
 import { gatewayModule } from "./gateway-module.js";
@@ -26,7 +26,7 @@ async function connected(serverName: string, features: string[], options: Record
     events: new EventBus().forModule(gatewayModule.name),
     metrics: createMetrics(),
     http,
-    store: undefined,
+    store: await openSqliteStore(":memory:"),
     module: () => {
       throw new Error("none");
     },

@@ -1,5 +1,5 @@
 import { EventBus, setupKit, xml, type Element } from "@xmppkit/core";
-import { createHttpServer, createMetrics } from "@xmppkit/runtime";
+import { createHttpServer, createMetrics, openSqliteStore } from "@xmppkit/runtime";
 import { moduleHarness } from "@xmppkit/testing";
 import { describe, expect, it } from "vitest";
 import { gatewayModule } from "./gateway-module.js";
@@ -14,6 +14,7 @@ async function loadModule(perms: Record<string, string>, serverName: string) {
     runtime: { createMetrics, createHttpServer },
     serverDomain: "localhost",
     domain: "gateway.localhost",
+    store: await openSqliteStore(":memory:"),
   });
   // The two server checks at online (batch feature, software) ask the server's disco#info: `answered`
   // resolves once both answers were taken in.

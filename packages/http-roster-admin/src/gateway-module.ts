@@ -2,6 +2,7 @@
 // It maps the options to the feature's, the outcomes to metrics and bus events, and the server checks'
 // findings to log lines in the options' names; the checks themselves are the feature's (server-adaptation.ts).
 import { defineModule, type Kit, type Logger, type PermissionRequirement } from "@xmppkit/core";
+import type { AppliedRoster } from "./applied-rosters.js";
 import { ejabberdApiRoster } from "./ejabberd-api.js";
 import { registerRosterAdminRoutes } from "./http-api.js";
 import { rosterAdminOptions, type RosterAdminGatewayOptions } from "./options.js";
@@ -20,12 +21,13 @@ export const gatewayModule = defineModule({
   // With ejabberd's API writing the rosters, XEP-0356 is needed only for the presence of logging-in users.
   requires: (o) => ({
     http: true,
+    store: true, // what was last applied to each roster, so that a refresh after a restart or a takeover sends nothing when nothing changed
     permissions: [...(o.http_roster_writer === "privilege" ? [ROSTER] : []), ...(o.http_roster_sync_on_login ? [PRESENCE] : [])],
   }),
   setup(ctx, o): RosterAdmin {
     const { kit, log, events, metrics } = ctx;
     const admin = setupRosterAdmin(
-      { ...kit, roster: rosterWriter(kit, o, log), logger: log },
+      { ...kit, roster: rosterWriter(kit, o, log), logger: log, applied: ctx.store!.kv<AppliedRoster>("http-roster-admin:applied") },
       {
         url: o.http_roster_url,
         timeout: o.http_roster_timeout,

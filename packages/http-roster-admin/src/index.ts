@@ -32,6 +32,8 @@ export {
   rosterBatchOutcomes,
   rosterReplaceElement,
   rosterReplaceResult,
+  rosterVersion,
+  rosterVersionElement,
   supportsRosterBatch,
   type RosterEdit,
   type RosterReplaceResult,
@@ -40,4 +42,5 @@ export { EjabberdApiError, ejabberdApiRoster, type EjabberdApiOptions } from "./
 export { BadRefreshBody, parseRefreshBody, registerRosterAdminRoutes, type RosterAdminRoutesOptions } from "./http-api.js";
 export { RosterFetchError, createRosterFetcher, type FetchFailure, type FetcherOptions, type RosterFetcher } from "./fetch-roster.js";
 export { WebRosterError, parseWebRoster, type SkippedContact, type WebRoster } from "./roster-json.js";
+export { canonicalRoster, memoryAppliedRosters, rosterFromCanonical, type AppliedRoster, type AppliedRosters } from "./applied-rosters.js";
 export { diffRoster, type DiffOptions, type RosterDiff } from "./roster-diff.js";

@@ -7,6 +7,8 @@ import {
   rosterBatchOutcomes,
   rosterReplaceElement,
   rosterReplaceResult,
+  rosterVersion,
+  rosterVersionElement,
   type RosterEdit,
   type RosterReplaceResult,
 } from "./roster-batch.js";
@@ -54,6 +56,14 @@ export interface RosterAccess {
    * undefined when the server cannot after all (then get, diff and set).
    */
   replace?(user: string, items: readonly RosterItem[]): Promise<RosterReplaceResult | undefined>;
+  /**
+   * The roster's version on the server, which every change of the roster changes (the roster batch module's):
+   * undefined when the server gives none. With it and `setIfVersion` a sync that knows what it last applied
+   * sends nothing when nothing changed, and only the difference when something did.
+   */
+  version?(user: string): Promise<string | undefined>;
+  /** Apply `edits` in one request only while the roster is at `ver`: "conflict" when it is not any more. */
+  setIfVersion?(user: string, edits: readonly RosterEdit[], ver: string): Promise<RosterReplaceResult | "conflict">;
 }
 
 export interface PrivilegedRosterOptions {
@@ -74,6 +84,7 @@ export function privilegedRoster({ privilege, iq }: { privilege: Privilege; iq?:
   const opts: IqRequestOptions = iqTimeout ? { timeout: iqTimeout } : {};
   const wanted = options.batchSize ?? 250;
   let subscriptionChecked = false;
+  let versioned = true;
   /** Whether the server kept the subscription we sent: the contact as the server now has it. */
   async function checkSubscription(user: string, item: RosterItem) {
     subscriptionChecked = true;
@@ -94,6 +105,7 @@ export function privilegedRoster({ privilege, iq }: { privilege: Privilege; iq?:
     batchSize: 0,
     useBatch(on) {
       access.batchSize = on && iq ? Math.min(wanted, ROSTER_BATCH_MAX) : 0;
+      versioned = true; // found again: ask the module (perhaps updated) for versions again
     },
     get: (user) => privilege.rosterGet(user, opts),
     async set(user, item, change) {
@@ -116,6 +128,26 @@ export function privilegedRoster({ privilege, iq }: { privilege: Privilege; iq?:
         if (!StanzaError.isInstance(err) || !FALL_BACK.has(err.condition)) throw err;
         if (err.condition !== "forbidden" && err.condition !== "policy-violation") access.useBatch(false);
         return undefined;
+      }
+    },
+    async version(user) {
+      if (!iq || !access.batchSize || !versioned) return undefined;
+      try {
+        return rosterVersion(await iq.get(rosterVersionElement(), user, opts));
+      } catch (err) {
+        // A module from before versions: it does not answer gets (the server does, with an error).
+        if (!StanzaError.isInstance(err) || !NO_VERSIONS.has(err.condition)) throw err;
+        versioned = false;
+        return undefined;
+      }
+    },
+    async setIfVersion(user, edits, ver) {
+      if (!iq) return "conflict"; // no version was given without one: replace
+      try {
+        return rosterReplaceResult(await iq.set(rosterBatchElement(edits, { ifVer: ver }), user, opts));
+      } catch (err) {
+        if (StanzaError.isInstance(err) && err.condition === "conflict") return "conflict";
+        throw err;
       }
     },
     async setMany(user, edits) {
@@ -142,6 +174,8 @@ export interface RosterBatching {
 /** Whole-set errors after which the edits are sent again one per set. */
 const FALL_BACK = new Set(["service-unavailable", "feature-not-implemented", "forbidden", "policy-violation"]);
 const noError = () => undefined;
+/** Errors to a version get from a roster batch module without versions. */
+const NO_VERSIONS = new Set(["service-unavailable", "feature-not-implemented", "bad-request"]);
 
 /**
  * The client's own roster. Subscriptions cannot be set by a client: with `subscribe` (default true) a new

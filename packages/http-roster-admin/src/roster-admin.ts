@@ -11,6 +11,7 @@
 // report (sync-report.ts), the scheduler (sync-scheduler.ts), login syncs (login-sync.ts), refresh summaries
 // (refresh.ts) and the adaptation to the server at hand (server-adaptation.ts). This file composes them.
 import { TypedEmitter, createLimiter, extend, logListenerErrors, silentLogger, type Kit, type Logger } from "@xmppkit/core";
+import { memoryAppliedRosters, type AppliedRosters } from "./applied-rosters.js";
 import { createRosterFetcher, type FetcherOptions } from "./fetch-roster.js";
 import { syncOnLogin } from "./login-sync.js";
 import { refreshUsers } from "./refresh.js";
@@ -75,11 +76,16 @@ export type RosterAdminKit = Pick<Kit, "iq" | "lifecycle" | "privilege" | "reach
  */
 export type RosterAdminDeps = Partial<RosterAdminKit> & {
   roster: RosterAccess;
+  /**
+   * Where what was last applied to each roster is kept, for servers that version rosters (Prosody with
+   * mod_xmppkit_roster_batch): a store's `kv("…")` survives restarts. Default: the last 10,000 users in memory.
+   */
+  applied?: AppliedRosters | undefined;
   /** Where syncs and failing listeners are logged (a kit carries its logger). */
   logger?: Logger | undefined;
 };
 
-export function setupRosterAdmin({ roster, logger, ...deps }: RosterAdminDeps, options: RosterAdminOptions): RosterAdmin {
+export function setupRosterAdmin({ roster, logger, applied, ...deps }: RosterAdminDeps, options: RosterAdminOptions): RosterAdmin {
   const log = logger ?? silentLogger();
   const { sessions, lifecycle, iq, privilege, reach, serverDomain } = deps;
   const kit = iq && lifecycle && privilege && reach ? { iq, lifecycle, privilege, reach, serverDomain } : undefined;
@@ -91,6 +97,7 @@ export function setupRosterAdmin({ roster, logger, ...deps }: RosterAdminDeps, o
     pipeline: createLimiter(options.pipeline ?? 32),
     log,
     lastSynced,
+    applied: applied ?? memoryAppliedRosters(),
     stopped: () => scheduler.stopped,
   });
   const scheduler = createSyncScheduler({ run: reportSyncs({ log, emitter }, run), limit: createLimiter(options.concurrency ?? 32), emitter });

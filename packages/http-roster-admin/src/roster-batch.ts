@@ -3,6 +3,8 @@
 // per roster set and saves the whole roster after each (XEP-0356 §5, https://xmpp.org/extensions/xep-0356.html);
 // the companion applies all items of a set and saves once. The server advertises it on its disco#info
 // (XEP-0030, https://xmpp.org/extensions/xep-0030.html); without it every edit is its own XEP-0356 set.
+// It also versions each roster (in the spirit of XEP-0237, https://xmpp.org/extensions/xep-0237.html): a get
+// answers the version alone, and a set with `if-ver` is applied only while the roster is still at it.
 import { StanzaError, hasFeature, rosterItemElement, xml, type Element, type Iq, type IqRequestOptions, type RosterItem } from "@xmppkit/core";
 import type { RosterChange } from "./roster-access.js";
 
@@ -21,17 +23,33 @@ export async function supportsRosterBatch(iq: Iq, server: string, options: IqReq
   return hasFeature(iq, server, NS_ROSTER_BATCH, options);
 }
 
-/** What the server did with a replace: the changes it applied, the items it refused, how many were equal. */
+/**
+ * What the server did with a replace or a batch: the changes it applied, the items it refused, how many were
+ * equal, and the roster's version after it (absent from a module without versions).
+ */
 export interface RosterReplaceResult {
   applied: { jid: string; change: RosterChange }[];
   refused: { jid: string; error: string }[];
   unchanged: number;
+  ver?: string | undefined;
 }
 
-/** The batch set's payload: each edit as a roster item (a removal as subscription "remove"). */
-export function rosterBatchElement(edits: readonly RosterEdit[]): Element {
+/**
+ * The batch set's payload: each edit as a roster item (a removal as subscription "remove"). With `ifVer`
+ * the server applies it only while the roster is still at that version (else a `conflict` error).
+ */
+export function rosterBatchElement(edits: readonly RosterEdit[], { ifVer }: { ifVer?: string } = {}): Element {
   const items = edits.map(({ item, change }) => rosterItemElement(change === "remove" ? { jid: item.jid, subscription: "remove", groups: [] } : item));
-  return xml("query", NS_ROSTER_BATCH, ...items);
+  return xml("query", ifVer === undefined ? { xmlns: NS_ROSTER_BATCH } : { xmlns: NS_ROSTER_BATCH, "if-ver": ifVer }, ...items);
+}
+
+/** The get whose answer is the roster's version alone. */
+export const rosterVersionElement = (): Element => xml("query", NS_ROSTER_BATCH);
+
+/** The version in the server's answer to a get or a set, or undefined when it gave none. */
+export function rosterVersion(reply: Element | undefined): string | undefined {
+  const ver = reply?.attrs.ver;
+  return typeof ver === "string" && ver ? ver : undefined;
 }
 
 /** The payload that makes `items` the user's whole roster: the server removes the rest and skips equal items. */
@@ -41,9 +59,9 @@ export function rosterReplaceElement(items: readonly RosterItem[]): Element {
 
 const CHANGES = new Set<string>(["add", "change", "remove"]);
 
-/** The server's answer to a replace. */
+/** The server's answer to a replace or a versioned batch. */
 export function rosterReplaceResult(reply: Element | undefined): RosterReplaceResult {
-  const result: RosterReplaceResult = { applied: [], refused: [], unchanged: Number(reply?.attrs.unchanged) || 0 };
+  const result: RosterReplaceResult = { applied: [], refused: [], unchanged: Number(reply?.attrs.unchanged) || 0, ver: rosterVersion(reply) };
   for (const item of reply?.getChildren("item") ?? []) {
     const jid = String(item.attrs.jid ?? "");
     if (item.attrs.error) result.refused.push({ jid, error: String(item.attrs.error) });

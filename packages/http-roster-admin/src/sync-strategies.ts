@@ -1,12 +1,16 @@
-// The two ways a user's roster is brought in line with the web roster:
+// The ways a user's roster is brought in line with the web roster:
+//   syncByVersion: with what was last applied and the server's roster version (the companion module
+//                  mod_xmppkit_roster_batch): nothing sent but a version get when neither roster changed, only
+//                  the difference when the web's did, and a replace when the server's did;
 //   replaceRoster: the whole web roster in one request and the server compares (Prosody with the companion
-//                  module mod_xmppkit_roster_batch, XEP-0356 https://xmpp.org/extensions/xep-0356.html);
+//                  module, XEP-0356 https://xmpp.org/extensions/xep-0356.html);
 //   syncByDiff:    the server's roster read, diffed here, and only the differences set (in batches when the
 //                  roster can, else one roster set per edit, RFC 6121 §2 https://www.rfc-editor.org/rfc/rfc6121#section-2).
-import type { Limiter, RosterItem } from "@xmppkit/core";
+import type { Limiter, Logger, RosterItem } from "@xmppkit/core";
+import { canonicalRoster, rosterFromCanonical, type AppliedRosters } from "./applied-rosters.js";
 import type { RosterAccess, RosterChange } from "./roster-access.js";
 import type { RosterEdit, RosterReplaceResult } from "./roster-batch.js";
-import { diffRoster } from "./roster-diff.js";
+import { diffRoster, type RosterDiff } from "./roster-diff.js";
 import { RosterSyncError } from "./sync-result.js";
 
 export interface StrategyDeps {
@@ -22,6 +26,55 @@ export interface SyncOutcome {
   removed: number;
   unchanged: number;
   requests: number;
+}
+
+export interface VersionDeps extends StrategyDeps {
+  /** What was last applied to each user's roster. */
+  applied: AppliedRosters;
+  log: Logger;
+}
+
+const NOTHING = { added: 0, changed: 0, removed: 0 };
+
+/**
+ * Against what was last applied and the server's roster version, when the roster replaces in one request.
+ * Without versions (a module from before them) a plain replace. A store that fails only costs the shortcut:
+ * the roster is replaced whole. Undefined when the roster cannot replace after all (then: get and diff).
+ */
+export async function syncByVersion(deps: VersionDeps, username: string, user: string, wanted: RosterItem[]): Promise<SyncOutcome | undefined> {
+  const { roster, pipeline, applied } = deps;
+  if (!roster.version || !roster.setIfVersion) return replaceRoster(deps, username, user, wanted);
+  const items = canonicalRoster(wanted);
+  const last = await applied.get(user).catch((err: unknown) => void deps.log.warn({ user, err }, "reading the applied roster failed"));
+  if (last && last.items === items) {
+    const ver = await attempt(username, user, "roster-get", "getting the roster version", () => pipeline(() => roster.version!(user)));
+    if (ver === last.ver) return { ...NOTHING, unchanged: wanted.length, requests: 0 };
+  } else if (last) {
+    const diff = diffRoster(rosterFromCanonical(last.items), wanted, { compareSubscription: roster.honoursSubscription });
+    const edits = toEdits(diff);
+    if (edits.length <= (roster.batchSize ?? 0)) {
+      const result = await attempt(username, user, "roster-set", "setting the roster", () => pipeline(() => roster.setIfVersion!(user, edits, last.ver)));
+      if (result !== "conflict") return remember(deps, user, result.ver, items, outcomeOf(username, user, result, edits.length, diff.unchanged));
+    }
+  }
+  const replaced = await replaceRoster(deps, username, user, wanted);
+  return replaced && remember(deps, user, replaced.ver, items, replaced);
+}
+
+/** Record what was applied (or forget it without a version); a failing store is logged, the sync stands. */
+async function remember(deps: VersionDeps, user: string, ver: string | undefined, items: string, outcome: SyncOutcome): Promise<SyncOutcome> {
+  const done = ver ? deps.applied.set(user, { ver, items }) : deps.applied.delete(user);
+  await Promise.resolve(done).catch((err: unknown) => deps.log.warn({ user, err }, "recording the applied roster failed"));
+  return outcome;
+}
+
+/** `fn`, its failure a RosterSyncError of `reason`. */
+async function attempt<T>(username: string, user: string, reason: "roster-get" | "roster-set", doing: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new RosterSyncError(username, reason, `${doing} of ${user}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Whether the roster replaces in one request (then no roster get: the server compares). */
@@ -42,14 +95,14 @@ export async function replaceRoster(
   username: string,
   user: string,
   wanted: RosterItem[],
-): Promise<SyncOutcome | undefined> {
-  let result: RosterReplaceResult | undefined;
-  try {
-    result = await pipeline(() => roster.replace!(user, wanted));
-  } catch (err) {
-    throw new RosterSyncError(username, "roster-set", `replacing the roster of ${user}: ${(err as Error).message}`, { cause: err });
-  }
+): Promise<(SyncOutcome & { ver?: string | undefined }) | undefined> {
+  const result = await attempt(username, user, "roster-set", "replacing the roster", () => pipeline(() => roster.replace!(user, wanted)));
   if (!result) return undefined;
+  return { ...outcomeOf(username, user, result, wanted.length, result.unchanged), ver: result.ver };
+}
+
+/** The outcome of one batch request, or the RosterSyncError naming what the server refused. */
+function outcomeOf(username: string, user: string, result: RosterReplaceResult, sent: number, unchanged: number): SyncOutcome {
   const count = (change: RosterChange) => result.applied.filter((a) => a.change === change).length;
   if (result.refused.length) {
     const first = result.refused[0]!;
@@ -57,21 +110,17 @@ export async function replaceRoster(
     throw new RosterSyncError(
       username,
       "roster-set",
-      `the server refused ${result.refused.length} of ${wanted.length} contacts for ${user} (first: ${first.jid}: ${first.error})${what}`,
+      `the server refused ${result.refused.length} of ${sent} contacts for ${user} (first: ${first.jid}: ${first.error})${what}`,
       { applied: result.applied },
     );
   }
-  return { added: count("add"), changed: count("change"), removed: count("remove"), unchanged: result.unchanged, requests: 1 };
+  return { added: count("add"), changed: count("change"), removed: count("remove"), unchanged, requests: 1 };
 }
 
 /** Diff `current` against `wanted` and set only what differs; a failed set fails the sync, naming what was applied. */
 export async function syncByDiff(deps: StrategyDeps, username: string, user: string, current: RosterItem[], wanted: RosterItem[]): Promise<SyncOutcome> {
   const diff = diffRoster(current, wanted, { compareSubscription: deps.roster.honoursSubscription });
-  const edits: RosterEdit[] = [
-    ...diff.add.map((item): RosterEdit => ({ item, change: "add" })),
-    ...diff.change.map((item): RosterEdit => ({ item, change: "change" })),
-    ...diff.remove.map((jid): RosterEdit => ({ item: { jid, subscription: "remove", groups: [] }, change: "remove" })),
-  ];
+  const edits = toEdits(diff);
   const { outcomes, requests } = await applyEdits(deps, user, edits);
   const failed = outcomes.flatMap((err, i) => (err ? [{ jid: edits[i]!.item.jid, error: err.message }] : []));
   if (failed.length) {
@@ -85,6 +134,14 @@ export async function syncByDiff(deps: StrategyDeps, username: string, user: str
     );
   }
   return { added: diff.add.length, changed: diff.change.length, removed: diff.remove.length, unchanged: diff.unchanged, requests };
+}
+
+function toEdits(diff: RosterDiff): RosterEdit[] {
+  return [
+    ...diff.add.map((item): RosterEdit => ({ item, change: "add" })),
+    ...diff.change.map((item): RosterEdit => ({ item, change: "change" })),
+    ...diff.remove.map((jid): RosterEdit => ({ item: { jid, subscription: "remove", groups: [] }, change: "remove" })),
+  ];
 }
 
 /** Per edit: undefined when the server applied it, or the error. In batches when the roster can, else one set each. */

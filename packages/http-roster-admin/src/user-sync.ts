@@ -1,8 +1,10 @@
-// One user's sync: fetch the web roster and get the server roster (in parallel), then bring the server's in
-// line with a sync strategy. Knows nothing of scheduling, logs of the outcome or events.
+// One user's sync: fetch the web roster (and, without the roster batch module, get the server roster in
+// parallel), then bring the server's in line with a sync strategy: by version where the server versions
+// rosters, else a replace, else a diff. Knows nothing of scheduling, logs of the outcome or events.
 import type { Logger } from "@xmppkit/core";
 import { RosterFetchError, type RosterFetcher } from "./fetch-roster.js";
-import { canReplace, getRoster, replaceRoster, syncByDiff, type StrategyDeps } from "./sync-strategies.js";
+import type { AppliedRosters } from "./applied-rosters.js";
+import { canReplace, getRoster, syncByDiff, syncByVersion, type StrategyDeps } from "./sync-strategies.js";
 import { RosterSyncError, type RunSync } from "./sync-result.js";
 
 export interface UserSyncDeps extends StrategyDeps {
@@ -10,6 +12,8 @@ export interface UserSyncDeps extends StrategyDeps {
   log: Logger;
   /** When each user was last synced (ms since the epoch): set after every successful sync. */
   lastSynced: Map<string, number>;
+  /** What was last applied to each user's roster (for servers that version rosters). */
+  applied: AppliedRosters;
   /** True once roster-admin is stopped: a sync that starts then fails with reason "stopped". */
   stopped: () => boolean;
 }
@@ -41,7 +45,7 @@ export function createUserSync(deps: UserSyncDeps): RunSync {
 
     const wanted = web.value.items;
     const outcome =
-      (replacing ? await replaceRoster(deps, username, user, wanted) : undefined) ??
+      (replacing ? await syncByVersion(deps, username, user, wanted) : undefined) ??
       (await syncByDiff(deps, username, user, current.value ?? (await getRoster(deps, username, user)), wanted));
     lastSynced.set(username, Date.now());
     return { user: username, trigger, ...outcome, skipped: web.value.skipped, durationMs: Math.round(performance.now() - started) };

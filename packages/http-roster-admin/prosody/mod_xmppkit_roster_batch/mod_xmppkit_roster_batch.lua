@@ -20,12 +20,21 @@
 -- equal to the stored one (name, groups, and subscription when given) is left alone. The gateway then needs
 -- no roster get and no diff of its own: one request per user, and nothing written when nothing changed.
 --
--- Reply: the items it changed, with what it did, and the ones it refused:
---   <query xmlns="urn:xmppkit:roster-batch:0" unchanged="45">
+-- Reply: the roster's version after the set, the items it changed, with what it did, and the ones it refused:
+--   <query xmlns="urn:xmppkit:roster-batch:0" unchanged="45" ver="Xk3…:17">
 --     <item jid="a@example.com" change="add"/> <item jid="c@example.com/x" error="bad-request"/>
 --   </query>
 -- A whole-set error (forbidden without mod_privilege's roster "set"/"both" grant, item-not-found for an
 -- account that does not exist, internal-server-error when storage fails) leaves the roster as it was.
+--
+-- Versions (in the spirit of XEP-0237, https://xmpp.org/extensions/xep-0237.html): a get of this namespace
+-- answers only the roster's version, <query xmlns="urn:xmppkit:roster-batch:0" ver="Xk3…:17"/> (no ver: the
+-- roster has none yet), with mod_privilege's roster "get"/"both" grant. A set with if-ver="…" is applied only
+-- while the roster is still at that version, else refused whole with <conflict/>: the gateway sends just the
+-- difference from what it last applied, and nothing at all when neither the web app's roster nor the server's
+-- changed. The version is an id the module gives the roster when it first writes it (a new id for an account
+-- deleted and made again) and Prosody's own counter, which every save of the roster increments (a client's
+-- roster edit, a subscription change, mod_privilege's sets, this module).
 --
 -- Load it on the VirtualHost whose users the gateway serves, next to "privilege":
 --   plugin_paths = { "/usr/lib/node_modules/@xmppkit/gateway/node_modules/@xmppkit/http-roster-admin/prosody" }
@@ -36,6 +45,7 @@ local st = require "util.stanza";
 local storagemanager = require "core.storagemanager";
 local rostermanager = require "core.rostermanager";
 local user_exists = require "core.usermanager".user_exists;
+local new_id = require "util.id".medium;
 
 local find = string.find;
 local NS = "urn:xmppkit:roster-batch:0";
@@ -45,9 +55,17 @@ local max_items = module:get_option_number("roster_batch_max_items", 1000);
 module:add_feature(NS);
 
 -- The grant mod_privilege recorded on the component's session when it authenticated.
-local function may_set_roster(session, host)
+local function roster_grant(session, host)
 	local privileges = session.privileges and session.privileges[host];
-	return privileges ~= nil and (privileges.roster == "set" or privileges.roster == "both");
+	return privileges and privileges.roster;
+end
+
+-- The roster's version: the module's id for it and Prosody's save counter; nil while it has none.
+local function version_of(roster)
+	local metadata = roster[false];
+	local id, n = metadata and metadata.xmppkit_id, metadata and metadata.version;
+	if type(id) ~= "string" or type(n) ~= "number" then return nil; end
+	return id .. ":" .. n;
 end
 
 -- The stored form of one <item/>, or nil and an error condition. (Hot: once per contact per sync.)
@@ -116,63 +134,95 @@ end
 -- roster once (file and memory storage keep a roster as one value: storagemanager's map shim would read and
 -- parse it again before writing it).
 local function save(username, host, roster, changed)
+	local metadata = roster[false];
+	if not metadata then metadata = {}; roster[false] = metadata; end
+	if metadata.broken then return nil, "the stored roster is broken"; end
+	if type(metadata.xmppkit_id) ~= "string" then metadata.xmppkit_id = new_id(); end
 	local store = storagemanager.open(host, "roster", "map");
 	if not (store and store.set_keys) or store.keyval_store then
 		return rostermanager.save_roster(username, host, roster);
 	end
-	local metadata = roster[false];
-	if not metadata then metadata = {}; roster[false] = metadata; end
-	if metadata.broken then return nil, "the stored roster is broken"; end
 	if metadata.version ~= true then metadata.version = (metadata.version or 0) + 1; end
 	local keys = { [false] = metadata };
 	for contact in pairs(changed) do keys[contact] = roster[contact] or store.remove; end
 	return store:set_keys(username, keys);
 end
 
-module:hook("iq-set/bare/" .. NS .. ":query", function(event)
+-- The account named by the IQ's `to`, or nil after answering an error. `wanted`: the grants that allow it.
+local function account(event, wanted, grants)
 	local origin, stanza = event.origin, event.stanza;
-	local owner = stanza.attr.to;
-	local username, host = jid.split(owner);
-	if host ~= module.host or not username then return; end
-	if not may_set_roster(origin, host) then
-		origin.send(st.error_reply(stanza, "auth", "forbidden", "needs mod_privilege's roster permission \"set\" or \"both\""));
-		return true;
+	local username, host = jid.split(stanza.attr.to);
+	if host ~= module.host or not username then return nil; end
+	if not wanted[roster_grant(origin, host) or ""] then
+		origin.send(st.error_reply(stanza, "auth", "forbidden", "needs mod_privilege's roster permission " .. grants));
+		return nil, true;
 	end
 	if not user_exists(username, host) then
 		origin.send(st.error_reply(stanza, "cancel", "item-not-found", "no such account"));
-		return true;
-	end
-	local query = stanza.tags[1];
-	local items = {};
-	for item in query:childtags("item", NS) do items[#items + 1] = item; end
-	if #items > max_items then
-		origin.send(st.error_reply(stanza, "modify", "policy-violation", ("at most %d items per set"):format(max_items)));
-		return true;
+		return nil, true;
 	end
 	local roster = rostermanager.load_roster(username, host);
 	if not roster then
 		origin.send(st.error_reply(stanza, "wait", "internal-server-error", "could not load the roster"));
-		return true;
+		return nil, true;
 	end
+	return username, host, roster;
+end
 
-	local changes, refused, unchanged = plan(roster, owner, items, query.attr.replace == "true");
+local MAY_GET, MAY_SET = { get = true, both = true }, { set = true, both = true };
+
+module:hook("iq-get/bare/" .. NS .. ":query", function(event)
+	local username, host, roster = account(event, MAY_GET, '"get" or "both"');
+	if not username then return host; end
+	event.origin.send(st.reply(event.stanza):tag("query", { xmlns = NS, ver = version_of(roster) }));
+	return true;
+end);
+
+-- Apply `changes` and save once (also when nothing changed but the roster has no id yet, so that its version
+-- can be given); false after answering an error.
+local function apply(event, username, host, roster, changes)
 	local before, kinds = {}, {};
 	for contact, entry in pairs(changes) do
 		before[contact] = roster[contact] or false;
 		kinds[contact] = not entry and "remove" or roster[contact] and "change" or "add";
 		roster[contact] = entry or nil;
 	end
-	if next(changes) then
+	local metadata = roster[false];
+	if next(changes) or not (metadata and metadata.xmppkit_id) then
 		local ok, err = save(username, host, roster, changes);
 		if not ok then
 			for contact, old in pairs(before) do roster[contact] = old or nil; end
-			module:log("error", "saving the roster of %s failed: %s", owner, tostring(err));
-			origin.send(st.error_reply(stanza, "wait", "internal-server-error", "could not save the roster"));
-			return true;
+			module:log("error", "saving the roster of %s@%s failed: %s", username, host, tostring(err));
+			event.origin.send(st.error_reply(event.stanza, "wait", "internal-server-error", "could not save the roster"));
+			return false;
 		end
 	end
+	return kinds;
+end
 
-	local reply = st.reply(stanza):tag("query", { xmlns = NS, unchanged = tostring(unchanged) });
+module:hook("iq-set/bare/" .. NS .. ":query", function(event)
+	local origin, stanza = event.origin, event.stanza;
+	local username, host, roster = account(event, MAY_SET, '"set" or "both"');
+	if not username then return host; end
+	local owner = username .. "@" .. host;
+	local query = stanza.tags[1];
+	local expected = query.attr["if-ver"];
+	if expected and expected ~= version_of(roster) then
+		origin.send(st.error_reply(stanza, "cancel", "conflict", "the roster changed since that version"));
+		return true;
+	end
+	local items = {};
+	for item in query:childtags("item", NS) do items[#items + 1] = item; end
+	if #items > max_items then
+		origin.send(st.error_reply(stanza, "modify", "policy-violation", ("at most %d items per set"):format(max_items)));
+		return true;
+	end
+
+	local changes, refused, unchanged = plan(roster, owner, items, query.attr.replace == "true");
+	local kinds = apply(event, username, host, roster, changes);
+	if not kinds then return true; end
+
+	local reply = st.reply(stanza):tag("query", { xmlns = NS, unchanged = tostring(unchanged), ver = version_of(roster) });
 	for contact, kind in pairs(kinds) do reply:tag("item", { jid = contact, change = kind }):up(); end
 	for _, r in ipairs(refused) do reply:tag("item", { jid = r.jid, error = r.error }):up(); end
 	origin.send(reply);
