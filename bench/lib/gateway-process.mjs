@@ -38,9 +38,11 @@ http:
 export async function startGatewayProcess(prosody, extra, { logLevel = "info", component = "", onLine } = {}) {
   const port = await freePort();
   const configPath = join(prosody.dir, "gateway.yaml");
+  // The store in the run's directory unless `extra` names one: never the bench's ./data, shared by every run.
+  const storage = /^storage:/m.test(extra) ? "" : `storage:\n  data_dir: ${join(prosody.dir, "gateway-data")}\n`;
   writeFileSync(
     configPath,
-    `${gatewayYamlHead(prosody, { port, component })}log:
+    `${gatewayYamlHead(prosody, { port, component })}${storage}log:
   level: ${logLevel}
   format: json
 ${extra}`,

@@ -2,12 +2,12 @@
 // It maps the options to the feature's, the outcomes to metrics and bus events, and the server checks'
 // findings to log lines in the options' names; the checks themselves are the feature's (server-adaptation.ts).
 import { defineModule, type Kit, type Logger, type PermissionRequirement } from "@xmppkit/core";
-import type { AppliedRoster } from "./applied-rosters.js";
 import { ejabberdApiRoster } from "./ejabberd-api.js";
 import { registerRosterAdminRoutes } from "./http-api.js";
 import { rosterAdminOptions, type RosterAdminGatewayOptions } from "./options.js";
 import { privilegedRoster, type RosterAccess } from "./roster-access.js";
 import { setupRosterAdmin, type RosterAdmin } from "./roster-admin.js";
+import { storeAppliedRosters } from "./store-applied-rosters.js";
 import { EJABBERD_PRIVILEGED_WRITES, ejabberdApiSetup, logServerFinding, type ServerFinding } from "./server-adaptation.js";
 import type {} from "./events.js"; // the bus events this module emits
 
@@ -24,10 +24,12 @@ export const gatewayModule = defineModule({
     store: true, // what was last applied to each roster, so that a refresh after a restart or a takeover sends nothing when nothing changed
     permissions: [...(o.http_roster_writer === "privilege" ? [ROSTER] : []), ...(o.http_roster_sync_on_login ? [PRESENCE] : [])],
   }),
-  setup(ctx, o): RosterAdmin {
+  async setup(ctx, o): Promise<RosterAdmin> {
     const { kit, log, events, metrics } = ctx;
+    const applied = await storeAppliedRosters(ctx.store!, { logger: log });
+    ctx.onStop(() => applied.close()); // after the syncs have ended (stop hooks run last registered first)
     const admin = setupRosterAdmin(
-      { ...kit, roster: rosterWriter(kit, o, log), logger: log, applied: ctx.store!.kv<AppliedRoster>("http-roster-admin:applied") },
+      { ...kit, roster: rosterWriter(kit, o, log), logger: log, applied },
       {
         url: o.http_roster_url,
         timeout: o.http_roster_timeout,

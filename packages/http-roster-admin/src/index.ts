@@ -43,4 +43,5 @@ export { BadRefreshBody, parseRefreshBody, registerRosterAdminRoutes, type Roste
 export { RosterFetchError, createRosterFetcher, type FetchFailure, type FetcherOptions, type RosterFetcher } from "./fetch-roster.js";
 export { WebRosterError, parseWebRoster, type SkippedContact, type WebRoster } from "./roster-json.js";
 export { canonicalRoster, memoryAppliedRosters, rosterFromCanonical, type AppliedRoster, type AppliedRosters } from "./applied-rosters.js";
+export { APPLIED_MIGRATIONS, storeAppliedRosters, type StoredAppliedRosters } from "./store-applied-rosters.js";
 export { diffRoster, type DiffOptions, type RosterDiff } from "./roster-diff.js";

@@ -46,6 +46,7 @@ local storagemanager = require "core.storagemanager";
 local rostermanager = require "core.rostermanager";
 local user_exists = require "core.usermanager".user_exists;
 local new_id = require "util.id".medium;
+local bare_sessions = prosody.bare_sessions;
 
 local find = string.find;
 local NS = "urn:xmppkit:roster-batch:0";
@@ -130,26 +131,37 @@ local function plan(roster, owner, items, replace)
 	return changes, refused, unchanged;
 end
 
--- One storage call: the changed contacts only, where the driver stores a map natively (SQL); else the whole
--- roster once (file and memory storage keep a roster as one value: storagemanager's map shim would read and
--- parse it again before writing it).
+-- The host's roster stores, opened once (opening fires an event and may build a shim each time).
+local roster_map, roster_keyval;
+local function stores(host)
+	if not roster_keyval then
+		roster_map = storagemanager.open(host, "roster", "map");
+		roster_keyval = storagemanager.open(host, "roster", "keyval");
+	end
+	return roster_map, roster_keyval;
+end
+
+-- One storage call, after the version is moved on as rostermanager.save_roster does (the account was checked
+-- already): the changed contacts only, where the driver stores a map natively (SQL); else the whole roster
+-- once (file and memory storage keep a roster as one value: storagemanager's map shim would read and parse
+-- it again before writing it).
 local function save(username, host, roster, changed)
 	local metadata = roster[false];
 	if not metadata then metadata = {}; roster[false] = metadata; end
 	if metadata.broken then return nil, "the stored roster is broken"; end
 	if type(metadata.xmppkit_id) ~= "string" then metadata.xmppkit_id = new_id(); end
-	local store = storagemanager.open(host, "roster", "map");
-	if not (store and store.set_keys) or store.keyval_store then
-		return rostermanager.save_roster(username, host, roster);
-	end
 	if metadata.version ~= true then metadata.version = (metadata.version or 0) + 1; end
+	local map, keyval = stores(host);
+	if not (map and map.set_keys) or map.keyval_store then
+		return keyval:set(username, roster);
+	end
 	local keys = { [false] = metadata };
-	for contact in pairs(changed) do keys[contact] = roster[contact] or store.remove; end
-	return store:set_keys(username, keys);
+	for contact in pairs(changed) do keys[contact] = roster[contact] or map.remove; end
+	return map:set_keys(username, keys);
 end
 
 -- The account named by the IQ's `to`, or nil after answering an error. `wanted`: the grants that allow it.
-local function account(event, wanted, grants)
+local function account(event, wanted, grants, check_account)
 	local origin, stanza = event.origin, event.stanza;
 	local username, host = jid.split(stanza.attr.to);
 	if host ~= module.host or not username then return nil; end
@@ -157,7 +169,9 @@ local function account(event, wanted, grants)
 		origin.send(st.error_reply(stanza, "auth", "forbidden", "needs mod_privilege's roster permission " .. grants));
 		return nil, true;
 	end
-	if not user_exists(username, host) then
+	-- A user online exists (no account lookup, which reads the accounts store); a version get needs none:
+	-- an unknown account's roster has no version.
+	if check_account and not bare_sessions[username .. "@" .. host] and not user_exists(username, host) then
 		origin.send(st.error_reply(stanza, "cancel", "item-not-found", "no such account"));
 		return nil, true;
 	end
@@ -172,7 +186,7 @@ end
 local MAY_GET, MAY_SET = { get = true, both = true }, { set = true, both = true };
 
 module:hook("iq-get/bare/" .. NS .. ":query", function(event)
-	local username, host, roster = account(event, MAY_GET, '"get" or "both"');
+	local username, host, roster = account(event, MAY_GET, '"get" or "both"', false);
 	if not username then return host; end
 	event.origin.send(st.reply(event.stanza):tag("query", { xmlns = NS, ver = version_of(roster) }));
 	return true;
@@ -202,7 +216,7 @@ end
 
 module:hook("iq-set/bare/" .. NS .. ":query", function(event)
 	local origin, stanza = event.origin, event.stanza;
-	local username, host, roster = account(event, MAY_SET, '"set" or "both"');
+	local username, host, roster = account(event, MAY_SET, '"set" or "both"', true);
 	if not username then return host; end
 	local owner = username .. "@" .. host;
 	local query = stanza.tags[1];
