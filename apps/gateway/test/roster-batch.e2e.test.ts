@@ -273,6 +273,38 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       expect(StanzaError.isInstance(tooMany) && tooMany.condition).toBe("policy-violation");
     });
 
+    it("the rosters the module wrote load back after a Prosody restart, versions included", async () => {
+      web.hank = { ...contacts(12), "quote@example.com": { name: 'Say "hi" \\ é ✓ [[x]]', groups: ["Ünï", "a;b"] } };
+      await prosody.createUser("hank", "hankpw");
+      expect(await refresh(["hank"])).toMatchObject({ updated: 1, errors: 0 });
+      const before = await gateway.kit.privilege.rosterGet("hank@localhost");
+      const ver = rosterVersion(await gateway.kit.iq.get(rosterVersionElement(), "hank@localhost"));
+      await prosody.restart();
+      await waitFor(
+        () =>
+          gateway.kit.iq.get(rosterVersionElement(), "hank@localhost", { timeout: 1000 }).then(
+            (r) => r,
+            () => undefined,
+          ),
+        "the link back after the restart",
+      );
+      const after = await gateway.kit.privilege.rosterGet("hank@localhost");
+      const byJid = (items: typeof before) => items.map((i) => ({ ...i, groups: [...i.groups].sort() })).sort((a, b) => a.jid.localeCompare(b.jid));
+      expect(byJid(after)).toEqual(byJid(before));
+      expect(after.find((i) => i.jid === "quote@example.com")).toMatchObject({ name: 'Say "hi" \\ é ✓ [[x]]', subscription: "both" });
+      expect(rosterVersion(await gateway.kit.iq.get(rosterVersionElement(), "hank@localhost"))).toBe(ver);
+      const sets = batchSets();
+      expect(await refresh(["hank"])).toMatchObject({ updated: 1, errors: 0 });
+      expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "hank", unchanged: 13, requests: 0 });
+      expect(batchSets()).toBe(sets);
+      const client = await loginClient(prosody, "hank", { password: "hankpw" });
+      try {
+        expect(await rosterOf(client)).toHaveLength(13);
+      } finally {
+        await client.stop();
+      }
+    }, 60_000);
+
     it("a component without the roster grant is refused (forbidden), and nothing is written", async () => {
       const other = prosody.components[1]!;
       const entity = xmppComponent({ service: other.service, domain: other.domain, password: other.secret });
