@@ -70,8 +70,19 @@ const { values: args } = parseArgs({
     presence: { type: "string", default: "online,offline" },
     "scale-contacts": { type: "string" },
     "scale-rounds": { type: "string", default: "1" },
+    "prosody-gc": { type: "string", default: "default" },
   },
 });
+
+/**
+ * Every Prosody's garbage collector (`--prosody-gc`): "default" (Prosody's incremental mode, threshold 105 %)
+ * or "generational" (Lua 5.4's generational mode, Prosody's `gc = { mode = "generational" }`).
+ */
+const GC_CONFIG = { default: "", generational: 'gc = { mode = "generational" }' }[args["prosody-gc"]];
+if (GC_CONFIG === undefined) {
+  console.error(`roster-refresh: --prosody-gc is "default" or "generational" (got ${JSON.stringify(args["prosody-gc"])})`);
+  process.exit(1);
+}
 
 /** Exit 1 with a message (before anything was started). */
 function usage(message) {
@@ -326,7 +337,8 @@ async function startOriginal(backend, pluginDir, users, online, scope) {
     storage: "memory",
     pluginPaths: [pluginDir],
     modules: ["http_roster_admin"],
-    globalConfig: `-- The anchor: mod_http_roster_admin answers roster gets itself (mod_roster off) and keeps rosters in memory.
+    globalConfig: `${GC_CONFIG}
+-- The anchor: mod_http_roster_admin answers roster gets itself (mod_roster off) and keeps rosters in memory.
 modules_disabled = { "s2s"; "offline"; "tls"; "roster" }
 http_ports = { ${httpPort} }
 http_interfaces = { "127.0.0.1" }
@@ -371,6 +383,7 @@ async function startGateway(backend, { storage, batch, maxUsers }, users, online
     muc: false,
     logLevel: "info",
     storage,
+    globalConfig: GC_CONFIG,
     ...(batch ? { pluginPaths: [PLUGINS], modules: ["xmppkit_roster_batch"] } : {}),
   });
   prosodyDirs.add(prosody.dir);
@@ -617,7 +630,7 @@ try {
     results = await runComparison(backend, pluginDir);
     backend.requests.length = 0;
     console.log(`\nroster-refresh: ${USERS} users × ${CONTACTS} contacts, ${ONLINE} online, ${ROUNDS} rounds interleaved (medians)`);
-    console.log(`machine: ${machine}; Prosody ${prosodyVersion}`);
+    console.log(`machine: ${machine}; Prosody ${prosodyVersion}, its GC: ${args["prosody-gc"]}`);
     if (ORIGINAL_LUA) console.log(`anchor: Prosody's mod_http_roster_admin from ${ORIGINAL_LUA}`);
     console.table(results.map(({ msRounds, verified, ...r }) => r));
   }
@@ -629,7 +642,7 @@ try {
   }
   if (SCALE.length) {
     console.log(`\nroster-refresh scale: ${SCALE_CONTACTS} contacts per user, ${SCALE_ROUNDS} round(s), one refresh of all users per phase`);
-    console.log(`machine: ${machine}`);
+    console.log(`machine: ${machine}; Prosody GC: ${args["prosody-gc"]}`);
     console.table(
       scale.flatMap((s) =>
         s.error

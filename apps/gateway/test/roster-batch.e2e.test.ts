@@ -192,7 +192,7 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       const added = rosterReplaceResult(
         await gateway.kit.iq.set(rosterBatchElement([{ item: { jid: "new@example.com", groups: [] }, change: "add" }], { ifVer: ver! }), "frank@localhost"),
       );
-      expect(added.applied).toEqual([{ jid: "new@example.com", change: "add" }]);
+      expect(added).toMatchObject({ added: 1, changed: 0, removed: 0, applied: [] }); // counted, named only beside a refusal
       expect(added.ver).not.toBe(ver);
       expect(added.ver!.split(":")[0]).toBe(ver!.split(":")[0]);
       const stale = await gateway.kit.iq

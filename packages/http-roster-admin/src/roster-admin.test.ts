@@ -125,13 +125,23 @@ describe("setupRosterAdmin", () => {
     mem.access.replace = async (user, items) => {
       replaced.push(items.map((i) => i.jid));
       if (items.some((i) => i.jid === user))
-        return { applied: [{ jid: "marie@example.com", change: "add" }], refused: [{ jid: user, error: "not-allowed" }], unchanged: 0 };
+        return {
+          applied: [{ jid: "marie@example.com", change: "add" }],
+          refused: [{ jid: user, error: "not-allowed" }],
+          added: 1,
+          changed: 0,
+          removed: 0,
+          unchanged: 0,
+        };
       return {
         applied: [
           { jid: "marie@example.com", change: "add" },
           { jid: "old@example.com", change: "remove" },
         ],
         refused: [],
+        added: 1,
+        changed: 0,
+        removed: 1,
         unchanged: 1,
       };
     };

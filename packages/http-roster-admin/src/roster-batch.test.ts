@@ -143,8 +143,14 @@ describe("replacing a whole roster in one request", () => {
         { jid: "z@example.com", change: "remove" },
       ],
       refused: [{ jid: "bad@example.com/x", error: "bad-request" }],
+      added: 1,
+      changed: 0,
+      removed: 1,
       unchanged: 3,
     });
+    // A module that counts names the changes only beside a refusal.
+    const counted = xml("query", { xmlns: NS_ROSTER_BATCH, added: "4", changed: "2", removed: "1", unchanged: "3", ver: "id:9" });
+    expect(rosterReplaceResult(counted)).toEqual({ applied: [], refused: [], added: 4, changed: 2, removed: 1, unchanged: 3, ver: "id:9" });
   });
 
   it("is not tried before the feature is found, nor for more items than the module takes; a policy-violation falls back", async () => {
@@ -160,6 +166,6 @@ describe("replacing a whole roster in one request", () => {
     expect(roster.batchSize).toBe(250); // a smaller roster_batch_max_items: the next user may fit
     off();
     mock.replyToIq(isBatch, xml("query", { xmlns: NS_ROSTER_BATCH, unchanged: "2" }));
-    expect(await roster.replace!("alice@localhost", items)).toEqual({ applied: [], refused: [], unchanged: 2 });
+    expect(await roster.replace!("alice@localhost", items)).toEqual({ applied: [], refused: [], added: 0, changed: 0, removed: 0, unchanged: 2 });
   });
 });

@@ -28,8 +28,12 @@ export async function supportsRosterBatch(iq: Iq, server: string, options: IqReq
  * equal, and the roster's version after it (absent from a module without versions).
  */
 export interface RosterReplaceResult {
+  /** The changes, each named: always from a module of before the counts, else only beside a refusal. */
   applied: { jid: string; change: RosterChange }[];
   refused: { jid: string; error: string }[];
+  added: number;
+  changed: number;
+  removed: number;
   unchanged: number;
   ver?: string | undefined;
 }
@@ -61,13 +65,24 @@ const CHANGES = new Set<string>(["add", "change", "remove"]);
 
 /** The server's answer to a replace or a versioned batch. */
 export function rosterReplaceResult(reply: Element | undefined): RosterReplaceResult {
-  const result: RosterReplaceResult = { applied: [], refused: [], unchanged: Number(reply?.attrs.unchanged) || 0, ver: rosterVersion(reply) };
+  const applied: RosterReplaceResult["applied"] = [];
+  const refused: RosterReplaceResult["refused"] = [];
   for (const item of reply?.getChildren("item") ?? []) {
     const jid = String(item.attrs.jid ?? "");
-    if (item.attrs.error) result.refused.push({ jid, error: String(item.attrs.error) });
-    else if (CHANGES.has(item.attrs.change)) result.applied.push({ jid, change: item.attrs.change as RosterChange });
+    if (item.attrs.error) refused.push({ jid, error: String(item.attrs.error) });
+    else if (CHANGES.has(item.attrs.change)) applied.push({ jid, change: item.attrs.change as RosterChange });
   }
-  return result;
+  const counted = (attr: string, change: RosterChange) =>
+    reply?.attrs[attr] !== undefined ? Number(reply.attrs[attr]) || 0 : applied.filter((a) => a.change === change).length;
+  return {
+    applied,
+    refused,
+    added: counted("added", "add"),
+    changed: counted("changed", "change"),
+    removed: counted("removed", "remove"),
+    unchanged: Number(reply?.attrs.unchanged) || 0,
+    ver: rosterVersion(reply),
+  };
 }
 
 /** Per edit: undefined when applied, or the StanzaError the server gave for that item. */

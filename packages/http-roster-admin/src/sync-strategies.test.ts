@@ -15,7 +15,7 @@ function versionedServer() {
   const calls: string[] = [];
   const ver = () => (version ? `id:${version}` : undefined);
   const apply = (edits: readonly RosterEdit[], replace: boolean): RosterReplaceResult => {
-    const result: RosterReplaceResult = { applied: [], refused: [], unchanged: 0 };
+    const result: RosterReplaceResult = { applied: [], refused: [], added: 0, changed: 0, removed: 0, unchanged: 0 };
     const listed = new Set<string>();
     for (const { item, change } of edits) {
       listed.add(item.jid);
@@ -29,7 +29,8 @@ function versionedServer() {
     }
     if (replace) for (const jid of [...items.keys()]) if (!listed.has(jid)) items.delete(jid) && result.applied.push({ jid, change: "remove" });
     if (result.applied.length || !version) version++;
-    return { ...result, ver: ver() };
+    const count = (change: string) => result.applied.filter((a) => a.change === change).length;
+    return { ...result, added: count("add"), changed: count("change"), removed: count("remove"), ver: ver() };
   };
   const access: RosterAccess = {
     kind: "privileged",

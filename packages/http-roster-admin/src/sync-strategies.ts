@@ -8,7 +8,7 @@
 //                  roster can, else one roster set per edit, RFC 6121 §2 https://www.rfc-editor.org/rfc/rfc6121#section-2).
 import type { Limiter, Logger, RosterItem } from "@xmppkit/core";
 import { canonicalRoster, rosterFromCanonical, type AppliedRosters } from "./applied-rosters.js";
-import type { RosterAccess, RosterChange } from "./roster-access.js";
+import type { RosterAccess } from "./roster-access.js";
 import type { RosterEdit, RosterReplaceResult } from "./roster-batch.js";
 import { diffRoster, type RosterDiff } from "./roster-diff.js";
 import { RosterSyncError } from "./sync-result.js";
@@ -103,7 +103,6 @@ export async function replaceRoster(
 
 /** The outcome of one batch request, or the RosterSyncError naming what the server refused. */
 function outcomeOf(username: string, user: string, result: RosterReplaceResult, sent: number, unchanged: number): SyncOutcome {
-  const count = (change: RosterChange) => result.applied.filter((a) => a.change === change).length;
   if (result.refused.length) {
     const first = result.refused[0]!;
     const what = result.applied.length ? `; ${result.applied.length} changes were applied` : "";
@@ -114,7 +113,7 @@ function outcomeOf(username: string, user: string, result: RosterReplaceResult, 
       { applied: result.applied },
     );
   }
-  return { added: count("add"), changed: count("change"), removed: count("remove"), unchanged, requests: 1 };
+  return { added: result.added, changed: result.changed, removed: result.removed, unchanged, requests: 1 };
 }
 
 /** Diff `current` against `wanted` and set only what differs; a failed set fails the sync, naming what was applied. */

@@ -20,10 +20,10 @@
 -- equal to the stored one (name, groups, and subscription when given) is left alone. The gateway then needs
 -- no roster get and no diff of its own: one request per user, and nothing written when nothing changed.
 --
--- Reply: the roster's version after the set, the items it changed, with what it did, and the ones it refused:
---   <query xmlns="urn:xmppkit:roster-batch:0" unchanged="45" ver="Xk3…:17">
---     <item jid="a@example.com" change="add"/> <item jid="c@example.com/x" error="bad-request"/>
---   </query>
+-- Reply: the roster's version after the set, how many items it added, changed, removed or found equal, and
+-- the items it refused; when it refused any, also each item it changed, with what it did:
+--   <query xmlns="urn:xmppkit:roster-batch:0" added="3" changed="0" removed="1" unchanged="45" ver="Xk3…:17"/>
+--   <query … added="1" …> <item jid="a@example.com" change="add"/> <item jid="c@example.com/x" error="bad-request"/> </query>
 -- A whole-set error (forbidden without mod_privilege's roster "set"/"both" grant, item-not-found for an
 -- account that does not exist, internal-server-error when storage fails) leaves the roster as it was.
 --
@@ -311,9 +311,16 @@ module:hook("iq-set/bare/" .. NS .. ":query", function(event)
 	local kinds = apply(event, username, host, roster, changes);
 	if not kinds then return true; end
 
-	local reply = st.reply(stanza):tag("query", { xmlns = NS, unchanged = tostring(unchanged), ver = version_of(roster) });
-	for contact, kind in pairs(kinds) do reply:tag("item", { jid = contact, change = kind }):up(); end
-	for _, r in ipairs(refused) do reply:tag("item", { jid = r.jid, error = r.error }):up(); end
+	local counts = { add = 0, change = 0, remove = 0 };
+	for _, kind in pairs(kinds) do counts[kind] = counts[kind] + 1; end
+	local reply = st.reply(stanza):tag("query", { xmlns = NS, unchanged = tostring(unchanged), ver = version_of(roster),
+		added = tostring(counts.add), changed = tostring(counts.change), removed = tostring(counts.remove) });
+	-- Each change named only beside a refusal (the gateway then says what was applied): a reply of 50 items
+	-- costs Prosody's collector as much as their pushes.
+	if refused[1] then
+		for contact, kind in pairs(kinds) do reply:tag("item", { jid = contact, change = kind }):up(); end
+		for _, r in ipairs(refused) do reply:tag("item", { jid = r.jid, error = r.error }):up(); end
+	end
 	origin.send(reply);
 	for contact in pairs(changes) do rostermanager.roster_push(username, host, contact); end
 	if next(changes) then
