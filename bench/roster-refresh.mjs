@@ -347,13 +347,7 @@ http_default_host = "localhost"
 http_roster_url = "${backend.url}/contacts/%s"
 `,
   });
-  prosodyDirs.add(prosody.dir);
-  scope.add(async () => {
-    await prosody.stop();
-    prosodyDirs.delete(prosody.dir);
-  });
-  prosodyVersion ??= prosody.version;
-  writeAccounts(prosody, users);
+  adopt(prosody, users, scope);
   const base = `http://127.0.0.1:${httpPort}/roster_admin`;
   // The module loaded (it needs lua-cjson) and answers: a refresh of a user who is not online.
   const probe = await fetch(`${base}/refresh/nobody`).then(
@@ -386,13 +380,7 @@ async function startGateway(backend, { storage, batch, maxUsers }, users, online
     globalConfig: GC_CONFIG,
     ...(batch ? { pluginPaths: [PLUGINS], modules: ["xmppkit_roster_batch"] } : {}),
   });
-  prosodyDirs.add(prosody.dir);
-  scope.add(async () => {
-    await prosody.stop();
-    prosodyDirs.delete(prosody.dir);
-  });
-  prosodyVersion ??= prosody.version;
-  writeAccounts(prosody, users);
+  adopt(prosody, users, scope);
   const yaml = `modules_enabled: [http-roster-admin]
 http-roster-admin:
   http_roster_url: ${backend.url}/contacts/%s
@@ -440,6 +428,17 @@ ${maxUsers > 10_000 ? `  http_roster_max_users: ${maxUsers}\n` : ""}`;
         .slice(-3)
         .join("\n"),
   };
+}
+
+/** A Prosody of this run: stopped with `scope` (and on a signal), its accounts written. */
+function adopt(prosody, users, scope) {
+  prosodyDirs.add(prosody.dir);
+  scope.add(async () => {
+    await prosody.stop();
+    prosodyDirs.delete(prosody.dir);
+  });
+  prosodyVersion ??= prosody.version;
+  writeAccounts(prosody, users);
 }
 
 /** Accounts as files (prosodyctl takes ~0.3 s each); the running server reads them on demand. */

@@ -280,14 +280,22 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       const before = await gateway.kit.privilege.rosterGet("hank@localhost");
       const ver = rosterVersion(await gateway.kit.iq.get(rosterVersionElement(), "hank@localhost"));
       await prosody.restart();
+      let lastError: unknown;
       await waitFor(
         () =>
           gateway.kit.iq.get(rosterVersionElement(), "hank@localhost", { timeout: 1000 }).then(
             (r) => r,
-            () => undefined,
+            (err: unknown) => void (lastError = err),
           ),
         "the link back after the restart",
-      );
+      ).catch((err: Error) => {
+        const lines = log
+          .lines()
+          .slice(-15)
+          .map((l) => JSON.stringify(l))
+          .join("\n");
+        throw new Error(`${err.message}; the last answer: ${String(lastError)}\nGATEWAY:\n${lines}`);
+      });
       const after = await gateway.kit.privilege.rosterGet("hank@localhost");
       const byJid = (items: typeof before) => items.map((i) => ({ ...i, groups: [...i.groups].sort() })).sort((a, b) => a.jid.localeCompare(b.jid));
       expect(byJid(after)).toEqual(byJid(before));

@@ -37,6 +37,27 @@ describe("lifecycle", () => {
     expect(reconnects).toBe(0);
   });
 
+  it("a server that restarts says invalid-namespace while it starts: fatal at the first connection, retried once the link was up", async () => {
+    const fresh = await mockComponent<XmppEntity>();
+    const never = setupLifecycle({ entity: fresh.entity }, { backoff: { initial: 10 } });
+    const fatal = never.next("fatal", 1000);
+    fresh.entity.emit("error", streamError("invalid-namespace"));
+    fresh.dropLink();
+    expect((await fatal).error.message).toMatch(/^invalid-namespace: /);
+
+    const mock = await mockComponent<XmppEntity>();
+    const lc = setupLifecycle({ entity: mock.entity }, { backoff: { initial: 60_000, jitter: 0 } });
+    let fatals = 0;
+    lc.on("fatal", () => fatals++);
+    mock.entity.emit("online", mock.entity.jid);
+    const reconnecting = lc.next("reconnecting", 1000);
+    mock.entity.emit("error", streamError("invalid-namespace")); // the server, restarting, as it is seen on the link
+    mock.dropLink();
+    expect((await reconnecting).reason).toMatch(/stream error invalid-namespace/);
+    expect(fatals).toBe(0);
+    await lc.stop();
+  });
+
   it("a transient error (conflict, socket errors) is retried", async () => {
     const mock = await mockComponent<XmppEntity>();
     const lc = setupLifecycle({ entity: mock.entity }, { backoff: { initial: 60_000 } });

@@ -8,6 +8,9 @@ import { describeError, fatalStreamError, notXmppError, type LinkError } from ".
 import { OpeningStoppedError, openLink, type LinkTimeouts } from "./open-link.js";
 import type { Reconnect } from "./reconnect.js";
 
+/** Stream errors fatal at the first connection (a wrong port, domain or secret) but retried once the link was up. */
+const RETRIED_ONCE_UP = new Set(["invalid-namespace", "host-unknown", "improper-addressing"]);
+
 /** What is known of the current link. */
 export class LinkStatus {
   online = false;
@@ -61,7 +64,10 @@ function linkError({ entity, link, reconnect, inbound }: LinkDeps, err: LinkErro
   // A refused or unsendable stanza is its sender's problem, not a reason for the link to fail.
   if (reconnect.stopping || err.name === "StanzaRefusedError" || err.name === "LinkDownError") return;
   const fatal = fatalStreamError(err);
-  if (fatal) reconnect.fail(fatal);
+  // Once the link has been up, the configuration was right: a server that restarts answers these while it
+  // starts (Prosody 0.12 and 13 say invalid-namespace on the component port before the component is set up,
+  // seen in the e2e suite), so they are retried, with backoff and the condition in the log, not fatal.
+  if (fatal && !(link.everOnline && RETRIED_ONCE_UP.has(fatal.condition))) reconnect.fail(fatal);
   else if (err.name === "XMLError" && !link.everOnline && !link.everOpened) reconnect.fail(notXmppError(entity, inbound.firstBytes));
   link.note(describeError(err, entity));
 }

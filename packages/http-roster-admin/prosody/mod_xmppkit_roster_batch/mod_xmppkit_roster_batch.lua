@@ -154,6 +154,7 @@ end
 -- cannot hold (functions…), and then the caller falls back to Prosody's serializer.
 local fmt, concat = string.format, table.concat;
 local math_type = math.type or function(v) return v % 1 == 0 and "integer" or "float"; end
+local pair;
 local function literal(v, out, n)
 	local t = type(v);
 	if t == "string" then n = n + 1; out[n] = fmt("%q", v);
@@ -162,14 +163,20 @@ local function literal(v, out, n)
 	elseif t == "table" then
 		n = n + 1; out[n] = "{";
 		for k, x in pairs(v) do
-			n = n + 1; out[n] = "[";
-			n = literal(k, out, n); if not n then return nil; end
-			n = n + 1; out[n] = "]=";
-			n = literal(x, out, n); if not n then return nil; end
-			n = n + 1; out[n] = ";";
+			n = pair(k, x, out, n); if not n then return nil; end
 		end
 		n = n + 1; out[n] = "}";
 	else return nil; end
+	return n;
+end
+
+-- `[k]=v;` appended to `out`.
+function pair(k, v, out, n)
+	n = n + 1; out[n] = "[";
+	n = literal(k, out, n); if not n then return nil; end
+	n = n + 1; out[n] = "]=";
+	n = literal(v, out, n); if not n then return nil; end
+	n = n + 1; out[n] = ";";
 	return n;
 end
 
@@ -199,11 +206,7 @@ local function roster_file(roster)
 			out[n] = fmt("[%q]={subscription=%q;groups={%s};%s%s};", contact, item.subscription, concat(g),
 				item.name and fmt("name=%q;", item.name) or "", item.ask and fmt("ask=%q;", item.ask) or "");
 		else
-			n = n + 1; out[n] = "[";
-			n = literal(contact, out, n); if not n then return nil; end
-			n = n + 1; out[n] = "]=";
-			n = literal(item, out, n); if not n then return nil; end
-			n = n + 1; out[n] = ";";
+			n = pair(contact, item, out, n); if not n then return nil; end
 		end
 	end
 	n = n + 1; out[n] = "};\n";
