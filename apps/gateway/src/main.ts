@@ -1,4 +1,5 @@
 // xmppkit-gateway: run the gateway from a YAML config (the bin's body; cli.ts loads it).
+import { flushCompileCache } from "node:module";
 import { parseArgs } from "node:util";
 import { ConfigError, FatalConnectionError, type Logger } from "@xmppkit/core";
 import { createLogger, systemdNotifier, type ServiceNotifier } from "@xmppkit/runtime";
@@ -122,7 +123,13 @@ async function runGateway(config: GatewayConfig, sourceMap: SourceMap, early: st
   // systemd (Type=notify, WatchdogSec=): READY=1 once /healthz answers, WATCHDOG=1 pings from this event loop.
   const notifier = await systemdNotifier({ logger: log });
   signals.notifying(notifier);
-  const onServing = () => notifier.ready("starting: waiting for the store, the lease and the link");
+  // afterStartup: 2 s after the gateway is up, or 10 s after HTTP listens for one still waiting (a standby, a
+  // server that does not answer yet), then again once it is up.
+  let afterStartupTimer: NodeJS.Timeout | undefined;
+  const onServing = () => {
+    notifier.ready("starting: waiting for the store, the lease and the link");
+    afterStartupTimer = setTimeout(afterStartup, 10_000).unref();
+  };
   let running: Gateway;
   try {
     running = await startGateway(config, { logger: log, sourceMap, signal: abort.signal, onServing });
@@ -132,6 +139,8 @@ async function runGateway(config: GatewayConfig, sourceMap: SourceMap, early: st
     dieOfStartError(err, config, log, sourceMap);
   }
   signals.started(running);
+  clearTimeout(afterStartupTimer);
+  setTimeout(afterStartup, 2000).unref();
   notifier.status(`holding the link to ${config.component.service} as ${config.component.domain}`);
   running.events.on("gateway-lease-lost", () => notifier.status("lost the lease: link closed, waiting as a standby"));
   running.events.on("gateway-takeover", () => notifier.status(`holding the link to ${config.component.service} as ${config.component.domain}`));
@@ -143,6 +152,44 @@ async function runGateway(config: GatewayConfig, sourceMap: SourceMap, early: st
       die(EXIT.connection, `${config.component.service} refused ${config.component.domain}: ${error.message}`);
     });
   });
+}
+
+/**
+ * Once start-up is over (the first room joins and audit writes done; see runGateway for when):
+ *   - Node's compile cache (cli.ts): write what start-up compiled now, not only at exit (a crash or a watchdog
+ *     kill never gets there). Nothing to do without a cache, or when it was warm.
+ *   - One full garbage collection that reduces memory, as V8 does under memory pressure. Loading the modules
+ *     and their dependencies grows V8's young generation to 16 MiB (~12 MiB of it resident), and nothing
+ *     gives it back while the gateway idles: V8 shrinks it only at a collection during little allocation,
+ *     which an idle gateway, allocating almost nothing, never starts (45 s later it is still there), and
+ *     even then Node 22's V8 keeps the freed pages pooled. This collection shrinks it and releases them at
+ *     once: ~14 MiB less resident (bench/startup), for two full collections on the main thread, once
+ *     (~45 ms on an idle 2-core machine, up to ~95 ms on a busy one). Under load the young generation grows
+ *     again as V8 sees fit. The gc function comes from V8's own extension, exposed to one new context and
+ *     hidden again (node:v8 and node:vm are loaded only now). If anything about it fails, nothing is
+ *     collected.
+ */
+function afterStartup(): void {
+  try {
+    flushCompileCache();
+  } catch {
+    // no cache
+  }
+  try {
+    const { setFlagsFromString } = process.getBuiltinModule("node:v8");
+    let gc = (globalThis as { gc?: unknown }).gc; // node --expose-gc
+    if (typeof gc !== "function") {
+      setFlagsFromString("--expose-gc");
+      try {
+        gc = process.getBuiltinModule("node:vm").runInNewContext("gc");
+      } finally {
+        setFlagsFromString("--no-expose-gc");
+      }
+    }
+    if (typeof gc === "function") gc({ type: "major", execution: "sync", flavor: "last-resort" });
+  } catch {
+    // nothing collected
+  }
 }
 
 /**

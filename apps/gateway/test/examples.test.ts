@@ -289,6 +289,13 @@ describe("the Dockerfile and the systemd unit agree with the package", () => {
     for (const s of ["Type=notify", "NotifyAccess=main", "WatchdogSec=10", "TimeoutAbortSec=5", "RestartPreventExitStatus=3 4"]) expect(settings).toContain(s);
   });
 
+  it("the unit keeps Node's compile cache in its own cache directory (PrivateTmp= would empty the default one)", () => {
+    const settings = unit.split("\n").filter((l) => /^[A-Z]\w*=/.test(l));
+    expect(settings).toContain("PrivateTmp=true");
+    expect(settings).toContain("CacheDirectory=xmppkit-gateway");
+    expect(settings).toContain("Environment=NODE_COMPILE_CACHE=%C/xmppkit-gateway");
+  });
+
   // systemd 252's verify works without systemd as PID 1 (a container): it parses the unit and checks the commands.
   // scripts/setup.sh installs systemd where it is missing: not there fails the test, it is not skipped.
   it("systemd-analyze verify finds nothing to say about the unit", () => {

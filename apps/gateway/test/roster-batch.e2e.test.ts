@@ -285,7 +285,10 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
         () =>
           gateway.kit.iq.get(rosterVersionElement(), "hank@localhost", { timeout: 1000 }).then(
             (r) => r,
-            (err: unknown) => void (lastError = err),
+            (err: unknown) => {
+              lastError = err;
+              return undefined;
+            },
           ),
         "the link back after the restart",
       ).catch((err: Error) => {

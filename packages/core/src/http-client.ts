@@ -9,9 +9,14 @@
 // Built on node:http(s), not fetch: Node's fetch (undici, web streams, an AbortSignal per request) cost more
 // CPU per roster than the roster itself (bench/roster-sync), and no client follows redirects by this rule
 // (fetch and undici's redirect interceptor forward custom headers to any origin), so redirects are ours either way.
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { ClientRequest, IncomingMessage } from "node:http";
 import { XmppkitError } from "./errors.js";
+
+// From getBuiltinModule, not an `import`: an ES import of a built-in reads every export, and node:http's
+// include lazy getters (WebSocket, CloseEvent, MessageEvent) that load undici, ~45 ms and ~2 MiB of heap at
+// start for nothing this client uses (the gateway README, "Start and memory").
+const { Agent: HttpAgent, request: httpRequest } = process.getBuiltinModule("node:http");
+const { Agent: HttpsAgent, request: httpsRequest } = process.getBuiltinModule("node:https");
 
 export type HttpClientFailure = "timeout" | "too-large" | "redirect" | "network";
 

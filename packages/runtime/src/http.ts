@@ -3,20 +3,18 @@
 // trusted-proxy rule for X-Forwarded-For. The contract needs no more than a router and a body reader, so no
 // framework is loaded (fastify was 60 ms of the gateway's start and 2.6 MiB of its heap; see the gateway README).
 import { createHash, timingSafeEqual } from "node:crypto";
-import {
-  createServer,
-  validateHeaderName,
-  validateHeaderValue,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import { parse as parseQuery } from "node:querystring";
 import { ConfigError, linkDownResponse, type EventBus, type HttpRequest, type HttpResponse, type HttpRoute, type HttpServer, type Logger } from "@xmppkit/core";
 import { clientIp } from "./http-client-ip.js";
 import { MalformedUrlError, Router } from "./http-router.js";
+
+// node:http from getBuiltinModule, not an `import`: an ES import of a built-in reads every export, and among
+// node:http's are lazy getters for WebSocket, CloseEvent and MessageEvent, which load undici (fetch, web
+// streams, http2, worker_threads): ~45 ms and ~2 MiB of heap at the gateway's start (bench/startup) for
+// nothing the server uses. core's http-client does the same.
+const { createServer, validateHeaderName, validateHeaderValue } = process.getBuiltinModule("node:http");
 
 export interface HttpOptions {
   /** `host:port` (default 127.0.0.1:5281, Prosody's HTTPS port number on loopback). */
