@@ -238,25 +238,26 @@ local function save(username, host, roster, changed)
 	return map:set_keys(username, keys);
 end
 
--- The account named by the IQ's `to`, or nil after answering an error. `wanted`: the grants that allow it.
+-- The account named by the IQ's `to` (username, host, roster); false after answering with an error; nil for
+-- an IQ that is not this host's (left to other handlers). `wanted`: the grants that allow it.
 local function account(event, wanted, grants, check_account)
 	local origin, stanza = event.origin, event.stanza;
 	local username, host = jid.split(stanza.attr.to);
 	if host ~= module.host or not username then return nil; end
 	if not wanted[roster_grant(origin, host) or ""] then
 		origin.send(st.error_reply(stanza, "auth", "forbidden", "needs mod_privilege's roster permission " .. grants));
-		return nil, true;
+		return false;
 	end
 	-- A user online exists (no account lookup, which reads the accounts store); a version get needs none:
 	-- an unknown account's roster has no version.
 	if check_account and not bare_sessions[username .. "@" .. host] and not user_exists(username, host) then
 		origin.send(st.error_reply(stanza, "cancel", "item-not-found", "no such account"));
-		return nil, true;
+		return false;
 	end
 	local roster = rostermanager.load_roster(username, host);
 	if not roster then
 		origin.send(st.error_reply(stanza, "wait", "internal-server-error", "could not load the roster"));
-		return nil, true;
+		return false;
 	end
 	return username, host, roster;
 end
@@ -265,7 +266,7 @@ local MAY_GET, MAY_SET = { get = true, both = true }, { set = true, both = true 
 
 module:hook("iq-get/bare/" .. NS .. ":query", function(event)
 	local username, host, roster = account(event, MAY_GET, '"get" or "both"', false);
-	if not username then return host; end
+	if not username then return username == false or nil; end
 	event.origin.send(st.reply(event.stanza):tag("query", { xmlns = NS, ver = version_of(roster) }));
 	return true;
 end);
@@ -295,7 +296,7 @@ end
 module:hook("iq-set/bare/" .. NS .. ":query", function(event)
 	local origin, stanza = event.origin, event.stanza;
 	local username, host, roster = account(event, MAY_SET, '"set" or "both"', true);
-	if not username then return host; end
+	if not username then return username == false or nil; end
 	local owner = username .. "@" .. host;
 	local query = stanza.tags[1];
 	local expected = query.attr["if-ver"];
