@@ -183,6 +183,25 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       }
     });
 
+    it("an offline user's version is known without reading the roster (file storage); a write by another still moves it", async () => {
+      web.henry = contacts(4);
+      await prosody.createUser("henry", "henrypw");
+      expect(await refresh(["henry"])).toMatchObject({ updated: 1, errors: 0 });
+      const loads = () => prosody.logTail(200_000).match(/load_roster: asked for: henry@localhost/g)?.length ?? 0;
+      const before = loads();
+      expect(before).toBeGreaterThan(0); // the set loaded it
+      expect(await refresh(["henry"])).toMatchObject({ updated: 1, errors: 0 });
+      expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "henry", unchanged: 4, requests: 0 });
+      // On file storage the module remembers the version it wrote; on SQL storage it cannot see others' writes.
+      expect(loads() - before).toBe(storage === "internal" ? 0 : 1);
+
+      // Another writer while henry is offline: mod_privilege's own roster set (one item, a whole save).
+      await gateway.kit.iq.set(xml("query", "jabber:iq:roster", xml("item", { jid: "c1@example.com", subscription: "remove" })), "henry@localhost");
+      expect(await refresh(["henry"])).toMatchObject({ updated: 1, errors: 0 });
+      expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "henry", added: 1, unchanged: 3, requests: 1 });
+      expect((await gateway.kit.privilege.rosterGet("henry@localhost")).map((i) => i.jid).sort()).toEqual(Object.keys(contacts(4)).sort());
+    });
+
     it("the module's versions: a get answers the version alone; a set at an old version is refused whole (conflict)", async () => {
       web.frank = contacts(3);
       await prosody.createUser("frank", "frankpw");

@@ -12,6 +12,11 @@ export interface AppliedRoster {
   ver: string;
   /** `canonicalRoster()` of what was applied. */
   items: string;
+  /**
+   * The digest of the web app's answer that gave `items`, when every contact in it was taken: the same
+   * answer again is then not parsed (its items are `items`).
+   */
+  body?: string | undefined;
 }
 
 /** Where applied rosters are kept, by bare JID: a store's `kv()` fits. */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { freePort, startHttpBackend, type HttpBackend } from "@xmppkit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRosterFetcher, RosterFetchError } from "./fetch-roster.js";
@@ -29,6 +30,18 @@ describe("fetching a web roster over real HTTP", () => {
     expect(req).toMatchObject({ method: "GET", url: "/contacts/50%25off" });
     expect(req.headers.accept).toBe("application/json");
     expect(req.headers.authorization).toBe("Bearer webapp-key");
+  });
+
+  it("gives the body's digest; the same body again with that digest is not parsed, another one is", async () => {
+    const body = JSON.stringify({ "marie@example.com": { name: "Marie" } });
+    app.handle(() => ({ headers: { "content-type": "application/json" }, body }));
+    const get = fetcher();
+    const first = await get("alice");
+    expect(first.digest).toBe(createHash("sha256").update(body).digest("base64url"));
+    expect(await get("alice", { unlessDigest: first.digest })).toEqual({ same: true, digest: first.digest, url: first.url, attempts: 1 });
+    app.handle(() => ({ body: { "marie@example.com": { name: "Marie M." } } }));
+    const next = await get("alice", { unlessDigest: first.digest });
+    expect(next.same ? [] : next.items.map((i) => i.name)).toEqual(["Marie M."]);
   });
 
   it("a 302 to another origin gets the roster without the web app's headers", async () => {

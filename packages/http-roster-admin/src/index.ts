@@ -40,7 +40,15 @@ export {
 } from "./roster-batch.js";
 export { EjabberdApiError, ejabberdApiRoster, type EjabberdApiOptions } from "./ejabberd-api.js";
 export { BadRefreshBody, parseRefreshBody, registerRosterAdminRoutes, type RosterAdminRoutesOptions } from "./http-api.js";
-export { RosterFetchError, createRosterFetcher, type FetchFailure, type FetcherOptions, type RosterFetcher } from "./fetch-roster.js";
+export {
+  RosterFetchError,
+  createRosterFetcher,
+  type FetchFailure,
+  type FetchedRoster,
+  type FetcherOptions,
+  type RosterFetcher,
+  type SameRoster,
+} from "./fetch-roster.js";
 export { WebRosterError, parseWebRoster, type SkippedContact, type WebRoster } from "./roster-json.js";
 export { canonicalRoster, memoryAppliedRosters, rosterFromCanonical, type AppliedRoster, type AppliedRosters } from "./applied-rosters.js";
 export { APPLIED_MIGRATIONS, storeAppliedRosters, type StoredAppliedRosters } from "./store-applied-rosters.js";

@@ -36,7 +36,7 @@ describe("applied rosters in SQLite", () => {
     await applied.set("alice@localhost", { ver: "a:1", items: "[]" });
     expect(await applied.get("alice@localhost")).toEqual({ ver: "a:1", items: "[]" });
     expect(Number(await rows(store))).toBe(0); // not yet written: the sync did not wait for the disk
-    await applied.set("alice@localhost", { ver: "a:2", items: '[["c@example.com","",[],"both"]]' });
+    await applied.set("alice@localhost", { ver: "a:2", items: '[["c@example.com","",[],"both"]]', body: "sha-of-the-answer" });
     await applied.set("bob@localhost", { ver: "b:1", items: "[]" });
     await applied.delete("bob@localhost");
     await applied.close();
@@ -44,9 +44,24 @@ describe("applied rosters in SQLite", () => {
     stores.length = 0;
 
     const again = await storeAppliedRosters(await tracked(openSqliteStore(path)));
-    expect(await again.get("alice@localhost")).toEqual({ ver: "a:2", items: '[["c@example.com","",[],"both"]]' });
+    expect(await again.get("alice@localhost")).toEqual({ ver: "a:2", items: '[["c@example.com","",[],"both"]]', body: "sha-of-the-answer" });
     expect(await again.get("bob@localhost")).toBeUndefined();
     await again.close();
+  });
+
+  it("a table from before the web answer's digest is migrated: its records stay, without a digest", async () => {
+    const store = await tracked(openSqliteStore(file()));
+    await store.migrate("http-roster-admin", [
+      {
+        version: 1,
+        name: "applied rosters",
+        sql: `CREATE TABLE IF NOT EXISTS ${APPLIED_TABLE} (jid TEXT PRIMARY KEY, ver TEXT NOT NULL, items TEXT NOT NULL)`,
+      },
+    ]);
+    await store.run(`INSERT INTO ${APPLIED_TABLE} (jid, ver, items) VALUES (?, ?, ?)`, ["alice@localhost", "a:7", "[]"]);
+    const applied = await storeAppliedRosters(store);
+    expect(await applied.get("alice@localhost")).toEqual({ ver: "a:7", items: "[]" });
+    await applied.close();
   });
 
   it("1,200 records in a burst are committed in three transactions", async () => {

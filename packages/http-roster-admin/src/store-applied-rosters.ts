@@ -16,6 +16,7 @@ export const APPLIED_MIGRATIONS: Migration[] = [
     name: "applied rosters",
     sql: `CREATE TABLE IF NOT EXISTS ${APPLIED_TABLE} (jid TEXT PRIMARY KEY, ver TEXT NOT NULL, items TEXT NOT NULL)`,
   },
+  { version: 2, name: "the web answer's digest", sql: `ALTER TABLE ${APPLIED_TABLE} ADD COLUMN body TEXT` },
 ];
 
 export interface StoredAppliedRosters extends AppliedRosters {
@@ -41,8 +42,8 @@ export async function storeAppliedRosters(
         for (const [jid, applied] of last) {
           if (applied) {
             await tx.run(
-              `INSERT INTO ${APPLIED_TABLE} (jid, ver, items) VALUES (?, ?, ?) ON CONFLICT (jid) DO UPDATE SET ver = excluded.ver, items = excluded.items`,
-              [jid, applied.ver, applied.items],
+              `INSERT INTO ${APPLIED_TABLE} (jid, ver, items, body) VALUES (?, ?, ?, ?) ON CONFLICT (jid) DO UPDATE SET ver = excluded.ver, items = excluded.items, body = excluded.body`,
+              [jid, applied.ver, applied.items, applied.body ?? null],
             );
           } else await tx.run(`DELETE FROM ${APPLIED_TABLE} WHERE jid = ?`, [jid]);
         }
@@ -71,9 +72,9 @@ export async function storeAppliedRosters(
   return {
     async get(jid) {
       if (pending.has(jid)) return pending.get(jid) ?? undefined;
-      const rows = await store.query<{ ver: string; items: string }>(`SELECT ver, items FROM ${APPLIED_TABLE} WHERE jid = ?`, [jid]);
+      const rows = await store.query<{ ver: string; items: string; body: string | null }>(`SELECT ver, items, body FROM ${APPLIED_TABLE} WHERE jid = ?`, [jid]);
       const row = rows[0];
-      return row ? { ver: row.ver, items: row.items } : undefined;
+      return row ? { ver: row.ver, items: row.items, ...(row.body ? { body: row.body } : {}) } : undefined;
     },
     set: (jid, applied) => record(jid, applied),
     async delete(jid) {

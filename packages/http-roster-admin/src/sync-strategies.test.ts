@@ -4,7 +4,7 @@ import { canonicalRoster, memoryAppliedRosters, rosterFromCanonical, type Applie
 import type { RosterAccess } from "./roster-access.js";
 import type { RosterEdit, RosterReplaceResult } from "./roster-batch.js";
 import { RosterSyncError } from "./sync-result.js";
-import { syncByVersion, type VersionDeps } from "./sync-strategies.js";
+import { readApplied, syncByVersion, type VersionDeps } from "./sync-strategies.js";
 
 const USER = "alice@localhost";
 
@@ -75,7 +75,8 @@ describe("syncing by version (the roster batch module's versions)", () => {
   let server: ReturnType<typeof versionedServer>;
   let applied: AppliedRosters;
   let deps: VersionDeps;
-  const sync = (wanted: RosterItem[]) => syncByVersion(deps, "alice", USER, wanted);
+  const sync = async (wanted: RosterItem[], body?: string) => syncByVersion(deps, "alice", USER, { items: wanted, body }, await readApplied(deps, USER));
+  const syncSame = async () => syncByVersion(deps, "alice", USER, { same: true }, await readApplied(deps, USER));
 
   beforeEach(() => {
     server = versionedServer();
@@ -89,6 +90,30 @@ describe("syncing by version (the roster batch module's versions)", () => {
     server.calls.length = 0;
     expect(await sync(contacts(5).reverse())).toEqual({ added: 0, changed: 0, removed: 0, unchanged: 5, requests: 0 });
     expect(server.calls).toEqual(["version"]);
+  });
+
+  it("the same web body again is not read: one version get, its items taken from the applied record", async () => {
+    expect(await sync(contacts(5), "digest-1")).toMatchObject({ added: 5, requests: 1 });
+    expect(await applied.get(USER)).toEqual({ ver: "id:1", items: canonicalRoster(contacts(5)), body: "digest-1" });
+    server.calls.length = 0;
+    expect(await syncSame()).toEqual({ added: 0, changed: 0, removed: 0, unchanged: 5, requests: 0 });
+    expect(server.calls).toEqual(["version"]);
+    // Removed by hand: the same body gives the roster back, from the record.
+    server.editByHand("c2@example.com");
+    expect(await syncSame()).toMatchObject({ added: 1, requests: 1 });
+    expect(server.roster()).toEqual(contacts(5));
+    expect(await applied.get(USER)).toEqual({ ver: "id:3", items: canonicalRoster(contacts(5)), body: "digest-1" });
+  });
+
+  it("the same roster in another body: nothing sent, the new body's digest kept; a body with skipped contacts keeps none", async () => {
+    await sync(contacts(3), "digest-1");
+    server.calls.length = 0;
+    expect(await sync(contacts(3).reverse(), "digest-2")).toMatchObject({ unchanged: 3, requests: 0 });
+    expect(server.calls).toEqual(["version"]);
+    expect((await applied.get(USER))!.body).toBe("digest-2");
+    expect(await sync(contacts(3), undefined)).toMatchObject({ unchanged: 3, requests: 0 });
+    expect((await applied.get(USER))!.body).toBeUndefined();
+    await expect(syncByVersion(deps, "bob", "bob@localhost", { same: true }, undefined)).rejects.toThrow(TypeError);
   });
 
   it("sends only the difference from what it applied, in one request at that version", async () => {

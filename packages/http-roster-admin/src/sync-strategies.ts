@@ -7,7 +7,7 @@
 //   syncByDiff:    the server's roster read, diffed here, and only the differences set (in batches when the
 //                  roster can, else one roster set per edit, RFC 6121 §2 https://www.rfc-editor.org/rfc/rfc6121#section-2).
 import type { Limiter, Logger, RosterItem } from "@xmppkit/core";
-import { canonicalRoster, rosterFromCanonical, type AppliedRosters } from "./applied-rosters.js";
+import { canonicalRoster, rosterFromCanonical, type AppliedRoster, type AppliedRosters } from "./applied-rosters.js";
 import type { RosterAccess } from "./roster-access.js";
 import type { RosterEdit, RosterReplaceResult } from "./roster-batch.js";
 import { diffRoster, type RosterDiff } from "./roster-diff.js";
@@ -37,33 +37,68 @@ export interface VersionDeps extends StrategyDeps {
 const NOTHING = { added: 0, changed: 0, removed: 0 };
 
 /**
- * Against what was last applied and the server's roster version, when the roster replaces in one request.
- * Without versions (a module from before them) a plain replace. A store that fails only costs the shortcut:
- * the roster is replaced whole. Undefined when the roster cannot replace after all (then: get and diff).
+ * The web app's answer: its items and the digest of its body (when every contact in it was taken), or
+ * `same` when its body was the one of the applied record (then its items are that record's).
  */
-export async function syncByVersion(deps: VersionDeps, username: string, user: string, wanted: RosterItem[]): Promise<SyncOutcome | undefined> {
-  const { roster, pipeline, applied } = deps;
-  if (!roster.version || !roster.setIfVersion) return replaceRoster(deps, username, user, wanted);
-  const items = canonicalRoster(wanted);
-  const last = await applied.get(user).catch((err: unknown) => void deps.log.warn({ user, err }, "reading the applied roster failed"));
+export type WebAnswer = { items: RosterItem[]; body?: string | undefined } | { same: true };
+
+/** What was last applied to `user`'s roster; a store that fails is logged and costs the shortcut only. */
+export function readApplied(deps: VersionDeps, user: string): Promise<AppliedRoster | undefined> {
+  return deps.applied.get(user).catch((err: unknown) => void deps.log.warn({ user, err }, "reading the applied roster failed"));
+}
+
+/** Whether a sync can use versions (syncByVersion) and what was applied: only then worth reading. */
+export const versioned = (roster: RosterAccess): boolean => canReplace(roster) && !!roster.version && !!roster.setIfVersion;
+
+/**
+ * Against what was last applied (`last`, from readApplied) and the server's roster version, when the roster
+ * replaces in one request. Without versions (a module from before them) a plain replace. Undefined when the
+ * roster cannot replace after all (then: get and diff).
+ */
+export async function syncByVersion(
+  deps: VersionDeps,
+  username: string,
+  user: string,
+  web: WebAnswer,
+  last: AppliedRoster | undefined,
+): Promise<SyncOutcome | undefined> {
+  const { roster, pipeline } = deps;
+  const same = "same" in web;
+  if (same && !last) throw new TypeError("an answer can only be the same as an applied record");
+  const items = same ? last!.items : canonicalRoster(web.items);
+  const body = same ? last!.body : web.body;
+  const wanted = () => (same ? rosterFromCanonical(items) : web.items);
+  if (!roster.version || !roster.setIfVersion) return replaceRoster(deps, username, user, wanted());
   if (last && last.items === items) {
     const ver = await attempt(username, user, "roster-get", "getting the roster version", () => pipeline(() => roster.version!(user)));
-    if (ver === last.ver) return { ...NOTHING, unchanged: wanted.length, requests: 0 };
+    const unchanged = { ...NOTHING, unchanged: same ? countCanonical(items) : web.items.length, requests: 0 };
+    // The same roster in another body (another order, say): its digest kept for the next time.
+    if (ver === last.ver) return body === last.body ? unchanged : remember(deps, user, ver, items, body, unchanged);
   } else if (last) {
-    const diff = diffRoster(rosterFromCanonical(last.items), wanted, { compareSubscription: roster.honoursSubscription });
+    const diff = diffRoster(rosterFromCanonical(last.items), wanted(), { compareSubscription: roster.honoursSubscription });
     const edits = toEdits(diff);
     if (edits.length <= (roster.batchSize ?? 0)) {
       const result = await attempt(username, user, "roster-set", "setting the roster", () => pipeline(() => roster.setIfVersion!(user, edits, last.ver)));
-      if (result !== "conflict") return remember(deps, user, result.ver, items, outcomeOf(username, user, result, edits.length, diff.unchanged));
+      if (result !== "conflict") return remember(deps, user, result.ver, items, body, outcomeOf(username, user, result, edits.length, diff.unchanged));
     }
   }
-  const replaced = await replaceRoster(deps, username, user, wanted);
-  return replaced && remember(deps, user, replaced.ver, items, replaced);
+  const replaced = await replaceRoster(deps, username, user, wanted());
+  return replaced && remember(deps, user, replaced.ver, items, body, replaced);
 }
 
+/** The number of contacts in a canonicalRoster() string. */
+const countCanonical = (canonical: string): number => (JSON.parse(canonical) as unknown[]).length;
+
 /** Record what was applied (or forget it without a version); a failing store is logged, the sync stands. */
-async function remember(deps: VersionDeps, user: string, ver: string | undefined, items: string, outcome: SyncOutcome): Promise<SyncOutcome> {
-  const done = ver ? deps.applied.set(user, { ver, items }) : deps.applied.delete(user);
+async function remember(
+  deps: VersionDeps,
+  user: string,
+  ver: string | undefined,
+  items: string,
+  body: string | undefined,
+  outcome: SyncOutcome,
+): Promise<SyncOutcome> {
+  const done = ver ? deps.applied.set(user, { ver, items, ...(body ? { body } : {}) }) : deps.applied.delete(user);
   await Promise.resolve(done).catch((err: unknown) => deps.log.warn({ user, err }, "recording the applied roster failed"));
   return outcome;
 }

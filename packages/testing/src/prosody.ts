@@ -236,10 +236,11 @@ ${o.components.map((c) => `Component ${lua(c.domain)}\n\tcomponent_secret = ${lu
 
 function renderStorage(storage: "internal" | "memory" | "sql", dir: string): string {
   // Accounts stay in files whatever the storage: prosodyctl registers users from a separate process (gone
-  // with "memory"), and benchmarks write account files directly.
+  // with "memory"), and benchmarks write account files directly. The other stores take default_storage: a
+  // `default` key in the storage table is no store's name, and Prosody ignores it.
   if (storage === "sql")
-    return `storage = { default = "sql"; accounts = "internal" }\nsql = { driver = "SQLite3", database = ${lua(join(dir, "data", "prosody.sqlite"))} }`;
-  if (storage === "memory") return `storage = { default = "memory"; accounts = "internal" }`;
+    return `default_storage = "sql"\nstorage = { accounts = "internal" }\nsql = { driver = "SQLite3", database = ${lua(join(dir, "data", "prosody.sqlite"))} }`;
+  if (storage === "memory") return `default_storage = "memory"\nstorage = { accounts = "internal" }`;
   return `storage = "internal"`;
 }
 

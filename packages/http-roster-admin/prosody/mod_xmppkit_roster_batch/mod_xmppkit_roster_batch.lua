@@ -48,6 +48,7 @@ local user_exists = require "core.usermanager".user_exists;
 local datamanager = require "util.datamanager";
 local modulemanager = require "core.modulemanager";
 local new_id = require "util.id".medium;
+local new_cache = require "util.cache".new;
 local bare_sessions = prosody.bare_sessions;
 
 local find = string.find;
@@ -55,6 +56,7 @@ local NS = "urn:xmppkit:roster-batch:0";
 local SUBSCRIPTIONS = { both = true, to = true, from = true, none = true };
 local max_items = module:get_option_number("roster_batch_max_items", 1000);
 local fast_save = module:get_option_boolean("roster_batch_fast_save", true);
+local known_max = module:get_option_number("roster_batch_known_versions", 20000);
 
 module:add_feature(NS);
 
@@ -134,20 +136,49 @@ local function plan(roster, owner, items, replace)
 	return changes, refused, unchanged;
 end
 
--- The host's roster stores, opened once (opening fires an event and may build a shim each time), and whether
--- the roster file may be written here: Prosody's file storage ("internal"), and no module on the host that
--- changes or drops data on its way to the files (mod_groups, anonymous logins: datamanager callbacks).
-local roster_map, roster_keyval, own_file;
+-- The versions of the rosters of up to roster_batch_known_versions users, so that a version get for a user
+-- whose roster is not in memory (offline, beyond Prosody's roster cache) reads no file. Kept only where every
+-- write of a roster goes through util.datamanager (file storage, no mod_groups, no anonymous logins): its
+-- callback, installed once per process for every host, forgets a user's version at each write of their
+-- roster by anyone (a client's edit, a subscription, mod_privilege, this module through the storage API);
+-- this module records it again after its own saves and loads, and forgets it when the account is deleted
+-- (its files are removed without a write). Like Prosody's own roster cache, it does not see a roster file
+-- changed by another process while Prosody runs.
+local shared = module:shared("/*/xmppkit_roster_batch/known");
+if not shared.forget then
+	shared.hosts = {};
+	function shared.forget(username, host, datastore, data)
+		local cache = datastore == "roster" and username and shared.hosts[host];
+		if cache then cache:set(username, nil); end
+		return username, host, datastore, data;
+	end
+	-- Never removed: util.datamanager's remove_callback leaves a hole that hides the callbacks added after it.
+	datamanager.add_callback(shared.forget);
+end
+function module.unload()
+	shared.hosts[module.host] = nil;
+end
+
+-- The host's roster stores, opened once (opening fires an event and may build a shim each time), whether the
+-- roster file may be written here (Prosody's file storage, "internal", and no module on the host that changes
+-- or drops data on its way to the files: mod_groups, anonymous logins, with datamanager callbacks), and the
+-- known versions there (nil elsewhere).
+local roster_map, roster_keyval, own_file, known;
 local function stores(host)
 	if not roster_keyval then
 		roster_map = storagemanager.open(host, "roster", "map");
 		roster_keyval = storagemanager.open(host, "roster", "keyval");
 		local _, driver = storagemanager.get_driver(host, "roster");
-		own_file = fast_save and driver == "internal" and not modulemanager.is_loaded(host, "groups")
+		local files_only = driver == "internal" and not modulemanager.is_loaded(host, "groups")
 			and module:get_option_string("authentication") ~= "anonymous";
+		own_file = fast_save and files_only;
+		if files_only and known_max > 0 then
+			known = new_cache(known_max);
+			shared.hosts[host] = known;
+		end
 		module:log("debug", own_file and "rosters are written to their files by this module" or "rosters are saved through the storage API");
 	end
-	return roster_map, roster_keyval, own_file;
+	return roster_map, roster_keyval, own_file, known;
 end
 
 -- A value as a Lua literal, appended to `out` (strings with %q, integers exactly); nil for what a roster
@@ -238,9 +269,9 @@ local function save(username, host, roster, changed)
 	return map:set_keys(username, keys);
 end
 
--- The account named by the IQ's `to` (username, host, roster); false after answering with an error; nil for
--- an IQ that is not this host's (left to other handlers). `wanted`: the grants that allow it.
-local function account(event, wanted, grants, check_account)
+-- The account named by the IQ's `to` (username, host), when the component holds one of the `wanted` grants;
+-- false after answering with an error; nil for an IQ that is not this host's (left to other handlers).
+local function granted(event, wanted, grants)
 	local origin, stanza = event.origin, event.stanza;
 	local username, host = jid.split(stanza.attr.to);
 	if host ~= module.host or not username then return nil; end
@@ -248,9 +279,19 @@ local function account(event, wanted, grants, check_account)
 		origin.send(st.error_reply(stanza, "auth", "forbidden", "needs mod_privilege's roster permission " .. grants));
 		return false;
 	end
-	-- A user online exists (no account lookup, which reads the accounts store); a version get needs none:
-	-- an unknown account's roster has no version.
-	if check_account and not bare_sessions[username .. "@" .. host] and not user_exists(username, host) then
+	return username, host;
+end
+
+-- Also the roster; false after answering an error. With `check_account`, an item-not-found for an account
+-- that does not exist; a user online exists, and so does one whose roster version is known (a deleted
+-- account's is forgotten): no account lookup, which reads the accounts store.
+local function account(event, wanted, grants, check_account)
+	local username, host = granted(event, wanted, grants);
+	if not username then return username; end
+	local origin, stanza = event.origin, event.stanza;
+	local _, _, _, versions = stores(host);
+	if check_account and not bare_sessions[username .. "@" .. host] and not (versions and versions:get(username))
+		and not user_exists(username, host) then
 		origin.send(st.error_reply(stanza, "cancel", "item-not-found", "no such account"));
 		return false;
 	end
@@ -259,15 +300,29 @@ local function account(event, wanted, grants, check_account)
 		origin.send(st.error_reply(stanza, "wait", "internal-server-error", "could not load the roster"));
 		return false;
 	end
+	if versions then versions:set(username, version_of(roster) or false); end
 	return username, host, roster;
 end
 
 local MAY_GET, MAY_SET = { get = true, both = true }, { set = true, both = true };
 
+module:hook_global("user-deleted", function(event)
+	if known and event.host == module.host then known:set(event.username, nil); end
+end);
+
+-- A version get: no roster loaded when its version is known; an unknown account's roster has none.
 module:hook("iq-get/bare/" .. NS .. ":query", function(event)
-	local username, host, roster = account(event, MAY_GET, '"get" or "both"', false);
+	local username, host = granted(event, MAY_GET, '"get" or "both"');
 	if not username then return username == false or nil; end
-	event.origin.send(st.reply(event.stanza):tag("query", { xmlns = NS, ver = version_of(roster) }));
+	local _, _, _, versions = stores(host);
+	local ver = versions and versions:get(username);
+	if ver == nil then
+		local roster;
+		username, host, roster = account(event, MAY_GET, '"get" or "both"', false);
+		if not username then return true; end
+		ver = version_of(roster);
+	end
+	event.origin.send(st.reply(event.stanza):tag("query", { xmlns = NS, ver = ver or nil }));
 	return true;
 end);
 
@@ -289,6 +344,8 @@ local function apply(event, username, host, roster, changes)
 			event.origin.send(st.error_reply(event.stanza, "wait", "internal-server-error", "could not save the roster"));
 			return false;
 		end
+		local _, _, _, versions = stores(host);
+		if versions then versions:set(username, version_of(roster) or false); end
 	end
 	return kinds;
 end
