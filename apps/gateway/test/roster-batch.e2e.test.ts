@@ -195,8 +195,12 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       // On file storage the module remembers the version it wrote; on SQL storage it cannot see others' writes.
       expect(loads() - before).toBe(storage === "internal" ? 0 : 1);
 
-      // Another writer while henry is offline: mod_privilege's own roster set (one item, a whole save).
+      // Another writer while henry is offline: mod_privilege's own roster set (one item, a whole save). It
+      // loads the roster from storage: the module did not leave it in Prosody's roster cache.
       await gateway.kit.iq.set(xml("query", "jabber:iq:roster", xml("item", { jid: "c1@example.com", subscription: "remove" })), "henry@localhost");
+      const log = prosody.logTail(200_000);
+      const lastLoad = log.slice(log.lastIndexOf("load_roster: asked for: henry@localhost"));
+      expect(lastLoad.match(/load_roster: cache (hit|miss)/)?.[1]).toBe("miss");
       expect(await refresh(["henry"])).toMatchObject({ updated: 1, errors: 0 });
       expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "henry", added: 1, unchanged: 3, requests: 1 });
       expect((await gateway.kit.privilege.rosterGet("henry@localhost")).map((i) => i.jid).sort()).toEqual(Object.keys(contacts(4)).sort());

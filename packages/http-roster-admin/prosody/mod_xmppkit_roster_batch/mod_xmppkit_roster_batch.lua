@@ -284,24 +284,34 @@ end
 
 -- Also the roster; false after answering an error. With `check_account`, an item-not-found for an account
 -- that does not exist; a user online exists, and so does one whose roster version is known (a deleted
--- account's is forgotten): no account lookup, which reads the accounts store.
+-- account's is forgotten): no account lookup, which reads the accounts store. Last, `done`, to call once the
+-- roster is no longer needed: the roster of a user who is offline, loaded into Prosody's roster cache by this
+-- call, is dropped from it again (it is saved, and a refresh of many users would fill the cache with rosters
+-- nobody asked for, and Prosody's heap with them, which its collector sweeps at every step).
 local function account(event, wanted, grants, check_account)
 	local username, host = granted(event, wanted, grants);
 	if not username then return username; end
 	local origin, stanza = event.origin, event.stanza;
 	local _, _, _, versions = stores(host);
-	if check_account and not bare_sessions[username .. "@" .. host] and not (versions and versions:get(username))
-		and not user_exists(username, host) then
+	local bare = username .. "@" .. host;
+	local online = bare_sessions[bare];
+	if check_account and not online and not (versions and versions:get(username)) and not user_exists(username, host) then
 		origin.send(st.error_reply(stanza, "cancel", "item-not-found", "no such account"));
 		return false;
 	end
+	local host_session = prosody.hosts[host];
+	local cache = not online and host_session and host_session.roster_cache;
+	local cached = cache and cache:get(bare) ~= nil;
 	local roster = rostermanager.load_roster(username, host);
 	if not roster then
 		origin.send(st.error_reply(stanza, "wait", "internal-server-error", "could not load the roster"));
 		return false;
 	end
 	if versions then versions:set(username, version_of(roster) or false); end
-	return username, host, roster;
+	local function done()
+		if cache and not cached and not bare_sessions[bare] and cache:get(bare) == roster then cache:set(bare, nil); end
+	end
+	return username, host, roster, done;
 end
 
 local MAY_GET, MAY_SET = { get = true, both = true }, { set = true, both = true };
@@ -317,10 +327,11 @@ module:hook("iq-get/bare/" .. NS .. ":query", function(event)
 	local _, _, _, versions = stores(host);
 	local ver = versions and versions:get(username);
 	if ver == nil then
-		local roster;
-		username, host, roster = account(event, MAY_GET, '"get" or "both"', false);
+		local roster, done;
+		username, host, roster, done = account(event, MAY_GET, '"get" or "both"', false);
 		if not username then return true; end
 		ver = version_of(roster);
+		done();
 	end
 	event.origin.send(st.reply(event.stanza):tag("query", { xmlns = NS, ver = ver or nil }));
 	return true;
@@ -350,27 +361,26 @@ local function apply(event, username, host, roster, changes)
 	return kinds;
 end
 
-module:hook("iq-set/bare/" .. NS .. ":query", function(event)
+-- A set: the roster checked against if-ver, the items planned, applied and saved once, the reply, the pushes.
+local function set_roster(event, username, host, roster)
 	local origin, stanza = event.origin, event.stanza;
-	local username, host, roster = account(event, MAY_SET, '"set" or "both"', true);
-	if not username then return username == false or nil; end
 	local owner = username .. "@" .. host;
 	local query = stanza.tags[1];
 	local expected = query.attr["if-ver"];
 	if expected and expected ~= version_of(roster) then
 		origin.send(st.error_reply(stanza, "cancel", "conflict", "the roster changed since that version"));
-		return true;
+		return;
 	end
 	local items = {};
 	for item in query:childtags("item", NS) do items[#items + 1] = item; end
 	if #items > max_items then
 		origin.send(st.error_reply(stanza, "modify", "policy-violation", ("at most %d items per set"):format(max_items)));
-		return true;
+		return;
 	end
 
 	local changes, refused, unchanged = plan(roster, owner, items, query.attr.replace == "true");
 	local kinds = apply(event, username, host, roster, changes);
-	if not kinds then return true; end
+	if not kinds then return; end
 
 	local counts = { add = 0, change = 0, remove = 0 };
 	for _, kind in pairs(kinds) do counts[kind] = counts[kind] + 1; end
@@ -389,5 +399,12 @@ module:hook("iq-set/bare/" .. NS .. ":query", function(event)
 	else
 		module:log("debug", "roster of %s already as asked: %d items, %d refused", owner, #items, #refused);
 	end
+end
+
+module:hook("iq-set/bare/" .. NS .. ":query", function(event)
+	local username, host, roster, done = account(event, MAY_SET, '"set" or "both"', true);
+	if not username then return username == false or nil; end
+	set_roster(event, username, host, roster);
+	done();
 	return true;
 end);
