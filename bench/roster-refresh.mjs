@@ -2,7 +2,7 @@
 // own community module mod_http_roster_admin doing the same job in the same run.
 //
 //   pnpm --filter @xmppkit/bench run roster-refresh --original DIR [--users 100] [--contacts 50] [--online 100]
-//     [--rounds 3] [--configs original,internal:on,sql:on,internal:off] [--concurrency 32] [--pipeline 32]
+//     [--rounds 5] [--configs original,internal:on,sql:on,internal:off] [--concurrency 32] [--pipeline 32]
 //     [--scale 100,1000,10000] [--presence online,offline] [--scale-contacts 50] [--scale-rounds 1]
 //
 // The anchor is Prosody's community module mod_http_roster_admin (MPL-2.0, from
@@ -62,7 +62,7 @@ const { values: args } = parseArgs({
     users: { type: "string", default: "100" },
     contacts: { type: "string", default: "50" },
     online: { type: "string" },
-    rounds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "5" },
     configs: { type: "string", default: "original,internal:on,sql:on,internal:off" },
     concurrency: { type: "string", default: "32" },
     pipeline: { type: "string", default: "32" },

@@ -36,6 +36,9 @@
 -- deleted and made again) and Prosody's own counter, which every save of the roster increments (a client's
 -- roster edit, a subscription change, mod_privilege's sets, this module).
 --
+-- On file storage the module remembers the versions of up to roster_batch_known_versions (20000) rosters, so
+-- that a version get for a user who is offline reads no file (where `known` is made, below).
+--
 -- Load it on the VirtualHost whose users the gateway serves, next to "privilege":
 --   plugin_paths = { "/usr/lib/node_modules/@xmppkit/gateway/node_modules/@xmppkit/http-roster-admin/prosody" }
 --   modules_enabled = { ...; "privilege"; "xmppkit_roster_batch" }
