@@ -3,7 +3,7 @@
 //
 //   pnpm --filter @xmppkit/bench run roster-refresh --original DIR [--users 100] [--contacts 50] [--online 100]
 //     [--rounds 5] [--configs original,internal:on,sql:on,internal:off] [--concurrency 32] [--pipeline 32]
-//     [--scale 100,1000,10000] [--presence online,offline] [--scale-contacts 50] [--scale-rounds 1]
+//     [--scale 100,1000,10000] [--presence online,offline] [--scale-contacts 50] [--scale-rounds 1] [--scale-anchor]
 //
 // The anchor is Prosody's community module mod_http_roster_admin (MPL-2.0, from
 // https://hg.prosody.im/prosody-modules/). It is not shipped here: `--original DIR` points at a checkout (DIR
@@ -42,8 +42,10 @@
 // (/proc/<pid>/status), and for `online` this process's heap after the logins and its VmHWM so far (it holds
 // the N clients); and the curve: per-user time at the largest N ÷ per-user time at the smallest N, per
 // presence and phase. Everything is stopped between sizes; a size that fails is reported and the next runs.
+// `--scale-anchor` (with --original) also runs the anchor at each N, all N users online (it refreshes only
+// online users), one refresh per phase, its per-user time and Prosody CPU printed as they come, and its curve.
 //
-// `--configs none` runs the scale only (no --original needed then). The web app sends groups as a set
+// `--configs none` runs the scale only (no --original needed then, unless --scale-anchor). The web app sends groups as a set
 // ({"Group 0": true}), the form both modules take.
 //
 // Output: the tables, then one JSON line {"bench":"roster-refresh", …, results, scale}.
@@ -71,6 +73,7 @@ const { values: args } = parseArgs({
     "scale-contacts": { type: "string" },
     "scale-rounds": { type: "string", default: "1" },
     "prosody-gc": { type: "string", default: "default" },
+    "scale-anchor": { type: "boolean", default: false },
   },
 });
 
@@ -138,7 +141,7 @@ const HOW_TO_GET_ORIGINAL = `The anchor is Prosody's community module mod_http_r
   apt-get install lua-cjson          # the module requires it
   node roster-refresh.mjs --original /srv/prosody-modules …
 (DIR may also be a directory that holds mod_http_roster_admin.lua itself.)`;
-const needsOriginal = CONFIGS.some((c) => c.kind === "original");
+const needsOriginal = CONFIGS.some((c) => c.kind === "original") || (args["scale-anchor"] && SCALE.length > 0);
 const ORIGINAL_LUA = needsOriginal ? (args.original ? findOriginal(args.original) : undefined) : undefined;
 if (needsOriginal && !args.original) usage(`--original DIR is required.\n${HOW_TO_GET_ORIGINAL}`);
 if (needsOriginal && !ORIGINAL_LUA) usage(`no mod_http_roster_admin.lua in ${args.original} (nor in its mod_http_roster_admin/).\n${HOW_TO_GET_ORIGINAL}`);
@@ -603,6 +606,38 @@ async function runScale(backend, n, presence) {
   return out;
 }
 
+/**
+ * The anchor at scale: Prosody's mod_http_roster_admin with all `n` users online (it refreshes online users
+ * only), the same three phases; its own curve says what Prosody's side costs as N grows.
+ */
+async function runAnchorScale(backend, pluginDir, n) {
+  const scope = new Scope();
+  const out = { users: n, presence: "online", config: "original" };
+  try {
+    web.phase = "empty";
+    web.contacts = SCALE_CONTACTS;
+    web.round = 0;
+    const t = await startOriginal(backend, pluginDir, n, n, scope);
+    const all = names(n);
+    out.phases = [];
+    for (const phase of PHASES) {
+      // The module never answers a refresh where one of its web requests failed (all N go out at once).
+      const m = await measure(t, all, phase, Math.max(REFRESH_TIMEOUT_MS, n * 60));
+      backend.requests.length = 0;
+      const row = { phase, ms: Math.round(m.ms), msPerUser: round2(m.ms / n), prosodyCpuMsPerUser: round2(m.prosodyCpu / n), pushes: m.pushes };
+      out.phases.push(row);
+      console.log(`anchor scale ${n} online ${phase}: ${row.ms} ms, ${row.msPerUser} ms per user, Prosody ${row.prosodyCpuMsPerUser} ms CPU per user`);
+    }
+    out.prosodyRssMiB = vmMiB(t.prosodyPid, "VmRSS");
+  } catch (err) {
+    out.error = err?.message ?? String(err);
+    console.log(`anchor scale ${n}: FAILED: ${out.error}`);
+  } finally {
+    await scope.close();
+  }
+  return out;
+}
+
 // ——— run ———
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -610,6 +645,7 @@ const top = new Scope();
 let results = [];
 const scale = [];
 const curve = [];
+const anchorScale = [];
 try {
   const backend = await startHttpBackend((req) => ({ body: webRoster(decodeURIComponent(req.url.split("/").pop())) }));
   top.add(() => backend.close());
@@ -637,6 +673,10 @@ try {
     for (const presence of PRESENCE) {
       console.error(`roster-refresh: scale ${n} ${presence}…`);
       scale.push(await runScale(backend, n, presence));
+    }
+    if (pluginDir && args["scale-anchor"] && PRESENCE.includes("online")) {
+      console.error(`roster-refresh: anchor scale ${n} online…`);
+      anchorScale.push(await runAnchorScale(backend, pluginDir, n));
     }
   }
   if (SCALE.length) {
@@ -673,6 +713,26 @@ try {
         curve.push({ presence, phase, from: small.users, to: large.users, "per-user ms ratio": round2(b / a), "≤ 1.5": b / a <= 1.5 ? "yes" : "no" });
       }
     }
+    const anchorOk = anchorScale.filter((s) => !s.error).sort((a, b) => a.users - b.users);
+    if (anchorOk.length) {
+      console.log("the anchor (mod_http_roster_admin, all users online), per user:");
+      console.table(anchorOk.flatMap((s) => s.phases.map((p) => ({ users: s.users, ...p, prosodyRssMiB: s.prosodyRssMiB }))));
+    }
+    if (anchorOk.length >= 2) {
+      const [small, large] = [anchorOk[0], anchorOk.at(-1)];
+      for (const phase of PHASES) {
+        const a = small.phases.find((p) => p.phase === phase).ms / small.users;
+        const b = large.phases.find((p) => p.phase === phase).ms / large.users;
+        curve.push({
+          presence: "online (anchor)",
+          phase,
+          from: small.users,
+          to: large.users,
+          "per-user ms ratio": round2(b / a),
+          "≤ 1.5": b / a <= 1.5 ? "yes" : "no",
+        });
+      }
+    }
     if (curve.length) {
       console.log("the curve: per-user time at the largest N ÷ at the smallest N");
       console.table(curve);
@@ -696,7 +756,7 @@ console.log(
     prosody: prosodyVersion,
     anchor: ORIGINAL_LUA ? "mod_http_roster_admin" : null,
     results,
-    scale: SCALE.length ? { contacts: SCALE_CONTACTS, rounds: SCALE_ROUNDS, sizes: scale, curve } : null,
+    scale: SCALE.length ? { contacts: SCALE_CONTACTS, rounds: SCALE_ROUNDS, sizes: scale, anchor: anchorScale, curve } : null,
   }),
 );
 // Everything was stopped above; if a socket still holds the loop, do not hang.

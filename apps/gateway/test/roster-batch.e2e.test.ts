@@ -3,6 +3,7 @@
 // storage and on its SQL storage (lua-dbi-sqlite3). The gateway finds the feature on the server's disco#info and
 // sends each user's edits in one set; the module's own answers (refused items, forbidden, unknown account,
 // too many items) are checked with raw IQs.
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { component as xmppComponent } from "@xmpp/component";
@@ -204,6 +205,44 @@ describe.each(suiteServers(["prosody"]))("$id", ({ root }) => {
       expect(await refresh(["henry"])).toMatchObject({ updated: 1, errors: 0 });
       expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "henry", added: 1, unchanged: 3, requests: 1 });
       expect((await gateway.kit.privilege.rosterGet("henry@localhost")).map((i) => i.jid).sort()).toEqual(Object.keys(contacts(4)).sort());
+    });
+
+    if (storage === "internal")
+      it("a roster file another process wrote is seen: a remembered version is used only while its file is the same", async () => {
+        web.ivan = contacts(3);
+        await prosody.createUser("ivan", "ivanpw");
+        expect(await refresh(["ivan"])).toMatchObject({ updated: 1, errors: 0 });
+        // As another Prosody process would write it (prosodyctl, a migration tool): c1 gone, the save counter
+        // moved on, the file replaced by a rename. No util.datamanager callback in this process sees it.
+        const file = join(prosody.dir, "data", "localhost", "roster", "ivan.dat");
+        const text = readFileSync(file, "utf8");
+        const edited = text
+          .replace(/\["c1@example\.com"\]=\{[^{}]*\{[^{}]*\}[^{}]*\};/, "")
+          .replace(/\["version"\]=(\d+)/, (_, n: string) => `["version"]=${Number(n) + 1}`);
+        expect(edited).not.toBe(text);
+        expect(edited).not.toContain("c1@example.com");
+        writeFileSync(`${file}~`, edited);
+        renameSync(`${file}~`, file);
+        expect(await refresh(["ivan"])).toMatchObject({ updated: 1, errors: 0 });
+        expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "ivan", added: 1, requests: 1 });
+        expect((await gateway.kit.privilege.rosterGet("ivan@localhost")).map((i) => i.jid).sort()).toEqual(Object.keys(contacts(3)).sort());
+      });
+
+    it("an account deleted by its user (XEP-0077) and made again gets its roster back at the next refresh", async () => {
+      web.judy = contacts(3);
+      await prosody.createUser("judy", "judypw");
+      expect(await refresh(["judy"])).toMatchObject({ updated: 1, errors: 0 });
+      expect(await refresh(["judy"])).toMatchObject({ updated: 1, errors: 0 });
+      expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "judy", requests: 0 });
+      const judy = await loginClient(prosody, "judy", { password: "judypw" });
+      await judy.request(xml("iq", { type: "set" }, xml("query", "jabber:iq:register", xml("remove")))).catch(() => undefined);
+      await judy.stop().catch(() => undefined);
+      const account = join(prosody.dir, "data", "localhost", "accounts", "judy.dat");
+      await waitFor(() => !existsSync(account) || undefined, "judy's account deleted");
+      await prosody.createUser("judy", "judypw2");
+      expect(await refresh(["judy"])).toMatchObject({ updated: 1, errors: 0 });
+      expect(events.filter((e) => e.type === "roster-synced").at(-1)!.payload).toMatchObject({ user: "judy", added: 3, requests: 1 });
+      expect((await gateway.kit.privilege.rosterGet("judy@localhost")).map((i) => i.jid).sort()).toEqual(Object.keys(contacts(3)).sort());
     });
 
     it("the module's versions: a get answers the version alone; a set at an old version is refused whole (conflict)", async () => {

@@ -64,6 +64,19 @@ describe("applied rosters in SQLite", () => {
     await applied.close();
   });
 
+  it("a digest is read only beside the items it came with (a gateway from before it updates items alone)", async () => {
+    const store = await tracked(openSqliteStore(file()));
+    const applied = await storeAppliedRosters(store, { maxDelayMs: 0 });
+    await applied.set("alice@localhost", { ver: "a:1", items: "[]", body: "digest-of-an-empty-answer" });
+    await applied.close();
+    const again = await storeAppliedRosters(store);
+    expect(await again.get("alice@localhost")).toEqual({ ver: "a:1", items: "[]", body: "digest-of-an-empty-answer" });
+    // What the older gateway's upsert does: ver and items, the body column left as it was.
+    await store.run(`UPDATE ${APPLIED_TABLE} SET ver = ?, items = ? WHERE jid = ?`, ["a:2", '[["c@example.com","",[],"both"]]', "alice@localhost"]);
+    expect(await again.get("alice@localhost")).toEqual({ ver: "a:2", items: '[["c@example.com","",[],"both"]]' });
+    await again.close();
+  });
+
   it("1,200 records in a burst are committed in three transactions", async () => {
     const store = await tracked(openSqliteStore(file()));
     let transactions = 0;

@@ -5,6 +5,7 @@
 // the event loop 1–4 ms, one per user when written one by one. A record
 // lost to a crash before its commit costs nothing but a shortcut: the next sync finds the server's roster
 // at another version than the stored record says, and replaces the roster whole.
+import { createHash } from "node:crypto";
 import { createBatchWriter, silentLogger, type Logger, type Migration, type Store } from "@xmppkit/core";
 import type { AppliedRoster, AppliedRosters } from "./applied-rosters.js";
 
@@ -27,6 +28,16 @@ export interface StoredAppliedRosters extends AppliedRosters {
 /** null: a delete waiting. */
 type Pending = AppliedRoster | null;
 
+// The web answer's digest is stored with a hash of the items it gave: a gateway from before the digest
+// (one node of a pair, during an upgrade) updates `items` and leaves `body` as it was, and a digest must never
+// be read beside items that did not come from it.
+const itemsHash = (items: string) => createHash("sha256").update(items).digest("base64url").slice(0, 22);
+const storedBody = ({ body, items }: AppliedRoster) => (body ? `${body}.${itemsHash(items)}` : null);
+function bodyOf(stored: string | null, items: string): string | undefined {
+  const dot = stored?.lastIndexOf(".") ?? -1;
+  return stored && dot > 0 && stored.slice(dot + 1) === itemsHash(items) ? stored.slice(0, dot) : undefined;
+}
+
 /** Applied rosters in `store` (migrated here, owner "http-roster-admin"). */
 export async function storeAppliedRosters(
   store: Store,
@@ -43,7 +54,7 @@ export async function storeAppliedRosters(
           if (applied) {
             await tx.run(
               `INSERT INTO ${APPLIED_TABLE} (jid, ver, items, body) VALUES (?, ?, ?, ?) ON CONFLICT (jid) DO UPDATE SET ver = excluded.ver, items = excluded.items, body = excluded.body`,
-              [jid, applied.ver, applied.items, applied.body ?? null],
+              [jid, applied.ver, applied.items, storedBody(applied)],
             );
           } else await tx.run(`DELETE FROM ${APPLIED_TABLE} WHERE jid = ?`, [jid]);
         }
@@ -74,7 +85,9 @@ export async function storeAppliedRosters(
       if (pending.has(jid)) return pending.get(jid) ?? undefined;
       const rows = await store.query<{ ver: string; items: string; body: string | null }>(`SELECT ver, items, body FROM ${APPLIED_TABLE} WHERE jid = ?`, [jid]);
       const row = rows[0];
-      return row ? { ver: row.ver, items: row.items, ...(row.body ? { body: row.body } : {}) } : undefined;
+      if (!row) return undefined;
+      const body = bodyOf(row.body, row.items);
+      return { ver: row.ver, items: row.items, ...(body ? { body } : {}) };
     },
     set: (jid, applied) => record(jid, applied),
     async delete(jid) {

@@ -52,6 +52,7 @@ local datamanager = require "util.datamanager";
 local modulemanager = require "core.modulemanager";
 local new_id = require "util.id".medium;
 local new_cache = require "util.cache".new;
+local lfs = require "lfs";
 local bare_sessions = prosody.bare_sessions;
 
 local find = string.find;
@@ -140,13 +141,14 @@ local function plan(roster, owner, items, replace)
 end
 
 -- The versions of the rosters of up to roster_batch_known_versions users, so that a version get for a user
--- whose roster is not in memory (offline, beyond Prosody's roster cache) reads no file. Kept only where every
--- write of a roster goes through util.datamanager (file storage, no mod_groups, no anonymous logins): its
--- callback, installed once per process for every host, forgets a user's version at each write of their
--- roster by anyone (a client's edit, a subscription, mod_privilege, this module through the storage API);
--- this module records it again after its own saves and loads, and forgets it when the account is deleted
--- (its files are removed without a write). Like Prosody's own roster cache, it does not see a roster file
--- changed by another process while Prosody runs.
+-- whose roster is not in memory (offline, beyond Prosody's roster cache) reads no roster file. Kept only on
+-- file storage (no mod_groups, no anonymous logins), each with the identity of the roster file it was read
+-- from or written to (inode, size, modification time): a version is answered only while one stat of the file
+-- finds it the same. util.datamanager's callback, installed once per process for every host, also forgets a
+-- user's version at each write of their roster through it (a client's edit, a subscription, mod_privilege);
+-- the stat also catches what the callback cannot see (another process, or a callback list cut short: see
+-- below). This module records versions after its own saves and loads, and forgets them when the account is
+-- deleted.
 local shared = module:shared("/*/xmppkit_roster_batch/known");
 if not shared.forget then
 	shared.hosts = {};
@@ -155,7 +157,9 @@ if not shared.forget then
 		if cache then cache:set(username, nil); end
 		return username, host, datastore, data;
 	end
-	-- Never removed: util.datamanager's remove_callback leaves a hole that hides the callbacks added after it.
+	-- Never removed: util.datamanager's remove_callback leaves a hole in its list, and the callbacks added after
+	-- the removed one are not called any more (mod_groups and anonymous logins remove theirs when unloaded, on
+	-- any host). The stat of the file (recall, below) is what keeps a version right then.
 	datamanager.add_callback(shared.forget);
 end
 function module.unload()
@@ -182,6 +186,27 @@ local function stores(host)
 		module:log("debug", own_file and "rosters are written to their files by this module" or "rosters are saved through the storage API");
 	end
 	return roster_map, roster_keyval, own_file, known;
+end
+
+-- Remember the version of `roster` (just loaded or saved) with the identity of its file now.
+local getpath = datamanager.getpath;
+local function remember(versions, username, host, roster)
+	local attr = lfs.attributes(getpath(username, host, "roster"));
+	versions:set(username, { ver = version_of(roster) or false, ino = attr and attr.ino, size = attr and attr.size,
+		mtime = attr and attr.modification });
+end
+
+-- The remembered version (false: none) while the roster file is the one it was remembered with; nil: unknown.
+local function recall(versions, username, host)
+	local known_ver = versions:get(username);
+	if not known_ver then return nil; end
+	local attr = lfs.attributes(getpath(username, host, "roster"));
+	if (attr and attr.ino) ~= known_ver.ino or (attr and attr.size) ~= known_ver.size
+		or (attr and attr.modification) ~= known_ver.mtime then
+		versions:set(username, nil);
+		return nil;
+	end
+	return known_ver.ver;
 end
 
 -- A value as a Lua literal, appended to `out` (strings with %q, integers exactly); nil for what a roster
@@ -286,11 +311,11 @@ local function granted(event, wanted, grants)
 end
 
 -- Also the roster; false after answering an error. With `check_account`, an item-not-found for an account
--- that does not exist; a user online exists, and so does one whose roster version is known (a deleted
--- account's is forgotten): no account lookup, which reads the accounts store. Last, `done`, to call once the
--- roster is no longer needed: the roster of a user who is offline, loaded into Prosody's roster cache by this
--- call, is dropped from it again (it is saved, and a refresh of many users would fill the cache with rosters
--- nobody asked for, and Prosody's heap with them, which its collector sweeps at every step).
+-- that does not exist (a user online exists: no account lookup, which reads the accounts store). Last,
+-- `done`, to call once the roster is no longer needed: the roster of a user who is offline, loaded into
+-- Prosody's roster cache by this call, is dropped from it again (it is saved, and a refresh of many users
+-- would fill the cache with rosters nobody asked for, and Prosody's heap with them, which its collector
+-- sweeps at every step).
 local function account(event, wanted, grants, check_account)
 	local username, host = granted(event, wanted, grants);
 	if not username then return username; end
@@ -298,29 +323,40 @@ local function account(event, wanted, grants, check_account)
 	local _, _, _, versions = stores(host);
 	local bare = username .. "@" .. host;
 	local online = bare_sessions[bare];
-	if check_account and not online and not (versions and versions:get(username)) and not user_exists(username, host) then
+	if check_account and not online and not user_exists(username, host) then
 		origin.send(st.error_reply(stanza, "cancel", "item-not-found", "no such account"));
 		return false;
 	end
+	-- Prosody makes a host's roster cache at its first load of an offline user's roster: looked up again in done().
 	local host_session = prosody.hosts[host];
-	local cache = not online and host_session and host_session.roster_cache;
-	local cached = cache and cache:get(bare) ~= nil;
-	local roster = rostermanager.load_roster(username, host);
+	local cache = host_session and host_session.roster_cache;
+	local cached = not online and cache and cache:get(bare) ~= nil;
+	local roster, err = rostermanager.load_roster(username, host);
 	if not roster then
 		origin.send(st.error_reply(stanza, "wait", "internal-server-error", "could not load the roster"));
 		return false;
 	end
-	if versions then versions:set(username, version_of(roster) or false); end
+	if versions and not err then remember(versions, username, host, roster); end
 	local function done()
-		if cache and not cached and not bare_sessions[bare] and cache:get(bare) == roster then cache:set(bare, nil); end
+		cache = host_session and host_session.roster_cache;
+		if cache and not online and not cached and not bare_sessions[bare] and cache:get(bare) == roster then
+			cache:set(bare, nil);
+		end
 	end
 	return username, host, roster, done;
 end
 
 local MAY_GET, MAY_SET = { get = true, both = true }, { set = true, both = true };
 
+-- An account deleted: its version forgotten, and its roster dropped from Prosody's roster cache, where
+-- mod_roster's own user-deleted handler (priority 300) has just loaded it while its files are removed: a
+-- roster left there would come back, with its old version, to an account made again under that name.
 module:hook_global("user-deleted", function(event)
-	if known and event.host == module.host then known:set(event.username, nil); end
+	if event.host ~= module.host then return; end
+	if known then known:set(event.username, nil); end
+	local host_session = prosody.hosts[event.host];
+	local cache = host_session and host_session.roster_cache;
+	if cache then cache:set(event.username .. "@" .. event.host, nil); end
 end);
 
 -- A version get: no roster loaded when its version is known; an unknown account's roster has none.
@@ -328,7 +364,8 @@ module:hook("iq-get/bare/" .. NS .. ":query", function(event)
 	local username, host = granted(event, MAY_GET, '"get" or "both"');
 	if not username then return username == false or nil; end
 	local _, _, _, versions = stores(host);
-	local ver = versions and versions:get(username);
+	local ver;
+	if versions then ver = recall(versions, username, host); end
 	if ver == nil then
 		local roster, done;
 		username, host, roster, done = account(event, MAY_GET, '"get" or "both"', false);
@@ -359,7 +396,7 @@ local function apply(event, username, host, roster, changes)
 			return false;
 		end
 		local _, _, _, versions = stores(host);
-		if versions then versions:set(username, version_of(roster) or false); end
+		if versions then remember(versions, username, host, roster); end
 	end
 	return kinds;
 end
