@@ -4,7 +4,9 @@ import { canonicalRoster, memoryAppliedRosters, rosterFromCanonical, type Applie
 import type { RosterAccess } from "./roster-access.js";
 import type { RosterEdit, RosterReplaceResult } from "./roster-batch.js";
 import { RosterSyncError } from "./sync-result.js";
-import { readApplied, syncByVersion, type VersionDeps } from "./sync-strategies.js";
+import type { RosterFetcher } from "./fetch-roster.js";
+import { readApplied, syncByVersion, versioned, type VersionDeps } from "./sync-strategies.js";
+import { createUserSync } from "./user-sync.js";
 
 const USER = "alice@localhost";
 
@@ -148,8 +150,16 @@ describe("syncing by version (the roster batch module's versions)", () => {
   it("without versions from the server (a module from before them): a replace each time, nothing recorded", async () => {
     server.access.version = async () => undefined;
     server.access.setIfVersion = undefined;
-    await sync(contacts(2));
-    await sync(contacts(2));
+    expect(versioned(server.access)).toBe(false);
+    const runSync = createUserSync({
+      ...deps,
+      fetchRoster: (async () => ({ items: contacts(2), skipped: [], url: "http://web/alice", attempts: 1, digest: "d" })) as RosterFetcher,
+      log: silentLogger(),
+      lastSynced: new Map(),
+      stopped: () => false,
+    });
+    await runSync("alice", "api");
+    await runSync("alice", "api");
     expect(server.calls).toEqual(["replace 2", "replace 2"]);
     expect(await applied.get(USER)).toBeUndefined();
   });

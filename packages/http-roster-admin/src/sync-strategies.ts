@@ -51,9 +51,9 @@ export function readApplied(deps: VersionDeps, user: string): Promise<AppliedRos
 export const versioned = (roster: RosterAccess): boolean => canReplace(roster) && !!roster.version && !!roster.setIfVersion;
 
 /**
- * Against what was last applied (`last`, from readApplied) and the server's roster version, when the roster
- * replaces in one request. Without versions (a module from before them) a plain replace. Undefined when the
- * roster cannot replace after all (then: get and diff).
+ * Against what was last applied (`last`, from readApplied) and the server's roster version, for a roster that
+ * replaces in one request and versions (`versioned`). Undefined when the roster cannot replace after all
+ * (then: get and diff).
  */
 export async function syncByVersion(
   deps: VersionDeps,
@@ -68,7 +68,6 @@ export async function syncByVersion(
   const items = same ? last!.items : canonicalRoster(web.items);
   const body = same ? last!.body : web.body;
   const wanted = () => (same ? rosterFromCanonical(items) : web.items);
-  if (!roster.version || !roster.setIfVersion) return replaceRoster(deps, username, user, wanted());
   if (last && last.items === items) {
     const ver = await attempt(username, user, "roster-get", "getting the roster version", () => pipeline(() => roster.version!(user)));
     const unchanged = { ...NOTHING, unchanged: same ? countCanonical(items) : web.items.length, requests: 0 };

@@ -37,7 +37,7 @@
 -- roster edit, a subscription change, mod_privilege's sets, this module).
 --
 -- On file storage the module remembers the versions of up to roster_batch_known_versions (20000) rosters, so
--- that a version get for a user who is offline reads no file (where `known` is made, below).
+-- that a version get for a user who is offline costs one stat of the roster file, not a read of it (below).
 --
 -- Load it on the VirtualHost whose users the gateway serves, next to "privilege":
 --   plugin_paths = { "/usr/lib/node_modules/@xmppkit/gateway/node_modules/@xmppkit/http-roster-admin/prosody" }
@@ -168,8 +168,8 @@ end
 
 -- The host's roster stores, opened once (opening fires an event and may build a shim each time), whether the
 -- roster file may be written here (Prosody's file storage, "internal", and no module on the host that changes
--- or drops data on its way to the files: mod_groups, anonymous logins, with datamanager callbacks), and the
--- known versions there (nil elsewhere).
+-- or drops data on its way to the files: mod_groups, anonymous logins, with datamanager callbacks); the known
+-- versions made there (`known`, nil elsewhere).
 local roster_map, roster_keyval, own_file, known;
 local function stores(host)
 	if not roster_keyval then
@@ -185,7 +185,13 @@ local function stores(host)
 		end
 		module:log("debug", own_file and "rosters are written to their files by this module" or "rosters are saved through the storage API");
 	end
-	return roster_map, roster_keyval, own_file, known;
+	return roster_map, roster_keyval, own_file;
+end
+
+-- The host's known versions (nil where they are not kept).
+local function known_versions(host)
+	stores(host);
+	return known;
 end
 
 -- Remember the version of `roster` (just loaded or saved) with the identity of its file now.
@@ -310,21 +316,17 @@ local function granted(event, wanted, grants)
 	return username, host;
 end
 
--- Also the roster; false after answering an error. With `check_account`, an item-not-found for an account
--- that does not exist (a user online exists: no account lookup, which reads the accounts store). Last,
--- `done`, to call once the roster is no longer needed: the roster of a user who is offline, loaded into
--- Prosody's roster cache by this call, is dropped from it again (it is saved, and a refresh of many users
--- would fill the cache with rosters nobody asked for, and Prosody's heap with them, which its collector
--- sweeps at every step).
-local function account(event, wanted, grants, check_account)
-	local username, host = granted(event, wanted, grants);
-	if not username then return username; end
-	local origin, stanza = event.origin, event.stanza;
-	local _, _, _, versions = stores(host);
+-- The roster of the account (username, host from `granted`), and `done`, to call once the roster is no longer
+-- needed; false after answering an error. With `check_account`, an item-not-found for an account that does
+-- not exist (a user online exists: no account lookup, which reads the accounts store). Also whether it loaded
+-- without error. `done` drops the roster of a user who is offline from Prosody's roster cache when this call
+-- put it there (it is saved, and a refresh of many users would fill the cache with rosters nobody asked for,
+-- and Prosody's heap with them, which its collector sweeps at every step).
+local function load(event, username, host, check_account)
 	local bare = username .. "@" .. host;
 	local online = bare_sessions[bare];
 	if check_account and not online and not user_exists(username, host) then
-		origin.send(st.error_reply(stanza, "cancel", "item-not-found", "no such account"));
+		event.origin.send(st.error_reply(event.stanza, "cancel", "item-not-found", "no such account"));
 		return false;
 	end
 	-- Prosody makes a host's roster cache at its first load of an offline user's roster: looked up again in done().
@@ -333,17 +335,16 @@ local function account(event, wanted, grants, check_account)
 	local cached = not online and cache and cache:get(bare) ~= nil;
 	local roster, err = rostermanager.load_roster(username, host);
 	if not roster then
-		origin.send(st.error_reply(stanza, "wait", "internal-server-error", "could not load the roster"));
+		event.origin.send(st.error_reply(event.stanza, "wait", "internal-server-error", "could not load the roster"));
 		return false;
 	end
-	if versions and not err then remember(versions, username, host, roster); end
 	local function done()
 		cache = host_session and host_session.roster_cache;
 		if cache and not online and not cached and not bare_sessions[bare] and cache:get(bare) == roster then
 			cache:set(bare, nil);
 		end
 	end
-	return username, host, roster, done;
+	return roster, done, not err;
 end
 
 local MAY_GET, MAY_SET = { get = true, both = true }, { set = true, both = true };
@@ -353,7 +354,8 @@ local MAY_GET, MAY_SET = { get = true, both = true }, { set = true, both = true 
 -- roster left there would come back, with its old version, to an account made again under that name.
 module:hook_global("user-deleted", function(event)
 	if event.host ~= module.host then return; end
-	if known then known:set(event.username, nil); end
+	local versions = known_versions(event.host);
+	if versions then versions:set(event.username, nil); end
 	local host_session = prosody.hosts[event.host];
 	local cache = host_session and host_session.roster_cache;
 	if cache then cache:set(event.username .. "@" .. event.host, nil); end
@@ -363,14 +365,13 @@ end);
 module:hook("iq-get/bare/" .. NS .. ":query", function(event)
 	local username, host = granted(event, MAY_GET, '"get" or "both"');
 	if not username then return username == false or nil; end
-	local _, _, _, versions = stores(host);
-	local ver;
-	if versions then ver = recall(versions, username, host); end
+	local versions = known_versions(host);
+	local ver = versions and recall(versions, username, host);
 	if ver == nil then
-		local roster, done;
-		username, host, roster, done = account(event, MAY_GET, '"get" or "both"', false);
-		if not username then return true; end
+		local roster, done, clean = load(event, username, host, false);
+		if not roster then return true; end
 		ver = version_of(roster);
+		if versions and clean then remember(versions, username, host, roster); end
 		done();
 	end
 	event.origin.send(st.reply(event.stanza):tag("query", { xmlns = NS, ver = ver or nil }));
@@ -395,7 +396,7 @@ local function apply(event, username, host, roster, changes)
 			event.origin.send(st.error_reply(event.stanza, "wait", "internal-server-error", "could not save the roster"));
 			return false;
 		end
-		local _, _, _, versions = stores(host);
+		local versions = known_versions(host);
 		if versions then remember(versions, username, host, roster); end
 	end
 	return kinds;
@@ -442,8 +443,10 @@ local function set_roster(event, username, host, roster)
 end
 
 module:hook("iq-set/bare/" .. NS .. ":query", function(event)
-	local username, host, roster, done = account(event, MAY_SET, '"set" or "both"', true);
+	local username, host = granted(event, MAY_SET, '"set" or "both"');
 	if not username then return username == false or nil; end
+	local roster, done = load(event, username, host, true);
+	if not roster then return true; end
 	set_roster(event, username, host, roster);
 	done();
 	return true;
